@@ -1,0 +1,2 @@
+//! cwl-audit: collect AWS configuration snapshots and evaluate them offline with Rego.
+pub mod pattern;
