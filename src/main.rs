@@ -1,1 +1,211 @@
-fn main() {}
+//! The `cwl-audit` command line. Thin: parsing arguments, choosing outputs and exit codes; the work
+//! is in the library.
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use cwl_audit::engine;
+use cwl_audit::eval;
+use cwl_audit::findings::{RunResult, Verdict};
+use cwl_audit::report::{self, Format, RenderOptions};
+use cwl_audit::{fsutil, regotest};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit codes, documented in README: 0 nothing at or above --fail-on, 1 findings, 2 usage or input error.
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "cwl-audit", version, about = "Prove that every AWS account alarms when the root user is used.", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate snapshots offline and report a verdict per account and rule.
+    #[command(after_help = "Examples:\n  cwl-audit eval\n  cwl-audit eval snapshots/ --format sarif --output cwl-audit.sarif\n  cwl-audit eval snapshots/123456789012 --rule CWL-014 --format json\n  cwl-audit eval --policy-dir my-policies/ --fail-on fail")]
+    Eval(EvalArgs),
+    /// Run Rego unit tests (`test_*` rules in `*_test.rego` files).
+    #[command(after_help = "Examples:\n  cwl-audit test              # the built-in policies\n  cwl-audit test my-policies/  # your policies, with the built-in library")]
+    Test(TestArgs),
+    /// List the rules: id, severity, title, frameworks.
+    Rules(RulesArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Exit 1 on fail or unknown verdicts (an account that could not be proven compliant).
+    Unknown,
+    /// Exit 1 on fail verdicts only.
+    Fail,
+    /// Always exit 0 unless the input is unusable.
+    Never,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Snapshot files or directories (searched recursively for *.json).
+    #[arg(default_value = "snapshots")]
+    paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, short, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also load the policies in DIR (repeatable).
+    #[arg(long = "policy-dir", value_name = "DIR")]
+    policy_dirs: Vec<PathBuf>,
+    /// Only evaluate rule ID (repeatable), e.g. CWL-014.
+    #[arg(long = "rule", value_name = "ID")]
+    rules: Vec<String>,
+    /// The lowest verdict that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "unknown")]
+    fail_on: FailOn,
+    /// SARIF automationDetails.id: separates uploads of different snapshot sets (e.g. `prod/`).
+    #[arg(long)]
+    category: Option<String>,
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// Directories with policies and their *_test.rego files; default: the built-in policies.
+    dirs: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct RulesArgs {
+    /// Also load the policies in DIR (repeatable).
+    #[arg(long = "policy-dir", value_name = "DIR")]
+    policy_dirs: Vec<PathBuf>,
+}
+
+fn error_exit(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("cwl-audit: error: {message}");
+    ExitCode::from(EXIT_ERROR)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {
+    if result.has_errors() {
+        return EXIT_ERROR;
+    }
+    let failing = match fail_on {
+        FailOn::Unknown => result.count(Verdict::Fail) + result.count(Verdict::Unknown),
+        FailOn::Fail => result.count(Verdict::Fail),
+        FailOn::Never => 0,
+    };
+    if failing > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
+}
+
+fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let opts = eval::Options { paths: args.paths, policy_dirs: args.policy_dirs, rules: args.rules };
+    let result = match eval::run(&opts) {
+        Ok(r) => r,
+        Err(e) => return Ok(error_exit(e)),
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let render = RenderOptions { color: to_terminal && !no_color, category: args.category };
+    let bytes = report::render(args.format, &result, &render);
+    match &args.output {
+        Some(out) => {
+            if let Some(input) = result.inputs.iter().find(|i| same_file(Path::new(i), out)) {
+                return Ok(error_exit(format!("--output {} is an input snapshot ({input}); refusing to overwrite it", out.display())));
+            }
+            fsutil::write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            // The report went to a file; say what it holds and what went wrong, on stderr.
+            let text = String::from_utf8_lossy(&report::render(Format::Text, &result, &RenderOptions::default())).into_owned();
+            let summary: Vec<&str> = text.lines().filter(|l| l.starts_with("error:") || l.starts_with("warning:")).collect();
+            for l in summary {
+                eprintln!("{l}");
+            }
+            eprintln!("{}", text.lines().last().unwrap_or_default());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = stdout.write_all(&bytes).and_then(|_| stdout.flush());
+        }
+    }
+    Ok(ExitCode::from(exit_code(&result, args.fail_on)))
+}
+
+fn cmd_test(args: TestArgs) -> anyhow::Result<ExitCode> {
+    let sources = if args.dirs.is_empty() {
+        engine::builtin_sources()
+    } else {
+        // A user's tests run against the built-in library too (they may import data.lib.chain),
+        // but only the user's tests are run.
+        let mut s: Vec<_> = engine::builtin_sources().into_iter().filter(|s| !s.is_test()).collect();
+        for d in &args.dirs {
+            match engine::sources_in(d) {
+                Ok(more) => s.extend(more),
+                Err(e) => return Ok(error_exit(e)),
+            }
+        }
+        s
+    };
+    let cases = match regotest::run(&sources) {
+        Ok(c) => c,
+        Err(e) => return Ok(error_exit(e)),
+    };
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for c in &cases {
+        match &c.outcome {
+            regotest::Outcome::Pass => passed += 1,
+            regotest::Outcome::Skip => skipped += 1,
+            regotest::Outcome::Fail(why) => {
+                failed += 1;
+                println!("FAIL {}: data.{}.{}: {why}", c.file, c.package, c.name);
+            }
+        }
+    }
+    if cases.is_empty() {
+        return Ok(error_exit("no tests found (test rules are named test_* in *_test.rego files)"));
+    }
+    println!("{passed} passed, {failed} failed{}", if skipped > 0 { format!(", {skipped} skipped") } else { String::new() });
+    Ok(ExitCode::from(if failed > 0 { EXIT_FINDINGS } else { 0 }))
+}
+
+fn cmd_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
+    let listed = engine::all_sources(&args.policy_dirs, true).and_then(|s| engine::checks(&s, &[]));
+    let rules = match listed {
+        Ok(r) => r,
+        Err(e) => return Ok(error_exit(e)),
+    };
+    for r in rules {
+        let frameworks: Vec<String> = r.frameworks.iter().map(|(k, v)| format!("{k} {}", v.join(","))).collect();
+        println!("{:<10} {:<8} {}  [{}]", r.id, r.severity.as_str(), r.title, frameworks.join("; "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Eval(a) => cmd_eval(a),
+        Command::Test(a) => cmd_test(a),
+        Command::Rules(a) => cmd_rules(a),
+    };
+    outcome.unwrap_or_else(|e| error_exit(format!("{e:#}")))
+}

@@ -1,0 +1,224 @@
+//! OPA-style `# METADATA` blocks. regorus skips them, so we read them ourselves; the files stay
+//! valid for OPA and other Rego tools, which read the same blocks.
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How bad a failing rule is; maps to SARIF `security-severity` and level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// GitHub code scanning's numeric scale (a string number in SARIF).
+    pub fn security_severity(self) -> &'static str {
+        match self {
+            Severity::Critical => "9.5",
+            Severity::High => "8.0",
+            Severity::Medium => "5.5",
+            Severity::Low => "2.0",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "HIGH",
+            Severity::Medium => "MEDIUM",
+            Severity::Low => "LOW",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedResource {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// The `custom:` part of a check's METADATA.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Custom {
+    id: String,
+    severity: String,
+    #[serde(default)]
+    recommended_action: Option<String>,
+    #[serde(default)]
+    remediation: Option<String>,
+    #[serde(default)]
+    frameworks: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Block {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    related_resources: Vec<RelatedResource>,
+    #[serde(default)]
+    custom: Option<serde_json::Value>,
+}
+
+/// What a check says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleMeta {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub recommended_action: String,
+    /// Markdown: the remediation steps (SARIF `help.markdown`).
+    pub remediation: String,
+    pub frameworks: BTreeMap<String, Vec<String>>,
+    pub related_resources: Vec<RelatedResource>,
+    /// The Rego package, e.g. `checks.aws.cloudwatch.root_usage_alarm`.
+    pub package: String,
+    /// Where the check came from, e.g. `policies/aws/cloudwatch/root_usage_alarm.rego`.
+    pub source: String,
+}
+
+/// A METADATA block that is not what a check needs: `line` is 1-based, in the `.rego` file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}: METADATA: {message}")]
+pub struct MetadataError {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// The package name declared in a Rego source, if any.
+pub fn package_of(source: &str) -> Option<String> {
+    source.lines().find_map(|l| {
+        let rest = l.trim_start().strip_prefix("package ")?;
+        Some(rest.split('#').next().unwrap_or(rest).trim().to_string())
+    })
+}
+
+/// The check described by the package-scoped METADATA block of `source`, if it declares `custom.id`.
+/// Blocks on rules, and package blocks without an id (libraries), are not checks.
+pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, MetadataError> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim() != "# METADATA" {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut yaml = String::new();
+        i += 1;
+        while i < lines.len() && lines[i].trim_start().starts_with('#') {
+            let l = lines[i].trim_start().trim_start_matches('#');
+            // One space after `#` belongs to the comment marker, the rest is YAML indentation.
+            yaml.push_str(l.strip_prefix(' ').unwrap_or(l));
+            yaml.push('\n');
+            i += 1;
+        }
+        let next = lines[i..].iter().map(|l| l.trim()).find(|l| !l.is_empty());
+        let Some(next) = next else { break };
+        if !next.starts_with("package ") {
+            continue;
+        }
+        let err = |message: String| MetadataError { path: path.to_string(), line: start, message };
+        let value = regorus::Value::from_yaml_str(&yaml).map_err(|e| err(format!("not valid YAML: {}", one_line(&e.to_string()))))?;
+        let json = value.to_json_str().map_err(|e| err(e.to_string()))?;
+        let block: Block = serde_json::from_str(&json).map_err(|e| err(one_line(&e.to_string())))?;
+        let Some(custom) = block.custom else { return Ok(None) };
+        if custom.get("id").is_none() {
+            return Ok(None);
+        }
+        let custom: Custom = serde_json::from_value(custom).map_err(|e| err(format!("custom: {}", one_line(&e.to_string()))))?;
+        let severity = match custom.severity.to_ascii_uppercase().as_str() {
+            "LOW" => Severity::Low,
+            "MEDIUM" => Severity::Medium,
+            "HIGH" => Severity::High,
+            "CRITICAL" => Severity::Critical,
+            _ => return Err(err(format!("custom.severity \"{}\" is not LOW, MEDIUM, HIGH or CRITICAL", custom.severity))),
+        };
+        let title = block.title.ok_or_else(|| err("a check needs a title".into()))?;
+        let package = package_of(source).unwrap_or_default();
+        return Ok(Some(RuleMeta {
+            id: custom.id,
+            title,
+            description: block.description.unwrap_or_default().trim().to_string(),
+            severity,
+            recommended_action: custom.recommended_action.unwrap_or_default().trim().to_string(),
+            remediation: custom.remediation.unwrap_or_default().trim().to_string(),
+            frameworks: custom.frameworks,
+            related_resources: block.related_resources,
+            package,
+            source: path.to_string(),
+        }));
+    }
+    Ok(None)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = r#"# METADATA
+# title: Root usage alarm
+# description: |
+#   An alarm fires
+#   when root is used.
+# related_resources:
+#   - ref: https://example.com/rule
+# custom:
+#   id: CWL-014
+#   severity: high
+#   recommended_action: Create the alarm.
+#   frameworks:
+#     cis-aws-foundations: ["4.3"]
+package checks.x
+
+# METADATA
+# title: rule scope, ignored
+decision := 1
+"#;
+
+    #[test]
+    fn reads_package_block() {
+        let m = parse_check("p.rego", SRC).unwrap().unwrap();
+        assert_eq!(m.id, "CWL-014");
+        assert_eq!(m.severity, Severity::High);
+        assert_eq!(m.description, "An alarm fires\nwhen root is used.");
+        assert_eq!(m.package, "checks.x");
+        assert_eq!(m.frameworks["cis-aws-foundations"], vec!["4.3"]);
+        assert_eq!(m.related_resources[0].reference, "https://example.com/rule");
+    }
+
+    #[test]
+    fn library_without_id_is_not_a_check() {
+        let src = "# METADATA\n# title: lib\npackage lib.x\n";
+        assert_eq!(parse_check("l.rego", src).unwrap(), None);
+        assert_eq!(parse_check("l.rego", "package x\n").unwrap(), None);
+    }
+
+    #[test]
+    fn bad_yaml_names_file_and_line() {
+        let e = parse_check("bad.rego", "# METADATA\n# title: [unclosed\n# custom: {id: X}\npackage b\n").unwrap_err();
+        assert_eq!((e.path.as_str(), e.line), ("bad.rego", 1));
+        assert!(e.message.contains("not valid YAML"), "{}", e.message);
+    }
+
+    #[test]
+    fn bad_severity_is_an_error() {
+        let src = "# METADATA\n# title: t\n# custom:\n#   id: X-1\n#   severity: urgent\npackage b\n";
+        let e = parse_check("s.rego", src).unwrap_err();
+        assert!(e.message.contains("urgent"));
+    }
+}

@@ -1,0 +1,168 @@
+//! The Rego side: our one use of regorus. Policies are compiled once into an engine that is cloned
+//! per worker; each account is one `input`, every loaded account is in `data.cwl_audit.accounts`.
+mod builtins;
+pub mod metadata;
+
+pub use metadata::{MetadataError, RuleMeta, Severity};
+
+use regorus::{Engine, Value};
+use std::path::{Path, PathBuf};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_policies.rs"));
+}
+
+/// The rule every check package defines: one decision object per account.
+pub const DECISION_RULE: &str = "decision";
+
+/// A Rego file: where it came from and its text.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    pub path: String,
+    pub text: String,
+}
+
+impl PolicySource {
+    pub fn is_test(&self) -> bool {
+        self.path.ends_with("_test.rego")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{path}: cannot read policy: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Compile { path: String, message: String },
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    #[error("rule {id} is defined twice: {first} and {second}")]
+    DuplicateRule { id: String, first: String, second: String },
+    #[error("unknown rule {0} (see `cwl-audit rules` for the ids)")]
+    UnknownRule(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The policies compiled into this binary (checks, libraries and their tests).
+pub fn builtin_sources() -> Vec<PolicySource> {
+    embedded::EMBEDDED.iter().map(|(p, t)| PolicySource { path: (*p).to_string(), text: (*t).to_string() }).collect()
+}
+
+/// Every `.rego` file below `dir`, sorted.
+pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
+    let shown = crate::snapshot::display_path(dir);
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
+        let entry = entry.map_err(|e| EngineError::Read {
+            path: e.path().map_or_else(|| shown.clone(), crate::snapshot::display_path),
+            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("directory symlink loop")),
+        })?;
+        let p = entry.path();
+        if entry.file_type().is_file() && p.extension().is_some_and(|e| e == "rego") {
+            let path = crate::snapshot::display_path(p);
+            let text = std::fs::read_to_string(p).map_err(|source| EngineError::Read { path: path.clone(), source })?;
+            out.push(PolicySource { path, text });
+        }
+    }
+    if out.is_empty() && !dir.is_dir() {
+        return Err(EngineError::Read { path: shown, source: std::io::Error::from(std::io::ErrorKind::NotFound) });
+    }
+    Ok(out)
+}
+
+/// The built-in policies plus those in `dirs`.
+pub fn all_sources(dirs: &[PathBuf], builtin: bool) -> Result<Vec<PolicySource>, EngineError> {
+    let mut sources = if builtin { builtin_sources() } else { Vec::new() };
+    for d in dirs {
+        sources.extend(sources_in(d)?);
+    }
+    Ok(sources)
+}
+
+/// One line out of regorus's multi-line error text: `file:line:col: message`.
+pub fn compact_error(text: &str) -> String {
+    let mut location = None;
+    let mut message = None;
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(rest) = l.strip_prefix("-->") {
+            location.get_or_insert_with(|| rest.trim().to_string());
+        } else if let Some(idx) = l.find("error:") {
+            message.get_or_insert_with(|| l[idx + "error:".len()..].trim().to_string());
+        }
+    }
+    match (location, message) {
+        (Some(loc), Some(msg)) => format!("{loc}: {msg}"),
+        (None, Some(msg)) => msg,
+        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// A new regorus engine with our builtins and the given modules.
+pub fn compile(sources: &[PolicySource]) -> Result<Engine, EngineError> {
+    let mut engine = Engine::new();
+    builtins::register(&mut engine).map_err(|e| EngineError::Internal(e.to_string()))?;
+    for s in sources {
+        engine.add_policy(s.path.clone(), s.text.clone()).map_err(|e| EngineError::Compile {
+            path: s.path.clone(),
+            message: compact_error(&e.to_string()).trim_start_matches(&format!("{}:", s.path)).trim_start_matches(|c: char| c == ':').to_string(),
+        })?;
+    }
+    Ok(engine)
+}
+
+/// The checks found in `sources` (package METADATA with `custom.id`), optionally only `selected`.
+pub fn checks(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleMeta>, EngineError> {
+    let mut found: Vec<RuleMeta> = Vec::new();
+    for s in sources.iter().filter(|s| !s.is_test()) {
+        if let Some(meta) = metadata::parse_check(&s.path, &s.text)? {
+            if let Some(first) = found.iter().find(|m| m.id == meta.id) {
+                return Err(EngineError::DuplicateRule { id: meta.id, first: first.source.clone(), second: meta.source });
+            }
+            found.push(meta);
+        }
+    }
+    for id in selected {
+        if !found.iter().any(|m| m.id.eq_ignore_ascii_case(id)) {
+            return Err(EngineError::UnknownRule(id.clone()));
+        }
+    }
+    found.retain(|m| selected.is_empty() || selected.iter().any(|id| m.id.eq_ignore_ascii_case(id)));
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(found)
+}
+
+/// Compiled checks, ready to decide accounts. Clone it per worker: clones share the compiled modules.
+#[derive(Clone)]
+pub struct Evaluator {
+    engine: Engine,
+    pub checks: Vec<RuleMeta>,
+}
+
+impl Evaluator {
+    pub fn new(sources: &[PolicySource], selected: &[String]) -> Result<Self, EngineError> {
+        let eval_sources: Vec<PolicySource> = sources.iter().filter(|s| !s.is_test()).cloned().collect();
+        let checks = checks(&eval_sources, selected)?;
+        let engine = compile(&eval_sources)?;
+        Ok(Evaluator { engine, checks })
+    }
+
+    /// Makes every loaded account visible to policies as `data.cwl_audit.accounts`.
+    pub fn set_accounts(&mut self, accounts: Value) -> Result<(), EngineError> {
+        let wrap = |key: &str, v: Value| Value::from(std::collections::BTreeMap::from([(Value::from(key), v)]));
+        let data = wrap("cwl_audit", wrap("accounts", accounts));
+        self.engine.add_data(data).map_err(|e| EngineError::Internal(compact_error(&e.to_string())))
+    }
+
+    pub fn set_input(&mut self, input: Value) {
+        self.engine.set_input(input);
+    }
+
+    /// The decision of `check` for the current input. `Undefined` when the policy decided nothing.
+    pub fn decide(&mut self, check: &RuleMeta) -> Result<Value, String> {
+        self.engine
+            .eval_rule(format!("data.{}.{}", check.package, DECISION_RULE))
+            .map_err(|e| compact_error(&e.to_string()))
+    }
+}

@@ -1,0 +1,112 @@
+//! What a run found, independent of any output format: every sink renders these and nothing else.
+use crate::engine::RuleMeta;
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Unknown,
+    Fail,
+}
+
+impl Verdict {
+    pub fn parse(s: &str) -> Option<Verdict> {
+        match s {
+            "pass" => Some(Verdict::Pass),
+            "fail" => Some(Verdict::Fail),
+            "unknown" => Some(Verdict::Unknown),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a finding points: a snapshot file and the JSON object in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The snapshot's path as given on the command line.
+    pub path: String,
+    /// JSON pointer of the object that breaks the chain (or the section that lacks it).
+    pub pointer: String,
+    /// 1-based line of that object in the file.
+    pub line: usize,
+    /// The account and region of that snapshot (an organization trail's chain lives in another account).
+    pub account_id: String,
+    pub region: String,
+}
+
+/// The verdict of one rule for one account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub account_id: String,
+    pub verdict: Verdict,
+    /// Plain words: the complete chain, or the first broken link of the closest chain.
+    pub message: String,
+    /// Region of the snapshot the finding points at.
+    pub region: Option<String>,
+    /// ARN (or name) of the resource at the broken link.
+    pub resource: Option<String>,
+    /// Which link decided the verdict (`trail`, `log_group`, `filter`, `metric`, `alarm`, `topic`...).
+    pub link: Option<String>,
+    pub location: Option<Location>,
+    /// The chain as far as it holds: one object per link.
+    pub chain: serde_json::Value,
+    /// Remarks that do not change the verdict (e.g. a filter that also counts service-invoked events).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+/// Something about the run rather than an account: a file that could not be read, a call the
+/// collector could not make, a policy that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub level: Level,
+    pub message: String,
+    pub path: Option<String>,
+    pub line: Option<usize>,
+}
+
+/// Everything a report needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub rules: Vec<RuleMeta>,
+    pub findings: Vec<Finding>,
+    pub notifications: Vec<Notification>,
+    /// Snapshot files that were evaluated.
+    pub inputs: Vec<String>,
+}
+
+impl RunResult {
+    pub fn count(&self, v: Verdict) -> usize {
+        self.findings.iter().filter(|f| f.verdict == v).count()
+    }
+
+    /// Input or tool errors: the results are incomplete, so a CI upload must not treat missing
+    /// findings as fixed.
+    pub fn has_errors(&self) -> bool {
+        self.notifications.iter().any(|n| n.level == Level::Error)
+    }
+}

@@ -1,0 +1,32 @@
+//! Output sinks. Each turns a [`RunResult`] into bytes and knows nothing about Rego or snapshots.
+mod json;
+mod junit;
+pub mod sarif;
+mod text;
+
+use crate::findings::RunResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// ANSI colours in text output.
+    pub color: bool,
+    /// SARIF `automationDetails.id`, e.g. `cwl-audit/prod/` (one category per upload).
+    pub category: Option<String>,
+}
+
+pub fn render(format: Format, result: &RunResult, opts: &RenderOptions) -> Vec<u8> {
+    match format {
+        Format::Text => text::render(result, opts.color).into_bytes(),
+        Format::Json => json::render(result),
+        Format::Sarif => sarif::render(result, opts.category.as_deref()),
+        Format::Junit => junit::render(result).into_bytes(),
+    }
+}

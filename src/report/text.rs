@@ -1,0 +1,63 @@
+//! One line per account and rule, the place it points at, then input problems and a summary.
+use crate::findings::{Level, RunResult, Verdict};
+use anstyle::{AnsiColor, Style};
+use std::fmt::Write as _;
+
+fn paint(s: &str, style: Style, color: bool) -> String {
+    if color {
+        format!("{}{s}{}", style.render(), style.render_reset())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Control characters from snapshot data must not reach a terminal.
+fn clean(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+pub fn render(result: &RunResult, color: bool) -> String {
+    let mut out = String::new();
+    for f in &result.findings {
+        let (label, style) = match f.verdict {
+            Verdict::Pass => ("PASS   ", AnsiColor::Green.on_default().bold()),
+            Verdict::Fail => ("FAIL   ", AnsiColor::Red.on_default().bold()),
+            Verdict::Unknown => ("UNKNOWN", AnsiColor::Yellow.on_default().bold()),
+        };
+        let _ = writeln!(out, "{}  {}  {}  {}", paint(label, style, color), f.rule_id, f.account_id, clean(&f.message));
+        if f.verdict != Verdict::Pass {
+            if let Some(loc) = &f.location {
+                let _ = writeln!(out, "         at {}:{}", clean(&loc.path), loc.line);
+            }
+        }
+        for n in &f.notes {
+            let _ = writeln!(out, "         note: {}", clean(n));
+        }
+    }
+    for n in &result.notifications {
+        let (label, style) = match n.level {
+            Level::Error => ("error", AnsiColor::Red.on_default().bold()),
+            Level::Warning => ("warning", AnsiColor::Yellow.on_default()),
+            Level::Note => ("note", Style::new()),
+        };
+        let _ = writeln!(out, "{}: {}", paint(label, style, color), clean(&n.message));
+    }
+    let accounts: std::collections::BTreeSet<&str> = result.findings.iter().map(|f| f.account_id.as_str()).collect();
+    let errors = result.notifications.iter().filter(|n| n.level == Level::Error).count();
+    let _ = write!(
+        out,
+        "{} account{}, {} rule{}: {} pass, {} fail, {} unknown",
+        accounts.len(),
+        if accounts.len() == 1 { "" } else { "s" },
+        result.rules.len(),
+        if result.rules.len() == 1 { "" } else { "s" },
+        result.count(Verdict::Pass),
+        result.count(Verdict::Fail),
+        result.count(Verdict::Unknown),
+    );
+    if errors > 0 {
+        let _ = write!(out, "; {errors} error{}", if errors == 1 { "" } else { "s" });
+    }
+    out.push('\n');
+    out
+}

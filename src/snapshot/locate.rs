@@ -1,0 +1,159 @@
+//! From a JSON pointer back to a line: reports point at the offending object, and error messages at
+//! the offending value, without keeping positions for every value of every file.
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line, col)
+}
+
+/// Line and column where the value at `pointer` starts in the JSON `text`, if it is there.
+pub fn locate(text: &str, pointer: &str) -> Option<(usize, usize)> {
+    let segments: Vec<String> = if pointer.is_empty() {
+        Vec::new()
+    } else {
+        pointer.strip_prefix('/')?.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect()
+    };
+    let bytes = text.as_bytes();
+    let mut pos = skip_ws(bytes, 0);
+    for seg in &segments {
+        match bytes.get(pos)? {
+            b'{' => {
+                pos = skip_ws(bytes, pos + 1);
+                loop {
+                    if bytes.get(pos)? == &b'}' {
+                        return None;
+                    }
+                    let key_end = skip_string(bytes, pos)?;
+                    let key: String = serde_json::from_str(text.get(pos..key_end)?).ok()?;
+                    pos = skip_ws(bytes, key_end);
+                    if bytes.get(pos)? != &b':' {
+                        return None;
+                    }
+                    pos = skip_ws(bytes, pos + 1);
+                    if &key == seg {
+                        break;
+                    }
+                    pos = skip_ws(bytes, skip_value(bytes, pos)?);
+                    if bytes.get(pos)? == &b',' {
+                        pos = skip_ws(bytes, pos + 1);
+                    }
+                }
+            }
+            b'[' => {
+                let index: usize = seg.parse().ok()?;
+                pos = skip_ws(bytes, pos + 1);
+                for _ in 0..index {
+                    if bytes.get(pos)? == &b']' {
+                        return None;
+                    }
+                    pos = skip_ws(bytes, skip_value(bytes, pos)?);
+                    if bytes.get(pos)? == &b',' {
+                        pos = skip_ws(bytes, pos + 1);
+                    }
+                }
+                if bytes.get(pos)? == &b']' {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(line_col(bytes, pos))
+}
+
+fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
+    while matches!(bytes.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        pos += 1;
+    }
+    pos
+}
+
+/// End (exclusive) of the string starting at `pos`.
+fn skip_string(bytes: &[u8], pos: usize) -> Option<usize> {
+    if bytes.get(pos)? != &b'"' {
+        return None;
+    }
+    let mut i = pos + 1;
+    loop {
+        match bytes.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+/// End (exclusive) of the value starting at `pos`; iterative, so deep nesting cannot overflow.
+fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
+    match bytes.get(pos)? {
+        b'"' => skip_string(bytes, pos),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = pos;
+            loop {
+                match bytes.get(i)? {
+                    b'"' => {
+                        i = skip_string(bytes, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            // A scalar runs until a delimiter.
+            let mut i = pos;
+            while let Some(b) = bytes.get(i) {
+                if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "{\n  \"a\": 1,\n  \"b/c\": {\"x\": [10, {\"y\": \"}]\\\"\"}, [3]]},\n  \"d\": [\n    {\"e\": true},\n    {\"e\": false}\n  ]\n}";
+
+    #[test]
+    fn finds_values_by_pointer() {
+        assert_eq!(locate(DOC, ""), Some((1, 1)));
+        assert_eq!(locate(DOC, "/a"), Some((2, 8)));
+        assert_eq!(locate(DOC, "/b~1c/x/1"), Some((3, 21)));
+        assert_eq!(locate(DOC, "/b~1c/x/2/0"), Some((3, 37)));
+        assert_eq!(locate(DOC, "/d/1"), Some((6, 5)));
+        assert_eq!(locate(DOC, "/d/1/e"), Some((6, 11)));
+    }
+
+    #[test]
+    fn missing_or_malformed_gives_none() {
+        assert_eq!(locate(DOC, "/zz"), None);
+        assert_eq!(locate(DOC, "/d/7"), None);
+        assert_eq!(locate(DOC, "/a/b"), None);
+        assert_eq!(locate("{\"a\": [1, 2", "/a/5"), None);
+        assert_eq!(locate("not json", "/a"), None);
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        assert_eq!(line_col("é\"x".as_bytes(), 3), (1, 3));
+    }
+}

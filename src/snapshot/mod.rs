@@ -1,0 +1,150 @@
+//! Snapshots: find the files, parse each once, check it against the v1 contract, and say exactly where
+//! a bad file is wrong. See `docs/snapshot-format.md`.
+mod discover;
+mod locate;
+mod schema;
+
+pub use discover::discover;
+pub use locate::{line_col, locate};
+
+use regorus::Value;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The only format this build reads.
+pub const FORMAT_V1: &str = "cwl-audit.snapshot/v1";
+
+/// One account in one region, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The path as the user gave it (relative stays relative), with `/` separators.
+    pub path: String,
+    pub account_id: String,
+    pub partition: String,
+    pub region: String,
+    /// What the collector could not read (snapshot `errors`).
+    pub errors: Vec<CollectionError>,
+    /// The whole document, with `path` added, as policies see it.
+    pub doc: Value,
+}
+
+/// A call the collector could not make, as recorded in the snapshot's `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CollectionError {
+    pub service: String,
+    pub operation: String,
+    pub resource: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+/// Where in a file a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// JSON pointer (RFC 6901) of the offending value, when the text parsed.
+    pub pointer: Option<String>,
+    /// 1-based line and column, when known.
+    pub line_col: Option<(usize, usize)>,
+}
+
+/// A file that could not be used, and why. Displays as one line: `path:line:col: pointer: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    pub path: String,
+    pub place: Option<Place>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path)?;
+        if let Some(place) = &self.place {
+            if let Some((line, col)) = place.line_col {
+                write!(f, ":{line}:{col}")?;
+            }
+            write!(f, ":")?;
+            if let Some(pointer) = &place.pointer {
+                write!(f, " {}:", if pointer.is_empty() { "(document)" } else { pointer })?;
+            }
+        } else {
+            write!(f, ":")?;
+        }
+        write!(f, " {}", self.message)
+    }
+}
+
+impl LoadError {
+    pub fn new(path: &str, message: impl Into<String>) -> Self {
+        LoadError { path: path.to_string(), place: None, message: message.into() }
+    }
+}
+
+/// Renders a path for messages and reports: as given, `/`-separated, without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    match s.strip_prefix("./") {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => s,
+    }
+}
+
+/// Reads and checks one snapshot file.
+pub fn load_file(path: &Path) -> Result<Snapshot, LoadError> {
+    let shown = display_path(path);
+    let bytes = std::fs::read(path).map_err(|e| LoadError::new(&shown, format!("cannot read file: {e}")))?;
+    load_bytes(&shown, &bytes)
+}
+
+/// Parses and checks snapshot text that came from `shown`.
+pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, col) = line_col(bytes, e.valid_up_to());
+        LoadError {
+            path: shown.to_string(),
+            place: Some(Place { pointer: None, line_col: Some((line, col)) }),
+            message: "not valid UTF-8 (a snapshot is UTF-8 JSON)".to_string(),
+        }
+    })?;
+    if text.trim().is_empty() {
+        return Err(LoadError::new(shown, "empty file (expected a JSON snapshot object)"));
+    }
+    let mut doc: Value = serde_json::from_str(text).map_err(|e| {
+        // serde_json's message ends with " at line L column C"; the place is shown in front instead.
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        LoadError {
+            path: shown.to_string(),
+            place: Some(Place { pointer: None, line_col: Some((e.line().max(1), e.column().max(1))) }),
+            message: format!("invalid JSON: {msg}"),
+        }
+    })?;
+    let header = schema::check(&doc).map_err(|problem| LoadError {
+        path: shown.to_string(),
+        place: Some(Place { line_col: locate(text, &problem.pointer), pointer: Some(problem.pointer) }),
+        message: problem.message,
+    })?;
+    if let Ok(obj) = doc.as_object_mut() {
+        obj.insert(Value::from("path"), Value::from(shown));
+    }
+    Ok(Snapshot {
+        path: shown.to_string(),
+        account_id: header.account_id,
+        partition: header.partition,
+        region: header.region,
+        errors: header.errors,
+        doc,
+    })
+}
+
+/// Every snapshot file under `paths`, loaded; bad files come back as errors, never stop the others.
+pub fn load_all(paths: &[PathBuf]) -> (Vec<Snapshot>, Vec<LoadError>) {
+    let (files, mut errors) = discover(paths);
+    let mut snapshots = Vec::with_capacity(files.len());
+    for file in files {
+        match load_file(&file) {
+            Ok(s) => snapshots.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    (snapshots, errors)
+}

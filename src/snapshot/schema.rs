@@ -1,0 +1,319 @@
+//! The v1 contract as data: which keys a snapshot must have, and the type of every field a policy
+//! reads. Unknown keys are allowed (forward compatible); `null` means "not collected" for any
+//! optional key, so it is accepted wherever a key may be absent.
+use super::{CollectionError, FORMAT_V1};
+use regorus::Value;
+
+pub struct Problem {
+    pub pointer: String,
+    pub message: String,
+}
+
+pub struct Header {
+    pub account_id: String,
+    pub partition: String,
+    pub region: String,
+    pub errors: Vec<CollectionError>,
+}
+
+enum Shape {
+    Bool,
+    Number,
+    Str,
+    /// Anything: kept for policies, not checked.
+    Any,
+    Array(&'static Shape),
+    /// An object with these known members (name, shape, required).
+    Object(&'static [(&'static str, Shape, bool)]),
+    /// An object whose keys are data (e.g. trail ARNs), every value of one shape.
+    Map(&'static Shape),
+}
+
+use Shape::*;
+
+const STRINGS: Shape = Array(&Str);
+const DIMENSION: Shape = Object(&[("Name", Str, false), ("Value", Str, false)]);
+const DIMENSIONS: Shape = Array(&DIMENSION);
+
+const TRAIL: Shape = Object(&[
+    ("TrailARN", Str, true),
+    ("Name", Str, false),
+    ("HomeRegion", Str, false),
+    ("IsMultiRegionTrail", Bool, false),
+    ("IsOrganizationTrail", Bool, false),
+    ("CloudWatchLogsLogGroupArn", Str, false),
+    ("CloudWatchLogsRoleArn", Str, false),
+]);
+const TRAIL_STATUS: Shape = Object(&[("IsLogging", Bool, false)]);
+const EVENT_SELECTOR: Shape = Object(&[
+    ("ReadWriteType", Str, false),
+    ("IncludeManagementEvents", Bool, false),
+    ("ExcludeManagementEventSources", STRINGS, false),
+]);
+const FIELD_SELECTOR: Shape = Object(&[
+    ("Field", Str, true),
+    ("Equals", STRINGS, false),
+    ("NotEquals", STRINGS, false),
+    ("StartsWith", STRINGS, false),
+    ("NotStartsWith", STRINGS, false),
+    ("EndsWith", STRINGS, false),
+    ("NotEndsWith", STRINGS, false),
+]);
+const ADVANCED_SELECTOR: Shape = Object(&[("Name", Str, false), ("FieldSelectors", Array(&FIELD_SELECTOR), false)]);
+const SELECTORS: Shape = Object(&[
+    ("EventSelectors", Array(&EVENT_SELECTOR), false),
+    ("AdvancedEventSelectors", Array(&ADVANCED_SELECTOR), false),
+]);
+const CLOUDTRAIL: Shape = Object(&[
+    ("trailList", Array(&TRAIL), false),
+    ("status", Map(&TRAIL_STATUS), false),
+    ("selectors", Map(&SELECTORS), false),
+]);
+
+const TRANSFORMATION: Shape = Object(&[
+    ("metricName", Str, true),
+    ("metricNamespace", Str, true),
+    ("metricValue", Str, true),
+    ("defaultValue", Number, false),
+    ("dimensions", Map(&Str), false),
+    ("unit", Str, false),
+]);
+const METRIC_FILTER: Shape = Object(&[
+    ("filterName", Str, true),
+    ("filterPattern", Str, false),
+    ("logGroupName", Str, true),
+    ("metricTransformations", Array(&TRANSFORMATION), false),
+]);
+const LOGS: Shape = Object(&[("metricFilters", Array(&METRIC_FILTER), false)]);
+
+const METRIC: Shape = Object(&[("Namespace", Str, false), ("MetricName", Str, false), ("Dimensions", DIMENSIONS, false)]);
+const METRIC_STAT: Shape =
+    Object(&[("Metric", METRIC, false), ("Period", Number, false), ("Stat", Str, false), ("Unit", Str, false)]);
+const METRIC_QUERY: Shape = Object(&[
+    ("Id", Str, true),
+    ("MetricStat", METRIC_STAT, false),
+    ("Expression", Str, false),
+    ("ReturnData", Bool, false),
+    ("AccountId", Str, false),
+]);
+const METRIC_ALARM: Shape = Object(&[
+    ("AlarmName", Str, true),
+    ("AlarmArn", Str, true),
+    ("ActionsEnabled", Bool, false),
+    ("AlarmActions", STRINGS, false),
+    ("OKActions", STRINGS, false),
+    ("InsufficientDataActions", STRINGS, false),
+    ("MetricName", Str, false),
+    ("Namespace", Str, false),
+    ("Statistic", Str, false),
+    ("ExtendedStatistic", Str, false),
+    ("Dimensions", DIMENSIONS, false),
+    ("Period", Number, false),
+    ("Unit", Str, false),
+    ("EvaluationPeriods", Number, false),
+    ("DatapointsToAlarm", Number, false),
+    ("Threshold", Number, false),
+    ("ComparisonOperator", Str, false),
+    ("TreatMissingData", Str, false),
+    ("Metrics", Array(&METRIC_QUERY), false),
+    ("ThresholdMetricId", Str, false),
+]);
+const COMPOSITE_ALARM: Shape = Object(&[("AlarmName", Str, true), ("AlarmArn", Str, true)]);
+const CLOUDWATCH: Shape =
+    Object(&[("MetricAlarms", Array(&METRIC_ALARM), false), ("CompositeAlarms", Array(&COMPOSITE_ALARM), false)]);
+
+const SUBSCRIPTION: Shape = Object(&[
+    ("SubscriptionArn", Str, true),
+    ("TopicArn", Str, true),
+    ("Protocol", Str, false),
+    ("Endpoint", Str, false),
+    ("Owner", Str, false),
+]);
+const SNS: Shape = Object(&[("Subscriptions", Array(&SUBSCRIPTION), false)]);
+
+const ERROR: Shape = Object(&[
+    ("service", Str, true),
+    ("operation", Str, true),
+    ("resource", Str, false),
+    ("code", Str, true),
+    ("message", Str, false),
+]);
+
+const DOCUMENT: Shape = Object(&[
+    ("format", Str, true),
+    ("account_id", Str, true),
+    ("partition", Str, true),
+    ("region", Str, true),
+    ("collected_at", Str, false),
+    ("collector", Any, false),
+    ("cloudtrail", CLOUDTRAIL, false),
+    ("logs", LOGS, false),
+    ("cloudwatch", CLOUDWATCH, false),
+    ("sns", SNS, false),
+    ("errors", Array(&ERROR), false),
+]);
+
+pub const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) | Value::Set(_) => "an array",
+        Value::Object(_) => "an object",
+        Value::Undefined => "nothing",
+    }
+}
+
+fn expected(shape: &Shape) -> &'static str {
+    match shape {
+        Bool => "a boolean",
+        Number => "a number",
+        Str => "a string",
+        Any => "any value",
+        Array(_) => "an array",
+        Object(_) | Map(_) => "an object",
+    }
+}
+
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Checks `v` against `shape`; `pointer` is where `v` is.
+fn check_shape(v: &Value, shape: &Shape, pointer: &mut String) -> Result<(), Problem> {
+    let wrong = |pointer: &str| Problem {
+        pointer: pointer.to_string(),
+        message: format!("expected {}, found {}", expected(shape), kind(v)),
+    };
+    match (shape, v) {
+        (Any, _) | (Bool, Value::Bool(_)) | (Number, Value::Number(_)) | (Str, Value::String(_)) => Ok(()),
+        (Array(item), Value::Array(items)) => {
+            for (i, x) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                check_shape(x, item, pointer)?;
+                pointer.truncate(len);
+            }
+            Ok(())
+        }
+        (Map(item), Value::Object(map)) => {
+            for (k, x) in map.iter() {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&escape(k.as_string().map(|s| s.as_ref()).unwrap_or("")));
+                if !matches!(x, Value::Null) {
+                    check_shape(x, item, pointer)?;
+                }
+                pointer.truncate(len);
+            }
+            Ok(())
+        }
+        (Object(members), Value::Object(_)) => {
+            for (name, member, required) in members.iter() {
+                let x = &v[*name];
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&escape(name));
+                match x {
+                    Value::Undefined | Value::Null if *required => {
+                        return Err(Problem {
+                            pointer: pointer[..len].to_string(),
+                            message: format!("missing required key \"{name}\" ({})", expected(member)),
+                        })
+                    }
+                    Value::Undefined | Value::Null => {}
+                    _ => check_shape(x, member, pointer)?,
+                }
+                pointer.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Err(wrong(pointer)),
+    }
+}
+
+fn is_region(s: &str) -> bool {
+    // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5 ...
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts.last().is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn string_at(doc: &Value, key: &str) -> String {
+    doc[key].as_string().map(|s| s.to_string()).unwrap_or_default()
+}
+
+/// Checks a parsed document against the v1 contract and returns its header.
+pub fn check(doc: &Value) -> Result<Header, Problem> {
+    if !matches!(doc, Value::Object(_)) {
+        return Err(Problem { pointer: String::new(), message: format!("expected a snapshot object, found {}", kind(doc)) });
+    }
+    // The format first: a document of another format would otherwise fail on some field with a
+    // misleading message.
+    match &doc["format"] {
+        Value::String(f) if f.as_ref() == FORMAT_V1 => {}
+        Value::String(f) => {
+            return Err(Problem {
+                pointer: "/format".into(),
+                message: format!("unsupported snapshot format \"{f}\" (this build reads \"{FORMAT_V1}\")"),
+            })
+        }
+        _ => {}
+    }
+    check_shape(doc, &DOCUMENT, &mut String::new())?;
+    let account_id = string_at(doc, "account_id");
+    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Problem {
+            pointer: "/account_id".into(),
+            message: format!("invalid account id \"{account_id}\" (expected 12 digits)"),
+        });
+    }
+    let partition = string_at(doc, "partition");
+    if !PARTITIONS.contains(&partition.as_str()) {
+        return Err(Problem {
+            pointer: "/partition".into(),
+            message: format!("invalid partition \"{partition}\" (expected aws, aws-cn or aws-us-gov)"),
+        });
+    }
+    let region = string_at(doc, "region");
+    if !is_region(&region) {
+        return Err(Problem {
+            pointer: "/region".into(),
+            message: format!("invalid region \"{region}\" (expected a region code such as us-east-1)"),
+        });
+    }
+    let mut errors = Vec::new();
+    if let Ok(list) = doc["errors"].as_array() {
+        for e in list.iter() {
+            let opt = |k: &str| e[k].as_string().ok().map(|s| s.to_string());
+            errors.push(CollectionError {
+                service: opt("service").unwrap_or_default(),
+                operation: opt("operation").unwrap_or_default(),
+                resource: opt("resource"),
+                code: opt("code").unwrap_or_default(),
+                message: opt("message").unwrap_or_default(),
+            });
+        }
+    }
+    Ok(Header { account_id, partition, region, errors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "il-central-1"] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in ["", "us-east", "US-EAST-1", "us_east_1", "useast1", "us-east-1a", "u-east-1", "us--1"] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+}
