@@ -1,0 +1,603 @@
+# METADATA
+# title: CloudWatch monitoring chain
+# description: |
+#   The chain every CIS "log metric filter and alarm" control needs:
+#   multi-region logging trail -> CloudWatch Logs group -> metric filter that catches the events of a
+#   reference pattern -> metric -> alarm that fires on one event -> SNS topic with a confirmed
+#   subscription. A check calls decision(params) with params = {"reference": <filter pattern>,
+#   "label": <the events, in words, e.g. "root events">}. Links are followed by ARN (partition,
+#   account, region, name), never by name alone, and into other loaded accounts (organization trails,
+#   cross-account topics).
+package lib.chain
+
+# ---------------------------------------------------------------- snapshots
+
+# The snapshot of account `acct` in `region`, if it was loaded.
+snapshot(acct, region) := s if {
+	acct == input.account_id
+	s := input.regions[region]
+}
+
+snapshot(acct, region) := s if {
+	acct != input.account_id
+	s := data.cwl_audit.accounts[acct].regions[region]
+}
+
+# Every loaded snapshot of account `acct`, by region.
+regions_of(acct) := input.regions if acct == input.account_id
+
+regions_of(acct) := data.cwl_audit.accounts[acct].regions if acct != input.account_id
+
+# `x` if it is an array; missing or null (not collected) iterates as nothing.
+list(x) := x if is_array(x)
+
+else := []
+
+errors_of(s) := list(s.errors)
+
+# Collection errors of `op` in `s` that concern `resource` (or the whole operation).
+op_errors(s, op, resource) := [[i, e] |
+	some i, e in errors_of(s)
+	e.operation == op
+	object.get(e, "resource", null) in {null, resource}
+]
+
+# A list section is complete when it is present and its operation recorded no error.
+complete(s, x, op) if {
+	is_array(x)
+	count(op_errors(s, op, null)) == 0
+}
+
+# Why data is missing, in words.
+reason(s, op, resource) := sprintf("%s failed: %s", [op, errs[0][1].code]) if {
+	errs := op_errors(s, op, resource)
+	count(errs) > 0
+} else := sprintf("%s was not collected", [op])
+
+# Where to point for missing data: the recorded error if there is one, else `fallback`.
+missing_pointer(s, op, resource, fallback) := sprintf("/errors/%d", [errs[0][0]]) if {
+	errs := op_errors(s, op, resource)
+	count(errs) > 0
+} else := fallback
+
+esc(key) := replace(replace(key, "~", "~0"), "/", "~1")
+
+loc(acct, region, pointer) := {"account_id": acct, "region": region, "pointer": pointer}
+
+outcome(state, depth, link, message, location, resource, chain) := {
+	"state": state,
+	"depth": depth,
+	"link": link,
+	"message": message,
+	"location": location,
+	"resource": resource,
+	"chain": chain,
+}
+
+# ---------------------------------------------------------------- 1. trails
+
+# Every trail any snapshot of this account lists (own trails, shadow copies, organization trails).
+trail_arns contains t.TrailARN if {
+	some region
+	some t in list(input.regions[region].cloudtrail.trailList)
+}
+
+# arn:PARTITION:cloudtrail:HOME_REGION:OWNER_ACCOUNT:trail/NAME
+trail_ref(arn) := {"arn": arn, "region": p[3], "account": p[4], "name": trim_prefix(p[5], "trail/")} if {
+	p := split(arn, ":")
+	count(p) == 6
+}
+
+# Where this account's snapshots list the trail (for pointing at it when its home is not loaded).
+visible(arn) := [{"region": r, "index": i} |
+	some r
+	some i, t in list(input.regions[r].cloudtrail.trailList)
+	t.TrailARN == arn
+][0]
+
+home_entry(tr) := [{"index": i, "record": t, "snapshot": s} |
+	s := snapshot(tr.account, tr.region)
+	some i, t in list(s.cloudtrail.trailList)
+	t.TrailARN == tr.arn
+][0]
+
+# Trail discovery is complete when some region listed its trails without error: multi-region trails
+# (the only ones that can qualify) appear in every region's list.
+trails_listed if {
+	some region
+	s := input.regions[region]
+	complete(s, s.cloudtrail.trailList, "DescribeTrails")
+}
+
+records_all_management(sel) if {
+	some es in list(sel.EventSelectors)
+	es.IncludeManagementEvents == true
+	es.ReadWriteType == "All"
+	count(list(object.get(es, "ExcludeManagementEventSources", []))) == 0
+}
+
+records_all_management(sel) if {
+	some aes in list(sel.AdvancedEventSelectors)
+	fields := list(aes.FieldSelectors)
+	some f in fields
+	f.Field == "eventCategory"
+	"Management" in list(f.Equals)
+	every g in fields {
+		g.Field == "eventCategory"
+	}
+}
+
+# What is wrong with a trail's selectors, in words.
+management_gap(sel) := sprintf("records only %s management events", [es.ReadWriteType]) if {
+	some es in list(sel.EventSelectors)
+	es.IncludeManagementEvents == true
+	es.ReadWriteType != "All"
+} else := sprintf("excludes management events from %s", [concat(", ", es.ExcludeManagementEventSources)]) if {
+	some es in list(sel.EventSelectors)
+	es.IncludeManagementEvents == true
+	count(list(object.get(es, "ExcludeManagementEventSources", []))) > 0
+} else := sprintf("narrows management events by %s in its advanced event selectors", [concat(", ", sort(others))]) if {
+	some aes in list(sel.AdvancedEventSelectors)
+	fields := list(aes.FieldSelectors)
+	some f in fields
+	f.Field == "eventCategory"
+	"Management" in list(f.Equals)
+	others := {g.Field | some g in fields; g.Field != "eventCategory"}
+	count(others) > 0
+} else := "records no management events"
+
+log_group_ref(arn) := {"arn": clean, "partition": p[1], "region": p[3], "account": p[4], "name": p[6]} if {
+	clean := trim_suffix(arn, ":*")
+	p := split(clean, ":")
+	count(p) == 7
+	p[2] == "logs"
+	p[5] == "log-group"
+}
+
+trail_evidence(tr, h) := {
+	"link": "trail",
+	"name": tr.name,
+	"arn": tr.arn,
+	"account": tr.account,
+	"home_region": tr.region,
+	"organization": object.get(h.record, "IsOrganizationTrail", false) == true,
+}
+
+# The first broken link of a trail, or {"state": "ok", ...} with what the next links need.
+trail_check(arn) := outcome("fail", 0, "trail", sprintf("trail ARN %s is malformed", [arn]), loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])), arn, []) if {
+	not trail_ref(arn)
+	v := visible(arn)
+} else := outcome("unknown", 0, "trail", msg, loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])), arn, []) if {
+	tr := trail_ref(arn)
+	not snapshot(tr.account, tr.region)
+	v := visible(arn)
+	msg := missing_home_message(tr)
+} else := outcome("unknown", 0, "trail", sprintf("trail %s is not in the trail list of its home region %s (account %s): %s", [tr.name, tr.region, tr.account, reason(s, "DescribeTrails", null)]), loc(tr.account, tr.region, missing_pointer(s, "DescribeTrails", null, "/cloudtrail/trailList")), arn, []) if {
+	tr := trail_ref(arn)
+	s := snapshot(tr.account, tr.region)
+	not home_entry(tr)
+} else := outcome("fail", 0, "trail", sprintf("trail %s belongs to account %s and is not an organization trail, so it does not log this account", [tr.name, tr.account]), trail_loc(tr, h), arn, []) if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+	tr.account != input.account_id
+	not h.record.IsOrganizationTrail == true
+} else := outcome("fail", 0, "trail", sprintf("trail %s is single-region (IsMultiRegionTrail=false): events in other regions are not logged", [tr.name]), trail_loc(tr, h), arn, []) if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+	not h.record.IsMultiRegionTrail == true
+} else := outcome("unknown", 0, "trail", sprintf("the status of trail %s could not be read (%s)", [tr.name, reason(h.snapshot, "GetTrailStatus", arn)]), loc(tr.account, tr.region, missing_pointer(h.snapshot, "GetTrailStatus", arn, "/cloudtrail/status")), arn, []) if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+	not is_object(h.snapshot.cloudtrail.status[arn])
+} else := outcome("fail", 0, "trail", sprintf("trail %s is not logging (IsLogging=false)", [tr.name]), loc(tr.account, tr.region, sprintf("/cloudtrail/status/%s", [esc(arn)])), arn, []) if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+	not h.snapshot.cloudtrail.status[arn].IsLogging == true
+} else := outcome("unknown", 0, "trail", sprintf("the event selectors of trail %s could not be read (%s)", [tr.name, reason(h.snapshot, "GetEventSelectors", arn)]), loc(tr.account, tr.region, missing_pointer(h.snapshot, "GetEventSelectors", arn, "/cloudtrail/selectors")), arn, []) if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+	not is_object(h.snapshot.cloudtrail.selectors[arn])
+} else := outcome("fail", 0, "trail", sprintf("trail %s %s, so it does not record every management event", [tr.name, management_gap(sel)]), loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [esc(arn)])), arn, []) if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+	sel := h.snapshot.cloudtrail.selectors[arn]
+	not records_all_management(sel)
+} else := outcome("fail", 0, "trail", sprintf("trail %s does not deliver events to CloudWatch Logs (no CloudWatchLogsLogGroupArn)", [tr.name]), trail_loc(tr, h), arn, []) if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+	not non_empty_string(h.record.CloudWatchLogsLogGroupArn)
+} else := outcome("fail", 0, "trail", sprintf("trail %s has a malformed CloudWatchLogsLogGroupArn %q", [tr.name, h.record.CloudWatchLogsLogGroupArn]), trail_loc(tr, h), arn, []) if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+	not log_group_ref(h.record.CloudWatchLogsLogGroupArn)
+} else := {
+	"state": "ok",
+	"trail": tr,
+	"log_group": log_group_ref(h.record.CloudWatchLogsLogGroupArn),
+	"location": trail_loc(tr, h),
+	"chain": [trail_evidence(tr, h)],
+} if {
+	tr := trail_ref(arn)
+	h := home_entry(tr)
+}
+
+trail_loc(tr, h) := loc(tr.account, tr.region, sprintf("/cloudtrail/trailList/%d", [h.index]))
+
+missing_home_message(tr) := sprintf("trail %s is an organization trail owned by account %s; load that account's %s snapshot to check it", [tr.name, tr.account, tr.region]) if {
+	tr.account != input.account_id
+} else := sprintf("trail %s has its home in %s, and no %s snapshot of this account is loaded", [tr.name, tr.region, tr.region])
+
+trail_results[arn] := trail_check(arn) if some arn in trail_arns
+
+# ---------------------------------------------------------------- 2. log group
+
+after_trail(t, params) := [outcome("unknown", 1, "log_group", sprintf("trail %s sends events to log group %s in account %s region %s, and no snapshot of it is loaded", [t.trail.name, lg.name, lg.account, lg.region]), t.location, lg.arn, t.chain)] if {
+	lg := t.log_group
+	not snapshot(lg.account, lg.region)
+} else := after_log_group(t, params, snapshot(t.log_group.account, t.log_group.region))
+
+log_group_evidence(lg) := {"link": "log_group", "name": lg.name, "arn": lg.arn, "account": lg.account, "region": lg.region}
+
+filters_on(s, name) := [{"index": i, "filter": f} |
+	some i, f in list(s.logs.metricFilters)
+	f.logGroupName == name
+]
+
+# Regions of the same account where a log group of the same name has metric filters: a name-only
+# match that peers accept, and we explain.
+same_name_elsewhere(lg) := sort({r |
+	some r, s in regions_of(lg.account)
+	r != lg.region
+	some f in list(s.logs.metricFilters)
+	f.logGroupName == lg.name
+})
+
+elsewhere_hint(lg) := sprintf(" (a log group of that name in %s has metric filters, but the trail delivers to %s)", [concat(", ", rs), lg.region]) if {
+	rs := same_name_elsewhere(lg)
+	count(rs) > 0
+} else := ""
+
+after_log_group(t, params, s) := [outcome("fail", 1, "log_group", sprintf("no metric filter on log group %s (account %s, %s)%s", [lg.name, lg.account, lg.region, elsewhere_hint(lg)]), loc(lg.account, lg.region, "/logs/metricFilters"), lg.arn, chain)] if {
+	lg := t.log_group
+	chain := array.concat(t.chain, [log_group_evidence(lg)])
+	count(filters_on(s, lg.name)) == 0
+	complete(s, s.logs.metricFilters, "DescribeMetricFilters")
+} else := [outcome("unknown", 1, "log_group", sprintf("the metric filters of %s (account %s) could not be read (%s)", [lg.region, lg.account, reason(s, "DescribeMetricFilters", null)]), loc(lg.account, lg.region, missing_pointer(s, "DescribeMetricFilters", null, "/logs")), lg.arn, chain)] if {
+	lg := t.log_group
+	chain := array.concat(t.chain, [log_group_evidence(lg)])
+	count(filters_on(s, lg.name)) == 0
+} else := [o |
+	lg := t.log_group
+	chain := array.concat(t.chain, [log_group_evidence(lg)])
+	some f in filters_on(s, lg.name)
+	cov := cwl.filter_covers(object.get(f.filter, "filterPattern", ""), params.reference)
+	some o in after_filter(lg, s, f, cov, chain, params)
+]
+
+# ---------------------------------------------------------------- 3. metric filter
+
+filter_loc(lg, f) := loc(lg.account, lg.region, sprintf("/logs/metricFilters/%d", [f.index]))
+
+filter_resource(lg, f) := sprintf("%s:metric-filter:%s", [lg.arn, f.filter.filterName])
+
+non_root_kind(cov) := sprintf(" such as %s", [cov.non_root_example.userIdentity.type]) if {
+	is_string(cov.non_root_example.userIdentity.type)
+} else := ""
+
+after_filter(lg, s, f, cov, chain, params) := [outcome("unknown", 2, "filter", sprintf("cannot decide whether filter %s catches all %s: %s", [f.filter.filterName, params.label, cov.error]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+	is_string(cov.error)
+	cov.undecided == true
+} else := [outcome("fail", 2, "filter", sprintf("filter %s has a pattern CloudWatch Logs rejects: %s", [f.filter.filterName, cov.error]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+	is_string(cov.error)
+} else := [outcome("fail", 2, "filter", sprintf("filter %s misses %s %s", [f.filter.filterName, params.label, cov.missed]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+	not cov.covers == true
+	is_string(cov.missed)
+} else := [outcome("fail", 2, "filter", sprintf("filter %s does not match all %s: pattern %q is not equivalent to the reference pattern", [f.filter.filterName, params.label, object.get(f.filter, "filterPattern", "")]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+	not cov.covers == true
+} else := [outcome("fail", 2, "filter", sprintf("filter %s also matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [f.filter.filterName, non_root_kind(cov), params.label]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+	cov.matches_non_root == true
+} else := [o |
+	evidence := object.union(
+		{"link": "filter", "name": f.filter.filterName, "pattern": object.get(f.filter, "filterPattern", "")},
+		filter_note(cov, params),
+	)
+	some mi, mt in list(f.filter.metricTransformations)
+	some o in after_metric(lg, s, f, mi, mt, array.concat(chain, [evidence]), params)
+]
+
+filter_note(cov, params) := {"note": sprintf("the filter also counts %s the reference leaves out (service-invoked or AwsServiceEvent records); the alarm may fire more often than needed", [params.label])} if {
+	cov.matches_extra_root == true
+} else := {}
+
+# ---------------------------------------------------------------- 4. metric
+
+non_empty_string(x) if {
+	is_string(x)
+	x != ""
+}
+
+numeric(v) if regex.match(`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`, v)
+
+metric_name(mt) := sprintf("%s/%s", [mt.metricNamespace, mt.metricName])
+
+metric_loc(lg, f, mi) := loc(lg.account, lg.region, sprintf("/logs/metricFilters/%d/metricTransformations/%d", [f.index, mi]))
+
+after_metric(lg, s, f, mi, mt, chain, params) := [outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %q taken from the event, so one event is not known to reach any threshold", [f.filter.filterName, metric_name(mt), mt.metricValue]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
+	not numeric(mt.metricValue)
+} else := [outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %s for each event, so no alarm on it can fire", [f.filter.filterName, metric_name(mt), mt.metricValue]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
+	to_number(mt.metricValue) <= 0
+} else := [outcome("fail", 3, "metric", sprintf("metric %s has dimensions taken from event fields (%s), so an alarm on one dimension value misses the others", [metric_name(mt), concat(", ", sort(object.keys(mt.dimensions)))]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
+	count(object.get(mt, "dimensions", {})) > 0
+} else := after_metric_value(lg, s, mt, to_number(mt.metricValue), array.concat(chain, [{"link": "metric", "namespace": mt.metricNamespace, "name": mt.metricName, "value": to_number(mt.metricValue)}]), params)
+
+# ---------------------------------------------------------------- 5. alarm
+
+# The alarm's MetricStat query on the metric, or the alarm itself for a single-metric alarm.
+watched(a, ns, name) := {"kind": "single", "dimensions": list(object.get(a, "Dimensions", [])), "stat": object.get(a, "Statistic", object.get(a, "ExtendedStatistic", "")), "unit": object.get(a, "Unit", null)} if {
+	a.Namespace == ns
+	a.MetricName == name
+} else := {"kind": "math", "query": q, "dimensions": list(object.get(q.MetricStat.Metric, "Dimensions", [])), "stat": object.get(q.MetricStat, "Stat", ""), "unit": object.get(q.MetricStat, "Unit", null)} if {
+	q := [m | some m in list(a.Metrics); m.MetricStat.Metric.Namespace == ns; m.MetricStat.Metric.MetricName == name][0]
+}
+
+alarms_on(s, ns, name) := [{"index": i, "alarm": a, "watch": w} |
+	some i, a in list(s.cloudwatch.MetricAlarms)
+	w := watched(a, ns, name)
+]
+
+alarm_hint(lg, mt) := sprintf(" (alarm %s watches %s in namespace %s instead)", [a.AlarmName, mt.metricName, a.Namespace]) if {
+	s := snapshot(lg.account, lg.region)
+	some a in list(s.cloudwatch.MetricAlarms)
+	a.MetricName == mt.metricName
+	a.Namespace != mt.metricNamespace
+} else := sprintf(" (alarm %s in %s watches it, but metrics are regional)", [a.AlarmName, r]) if {
+	some r, s in regions_of(lg.account)
+	r != lg.region
+	some a in list(s.cloudwatch.MetricAlarms)
+	watched(a, mt.metricNamespace, mt.metricName)
+} else := ""
+
+after_metric_value(lg, s, mt, value, chain, params) := [outcome("fail", 4, "alarm", sprintf("no alarm on metric %s in %s (account %s)%s", [metric_name(mt), lg.region, lg.account, alarm_hint(lg, mt)]), loc(lg.account, lg.region, "/cloudwatch/MetricAlarms"), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
+	count(alarms_on(s, mt.metricNamespace, mt.metricName)) == 0
+	complete(s, s.cloudwatch.MetricAlarms, "DescribeAlarms")
+} else := [outcome("unknown", 4, "alarm", sprintf("the alarms of %s (account %s) could not be read (%s)", [lg.region, lg.account, reason(s, "DescribeAlarms", null)]), loc(lg.account, lg.region, missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
+	count(alarms_on(s, mt.metricNamespace, mt.metricName)) == 0
+} else := [o |
+	some entry in alarms_on(s, mt.metricNamespace, mt.metricName)
+	some o in after_alarm(lg, s, mt, value, entry, chain, params)
+]
+
+breaches(op, x, threshold) if {
+	op == "GreaterThanOrEqualToThreshold"
+	x >= threshold
+}
+
+breaches(op, x, threshold) if {
+	op == "GreaterThanThreshold"
+	x > threshold
+}
+
+op_words := {
+	"GreaterThanOrEqualToThreshold": ">=",
+	"GreaterThanThreshold": ">",
+	"LessThanThreshold": "<",
+	"LessThanOrEqualToThreshold": "<=",
+}
+
+op_word(op) := op_words[op] if op_words[op]
+
+else := op
+
+# The value one event produces for the alarm's statistic: SampleCount counts the data point, every
+# other statistic (Sum, Average, Minimum, Maximum, percentiles) of a single value is that value.
+observed(stat, value) := 1 if stat == "SampleCount"
+
+else := value
+
+# Metric math that passes the metric's value through unchanged.
+passthrough(expr, id) if regex.match(sprintf(`^\s*(%s|FILL\(\s*%s\s*,\s*0\s*\)|(SUM|MAX|MIN|AVG)\(\s*\[\s*%s\s*\]\s*\))\s*$`, [id, id, id]), expr)
+
+returned_queries(a) := [q | some q in list(a.Metrics); object.get(q, "ReturnData", true) == true]
+
+math_problem(a, w, acct) := sprintf("returns %d time series instead of one", [count(returned_queries(a))]) if {
+	w.kind == "math"
+	count(returned_queries(a)) != 1
+} else := sprintf("returns expression %q, which cwl-audit cannot prove to fire on one event (use the metric itself or FILL(%s, 0))", [r.Expression, w.query.Id]) if {
+	w.kind == "math"
+	r := returned_queries(a)[0]
+	r.Id != w.query.Id
+	not passthrough(object.get(r, "Expression", ""), w.query.Id)
+} else := sprintf("reads the metric from account %s", [w.query.AccountId]) if {
+	w.kind == "math"
+	is_string(w.query.AccountId)
+	w.query.AccountId != acct
+}
+
+dims_text(ds) := concat(", ", [sprintf("%s=%s", [d.Name, d.Value]) | some d in ds])
+
+datapoints(a) := object.get(a, "DatapointsToAlarm", object.get(a, "EvaluationPeriods", 1))
+
+alarm_loc(lg, entry) := loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d", [entry.index]))
+
+after_alarm(lg, s, mt, value, entry, chain, params) := [outcome("fail", 4, "alarm", msg, alarm_loc(lg, entry), entry.alarm.AlarmArn, chain)] if {
+	msg := alarm_problem(lg, mt, value, entry)
+} else := after_alarm_ok(lg, s, entry, array.concat(chain, [{"link": "alarm", "name": entry.alarm.AlarmName, "arn": entry.alarm.AlarmArn, "region": lg.region}]), params)
+
+# The first reason the alarm does not notify on one event, in words.
+alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with dimensions %s, which the metric filter does not publish", [a.AlarmName, lg.region, metric_name(mt), dims_text(entry.watch.dimensions)]) if {
+	a := entry.alarm
+	count(entry.watch.dimensions) > 0
+} else := sprintf("alarm %s (%s) %s", [a.AlarmName, lg.region, math_problem(a, entry.watch, lg.account)]) if {
+	a := entry.alarm
+	math_problem(a, entry.watch, lg.account)
+} else := sprintf("alarm %s (%s) has ActionsEnabled=false", [a.AlarmName, lg.region]) if {
+	a := entry.alarm
+	not a.ActionsEnabled == true
+} else := sprintf("alarm %s (%s) compares against an anomaly detection band, which one event does not reliably cross", [a.AlarmName, lg.region]) if {
+	a := entry.alarm
+	is_string(a.ThresholdMetricId)
+} else := sprintf("alarm %s (%s) fires when the value is %s %v; it must fire when events are counted (>= 1)", [a.AlarmName, lg.region, op_word(op), object.get(a, "Threshold", "?")]) if {
+	a := entry.alarm
+	op := object.get(a, "ComparisonOperator", "")
+	not op in {"GreaterThanOrEqualToThreshold", "GreaterThanThreshold"}
+} else := sprintf("alarm %s (%s) has no threshold", [a.AlarmName, lg.region]) if {
+	a := entry.alarm
+	not is_number(a.Threshold)
+} else := sprintf("alarm %s (%s) needs %s %s %v to fire, but one event produces %v", [a.AlarmName, lg.region, entry.watch.stat, op_word(a.ComparisonOperator), a.Threshold, observed(entry.watch.stat, value)]) if {
+	a := entry.alarm
+	not breaches(a.ComparisonOperator, observed(entry.watch.stat, value), a.Threshold)
+} else := sprintf("alarm %s (%s) is breached by a zero count (%s %v), so it stays in ALARM and a new event sends no notification", [a.AlarmName, lg.region, op_word(a.ComparisonOperator), a.Threshold]) if {
+	a := entry.alarm
+	breaches(a.ComparisonOperator, 0, a.Threshold)
+} else := sprintf("alarm %s (%s) needs %v of %v periods breaching, but one event breaches only one period", [a.AlarmName, lg.region, datapoints(a), object.get(a, "EvaluationPeriods", 1)]) if {
+	a := entry.alarm
+	datapoints(a) != 1
+} else := sprintf("alarm %s (%s) treats missing data as breaching, so it stays in ALARM and a new event sends no notification", [a.AlarmName, lg.region]) if {
+	a := entry.alarm
+	a.TreatMissingData == "breaching"
+} else := sprintf("alarm %s (%s) expects unit %s, but the metric is published with unit %s", [a.AlarmName, lg.region, entry.watch.unit, object.get(mt, "unit", "None")]) if {
+	a := entry.alarm
+	is_string(entry.watch.unit)
+	entry.watch.unit != object.get(mt, "unit", "None")
+}
+
+# ---------------------------------------------------------------- 6. notification
+
+sns_topic(x) if regex.match(`^arn:[^:]+:sns:[a-z0-9-]+:[0-9]{12}:[^:]+$`, x)
+
+topics_in(actions) := [[i, x] | some i, x in list(actions); sns_topic(x)]
+
+after_alarm_ok(lg, s, entry, chain, params) := [outcome("fail", 5, "topic", sprintf("alarm %s (%s) notifies SNS only when it returns to OK or INSUFFICIENT_DATA, not when it goes to ALARM", [a.AlarmName, lg.region]), alarm_loc(lg, entry), a.AlarmArn, chain)] if {
+	a := entry.alarm
+	count(topics_in(a.AlarmActions)) == 0
+	count(topics_in(a.OKActions)) + count(topics_in(a.InsufficientDataActions)) > 0
+} else := [outcome("fail", 5, "topic", sprintf("alarm %s (%s) has no SNS topic in its AlarmActions", [a.AlarmName, lg.region]), alarm_loc(lg, entry), a.AlarmArn, chain)] if {
+	a := entry.alarm
+	count(topics_in(a.AlarmActions)) == 0
+} else := [o |
+	some t in topics_in(entry.alarm.AlarmActions)
+	o := topic_outcome(lg, entry, t[0], t[1], chain)
+]
+
+topic_ref(arn) := {"arn": arn, "region": p[3], "account": p[4], "name": p[5]} if p := split(arn, ":")
+
+subscriptions_of(s, arn) := [[i, sub] | some i, sub in list(s.sns.Subscriptions); sub.TopicArn == arn]
+
+confirmed(sub) if startswith(sub.SubscriptionArn, "arn:")
+
+action_loc(lg, entry, i) := loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d/AlarmActions/%d", [entry.index, i]))
+
+topic_outcome(lg, entry, i, arn, chain) := outcome("unknown", 5, "topic", sprintf("alarm %s notifies topic %s in account %s region %s, and no snapshot of it is loaded", [entry.alarm.AlarmName, tp.name, tp.account, tp.region]), action_loc(lg, entry, i), arn, chain) if {
+	tp := topic_ref(arn)
+	not snapshot(tp.account, tp.region)
+} else := outcome("pass", 6, "topic", pass_message(full), loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d", [entry.index])), entry.alarm.AlarmArn, full) if {
+	tp := topic_ref(arn)
+	ts := snapshot(tp.account, tp.region)
+	n := count([1 | some x in subscriptions_of(ts, arn); confirmed(x[1])])
+	n > 0
+	full := array.concat(chain, [{"link": "topic", "name": tp.name, "arn": arn, "confirmed_subscriptions": n}])
+} else := outcome("unknown", 5, "topic", sprintf("the subscriptions of topic %s could not be read (%s)", [tp.name, reason(ts, "ListSubscriptions", null)]), loc(tp.account, tp.region, missing_pointer(ts, "ListSubscriptions", null, "/sns")), arn, chain) if {
+	tp := topic_ref(arn)
+	ts := snapshot(tp.account, tp.region)
+	not complete(ts, ts.sns.Subscriptions, "ListSubscriptions")
+} else := outcome("fail", 5, "topic", sprintf("topic %s has only unconfirmed subscriptions (PendingConfirmation), so nobody receives the alarm", [tp.name]), loc(tp.account, tp.region, sprintf("/sns/Subscriptions/%d", [subs[0][0]])), arn, chain) if {
+	tp := topic_ref(arn)
+	ts := snapshot(tp.account, tp.region)
+	subs := subscriptions_of(ts, arn)
+	count(subs) > 0
+} else := outcome("fail", 5, "topic", sprintf("topic %s has no subscriptions, so nobody receives the alarm", [tp.name]), action_loc(lg, entry, i), arn, chain)
+
+# ---------------------------------------------------------------- verdict
+
+link_text(l) := sprintf("trail %s", [l.name]) if l.link == "trail"
+
+else := sprintf("log group %s (%s, %s)", [l.name, l.account, l.region]) if l.link == "log_group"
+
+else := sprintf("filter %s", [l.name]) if l.link == "filter"
+
+else := sprintf("metric %s/%s", [l.namespace, l.name]) if l.link == "metric"
+
+else := sprintf("alarm %s", [l.name]) if l.link == "alarm"
+
+else := sprintf("topic %s (%d confirmed subscriptions)", [l.name, l.confirmed_subscriptions]) if l.link == "topic"
+
+pass_message(chain) := concat(" -> ", [link_text(l) | some l in chain])
+
+# Every chain attempt of this account, ending in pass, fail or unknown.
+outcomes(params) := array.concat(
+	[r | some r in trail_results; r.state != "ok"],
+	[o | some r in trail_results; r.state == "ok"; some o in after_trail(r, params)],
+)
+
+# Of the outcomes in `state`, the one whose chain got furthest; ties broken by message, so the
+# choice does not depend on evaluation order.
+best(outs, state) := o if {
+	of_state := [x | some x in outs; x.state == state]
+	count(of_state) > 0
+	deepest := max({x.depth | some x in of_state})
+	message := min({x.message | some x in of_state; x.depth == deepest})
+	o := [x | some x in of_state; x.depth == deepest; x.message == message][0]
+}
+
+notes_of(o) := [l.note | some l in o.chain; is_string(l.note)]
+
+to_decision(verdict, o, extra) := {
+	"verdict": verdict,
+	"message": o.message,
+	"link": o.link,
+	"resource": o.resource,
+	"location": o.location,
+	"chain": o.chain,
+	"notes": array.concat(notes_of(o), extra),
+}
+
+first_region := min(object.keys(input.regions))
+
+first_error_region := min({r |
+	some r, s in input.regions
+	count(op_errors(s, "DescribeTrails", null)) > 0
+})
+
+closest_fail_note(outs, u) := [sprintf("closest failing chain: %s", [f.message])] if {
+	f := best(outs, "fail")
+	f.depth > u.depth
+} else := []
+
+# One decision per account: pass if any chain is complete; otherwise unknown if some chain could not
+# be checked; otherwise fail at the closest chain's first broken link.
+decision(params) := to_decision("pass", best(outs, "pass"), []) if {
+	outs := outcomes(params)
+	best(outs, "pass")
+} else := to_decision("unknown", u, closest_fail_note(outs, u)) if {
+	outs := outcomes(params)
+	u := best(outs, "unknown")
+} else := to_decision("fail", best(outs, "fail"), []) if {
+	outs := outcomes(params)
+	best(outs, "fail")
+} else := {
+	"verdict": "unknown",
+	"message": sprintf("the trails of this account could not be read (%s)", [reason(s, "DescribeTrails", null)]),
+	"link": "trail",
+	"location": loc(input.account_id, first_error_region, missing_pointer(s, "DescribeTrails", null, "/cloudtrail")),
+	"chain": [],
+	"notes": [],
+} if {
+	not trails_listed
+	s := input.regions[first_error_region]
+} else := {
+	"verdict": "unknown",
+	"message": "the trails of this account were not collected",
+	"link": "trail",
+	"location": loc(input.account_id, first_region, "/cloudtrail"),
+	"chain": [],
+	"notes": [],
+} if {
+	not trails_listed
+} else := {
+	"verdict": "fail",
+	"message": "no CloudTrail trail logs this account",
+	"link": "trail",
+	"location": loc(input.account_id, first_region, "/cloudtrail/trailList"),
+	"chain": [],
+	"notes": [],
+}
