@@ -395,7 +395,8 @@ observed(stat, value) := 1 if stat == "SampleCount"
 else := value
 
 # Metric math that passes the metric's value through unchanged.
-passthrough(expr, id) if regex.match(sprintf(`^\s*(%s|FILL\(\s*%s\s*,\s*0\s*\)|(SUM|MAX|MIN|AVG)\(\s*\[\s*%s\s*\]\s*\))\s*$`, [id, id, id]), expr)
+# (Built with concat, not sprintf: regorus 0.14.1's sprintf doubles the backslashes of its format.)
+passthrough(expr, id) if regex.match(concat("", [`^\s*(`, id, `|FILL\(\s*`, id, `\s*,\s*0\s*\)|(SUM|MAX|MIN|AVG)\(\s*\[\s*`, id, `\s*\]\s*\))\s*$`]), expr)
 
 returned_queries(a) := [q | some q in list(a.Metrics); object.get(q, "ReturnData", true) == true]
 
@@ -505,7 +506,9 @@ topic_outcome(lg, entry, i, arn, chain) := outcome("unknown", 5, "topic", sprint
 	ts := snapshot(tp.account, tp.region)
 	subs := subscriptions_of(ts, arn)
 	count(subs) > 0
-} else := outcome("fail", 5, "topic", sprintf("topic %s has no subscriptions, so nobody receives the alarm", [tp.name]), action_loc(lg, entry, i), arn, chain)
+} else := outcome("fail", 5, "topic", sprintf("topic %s has no subscriptions, so nobody receives the alarm", [tp.name]), action_loc(lg, entry, i), arn, chain) if {
+	tp := topic_ref(arn)
+}
 
 # ---------------------------------------------------------------- verdict
 
