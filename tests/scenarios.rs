@@ -300,7 +300,7 @@ fn s10_subscriptions_denied_is_unknown() {
 fn s10_confirmed_subscription_in_partial_data_still_proves_pass() {
     let mut s = compliant(A, E1);
     set(&mut s, "/errors", json!([{"service": "sns", "operation": "ListSubscriptions", "resource": null, "code": "Throttling", "message": "Rate exceeded"}]));
-    assert_verdict(&one(s), Pass, "1 confirmed subscriptions");
+    assert_verdict(&one(s), Pass, "1 confirmed subscription)");
 }
 
 #[test]

@@ -292,7 +292,7 @@ after_filter(lg, s, f, cov, chain, params) := [outcome("unknown", 2, "filter", s
 } else := [outcome("fail", 2, "filter", sprintf("filter %s misses %s %s", [f.filter.filterName, params.label, cov.missed]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	not cov.covers == true
 	is_string(cov.missed)
-} else := [outcome("fail", 2, "filter", sprintf("filter %s does not match all %s: pattern %q is not equivalent to the reference pattern", [f.filter.filterName, params.label, object.get(f.filter, "filterPattern", "")]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+} else := [outcome("fail", 2, "filter", sprintf("filter %s does not match all %s: pattern %s is not equivalent to the reference pattern", [f.filter.filterName, params.label, object.get(f.filter, "filterPattern", "")]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	not cov.covers == true
 } else := [outcome("fail", 2, "filter", sprintf("filter %s also matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [f.filter.filterName, non_root_kind(cov), params.label]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	cov.matches_non_root == true
@@ -522,7 +522,11 @@ else := sprintf("metric %s/%s", [l.namespace, l.name]) if l.link == "metric"
 
 else := sprintf("alarm %s", [l.name]) if l.link == "alarm"
 
-else := sprintf("topic %s (%d confirmed subscriptions)", [l.name, l.confirmed_subscriptions]) if l.link == "topic"
+else := sprintf("topic %s (%d confirmed %s)", [l.name, l.confirmed_subscriptions, plural(l.confirmed_subscriptions, "subscription")]) if l.link == "topic"
+
+plural(n, word) := word if n == 1
+
+else := concat("", [word, "s"])
 
 pass_message(chain) := concat(" -> ", [link_text(l) | some l in chain])
 

@@ -1,0 +1,43 @@
+package checks.aws.cloudwatch.root_usage_alarm_test
+
+import data.checks.aws.cloudwatch.root_usage_alarm as check
+import data.lib.chain_test as fixture
+
+account(s) := {"account_id": fixture.acct, "partition": "aws", "regions": {"us-east-1": s}}
+
+test_reference_is_the_cis_pattern if {
+	check.reference == `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`
+}
+
+test_compliant_account_passes if {
+	d := check.decision with input as account(fixture.snap) with data.cwl_audit.accounts as {}
+	d.verdict == "pass"
+	d.resource == "arn:aws:cloudwatch:us-east-1:111111111111:alarm:root-alarm"
+}
+
+test_disabled_alarm_fails if {
+	d := check.decision with input as account(fixture.with_alarm({"ActionsEnabled": false})) with data.cwl_audit.accounts as {}
+	d.verdict == "fail"
+	d.message == "alarm root-alarm (us-east-1) has ActionsEnabled=false"
+}
+
+test_member_account_follows_organization_trail if {
+	org_trail := object.union(fixture.trail, {"IsOrganizationTrail": true})
+	owner := object.union(fixture.snap, {"cloudtrail": {"trailList": [org_trail]}})
+	member := {
+		"format": "cwl-audit.snapshot/v1", "account_id": "222222222222", "partition": "aws", "region": "us-east-1",
+		"cloudtrail": {"trailList": [org_trail], "status": {}, "selectors": {}},
+		"errors": [],
+	}
+	d := check.decision with input as {"account_id": "222222222222", "partition": "aws", "regions": {"us-east-1": member}}
+		with data.cwl_audit.accounts as {"111111111111": account(owner)}
+	d.verdict == "pass"
+}
+
+test_member_without_owner_snapshot_is_unknown if {
+	org_trail := object.union(fixture.trail, {"IsOrganizationTrail": true})
+	member := {"account_id": "222222222222", "region": "us-east-1", "cloudtrail": {"trailList": [org_trail]}, "errors": []}
+	d := check.decision with input as {"account_id": "222222222222", "partition": "aws", "regions": {"us-east-1": member}}
+		with data.cwl_audit.accounts as {}
+	d.verdict == "unknown"
+}

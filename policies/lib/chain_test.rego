@@ -1,0 +1,203 @@
+package lib.chain_test
+
+import data.lib.chain
+
+acct := "111111111111"
+
+trail_arn := "arn:aws:cloudtrail:us-east-1:111111111111:trail/main"
+
+topic := "arn:aws:sns:us-east-1:111111111111:alerts"
+
+params := {
+	"reference": `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`,
+	"label": "root events",
+}
+
+trail := {
+	"Name": "main",
+	"TrailARN": trail_arn,
+	"HomeRegion": "us-east-1",
+	"IsMultiRegionTrail": true,
+	"IsOrganizationTrail": false,
+	"CloudWatchLogsLogGroupArn": "arn:aws:logs:us-east-1:111111111111:log-group:trail-logs:*",
+}
+
+metric_filter := {
+	"filterName": "RootUsage",
+	"logGroupName": "trail-logs",
+	"filterPattern": params.reference,
+	"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1"}],
+}
+
+alarm := {
+	"AlarmName": "root-alarm",
+	"AlarmArn": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:root-alarm",
+	"ActionsEnabled": true,
+	"AlarmActions": [topic],
+	"MetricName": "RootCount",
+	"Namespace": "CIS",
+	"Statistic": "Sum",
+	"Period": 300,
+	"EvaluationPeriods": 1,
+	"Threshold": 1,
+	"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+}
+
+snap := {
+	"format": "cwl-audit.snapshot/v1",
+	"account_id": acct,
+	"partition": "aws",
+	"region": "us-east-1",
+	"cloudtrail": {
+		"trailList": [trail],
+		"status": {trail_arn: {"IsLogging": true}},
+		"selectors": {trail_arn: {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]}},
+	},
+	"logs": {"metricFilters": [metric_filter]},
+	"cloudwatch": {"MetricAlarms": [alarm]},
+	"sns": {"Subscriptions": [{"SubscriptionArn": concat("", [topic, ":1a2b"]), "TopicArn": topic, "Protocol": "email"}]},
+	"errors": [],
+}
+
+decide(s) := d if {
+	d := chain.decision(params) with input as {"account_id": acct, "partition": "aws", "regions": {"us-east-1": s}}
+		with data.cwl_audit.accounts as {}
+}
+
+with_alarm(changes) := object.union(snap, {"cloudwatch": {"MetricAlarms": [object.union(alarm, changes)]}})
+
+# ------------------------------------------------------------------ the whole chain
+
+test_complete_chain_passes if {
+	d := decide(snap)
+	d.verdict == "pass"
+	d.message == "trail main -> log group trail-logs (111111111111, us-east-1) -> filter RootUsage -> metric CIS/RootCount -> alarm root-alarm -> topic alerts (1 confirmed subscription)"
+	count(d.chain) == 6
+}
+
+test_no_trail_fails if {
+	d := decide(object.union(snap, {"cloudtrail": {"trailList": []}}))
+	d.verdict == "fail"
+	d.message == "no CloudTrail trail logs this account"
+}
+
+# ------------------------------------------------------------------ 1. trail
+
+test_single_region_trail_fails if {
+	d := decide(object.union(snap, {"cloudtrail": {"trailList": [object.union(trail, {"IsMultiRegionTrail": false})]}}))
+	d.verdict == "fail"
+	d.link == "trail"
+	d.location.pointer == "/cloudtrail/trailList/0"
+}
+
+test_stopped_trail_fails if {
+	d := decide(object.union(snap, {"cloudtrail": {"status": {trail_arn: {"IsLogging": false}}}}))
+	d.message == "trail main is not logging (IsLogging=false)"
+	d.location.pointer == "/cloudtrail/status/arn:aws:cloudtrail:us-east-1:111111111111:trail~1main"
+}
+
+test_management_selectors if {
+	chain.records_all_management({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]})
+	chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]})
+	not chain.records_all_management({"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": true}]})
+	not chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
+		{"Field": "eventCategory", "Equals": ["Management"]},
+		{"Field": "readOnly", "Equals": ["false"]},
+	]}]})
+	chain.management_gap({"EventSelectors": [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": true}]}) == "records only ReadOnly management events"
+	chain.management_gap({"EventSelectors": []}) == "records no management events"
+}
+
+test_status_denied_is_unknown if {
+	s := object.union(json.remove(snap, ["cloudtrail/status"]), {
+		"errors": [{"service": "cloudtrail", "operation": "GetTrailStatus", "resource": trail_arn, "code": "AccessDenied"}],
+	})
+	d := decide(s)
+	d.verdict == "unknown"
+	d.location.pointer == "/errors/0"
+}
+
+# ------------------------------------------------------------------ 2. log group
+
+test_log_group_arn_is_parsed_with_and_without_suffix if {
+	chain.log_group_ref("arn:aws:logs:eu-west-1:222222222222:log-group:a/b:*") == {
+		"arn": "arn:aws:logs:eu-west-1:222222222222:log-group:a/b",
+		"partition": "aws",
+		"region": "eu-west-1",
+		"account": "222222222222",
+		"name": "a/b",
+	}
+	chain.log_group_ref("arn:aws-cn:logs:cn-north-1:222222222222:log-group:x").region == "cn-north-1"
+	not chain.log_group_ref("arn:aws:s3:::bucket")
+}
+
+test_filter_on_other_log_group_fails if {
+	d := decide(object.union(snap, {"logs": {"metricFilters": [object.union(metric_filter, {"logGroupName": "other"})]}}))
+	d.message == "no metric filter on log group trail-logs (account 111111111111, us-east-1)"
+}
+
+# ------------------------------------------------------------------ 3. filter, 4. metric
+
+test_filter_with_wrong_case_fails if {
+	f := object.union(metric_filter, {"filterPattern": replace(params.reference, `"Root"`, `"root"`)})
+	d := decide(object.union(snap, {"logs": {"metricFilters": [f]}}))
+	d.verdict == "fail"
+	d.link == "filter"
+}
+
+test_metric_value_zero_fails if {
+	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "0"}]})
+	d := decide(object.union(snap, {"logs": {"metricFilters": [f]}}))
+	d.link == "metric"
+}
+
+# ------------------------------------------------------------------ 5. alarm
+
+test_alarm_actions_disabled_fails if {
+	d := decide(with_alarm({"ActionsEnabled": false}))
+	d.message == "alarm root-alarm (us-east-1) has ActionsEnabled=false"
+}
+
+test_alarm_threshold_two_fails if {
+	d := decide(with_alarm({"Threshold": 2}))
+	d.message == "alarm root-alarm (us-east-1) needs Sum >= 2 to fire, but one event produces 1"
+}
+
+test_breaches if {
+	chain.breaches("GreaterThanOrEqualToThreshold", 1, 1)
+	chain.breaches("GreaterThanThreshold", 1, 0.5)
+	not chain.breaches("GreaterThanThreshold", 1, 1)
+	not chain.breaches("LessThanThreshold", 0, 1)
+	chain.observed("SampleCount", 7) == 1
+	chain.observed("p99", 7) == 7
+}
+
+test_metric_math_passthrough if {
+	chain.passthrough("m1", "m1")
+	chain.passthrough("FILL(m1, 0)", "m1")
+	chain.passthrough(" SUM([m1]) ", "m1")
+	not chain.passthrough("FILL(m1, 1)", "m1")
+	not chain.passthrough("m1 * 0", "m1")
+	not chain.passthrough("m10", "m1")
+}
+
+# ------------------------------------------------------------------ 6. notification
+
+test_pending_subscription_fails if {
+	s := object.union(snap, {"sns": {"Subscriptions": [{"SubscriptionArn": "PendingConfirmation", "TopicArn": topic}]}})
+	d := decide(s)
+	d.verdict == "fail"
+	d.location.pointer == "/sns/Subscriptions/0"
+}
+
+test_subscriptions_denied_is_unknown if {
+	s := json.remove(snap, ["sns"])
+	d := decide(object.union(s, {"errors": [{"service": "sns", "operation": "ListSubscriptions", "resource": null, "code": "AuthorizationError"}]}))
+	d.verdict == "unknown"
+	d.message == "the subscriptions of topic alerts could not be read (ListSubscriptions failed: AuthorizationError)"
+}
+
+test_alarm_without_sns_action_fails if {
+	d := decide(with_alarm({"AlarmActions": ["arn:aws:automate:us-east-1:ec2:stop"]}))
+	d.message == "alarm root-alarm (us-east-1) has no SNS topic in its AlarmActions"
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Writes snapshots/: a small fictitious organization that shows every kind of verdict.
+
+Run from the repository root: python3 scripts/make-demo-snapshots.py
+The files are in the exact layout and formatting `cwl-audit collect` writes (keys sorted, 2-space
+indent), so they double as examples of the snapshot format.
+"""
+import copy
+import json
+import pathlib
+
+CIS = '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
+MGMT = "111111111111"
+HOME = "us-east-1"
+
+
+def empty(account, region):
+    return {
+        "format": "cwl-audit.snapshot/v1",
+        "account_id": account,
+        "partition": "aws",
+        "region": region,
+        "collected_at": "2026-11-25T10:00:00Z",
+        "collector": {"name": "cwl-audit", "version": "0.1.0"},
+        "cloudtrail": {"trailList": [], "status": {}, "selectors": {}},
+        "logs": {"metricFilters": []},
+        "cloudwatch": {"MetricAlarms": [], "CompositeAlarms": []},
+        "sns": {"Subscriptions": []},
+        "errors": [],
+    }
+
+
+def trail(account, name, log_group, organization=False, multi_region=True):
+    t = {
+        "Name": name,
+        "TrailARN": f"arn:aws:cloudtrail:{HOME}:{account}:trail/{name}",
+        "HomeRegion": HOME,
+        "S3BucketName": f"aws-cloudtrail-logs-{account}",
+        "IncludeGlobalServiceEvents": True,
+        "IsMultiRegionTrail": multi_region,
+        "IsOrganizationTrail": organization,
+        "LogFileValidationEnabled": True,
+        "HasCustomEventSelectors": False,
+        "HasInsightSelectors": False,
+    }
+    if log_group:
+        t["CloudWatchLogsLogGroupArn"] = f"arn:aws:logs:{HOME}:{account}:log-group:{log_group}:*"
+        t["CloudWatchLogsRoleArn"] = f"arn:aws:iam::{account}:role/CloudTrailRoleForCloudWatchLogs"
+    return t
+
+
+def full_chain(account, trail_name="management-events", organization=False):
+    s = empty(account, HOME)
+    lg = f"aws-cloudtrail-logs-{account}"
+    t = trail(account, trail_name, lg, organization)
+    arn = t["TrailARN"]
+    topic = f"arn:aws:sns:{HOME}:{account}:RootAccountUsageAlerts"
+    s["cloudtrail"] = {
+        "trailList": [t],
+        "status": {arn: {"IsLogging": True, "LatestDeliveryTime": "2026-11-25T09:58:12Z",
+                         "LatestCloudWatchLogsDeliveryTime": "2026-11-25T09:58:40Z", "StartLoggingTime": "2025-03-02T08:00:00Z"}},
+        "selectors": {arn: {"TrailARN": arn, "EventSelectors": [
+            {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [], "ExcludeManagementEventSources": []}]}},
+    }
+    s["logs"]["metricFilters"] = [{
+        "filterName": "RootAccountUsage",
+        "logGroupName": lg,
+        "filterPattern": CIS,
+        "creationTime": 1740902400000,
+        "metricTransformations": [{"metricName": "RootAccountUsageEventCount", "metricNamespace": "CloudTrailMetrics", "metricValue": "1"}],
+    }]
+    s["cloudwatch"]["MetricAlarms"] = [{
+        "AlarmName": "RootAccountUsageAlarm",
+        "AlarmArn": f"arn:aws:cloudwatch:{HOME}:{account}:alarm:RootAccountUsageAlarm",
+        "AlarmDescription": "Root user activity (CIS 4.3)",
+        "ActionsEnabled": True,
+        "AlarmActions": [topic],
+        "OKActions": [],
+        "InsufficientDataActions": [],
+        "MetricName": "RootAccountUsageEventCount",
+        "Namespace": "CloudTrailMetrics",
+        "Statistic": "Sum",
+        "Dimensions": [],
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "StateValue": "OK",
+        "StateReason": "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [NonBreaching].",
+        "StateUpdatedTimestamp": "2026-11-20T07:12:03.512000+00:00",
+    }]
+    s["sns"]["Subscriptions"] = [{
+        "SubscriptionArn": f"{topic}:3f1d8a52-6a0e-4d4b-9e47-0c1b2a3d4e5f",
+        "Owner": account,
+        "Protocol": "email",
+        "Endpoint": "redacted:sha256:5f0c3e0f1c2b7a3d9e8f6a4b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d",
+        "TopicArn": topic,
+    }]
+    return s
+
+
+def shadow(home, region):
+    s = empty(home["account_id"], region)
+    s["cloudtrail"]["trailList"] = copy.deepcopy(home["cloudtrail"]["trailList"])
+    return s
+
+
+def member(account, mgmt, region):
+    s = empty(account, region)
+    s["cloudtrail"]["trailList"] = copy.deepcopy(mgmt["cloudtrail"]["trailList"])
+    return s
+
+
+def main():
+    out = {}
+    # 111111111111: management account; its organization trail has the complete chain.
+    mgmt = full_chain(MGMT, "organization-trail", organization=True)
+    out[(MGMT, HOME)] = mgmt
+    out[(MGMT, "eu-west-1")] = shadow(mgmt, "eu-west-1")
+    # 222222222222: member account, covered by the organization trail.
+    out[("222222222222", HOME)] = member("222222222222", mgmt, HOME)
+    out[("222222222222", "eu-west-1")] = member("222222222222", mgmt, "eu-west-1")
+    # 333333333333: its alarm was disabled during a maintenance window and never re-enabled.
+    s = full_chain("333333333333")
+    s["cloudwatch"]["MetricAlarms"][0]["ActionsEnabled"] = False
+    out[("333333333333", HOME)] = s
+    # 444444444444: filter written with || : it matches every IAM user's event too.
+    s = full_chain("444444444444")
+    s["logs"]["metricFilters"][0]["filterPattern"] = CIS.replace("&&", "||")
+    out[("444444444444", HOME)] = s
+    # 555555555555: nobody confirmed the e-mail subscription.
+    s = full_chain("555555555555")
+    s["sns"]["Subscriptions"][0]["SubscriptionArn"] = "PendingConfirmation"
+    out[("555555555555", HOME)] = s
+    # 666666666666: the trail was stopped.
+    s = full_chain("666666666666")
+    arn = s["cloudtrail"]["trailList"][0]["TrailARN"]
+    s["cloudtrail"]["status"][arn]["IsLogging"] = False
+    s["cloudtrail"]["status"][arn]["StopLoggingTime"] = "2026-10-02T16:20:00Z"
+    out[("666666666666", HOME)] = s
+    # 777777777777: the audit role may not call sns:ListSubscriptions.
+    s = full_chain("777777777777")
+    del s["sns"]
+    s["errors"] = [{
+        "service": "sns", "operation": "ListSubscriptions", "resource": None, "code": "AuthorizationError",
+        "message": "User: arn:aws:sts::777777777777:assumed-role/cwl-audit-reader/collector is not authorized to perform: SNS:ListSubscriptions",
+    }]
+    out[("777777777777", HOME)] = s
+
+    root = pathlib.Path("snapshots")
+    for (account, region), doc in sorted(out.items()):
+        path = root / account / f"{region}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
