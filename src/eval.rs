@@ -22,15 +22,26 @@ struct Account {
 }
 
 fn obj(entries: Vec<(&str, Value)>) -> Value {
-    Value::from(entries.into_iter().map(|(k, v)| (Value::from(k), v)).collect::<BTreeMap<_, _>>())
+    Value::from(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect::<BTreeMap<_, _>>(),
+    )
 }
 
 /// Groups snapshots by account; a second snapshot of the same account and region is an error, and
 /// both copies are left out (which one is right cannot be known).
-fn group(snapshots: Vec<Snapshot>, errors: &mut Vec<LoadError>) -> (Vec<Account>, BTreeMap<(String, String), String>) {
+fn group(
+    snapshots: Vec<Snapshot>,
+    errors: &mut Vec<LoadError>,
+) -> (Vec<Account>, BTreeMap<(String, String), String>) {
     let mut by_key: BTreeMap<(String, String), Vec<Snapshot>> = BTreeMap::new();
     for s in snapshots {
-        by_key.entry((s.account_id.clone(), s.region.clone())).or_default().push(s);
+        by_key
+            .entry((s.account_id.clone(), s.region.clone()))
+            .or_default()
+            .push(s);
     }
     let mut accounts: BTreeMap<String, (String, BTreeMap<Value, Value>)> = BTreeMap::new();
     let mut paths = BTreeMap::new();
@@ -46,7 +57,9 @@ fn group(snapshots: Vec<Snapshot>, errors: &mut Vec<LoadError>) -> (Vec<Account>
             continue;
         }
         let Some(s) = copies.pop() else { continue };
-        let entry = accounts.entry(account.clone()).or_insert_with(|| (s.partition.clone(), BTreeMap::new()));
+        let entry = accounts
+            .entry(account.clone())
+            .or_insert_with(|| (s.partition.clone(), BTreeMap::new()));
         if entry.0 != s.partition {
             errors.push(LoadError::new(
                 &s.path,
@@ -72,12 +85,20 @@ fn group(snapshots: Vec<Snapshot>, errors: &mut Vec<LoadError>) -> (Vec<Account>
 }
 
 fn string_field(v: &Value, key: &str) -> Option<String> {
-    v[key].as_string().ok().map(|s| s.to_string()).filter(|s| !s.is_empty())
+    v[key]
+        .as_string()
+        .ok()
+        .map(|s| s.to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// Turns a policy's decision object into a finding. A missing or malformed decision is `unknown`:
 /// a rule that says nothing has proven nothing.
-fn to_finding(rule: &RuleMeta, account: &str, decision: Result<Value, String>) -> (Finding, Option<Notification>) {
+fn to_finding(
+    rule: &RuleMeta,
+    account: &str,
+    decision: Result<Value, String>,
+) -> (Finding, Option<Notification>) {
     let mut finding = Finding {
         rule_id: rule.id.clone(),
         account_id: account.to_string(),
@@ -92,19 +113,33 @@ fn to_finding(rule: &RuleMeta, account: &str, decision: Result<Value, String>) -
     };
     let problem = |finding: &mut Finding, msg: String| {
         finding.message = msg.clone();
-        Some(Notification { level: Level::Error, message: format!("{} ({}): {msg}", rule.id, rule.source), path: None, line: None })
+        Some(Notification {
+            level: Level::Error,
+            message: format!("{} ({}): {msg}", rule.id, rule.source),
+            path: None,
+            line: None,
+        })
     };
     let decision = match decision {
         Ok(d) => d,
         Err(e) => {
-            let n = problem(&mut finding, format!("policy evaluation failed for account {account}: {e}"));
+            let n = problem(
+                &mut finding,
+                format!("policy evaluation failed for account {account}: {e}"),
+            );
             return (finding, n);
         }
     };
-    let verdict = decision["verdict"].as_string().ok().and_then(|v| Verdict::parse(v));
+    let verdict = decision["verdict"]
+        .as_string()
+        .ok()
+        .and_then(|v| Verdict::parse(v));
     let Some(verdict) = verdict else {
         let n = if matches!(decision, Value::Undefined) {
-            problem(&mut finding, format!("the policy produced no decision for account {account}"))
+            problem(
+                &mut finding,
+                format!("the policy produced no decision for account {account}"),
+            )
         } else {
             problem(&mut finding, format!("the policy's decision for account {account} has no verdict pass, fail or unknown: {decision}"))
         };
@@ -115,7 +150,10 @@ fn to_finding(rule: &RuleMeta, account: &str, decision: Result<Value, String>) -
     finding.resource = string_field(&decision, "resource");
     finding.link = string_field(&decision, "link");
     if let Ok(notes) = decision["notes"].as_array() {
-        finding.notes = notes.iter().filter_map(|n| n.as_string().ok().map(|s| s.to_string())).collect();
+        finding.notes = notes
+            .iter()
+            .filter_map(|n| n.as_string().ok().map(|s| s.to_string()))
+            .collect();
     }
     if let Ok(chain) = serde_json::to_value(&decision["chain"]) {
         if chain.is_array() {
@@ -123,7 +161,9 @@ fn to_finding(rule: &RuleMeta, account: &str, decision: Result<Value, String>) -
         }
     }
     let loc = &decision["location"];
-    if let (Some(acct), Some(region)) = (string_field(loc, "account_id"), string_field(loc, "region")) {
+    if let (Some(acct), Some(region)) =
+        (string_field(loc, "account_id"), string_field(loc, "region"))
+    {
         finding.region = Some(region.clone());
         finding.location = Some(Location {
             path: String::new(),
@@ -141,14 +181,25 @@ fn to_finding(rule: &RuleMeta, account: &str, decision: Result<Value, String>) -
 fn resolve_locations(findings: &mut [Finding], paths: &BTreeMap<(String, String), String>) {
     let mut texts: HashMap<String, Option<String>> = HashMap::new();
     for f in findings.iter_mut() {
-        let placed = f.location.as_ref().and_then(|l| paths.get(&(l.account_id.clone(), l.region.clone())).map(|p| (p.clone(), l.pointer.clone())));
+        let placed = f.location.as_ref().and_then(|l| {
+            paths
+                .get(&(l.account_id.clone(), l.region.clone()))
+                .map(|p| (p.clone(), l.pointer.clone()))
+        });
         let (path, pointer, account, region) = match placed {
             Some((path, pointer)) => {
-                let l = f.location.as_ref().map(|l| (l.account_id.clone(), l.region.clone())).unwrap_or_default();
+                let l = f
+                    .location
+                    .as_ref()
+                    .map(|l| (l.account_id.clone(), l.region.clone()))
+                    .unwrap_or_default();
                 (path, pointer, l.0, l.1)
             }
             None => {
-                let first = paths.range((f.account_id.clone(), String::new())..).next().filter(|((a, _), _)| *a == f.account_id);
+                let first = paths
+                    .range((f.account_id.clone(), String::new())..)
+                    .next()
+                    .filter(|((a, _), _)| *a == f.account_id);
                 let Some(((a, r), p)) = first else {
                     f.location = None;
                     continue;
@@ -156,7 +207,9 @@ fn resolve_locations(findings: &mut [Finding], paths: &BTreeMap<(String, String)
                 (p.clone(), String::new(), a.clone(), r.clone())
             }
         };
-        let text = texts.entry(path.clone()).or_insert_with(|| std::fs::read_to_string(&path).ok());
+        let text = texts
+            .entry(path.clone())
+            .or_insert_with(|| std::fs::read_to_string(&path).ok());
         let mut line = 1;
         if let Some(text) = text {
             // The pointer may name a key that is absent (a section that was not collected):
@@ -176,7 +229,13 @@ fn resolve_locations(findings: &mut [Finding], paths: &BTreeMap<(String, String)
         if f.region.is_none() {
             f.region = Some(region.clone());
         }
-        f.location = Some(Location { path, pointer, line, account_id: account, region });
+        f.location = Some(Location {
+            path,
+            pointer,
+            line,
+            account_id: account,
+            region,
+        });
     }
 }
 
@@ -193,7 +252,11 @@ fn input_notifications(snapshots: &[Snapshot], load_errors: &[LoadError]) -> Vec
         .collect();
     for s in snapshots {
         for e in &s.errors {
-            let on = e.resource.as_deref().map(|r| format!(" on {r}")).unwrap_or_default();
+            let on = e
+                .resource
+                .as_deref()
+                .map(|r| format!(" on {r}"))
+                .unwrap_or_default();
             out.push(Notification {
                 level: Level::Warning,
                 message: format!(
@@ -202,7 +265,11 @@ fn input_notifications(snapshots: &[Snapshot], load_errors: &[LoadError]) -> Vec
                     e.service,
                     e.operation,
                     e.code,
-                    if e.message.is_empty() { String::new() } else { format!(" ({})", e.message) }
+                    if e.message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", e.message)
+                    }
                 ),
                 path: Some(s.path.clone()),
                 line: None,
@@ -225,7 +292,12 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     let inputs: Vec<String> = snapshots.iter().map(|s| s.path.clone()).collect();
     let mut notifications = input_notifications(&snapshots, &[]);
     let (accounts, paths_by_key) = group(snapshots, &mut load_errors);
-    let all = Value::from(accounts.iter().map(|a| (Value::from(a.id.as_str()), a.input.clone())).collect::<BTreeMap<_, _>>());
+    let all = Value::from(
+        accounts
+            .iter()
+            .map(|a| (Value::from(a.id.as_str()), a.input.clone()))
+            .collect::<BTreeMap<_, _>>(),
+    );
     evaluator.set_accounts(all)?;
     let checks = evaluator.checks.clone();
     let decided: Vec<(Finding, Option<Notification>)> = accounts
@@ -234,7 +306,10 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
             || evaluator.clone(),
             |ev, account| {
                 ev.set_input(account.input.clone());
-                checks.iter().map(|rule| to_finding(rule, &account.id, ev.decide(rule))).collect::<Vec<_>>()
+                checks
+                    .iter()
+                    .map(|rule| to_finding(rule, &account.id, ev.decide(rule)))
+                    .collect::<Vec<_>>()
             },
         )
         .flatten()
@@ -248,5 +323,10 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     findings.sort_by(|a, b| (&a.rule_id, &a.account_id).cmp(&(&b.rule_id, &b.account_id)));
     let mut errors = input_notifications(&[], &load_errors);
     errors.append(&mut notifications);
-    Ok(RunResult { rules: checks, findings, notifications: errors, inputs })
+    Ok(RunResult {
+        rules: checks,
+        findings,
+        notifications: errors,
+        inputs,
+    })
 }

@@ -25,10 +25,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Evaluate snapshots offline and report a verdict per account and rule.
-    #[command(after_help = "Examples:\n  cwl-audit eval\n  cwl-audit eval snapshots/ --format sarif --output cwl-audit.sarif\n  cwl-audit eval snapshots/123456789012 --rule CWL-014 --format json\n  cwl-audit eval --policy-dir my-policies/ --fail-on fail")]
+    #[command(
+        after_help = "Examples:\n  cwl-audit eval\n  cwl-audit eval snapshots/ --format sarif --output cwl-audit.sarif\n  cwl-audit eval snapshots/123456789012 --rule CWL-014 --format json\n  cwl-audit eval --policy-dir my-policies/ --fail-on fail"
+    )]
     Eval(EvalArgs),
     /// Run Rego unit tests (`test_*` rules in `*_test.rego` files).
-    #[command(after_help = "Examples:\n  cwl-audit test              # the built-in policies\n  cwl-audit test my-policies/  # your policies, with the built-in library")]
+    #[command(
+        after_help = "Examples:\n  cwl-audit test              # the built-in policies\n  cwl-audit test my-policies/  # your policies, with the built-in library"
+    )]
     Test(TestArgs),
     /// List the rules: id, severity, title, frameworks.
     Rules(RulesArgs),
@@ -111,24 +115,43 @@ fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {
 }
 
 fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let opts = eval::Options { paths: args.paths, policy_dirs: args.policy_dirs, rules: args.rules };
+    let opts = eval::Options {
+        paths: args.paths,
+        policy_dirs: args.policy_dirs,
+        rules: args.rules,
+    };
     let result = match eval::run(&opts) {
         Ok(r) => r,
         Err(e) => return Ok(error_exit(e)),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let render = RenderOptions { color: to_terminal && !no_color, category: args.category };
+    let render = RenderOptions {
+        color: to_terminal && !no_color,
+        category: args.category,
+    };
     let bytes = report::render(args.format, &result, &render);
     match &args.output {
         Some(out) => {
             if let Some(input) = result.inputs.iter().find(|i| same_file(Path::new(i), out)) {
-                return Ok(error_exit(format!("--output {} is an input snapshot ({input}); refusing to overwrite it", out.display())));
+                return Ok(error_exit(format!(
+                    "--output {} is an input snapshot ({input}); refusing to overwrite it",
+                    out.display()
+                )));
             }
-            fsutil::write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            fsutil::write_atomic(out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             // The report went to a file; say what it holds and what went wrong, on stderr.
-            let text = String::from_utf8_lossy(&report::render(Format::Text, &result, &RenderOptions::default())).into_owned();
-            let summary: Vec<&str> = text.lines().filter(|l| l.starts_with("error:") || l.starts_with("warning:")).collect();
+            let text = String::from_utf8_lossy(&report::render(
+                Format::Text,
+                &result,
+                &RenderOptions::default(),
+            ))
+            .into_owned();
+            let summary: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("error:") || l.starts_with("warning:"))
+                .collect();
             for l in summary {
                 eprintln!("{l}");
             }
@@ -149,7 +172,10 @@ fn cmd_test(args: TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         // A user's tests run against the built-in library too (they may import data.lib.chain),
         // but only the user's tests are run.
-        let mut s: Vec<_> = engine::builtin_sources().into_iter().filter(|s| !s.is_test()).collect();
+        let mut s: Vec<_> = engine::builtin_sources()
+            .into_iter()
+            .filter(|s| !s.is_test())
+            .collect();
         for d in &args.dirs {
             match engine::sources_in(d) {
                 Ok(more) => s.extend(more),
@@ -174,9 +200,18 @@ fn cmd_test(args: TestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if cases.is_empty() {
-        return Ok(error_exit("no tests found (test rules are named test_* in *_test.rego files)"));
+        return Ok(error_exit(
+            "no tests found (test rules are named test_* in *_test.rego files)",
+        ));
     }
-    println!("{passed} passed, {failed} failed{}", if skipped > 0 { format!(", {skipped} skipped") } else { String::new() });
+    println!(
+        "{passed} passed, {failed} failed{}",
+        if skipped > 0 {
+            format!(", {skipped} skipped")
+        } else {
+            String::new()
+        }
+    );
     Ok(ExitCode::from(if failed > 0 { EXIT_FINDINGS } else { 0 }))
 }
 
@@ -187,8 +222,18 @@ fn cmd_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Ok(error_exit(e)),
     };
     for r in rules {
-        let frameworks: Vec<String> = r.frameworks.iter().map(|(k, v)| format!("{k} {}", v.join(","))).collect();
-        println!("{:<10} {:<8} {}  [{}]", r.id, r.severity.as_str(), r.title, frameworks.join("; "));
+        let frameworks: Vec<String> = r
+            .frameworks
+            .iter()
+            .map(|(k, v)| format!("{k} {}", v.join(",")))
+            .collect();
+        println!(
+            "{:<10} {:<8} {}  [{}]",
+            r.id,
+            r.severity.as_str(),
+            r.title,
+            frameworks.join("; ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

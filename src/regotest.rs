@@ -1,8 +1,8 @@
 //! `cwl-audit test`: runs Rego unit tests the way `opa test` does. In every `*_test.rego` file, each
 //! rule named `test_*` passes when it evaluates to `true`; `todo_*` rules are reported as skipped.
 //! Tests run on the same engine and builtins as `eval`, so they test what users run.
-use crate::engine::{self, compact_error, EngineError, PolicySource};
 use crate::engine::metadata::package_of;
+use crate::engine::{self, compact_error, EngineError, PolicySource};
 use regorus::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,10 @@ fn test_names(source: &str) -> Vec<String> {
         if !(line.starts_with("test_") || line.starts_with("todo_")) {
             continue;
         }
-        let name: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let name: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         if !names.contains(&name) {
             names.push(name);
         }
@@ -40,19 +43,28 @@ pub fn run(sources: &[PolicySource]) -> Result<Vec<TestCase>, EngineError> {
     let mut engine = engine::compile(sources)?;
     let mut cases = Vec::new();
     for s in sources.iter().filter(|s| s.is_test()) {
-        let Some(package) = package_of(&s.text) else { continue };
+        let Some(package) = package_of(&s.text) else {
+            continue;
+        };
         for name in test_names(&s.text) {
             let outcome = if name.starts_with("todo_") {
                 Outcome::Skip
             } else {
                 match engine.eval_rule(format!("data.{package}.{name}")) {
                     Ok(Value::Bool(true)) => Outcome::Pass,
-                    Ok(Value::Undefined) => Outcome::Fail("undefined (a condition in the test body did not hold)".into()),
+                    Ok(Value::Undefined) => Outcome::Fail(
+                        "undefined (a condition in the test body did not hold)".into(),
+                    ),
                     Ok(other) => Outcome::Fail(format!("evaluated to {other}, not true")),
                     Err(e) => Outcome::Fail(compact_error(&e.to_string())),
                 }
             };
-            cases.push(TestCase { file: s.path.clone(), package: package.clone(), name, outcome });
+            cases.push(TestCase {
+                file: s.path.clone(),
+                package: package.clone(),
+                name,
+                outcome,
+            });
         }
     }
     Ok(cases)
@@ -63,7 +75,10 @@ mod tests {
     use super::*;
 
     fn src(path: &str, text: &str) -> PolicySource {
-        PolicySource { path: path.into(), text: text.into() }
+        PolicySource {
+            path: path.into(),
+            text: text.into(),
+        }
     }
 
     #[test]
@@ -76,7 +91,10 @@ mod tests {
             ),
         ];
         let cases = run(&sources).unwrap();
-        let got: Vec<(&str, &Outcome)> = cases.iter().map(|c| (c.name.as_str(), &c.outcome)).collect();
+        let got: Vec<(&str, &Outcome)> = cases
+            .iter()
+            .map(|c| (c.name.as_str(), &c.outcome))
+            .collect();
         assert_eq!(got[0], ("test_ok", &Outcome::Pass));
         assert!(matches!(got[1], ("test_bad", Outcome::Fail(_))));
         assert_eq!(got[2], ("todo_later", &Outcome::Skip));

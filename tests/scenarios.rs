@@ -30,14 +30,21 @@ fn s01_full_chain_passes_and_reports_the_chain() {
 #[test]
 fn s01_multi_region_account_still_one_finding() {
     let home = compliant(A, E1);
-    let org = Org::new().with(shadow_region(&home, W1)).with(shadow_region(&home, "ap-southeast-2")).with(home);
+    let org = Org::new()
+        .with(shadow_region(&home, W1))
+        .with(shadow_region(&home, "ap-southeast-2"))
+        .with(home);
     assert_verdict(&org.verdict(A), Pass, "alarm RootAccountUsageAlarm");
 }
 
 #[test]
 fn s02_whitespace_variant_passes_with_provisional_matcher() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/logs/metricFilters/0/filterPattern", json!(CIS.replace(' ', "")));
+    set(
+        &mut s,
+        "/logs/metricFilters/0/filterPattern",
+        json!(CIS.replace(' ', "")),
+    );
     assert_verdict(&one(s), Pass, "filter RootAccountUsage");
 }
 
@@ -49,43 +56,82 @@ fn s03_weakened_filter_fails_at_the_filter() {
         CIS.replace("&&", "||"),
     ] {
         let mut s = compliant(A, E1);
-        set(&mut s, "/logs/metricFilters/0/filterPattern", json!(pattern));
+        set(
+            &mut s,
+            "/logs/metricFilters/0/filterPattern",
+            json!(pattern),
+        );
         let f = one(s);
         assert_verdict(&f, Fail, "filter RootAccountUsage");
         assert_eq!(f.link.as_deref(), Some("filter"));
-        assert_eq!(f.location.as_ref().map(|l| l.pointer.as_str()), Some("/logs/metricFilters/0"));
+        assert_eq!(
+            f.location.as_ref().map(|l| l.pointer.as_str()),
+            Some("/logs/metricFilters/0")
+        );
     }
 }
 
 #[test]
 fn s04_single_region_trail_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudtrail/trailList/0/IsMultiRegionTrail", json!(false));
+    set(
+        &mut s,
+        "/cloudtrail/trailList/0/IsMultiRegionTrail",
+        json!(false),
+    );
     let f = one(s);
     assert_verdict(&f, Fail, "trail management-events is single-region");
-    assert_eq!(f.location.as_ref().map(|l| l.pointer.as_str()), Some("/cloudtrail/trailList/0"));
+    assert_eq!(
+        f.location.as_ref().map(|l| l.pointer.as_str()),
+        Some("/cloudtrail/trailList/0")
+    );
 }
 
 #[test]
 fn s04_stopped_trail_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, &format!("/cloudtrail/status/{}/IsLogging", trail_key()), json!(false));
+    set(
+        &mut s,
+        &format!("/cloudtrail/status/{}/IsLogging", trail_key()),
+        json!(false),
+    );
     let f = one(s);
-    assert_verdict(&f, Fail, "trail management-events is not logging (IsLogging=false)");
-    assert_eq!(f.location.as_ref().map(|l| l.pointer.clone()), Some(format!("/cloudtrail/status/{}", trail_key())));
+    assert_verdict(
+        &f,
+        Fail,
+        "trail management-events is not logging (IsLogging=false)",
+    );
+    assert_eq!(
+        f.location.as_ref().map(|l| l.pointer.clone()),
+        Some(format!("/cloudtrail/status/{}", trail_key()))
+    );
 }
 
 #[test]
 fn s04_write_only_management_events_fail() {
     let mut s = compliant(A, E1);
-    set(&mut s, &format!("/cloudtrail/selectors/{}/EventSelectors/0/ReadWriteType", trail_key()), json!("WriteOnly"));
+    set(
+        &mut s,
+        &format!(
+            "/cloudtrail/selectors/{}/EventSelectors/0/ReadWriteType",
+            trail_key()
+        ),
+        json!("WriteOnly"),
+    );
     assert_verdict(&one(s), Fail, "records only WriteOnly management events");
 }
 
 #[test]
 fn s04_no_management_events_fail() {
     let mut s = compliant(A, E1);
-    set(&mut s, &format!("/cloudtrail/selectors/{}/EventSelectors/0/IncludeManagementEvents", trail_key()), json!(false));
+    set(
+        &mut s,
+        &format!(
+            "/cloudtrail/selectors/{}/EventSelectors/0/IncludeManagementEvents",
+            trail_key()
+        ),
+        json!(false),
+    );
     assert_verdict(&one(s), Fail, "records no management events");
 }
 
@@ -94,10 +140,17 @@ fn s04_excluded_event_sources_fail() {
     let mut s = compliant(A, E1);
     set(
         &mut s,
-        &format!("/cloudtrail/selectors/{}/EventSelectors/0/ExcludeManagementEventSources", trail_key()),
+        &format!(
+            "/cloudtrail/selectors/{}/EventSelectors/0/ExcludeManagementEventSources",
+            trail_key()
+        ),
         json!(["kms.amazonaws.com"]),
     );
-    assert_verdict(&one(s), Fail, "excludes management events from kms.amazonaws.com");
+    assert_verdict(
+        &one(s),
+        Fail,
+        "excludes management events from kms.amazonaws.com",
+    );
 }
 
 #[test]
@@ -125,42 +178,93 @@ fn s05_advanced_selectors_for_all_management_events_pass() {
 
 #[test]
 fn s05_advanced_selectors_with_read_only_restriction_fail() {
-    let s = advanced(json!([{"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["true"]}]));
+    let s = advanced(
+        json!([{"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["true"]}]),
+    );
     assert_verdict(&one(s), Fail, "narrows management events by readOnly");
 }
 
 #[test]
 fn s05_advanced_selectors_for_data_events_only_fail() {
-    let s = advanced(json!([{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]));
+    let s = advanced(
+        json!([{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]),
+    );
     assert_verdict(&one(s), Fail, "records no management events");
 }
 
 #[test]
 fn s06_filter_and_metric_names_differ() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/logs/metricFilters/0/filterName", json!("cis-4.3-root"));
-    set(&mut s, "/logs/metricFilters/0/metricTransformations/0/metricName", json!("RootLogins"));
-    set(&mut s, "/logs/metricFilters/0/metricTransformations/0/metricNamespace", json!("Security"));
-    set(&mut s, "/cloudwatch/MetricAlarms/0/MetricName", json!("RootLogins"));
-    set(&mut s, "/cloudwatch/MetricAlarms/0/Namespace", json!("Security"));
-    assert_verdict(&one(s), Pass, "filter cis-4.3-root -> metric Security/RootLogins");
+    set(
+        &mut s,
+        "/logs/metricFilters/0/filterName",
+        json!("cis-4.3-root"),
+    );
+    set(
+        &mut s,
+        "/logs/metricFilters/0/metricTransformations/0/metricName",
+        json!("RootLogins"),
+    );
+    set(
+        &mut s,
+        "/logs/metricFilters/0/metricTransformations/0/metricNamespace",
+        json!("Security"),
+    );
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/MetricName",
+        json!("RootLogins"),
+    );
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/Namespace",
+        json!("Security"),
+    );
+    assert_verdict(
+        &one(s),
+        Pass,
+        "filter cis-4.3-root -> metric Security/RootLogins",
+    );
 }
 
 #[test]
 fn s06_alarm_on_filter_name_instead_of_metric_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/MetricName", json!("RootAccountUsage"));
-    assert_verdict(&one(s), Fail, "no alarm on metric CloudTrailMetrics/RootAccountUsageEventCount in us-east-1");
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/MetricName",
+        json!("RootAccountUsage"),
+    );
+    assert_verdict(
+        &one(s),
+        Fail,
+        "no alarm on metric CloudTrailMetrics/RootAccountUsageEventCount in us-east-1",
+    );
 }
 
 #[test]
 fn s07_alarm_on_wrong_namespace_fails_with_hint() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/Namespace", json!("LogMetrics"));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/Namespace",
+        json!("LogMetrics"),
+    );
     let f = one(s);
-    assert_verdict(&f, Fail, "no alarm on metric CloudTrailMetrics/RootAccountUsageEventCount");
-    assert!(f.message.contains("in namespace LogMetrics instead"), "{}", f.message);
-    assert_eq!(f.location.as_ref().map(|l| l.pointer.as_str()), Some("/cloudwatch/MetricAlarms"));
+    assert_verdict(
+        &f,
+        Fail,
+        "no alarm on metric CloudTrailMetrics/RootAccountUsageEventCount",
+    );
+    assert!(
+        f.message.contains("in namespace LogMetrics instead"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        f.location.as_ref().map(|l| l.pointer.as_str()),
+        Some("/cloudwatch/MetricAlarms")
+    );
 }
 
 #[test]
@@ -171,25 +275,56 @@ fn s07_alarm_in_other_region_fails() {
     let mut west = shadow_region(&home, W1);
     set(&mut west, "/cloudwatch/MetricAlarms", json!([alarm]));
     let f = Org::new().with(home).with(west).verdict(A);
-    assert_verdict(&f, Fail, "no alarm on metric CloudTrailMetrics/RootAccountUsageEventCount in us-east-1");
-    assert!(f.message.contains("in eu-west-1 watches it, but metrics are regional"), "{}", f.message);
+    assert_verdict(
+        &f,
+        Fail,
+        "no alarm on metric CloudTrailMetrics/RootAccountUsageEventCount in us-east-1",
+    );
+    assert!(
+        f.message
+            .contains("in eu-west-1 watches it, but metrics are regional"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
 fn s07_alarm_with_dimensions_the_metric_lacks_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/Dimensions", json!([{"Name": "Account", "Value": A}]));
-    assert_verdict(&one(s), Fail, "with dimensions Account=111111111111, which the metric filter does not publish");
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/Dimensions",
+        json!([{"Name": "Account", "Value": A}]),
+    );
+    assert_verdict(
+        &one(s),
+        Fail,
+        "with dimensions Account=111111111111, which the metric filter does not publish",
+    );
 }
 
 #[test]
 fn s08_actions_disabled_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/ActionsEnabled", json!(false));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+        json!(false),
+    );
     let f = one(s);
-    assert_verdict(&f, Fail, "alarm RootAccountUsageAlarm (us-east-1) has ActionsEnabled=false");
-    assert_eq!(f.resource.as_deref(), Some("arn:aws:cloudwatch:us-east-1:111111111111:alarm:RootAccountUsageAlarm"));
-    assert_eq!(f.location.as_ref().map(|l| l.pointer.as_str()), Some("/cloudwatch/MetricAlarms/0"));
+    assert_verdict(
+        &f,
+        Fail,
+        "alarm RootAccountUsageAlarm (us-east-1) has ActionsEnabled=false",
+    );
+    assert_eq!(
+        f.resource.as_deref(),
+        Some("arn:aws:cloudwatch:us-east-1:111111111111:alarm:RootAccountUsageAlarm")
+    );
+    assert_eq!(
+        f.location.as_ref().map(|l| l.pointer.as_str()),
+        Some("/cloudwatch/MetricAlarms/0")
+    );
 }
 
 #[test]
@@ -197,7 +332,11 @@ fn s08_only_ok_actions_fail() {
     let mut s = compliant(A, E1);
     let topic = topic_arn(A, E1, "RootAccountUsageAlerts");
     set(&mut s, "/cloudwatch/MetricAlarms/0/AlarmActions", json!([]));
-    set(&mut s, "/cloudwatch/MetricAlarms/0/OKActions", json!([topic]));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/OKActions",
+        json!([topic]),
+    );
     assert_verdict(&one(s), Fail, "notifies SNS only when it returns to OK");
 }
 
@@ -205,13 +344,21 @@ fn s08_only_ok_actions_fail() {
 fn s08_threshold_two_with_one_period_fails() {
     let mut s = compliant(A, E1);
     set(&mut s, "/cloudwatch/MetricAlarms/0/Threshold", json!(2.0));
-    assert_verdict(&one(s), Fail, "needs Sum >= 2 to fire, but one event produces 1");
+    assert_verdict(
+        &one(s),
+        Fail,
+        "needs Sum >= 2 to fire, but one event produces 1",
+    );
 }
 
 #[test]
 fn s08_greater_than_one_fails_but_greater_than_zero_passes() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/ComparisonOperator", json!("GreaterThanThreshold"));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/ComparisonOperator",
+        json!("GreaterThanThreshold"),
+    );
     assert_verdict(&one(s.clone()), Fail, "needs Sum > 1 to fire");
     set(&mut s, "/cloudwatch/MetricAlarms/0/Threshold", json!(0.0));
     assert_verdict(&one(s), Pass, "alarm RootAccountUsageAlarm");
@@ -227,8 +374,16 @@ fn s08_zero_threshold_with_greater_or_equal_stays_in_alarm() {
 #[test]
 fn s08_two_of_three_datapoints_fail() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/EvaluationPeriods", json!(3));
-    set(&mut s, "/cloudwatch/MetricAlarms/0/DatapointsToAlarm", json!(2));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/EvaluationPeriods",
+        json!(3),
+    );
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/DatapointsToAlarm",
+        json!(2),
+    );
     assert_verdict(&one(s), Fail, "needs 2 of 3 periods breaching");
 }
 
@@ -236,31 +391,55 @@ fn s08_two_of_three_datapoints_fail() {
 fn s08_datapoints_default_to_evaluation_periods() {
     let mut s = compliant(A, E1);
     remove(&mut s, "/cloudwatch/MetricAlarms/0/DatapointsToAlarm");
-    set(&mut s, "/cloudwatch/MetricAlarms/0/EvaluationPeriods", json!(2));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/EvaluationPeriods",
+        json!(2),
+    );
     assert_verdict(&one(s.clone()), Fail, "needs 2 of 2 periods breaching");
-    set(&mut s, "/cloudwatch/MetricAlarms/0/EvaluationPeriods", json!(1));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/EvaluationPeriods",
+        json!(1),
+    );
     assert_verdict(&one(s), Pass, "alarm RootAccountUsageAlarm");
 }
 
 #[test]
 fn s08_less_than_comparison_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/ComparisonOperator", json!("LessThanThreshold"));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/ComparisonOperator",
+        json!("LessThanThreshold"),
+    );
     assert_verdict(&one(s), Fail, "fires when the value is < 1");
 }
 
 #[test]
 fn s08_missing_data_breaching_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/TreatMissingData", json!("breaching"));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/TreatMissingData",
+        json!("breaching"),
+    );
     assert_verdict(&one(s), Fail, "treats missing data as breaching");
 }
 
 #[test]
 fn s08_sample_count_statistic_passes_with_threshold_one() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/Statistic", json!("SampleCount"));
-    set(&mut s, "/logs/metricFilters/0/metricTransformations/0/metricValue", json!("5"));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/Statistic",
+        json!("SampleCount"),
+    );
+    set(
+        &mut s,
+        "/logs/metricFilters/0/metricTransformations/0/metricValue",
+        json!("5"),
+    );
     assert_verdict(&one(s), Pass, "alarm RootAccountUsageAlarm");
 }
 
@@ -268,17 +447,36 @@ fn s08_sample_count_statistic_passes_with_threshold_one() {
 fn s09_pending_subscription_only_fails() {
     let mut s = compliant(A, E1);
     let topic = topic_arn(A, E1, "RootAccountUsageAlerts");
-    set(&mut s, "/sns/Subscriptions", json!([subscription(&topic, false)]));
+    set(
+        &mut s,
+        "/sns/Subscriptions",
+        json!([subscription(&topic, false)]),
+    );
     let f = one(s);
-    assert_verdict(&f, Fail, "topic RootAccountUsageAlerts has only unconfirmed subscriptions (PendingConfirmation)");
-    assert_eq!(f.location.as_ref().map(|l| l.pointer.as_str()), Some("/sns/Subscriptions/0"));
+    assert_verdict(
+        &f,
+        Fail,
+        "topic RootAccountUsageAlerts has only unconfirmed subscriptions (PendingConfirmation)",
+    );
+    assert_eq!(
+        f.location.as_ref().map(|l| l.pointer.as_str()),
+        Some("/sns/Subscriptions/0")
+    );
 }
 
 #[test]
 fn s09_no_subscription_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/sns/Subscriptions", json!([subscription(&topic_arn(A, E1, "Other"), true)]));
-    assert_verdict(&one(s), Fail, "topic RootAccountUsageAlerts has no subscriptions");
+    set(
+        &mut s,
+        "/sns/Subscriptions",
+        json!([subscription(&topic_arn(A, E1, "Other"), true)]),
+    );
+    assert_verdict(
+        &one(s),
+        Fail,
+        "topic RootAccountUsageAlerts has no subscriptions",
+    );
 }
 
 #[test]
@@ -293,13 +491,20 @@ fn s10_subscriptions_denied_is_unknown() {
     );
     let f = one(s);
     assert_verdict(&f, Unknown, "the subscriptions of topic RootAccountUsageAlerts could not be read (ListSubscriptions failed: AuthorizationError)");
-    assert_eq!(f.location.as_ref().map(|l| l.pointer.as_str()), Some("/errors/0"));
+    assert_eq!(
+        f.location.as_ref().map(|l| l.pointer.as_str()),
+        Some("/errors/0")
+    );
 }
 
 #[test]
 fn s10_confirmed_subscription_in_partial_data_still_proves_pass() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/errors", json!([{"service": "sns", "operation": "ListSubscriptions", "resource": null, "code": "Throttling", "message": "Rate exceeded"}]));
+    set(
+        &mut s,
+        "/errors",
+        json!([{"service": "sns", "operation": "ListSubscriptions", "resource": null, "code": "Throttling", "message": "Rate exceeded"}]),
+    );
     assert_verdict(&one(s), Pass, "1 confirmed subscription)");
 }
 
@@ -325,9 +530,17 @@ fn s10_alarms_not_collected_is_unknown() {
 /// Management account B owns an organization trail; member A sees it as a shadow trail.
 fn organization(member_extra: bool) -> Org {
     let mut mgmt = compliant(B, E1);
-    set(&mut mgmt, "/cloudtrail/trailList/0/IsOrganizationTrail", json!(true));
+    set(
+        &mut mgmt,
+        "/cloudtrail/trailList/0/IsOrganizationTrail",
+        json!(true),
+    );
     let mut member = empty(A, E1);
-    set(&mut member, "/cloudtrail/trailList", mgmt["cloudtrail"]["trailList"].clone());
+    set(
+        &mut member,
+        "/cloudtrail/trailList",
+        mgmt["cloudtrail"]["trailList"].clone(),
+    );
     let mut org = Org::new().with(member);
     if member_extra {
         org = org.with(mgmt);
@@ -346,28 +559,60 @@ fn s11_organization_trail_member_passes_through_owner_chain() {
 #[test]
 fn s11_broken_owner_chain_fails_member_at_owner_snapshot() {
     let mut org = organization(true);
-    let mgmt = org.snapshots.get_mut(&(B.to_string(), E1.to_string())).unwrap();
-    set(mgmt, "/cloudwatch/MetricAlarms/0/ActionsEnabled", json!(false));
+    let mgmt = org
+        .snapshots
+        .get_mut(&(B.to_string(), E1.to_string()))
+        .unwrap();
+    set(
+        mgmt,
+        "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+        json!(false),
+    );
     let f = org.verdict(A);
     assert_verdict(&f, Fail, "has ActionsEnabled=false");
     let loc = f.location.unwrap();
-    assert_eq!((loc.account_id.as_str(), loc.pointer.as_str()), (B, "/cloudwatch/MetricAlarms/0"));
-    assert!(loc.path.ends_with("222222222222/us-east-1.json"), "{}", loc.path);
+    assert_eq!(
+        (loc.account_id.as_str(), loc.pointer.as_str()),
+        (B, "/cloudwatch/MetricAlarms/0")
+    );
+    assert!(
+        loc.path.ends_with("222222222222/us-east-1.json"),
+        "{}",
+        loc.path
+    );
 }
 
 #[test]
 fn s11_foreign_trail_that_is_not_an_organization_trail_fails() {
     let mut org = organization(true);
-    let mgmt = org.snapshots.get_mut(&(B.to_string(), E1.to_string())).unwrap();
-    set(mgmt, "/cloudtrail/trailList/0/IsOrganizationTrail", json!(false));
-    assert_verdict(&org.verdict(A), Fail, "belongs to account 222222222222 and is not an organization trail");
+    let mgmt = org
+        .snapshots
+        .get_mut(&(B.to_string(), E1.to_string()))
+        .unwrap();
+    set(
+        mgmt,
+        "/cloudtrail/trailList/0/IsOrganizationTrail",
+        json!(false),
+    );
+    assert_verdict(
+        &org.verdict(A),
+        Fail,
+        "belongs to account 222222222222 and is not an organization trail",
+    );
 }
 
 #[test]
 fn s12_organization_trail_owner_not_loaded_is_unknown() {
     let f = organization(false).verdict(A);
-    assert_verdict(&f, Unknown, "organization trail owned by account 222222222222; load that account's us-east-1 snapshot");
-    assert_eq!(f.location.as_ref().map(|l| l.pointer.as_str()), Some("/cloudtrail/trailList/0"));
+    assert_verdict(
+        &f,
+        Unknown,
+        "organization trail owned by account 222222222222; load that account's us-east-1 snapshot",
+    );
+    assert_eq!(
+        f.location.as_ref().map(|l| l.pointer.as_str()),
+        Some("/cloudtrail/trailList/0")
+    );
 }
 
 #[test]
@@ -375,7 +620,10 @@ fn s13_two_trails_one_complete_passes_once() {
     let mut s = compliant(A, E1);
     let second = trail(A, E1, "data-events", None);
     let arn = second["TrailARN"].as_str().unwrap().to_string();
-    s["cloudtrail"]["trailList"].as_array_mut().unwrap().push(second);
+    s["cloudtrail"]["trailList"]
+        .as_array_mut()
+        .unwrap()
+        .push(second);
     s["cloudtrail"]["status"][&arn] = json!({"IsLogging": false});
     s["cloudtrail"]["selectors"][&arn] = json!({"EventSelectors": []});
     assert_verdict(&one(s), Pass, "trail management-events");
@@ -386,10 +634,18 @@ fn s13_two_broken_trails_report_the_closest() {
     let mut s = compliant(A, E1);
     let second = trail(A, E1, "audit", None);
     let arn = second["TrailARN"].as_str().unwrap().to_string();
-    s["cloudtrail"]["trailList"].as_array_mut().unwrap().push(second);
+    s["cloudtrail"]["trailList"]
+        .as_array_mut()
+        .unwrap()
+        .push(second);
     s["cloudtrail"]["status"][&arn] = json!({"IsLogging": true});
-    s["cloudtrail"]["selectors"][&arn] = json!({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]});
-    set(&mut s, "/cloudwatch/MetricAlarms/0/ActionsEnabled", json!(false));
+    s["cloudtrail"]["selectors"][&arn] =
+        json!({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]});
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+        json!(false),
+    );
     assert_verdict(&one(s), Fail, "has ActionsEnabled=false");
 }
 
@@ -404,7 +660,12 @@ fn s14_same_log_group_name_in_another_region_fails() {
     set(&mut west, "/cloudwatch/MetricAlarms", alarms);
     let f = Org::new().with(home).with(west).verdict(A);
     assert_verdict(&f, Fail, "no metric filter on log group CloudTrail/management-events (account 111111111111, us-east-1)");
-    assert!(f.message.contains("of that name in eu-west-1 has metric filters"), "{}", f.message);
+    assert!(
+        f.message
+            .contains("of that name in eu-west-1 has metric filters"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
@@ -412,14 +673,24 @@ fn s14_same_log_group_name_in_another_account_does_not_count() {
     let mut mine = compliant(A, E1);
     set(&mut mine, "/logs/metricFilters", json!([]));
     let other = compliant(B, E1);
-    assert_verdict(&Org::new().with(mine).with(other).verdict(A), Fail, "no metric filter on log group");
+    assert_verdict(
+        &Org::new().with(mine).with(other).verdict(A),
+        Fail,
+        "no metric filter on log group",
+    );
 }
 
 fn math_alarm(expression: &str, stat_returns: bool) -> serde_json::Value {
     let mut s = compliant(A, E1);
     let a = &mut s["cloudwatch"]["MetricAlarms"][0];
     let obj = a.as_object_mut().unwrap();
-    for k in ["MetricName", "Namespace", "Statistic", "Period", "Dimensions"] {
+    for k in [
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "Period",
+        "Dimensions",
+    ] {
         obj.remove(k);
     }
     let mut metrics = vec![json!({
@@ -436,29 +707,58 @@ fn math_alarm(expression: &str, stat_returns: bool) -> serde_json::Value {
 
 #[test]
 fn s15_metric_math_alarm_passes() {
-    assert_verdict(&one(math_alarm("FILL(m1, 0)", false)), Pass, "alarm RootAccountUsageAlarm");
-    assert_verdict(&one(math_alarm("", true)), Pass, "alarm RootAccountUsageAlarm");
+    assert_verdict(
+        &one(math_alarm("FILL(m1, 0)", false)),
+        Pass,
+        "alarm RootAccountUsageAlarm",
+    );
+    assert_verdict(
+        &one(math_alarm("", true)),
+        Pass,
+        "alarm RootAccountUsageAlarm",
+    );
 }
 
 #[test]
 fn s15_metric_math_with_unprovable_expression_fails() {
-    assert_verdict(&one(math_alarm("m1 - 1", false)), Fail, "returns expression \"m1 - 1\", which cwl-audit cannot prove");
+    assert_verdict(
+        &one(math_alarm("m1 - 1", false)),
+        Fail,
+        "returns expression \"m1 - 1\", which cwl-audit cannot prove",
+    );
 }
 
 #[test]
 fn metric_value_zero_or_from_event_fails() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/logs/metricFilters/0/metricTransformations/0/metricValue", json!("0"));
-    assert_verdict(&one(s.clone()), Fail, "with value 0 for each event, so no alarm on it can fire");
-    set(&mut s, "/logs/metricFilters/0/metricTransformations/0/metricValue", json!("$.requestParameters.count"));
+    set(
+        &mut s,
+        "/logs/metricFilters/0/metricTransformations/0/metricValue",
+        json!("0"),
+    );
+    assert_verdict(
+        &one(s.clone()),
+        Fail,
+        "with value 0 for each event, so no alarm on it can fire",
+    );
+    set(
+        &mut s,
+        "/logs/metricFilters/0/metricTransformations/0/metricValue",
+        json!("$.requestParameters.count"),
+    );
     assert_verdict(&one(s), Fail, "taken from the event");
 }
 
 #[test]
 fn metric_with_dimensions_fails() {
     let mut s = compliant(A, E1);
-    s["logs"]["metricFilters"][0]["metricTransformations"][0]["dimensions"] = json!({"EventName": "$.eventName"});
-    assert_verdict(&one(s), Fail, "has dimensions taken from event fields (EventName)");
+    s["logs"]["metricFilters"][0]["metricTransformations"][0]["dimensions"] =
+        json!({"EventName": "$.eventName"});
+    assert_verdict(
+        &one(s),
+        Fail,
+        "has dimensions taken from event fields (EventName)",
+    );
 }
 
 #[test]
@@ -471,7 +771,11 @@ fn no_trail_at_all_fails() {
 fn trails_denied_everywhere_is_unknown() {
     let mut s = empty(A, E1);
     remove(&mut s, "/cloudtrail");
-    set(&mut s, "/errors", json!([{"service": "cloudtrail", "operation": "DescribeTrails", "resource": null, "code": "AccessDeniedException", "message": "no"}]));
+    set(
+        &mut s,
+        "/errors",
+        json!([{"service": "cloudtrail", "operation": "DescribeTrails", "resource": null, "code": "AccessDeniedException", "message": "no"}]),
+    );
     assert_verdict(&one(s), Unknown, "the trails of this account could not be read (DescribeTrails failed: AccessDeniedException)");
 }
 
@@ -479,22 +783,37 @@ fn trails_denied_everywhere_is_unknown() {
 fn trail_home_region_not_loaded_is_unknown() {
     let home = compliant(A, E1);
     let west = shadow_region(&home, W1);
-    assert_verdict(&Org::new().with(west).verdict(A), Unknown, "has its home in us-east-1, and no us-east-1 snapshot of this account is loaded");
+    assert_verdict(
+        &Org::new().with(west).verdict(A),
+        Unknown,
+        "has its home in us-east-1, and no us-east-1 snapshot of this account is loaded",
+    );
 }
 
 #[test]
 fn topic_in_unloaded_account_is_unknown() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/AlarmActions", json!([topic_arn(B, E1, "central-security")]));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/AlarmActions",
+        json!([topic_arn(B, E1, "central-security")]),
+    );
     assert_verdict(&one(s), Unknown, "notifies topic central-security in account 222222222222 region us-east-1, and no snapshot of it is loaded");
 }
 
 #[test]
 fn unknown_mentions_a_closer_failing_chain() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/cloudwatch/MetricAlarms/0/ActionsEnabled", json!(false));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+        json!(false),
+    );
     let second = trail(A, W1, "west", Some("west-logs"));
-    s["cloudtrail"]["trailList"].as_array_mut().unwrap().push(second);
+    s["cloudtrail"]["trailList"]
+        .as_array_mut()
+        .unwrap()
+        .push(second);
     let f = one(s);
     assert_verdict(&f, Unknown, "trail west has its home in eu-west-1");
     assert!(f.notes.iter().any(|n| n.contains("closest failing chain: alarm RootAccountUsageAlarm (us-east-1) has ActionsEnabled=false")), "{:?}", f.notes);

@@ -128,30 +128,50 @@ pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadat
         if !next.starts_with("package ") {
             continue;
         }
-        let err = |message: String| MetadataError { path: path.to_string(), line: start, message };
-        let value = regorus::Value::from_yaml_str(&yaml).map_err(|e| err(format!("not valid YAML: {}", one_line(&e.to_string()))))?;
+        let err = |message: String| MetadataError {
+            path: path.to_string(),
+            line: start,
+            message,
+        };
+        let value = regorus::Value::from_yaml_str(&yaml)
+            .map_err(|e| err(format!("not valid YAML: {}", one_line(&e.to_string()))))?;
         let json = value.to_json_str().map_err(|e| err(e.to_string()))?;
-        let block: Block = serde_json::from_str(&json).map_err(|e| err(one_line(&e.to_string())))?;
-        let Some(custom) = block.custom else { return Ok(None) };
+        let block: Block =
+            serde_json::from_str(&json).map_err(|e| err(one_line(&e.to_string())))?;
+        let Some(custom) = block.custom else {
+            return Ok(None);
+        };
         if custom.get("id").is_none() {
             return Ok(None);
         }
-        let custom: Custom = serde_json::from_value(custom).map_err(|e| err(format!("custom: {}", one_line(&e.to_string()))))?;
+        let custom: Custom = serde_json::from_value(custom)
+            .map_err(|e| err(format!("custom: {}", one_line(&e.to_string()))))?;
         let severity = match custom.severity.to_ascii_uppercase().as_str() {
             "LOW" => Severity::Low,
             "MEDIUM" => Severity::Medium,
             "HIGH" => Severity::High,
             "CRITICAL" => Severity::Critical,
-            _ => return Err(err(format!("custom.severity \"{}\" is not LOW, MEDIUM, HIGH or CRITICAL", custom.severity))),
+            _ => {
+                return Err(err(format!(
+                    "custom.severity \"{}\" is not LOW, MEDIUM, HIGH or CRITICAL",
+                    custom.severity
+                )))
+            }
         };
-        let title = block.title.ok_or_else(|| err("a check needs a title".into()))?;
+        let title = block
+            .title
+            .ok_or_else(|| err("a check needs a title".into()))?;
         let package = package_of(source).unwrap_or_default();
         return Ok(Some(RuleMeta {
             id: custom.id,
             title,
             description: block.description.unwrap_or_default().trim().to_string(),
             severity,
-            recommended_action: custom.recommended_action.unwrap_or_default().trim().to_string(),
+            recommended_action: custom
+                .recommended_action
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             remediation: custom.remediation.unwrap_or_default().trim().to_string(),
             frameworks: custom.frameworks,
             related_resources: block.related_resources,
@@ -210,14 +230,19 @@ decision := 1
 
     #[test]
     fn bad_yaml_names_file_and_line() {
-        let e = parse_check("bad.rego", "# METADATA\n# title: [unclosed\n# custom: {id: X}\npackage b\n").unwrap_err();
+        let e = parse_check(
+            "bad.rego",
+            "# METADATA\n# title: [unclosed\n# custom: {id: X}\npackage b\n",
+        )
+        .unwrap_err();
         assert_eq!((e.path.as_str(), e.line), ("bad.rego", 1));
         assert!(e.message.contains("not valid YAML"), "{}", e.message);
     }
 
     #[test]
     fn bad_severity_is_an_error() {
-        let src = "# METADATA\n# title: t\n# custom:\n#   id: X-1\n#   severity: urgent\npackage b\n";
+        let src =
+            "# METADATA\n# title: t\n# custom:\n#   id: X-1\n#   severity: urgent\npackage b\n";
         let e = parse_check("s.rego", src).unwrap_err();
         assert!(e.message.contains("urgent"));
     }

@@ -31,13 +31,21 @@ impl PolicySource {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("{path}: cannot read policy: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("{path}: {message}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// `message` starts with `path:line:col` when regorus gave a position.
+    #[error("{message}")]
     Compile { path: String, message: String },
     #[error(transparent)]
     Metadata(#[from] MetadataError),
     #[error("rule {id} is defined twice: {first} and {second}")]
-    DuplicateRule { id: String, first: String, second: String },
+    DuplicateRule {
+        id: String,
+        first: String,
+        second: String,
+    },
     #[error("unknown rule {0} (see `cwl-audit rules` for the ids)")]
     UnknownRule(String),
     #[error("{0}")]
@@ -46,34 +54,57 @@ pub enum EngineError {
 
 /// The policies compiled into this binary (checks, libraries and their tests).
 pub fn builtin_sources() -> Vec<PolicySource> {
-    embedded::EMBEDDED.iter().map(|(p, t)| PolicySource { path: (*p).to_string(), text: (*t).to_string() }).collect()
+    embedded::EMBEDDED
+        .iter()
+        .map(|(p, t)| PolicySource {
+            path: (*p).to_string(),
+            text: (*t).to_string(),
+        })
+        .collect()
 }
 
 /// Every `.rego` file below `dir`, sorted.
 pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
     let shown = crate::snapshot::display_path(dir);
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         let entry = entry.map_err(|e| EngineError::Read {
-            path: e.path().map_or_else(|| shown.clone(), crate::snapshot::display_path),
-            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("directory symlink loop")),
+            path: e
+                .path()
+                .map_or_else(|| shown.clone(), crate::snapshot::display_path),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("directory symlink loop")),
         })?;
         let p = entry.path();
         if entry.file_type().is_file() && p.extension().is_some_and(|e| e == "rego") {
             let path = crate::snapshot::display_path(p);
-            let text = std::fs::read_to_string(p).map_err(|source| EngineError::Read { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(p).map_err(|source| EngineError::Read {
+                path: path.clone(),
+                source,
+            })?;
             out.push(PolicySource { path, text });
         }
     }
     if out.is_empty() && !dir.is_dir() {
-        return Err(EngineError::Read { path: shown, source: std::io::Error::from(std::io::ErrorKind::NotFound) });
+        return Err(EngineError::Read {
+            path: shown,
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
     }
     Ok(out)
 }
 
 /// The built-in policies plus those in `dirs`.
 pub fn all_sources(dirs: &[PathBuf], builtin: bool) -> Result<Vec<PolicySource>, EngineError> {
-    let mut sources = if builtin { builtin_sources() } else { Vec::new() };
+    let mut sources = if builtin {
+        builtin_sources()
+    } else {
+        Vec::new()
+    };
     for d in dirs {
         sources.extend(sources_in(d)?);
     }
@@ -104,10 +135,20 @@ pub fn compile(sources: &[PolicySource]) -> Result<Engine, EngineError> {
     let mut engine = Engine::new();
     builtins::register(&mut engine).map_err(|e| EngineError::Internal(e.to_string()))?;
     for s in sources {
-        engine.add_policy(s.path.clone(), s.text.clone()).map_err(|e| EngineError::Compile {
-            path: s.path.clone(),
-            message: compact_error(&e.to_string()).trim_start_matches(&format!("{}:", s.path)).trim_start_matches(|c: char| c == ':').to_string(),
-        })?;
+        engine
+            .add_policy(s.path.clone(), s.text.clone())
+            .map_err(|e| {
+                let message = compact_error(&e.to_string());
+                let message = if message.starts_with(&s.path) {
+                    message
+                } else {
+                    format!("{}: {message}", s.path)
+                };
+                EngineError::Compile {
+                    path: s.path.clone(),
+                    message,
+                }
+            })?;
     }
     Ok(engine)
 }
@@ -118,7 +159,11 @@ pub fn checks(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleM
     for s in sources.iter().filter(|s| !s.is_test()) {
         if let Some(meta) = metadata::parse_check(&s.path, &s.text)? {
             if let Some(first) = found.iter().find(|m| m.id == meta.id) {
-                return Err(EngineError::DuplicateRule { id: meta.id, first: first.source.clone(), second: meta.source });
+                return Err(EngineError::DuplicateRule {
+                    id: meta.id,
+                    first: first.source.clone(),
+                    second: meta.source,
+                });
             }
             found.push(meta);
         }
@@ -128,7 +173,8 @@ pub fn checks(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleM
             return Err(EngineError::UnknownRule(id.clone()));
         }
     }
-    found.retain(|m| selected.is_empty() || selected.iter().any(|id| m.id.eq_ignore_ascii_case(id)));
+    found
+        .retain(|m| selected.is_empty() || selected.iter().any(|id| m.id.eq_ignore_ascii_case(id)));
     found.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(found)
 }
@@ -142,7 +188,8 @@ pub struct Evaluator {
 
 impl Evaluator {
     pub fn new(sources: &[PolicySource], selected: &[String]) -> Result<Self, EngineError> {
-        let eval_sources: Vec<PolicySource> = sources.iter().filter(|s| !s.is_test()).cloned().collect();
+        let eval_sources: Vec<PolicySource> =
+            sources.iter().filter(|s| !s.is_test()).cloned().collect();
         let checks = checks(&eval_sources, selected)?;
         let engine = compile(&eval_sources)?;
         Ok(Evaluator { engine, checks })
@@ -150,9 +197,13 @@ impl Evaluator {
 
     /// Makes every loaded account visible to policies as `data.cwl_audit.accounts`.
     pub fn set_accounts(&mut self, accounts: Value) -> Result<(), EngineError> {
-        let wrap = |key: &str, v: Value| Value::from(std::collections::BTreeMap::from([(Value::from(key), v)]));
+        let wrap = |key: &str, v: Value| {
+            Value::from(std::collections::BTreeMap::from([(Value::from(key), v)]))
+        };
         let data = wrap("cwl_audit", wrap("accounts", accounts));
-        self.engine.add_data(data).map_err(|e| EngineError::Internal(compact_error(&e.to_string())))
+        self.engine
+            .add_data(data)
+            .map_err(|e| EngineError::Internal(compact_error(&e.to_string())))
     }
 
     pub fn set_input(&mut self, input: Value) {

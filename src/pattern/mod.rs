@@ -46,9 +46,16 @@ pub fn covers(candidate: &str, reference: &str) -> Coverage {
     };
     if candidate.trim().is_empty() {
         // An empty metric filter pattern matches every log event, root or not.
-        return Coverage { covers: true, matches_non_root: true, ..empty };
+        return Coverage {
+            covers: true,
+            matches_non_root: true,
+            ..empty
+        };
     }
-    Coverage { covers: squeeze(candidate) == squeeze(reference), ..empty }
+    Coverage {
+        covers: squeeze(candidate) == squeeze(reference),
+        ..empty
+    }
 }
 
 #[cfg(test)]

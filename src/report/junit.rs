@@ -29,9 +29,16 @@ pub fn render(result: &RunResult) -> String {
     let mut suites = String::new();
     let (mut tests, mut failures, mut errors) = (0, 0, 0);
     for rule in &result.rules {
-        let cases: Vec<_> = result.findings.iter().filter(|f| f.rule_id == rule.id).collect();
+        let cases: Vec<_> = result
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == rule.id)
+            .collect();
         let nf = cases.iter().filter(|f| f.verdict == Verdict::Fail).count();
-        let ne = cases.iter().filter(|f| f.verdict == Verdict::Unknown).count();
+        let ne = cases
+            .iter()
+            .filter(|f| f.verdict == Verdict::Unknown)
+            .count();
         tests += cases.len();
         failures += nf;
         errors += ne;
@@ -42,8 +49,17 @@ pub fn render(result: &RunResult) -> String {
             cases.len()
         );
         for f in cases {
-            let file = f.location.as_ref().map(|l| format!(" file=\"{}\" line=\"{}\"", esc(&l.path), l.line)).unwrap_or_default();
-            let _ = write!(suites, "    <testcase classname=\"{}\" name=\"{}\"{file}", esc(&f.rule_id), esc(&f.account_id));
+            let file = f
+                .location
+                .as_ref()
+                .map(|l| format!(" file=\"{}\" line=\"{}\"", esc(&l.path), l.line))
+                .unwrap_or_default();
+            let _ = write!(
+                suites,
+                "    <testcase classname=\"{}\" name=\"{}\"{file}",
+                esc(&f.rule_id),
+                esc(&f.account_id)
+            );
             let detail = || {
                 let mut d = f.message.clone();
                 if let Some(l) = &f.location {
@@ -68,7 +84,11 @@ pub fn render(result: &RunResult) -> String {
         }
         suites.push_str("  </testsuite>\n");
     }
-    let input_errors: Vec<_> = result.notifications.iter().filter(|n| n.level == Level::Error).collect();
+    let input_errors: Vec<_> = result
+        .notifications
+        .iter()
+        .filter(|n| n.level == Level::Error)
+        .collect();
     if !input_errors.is_empty() {
         tests += input_errors.len();
         errors += input_errors.len();
@@ -95,6 +115,9 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_control_characters() {
-        assert_eq!(esc("a<b>&\"'\u{1}\n"), "a&lt;b&gt;&amp;&quot;&apos;\u{FFFD}&#10;");
+        assert_eq!(
+            esc("a<b>&\"'\u{1}\n"),
+            "a&lt;b&gt;&amp;&quot;&apos;\u{FFFD}&#10;"
+        );
     }
 }

@@ -50,7 +50,6 @@ struct Driver<'a> {
     name: &'static str,
     version: &'static str,
     semantic_version: &'static str,
-    information_uri: &'static str,
     rules: Vec<Rule<'a>>,
 }
 
@@ -222,14 +221,21 @@ fn fingerprint(f: &Finding) -> String {
 fn rule_help(r: &RuleMeta) -> Help {
     let mut markdown = format!("**{}** ({})\n\n{}\n", r.title, r.id, r.description);
     if !r.recommended_action.is_empty() {
-        markdown.push_str(&format!("\n**Recommended action:** {}\n", r.recommended_action));
+        markdown.push_str(&format!(
+            "\n**Recommended action:** {}\n",
+            r.recommended_action
+        ));
     }
     if !r.remediation.is_empty() {
         markdown.push_str(&format!("\n## Remediation\n\n{}\n", r.remediation));
     }
     if !r.frameworks.is_empty() {
         markdown.push_str("\n**Frameworks:** ");
-        let list: Vec<String> = r.frameworks.iter().map(|(k, v)| format!("{k} {}", v.join(", "))).collect();
+        let list: Vec<String> = r
+            .frameworks
+            .iter()
+            .map(|(k, v)| format!("{k} {}", v.join(", ")))
+            .collect();
         markdown.push_str(&list.join("; "));
         markdown.push('\n');
     }
@@ -258,15 +264,32 @@ fn rule(r: &RuleMeta) -> Rule<'_> {
     }
     Rule {
         id: &r.id,
-        name: r.title.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| {
-            let mut cs = w.chars();
-            cs.next().map(|f| f.to_uppercase().collect::<String>() + cs.as_str()).unwrap_or_default()
-        }).collect(),
-        short_description: Text { text: r.title.clone() },
-        full_description: Text { text: if r.description.is_empty() { r.title.clone() } else { r.description.clone() } },
+        name: r
+            .title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let mut cs = w.chars();
+                cs.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+                    .unwrap_or_default()
+            })
+            .collect(),
+        short_description: Text {
+            text: r.title.clone(),
+        },
+        full_description: Text {
+            text: if r.description.is_empty() {
+                r.title.clone()
+            } else {
+                r.description.clone()
+            },
+        },
         help_uri: r.related_resources.first().map(|rr| rr.reference.as_str()),
         help: rule_help(r),
-        default_configuration: Configuration { level: level_for(r.severity) },
+        default_configuration: Configuration {
+            level: level_for(r.severity),
+        },
         properties: RuleProperties {
             tags,
             security_severity: r.severity.security_severity(),
@@ -300,7 +323,11 @@ fn result(f: &Finding, rules: &[RuleMeta]) -> Option<SarifResult> {
     let logical_locations = f
         .resource
         .iter()
-        .map(|r| LogicalLocation { name: r.rsplit(['/', ':']).next().unwrap_or(r).to_string(), fully_qualified_name: r.clone(), kind: "resource" })
+        .map(|r| LogicalLocation {
+            name: r.rsplit(['/', ':']).next().unwrap_or(r).to_string(),
+            fully_qualified_name: r.clone(),
+            kind: "resource",
+        })
         .collect();
     let mut properties = BTreeMap::new();
     properties.insert("account_id", serde_json::Value::from(f.account_id.clone()));
@@ -318,8 +345,12 @@ fn result(f: &Finding, rules: &[RuleMeta]) -> Option<SarifResult> {
         message: Text { text: message },
         locations: vec![ResultLocation {
             physical_location: PhysicalLocation {
-                artifact_location: ArtifactLocation { uri: relative_uri(&loc.path) },
-                region: Region { start_line: loc.line.max(1) },
+                artifact_location: ArtifactLocation {
+                    uri: relative_uri(&loc.path),
+                },
+                region: Region {
+                    start_line: loc.line.max(1),
+                },
             },
             logical_locations,
         }],
@@ -338,14 +369,20 @@ pub fn render(run: &RunResult, category: Option<&str>) -> Vec<u8> {
                 Level::Warning => "warning",
                 Level::Note => "note",
             },
-            message: Text { text: n.message.clone() },
+            message: Text {
+                text: n.message.clone(),
+            },
             locations: n
                 .path
                 .iter()
                 .map(|p| NotificationLocation {
                     physical_location: NotificationPhysical {
-                        artifact_location: ArtifactLocation { uri: relative_uri(p) },
-                        region: n.line.map(|l| Region { start_line: l.max(1) }),
+                        artifact_location: ArtifactLocation {
+                            uri: relative_uri(p),
+                        },
+                        region: n.line.map(|l| Region {
+                            start_line: l.max(1),
+                        }),
                     },
                 })
                 .collect(),
@@ -360,13 +397,19 @@ pub fn render(run: &RunResult, category: Option<&str>) -> Vec<u8> {
                     name: "cwl-audit",
                     version: env!("CARGO_PKG_VERSION"),
                     semantic_version: env!("CARGO_PKG_VERSION"),
-                    information_uri: "https://github.com/cwl-audit/cwl-audit",
                     rules: run.rules.iter().map(rule).collect(),
                 },
             },
             automation_details: category.map(|c| AutomationDetails { id: c.to_string() }),
-            invocations: vec![Invocation { execution_successful: !run.has_errors(), tool_execution_notifications: notifications }],
-            results: run.findings.iter().filter_map(|f| result(f, &run.rules)).collect(),
+            invocations: vec![Invocation {
+                execution_successful: !run.has_errors(),
+                tool_execution_notifications: notifications,
+            }],
+            results: run
+                .findings
+                .iter()
+                .filter_map(|f| result(f, &run.rules))
+                .collect(),
         }],
     };
     let mut bytes = serde_json::to_vec_pretty(&log).unwrap_or_default();
@@ -380,7 +423,10 @@ mod tests {
 
     #[test]
     fn uris_are_relative_and_escaped() {
-        assert_eq!(relative_uri("./snapshots/1/us-east-1.json"), "snapshots/1/us-east-1.json");
+        assert_eq!(
+            relative_uri("./snapshots/1/us-east-1.json"),
+            "snapshots/1/us-east-1.json"
+        );
         assert_eq!(relative_uri("a b/ü.json"), "a%20b/%C3%BC.json");
         let abs = std::env::current_dir().unwrap().join("x/y.json");
         assert_eq!(relative_uri(&abs.to_string_lossy()), "x/y.json");

@@ -13,7 +13,9 @@ fn paint(s: &str, style: Style, color: bool) -> String {
 
 /// Control characters from snapshot data must not reach a terminal.
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 pub fn render(result: &RunResult, color: bool) -> String {
@@ -24,7 +26,14 @@ pub fn render(result: &RunResult, color: bool) -> String {
             Verdict::Fail => ("FAIL   ", AnsiColor::Red.on_default().bold()),
             Verdict::Unknown => ("UNKNOWN", AnsiColor::Yellow.on_default().bold()),
         };
-        let _ = writeln!(out, "{}  {}  {}  {}", paint(label, style, color), f.rule_id, f.account_id, clean(&f.message));
+        let _ = writeln!(
+            out,
+            "{}  {}  {}  {}",
+            paint(label, style, color),
+            f.rule_id,
+            f.account_id,
+            clean(&f.message)
+        );
         if f.verdict != Verdict::Pass {
             if let Some(loc) = &f.location {
                 let _ = writeln!(out, "         at {}:{}", clean(&loc.path), loc.line);
@@ -42,8 +51,16 @@ pub fn render(result: &RunResult, color: bool) -> String {
         };
         let _ = writeln!(out, "{}: {}", paint(label, style, color), clean(&n.message));
     }
-    let accounts: std::collections::BTreeSet<&str> = result.findings.iter().map(|f| f.account_id.as_str()).collect();
-    let errors = result.notifications.iter().filter(|n| n.level == Level::Error).count();
+    let accounts: std::collections::BTreeSet<&str> = result
+        .findings
+        .iter()
+        .map(|f| f.account_id.as_str())
+        .collect();
+    let errors = result
+        .notifications
+        .iter()
+        .filter(|n| n.level == Level::Error)
+        .count();
     let _ = write!(
         out,
         "{} account{}, {} rule{}: {} pass, {} fail, {} unknown",
@@ -56,7 +73,11 @@ pub fn render(result: &RunResult, color: bool) -> String {
         result.count(Verdict::Unknown),
     );
     if errors > 0 {
-        let _ = write!(out, "; {errors} error{}", if errors == 1 { "" } else { "s" });
+        let _ = write!(
+            out,
+            "; {errors} error{}",
+            if errors == 1 { "" } else { "s" }
+        );
     }
     out.push('\n');
     out

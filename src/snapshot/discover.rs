@@ -10,7 +10,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(LoadError::new(&display_path(root), format!("cannot read: {e}")));
+                errors.push(LoadError::new(
+                    &display_path(root),
+                    format!("cannot read: {e}"),
+                ));
                 continue;
             }
         };
@@ -19,7 +22,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
             continue;
         }
         // follow_links so a linked directory of snapshots is read; walkdir reports link loops as errors.
-        let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter();
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter();
         for entry in walker.filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
             match entry {
                 Ok(e) if e.file_type().is_file() && is_json(e.path()) => files.push(e.into_path()),
@@ -29,7 +35,11 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
                     let why = if e.loop_ancestor().is_some() {
                         "directory symlink loop (skipped)".to_string()
                     } else {
-                        format!("cannot read: {}", e.io_error().map_or_else(|| e.to_string(), |io| io.to_string()))
+                        format!(
+                            "cannot read: {}",
+                            e.io_error()
+                                .map_or_else(|| e.to_string(), |io| io.to_string())
+                        )
                     };
                     errors.push(LoadError::new(&at, why));
                 }
@@ -45,5 +55,6 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 }
 
 fn is_json(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }

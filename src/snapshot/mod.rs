@@ -64,7 +64,15 @@ impl fmt::Display for LoadError {
             }
             write!(f, ":")?;
             if let Some(pointer) = &place.pointer {
-                write!(f, " {}:", if pointer.is_empty() { "(document)" } else { pointer })?;
+                write!(
+                    f,
+                    " {}:",
+                    if pointer.is_empty() {
+                        "(document)"
+                    } else {
+                        pointer
+                    }
+                )?;
             }
         } else {
             write!(f, ":")?;
@@ -75,7 +83,11 @@ impl fmt::Display for LoadError {
 
 impl LoadError {
     pub fn new(path: &str, message: impl Into<String>) -> Self {
-        LoadError { path: path.to_string(), place: None, message: message.into() }
+        LoadError {
+            path: path.to_string(),
+            place: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -91,7 +103,8 @@ pub fn display_path(path: &Path) -> String {
 /// Reads and checks one snapshot file.
 pub fn load_file(path: &Path) -> Result<Snapshot, LoadError> {
     let shown = display_path(path);
-    let bytes = std::fs::read(path).map_err(|e| LoadError::new(&shown, format!("cannot read file: {e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| LoadError::new(&shown, format!("cannot read file: {e}")))?;
     load_bytes(&shown, &bytes)
 }
 
@@ -101,12 +114,18 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
         let (line, col) = line_col(bytes, e.valid_up_to());
         LoadError {
             path: shown.to_string(),
-            place: Some(Place { pointer: None, line_col: Some((line, col)) }),
+            place: Some(Place {
+                pointer: None,
+                line_col: Some((line, col)),
+            }),
             message: "not valid UTF-8 (a snapshot is UTF-8 JSON)".to_string(),
         }
     })?;
     if text.trim().is_empty() {
-        return Err(LoadError::new(shown, "empty file (expected a JSON snapshot object)"));
+        return Err(LoadError::new(
+            shown,
+            "empty file (expected a JSON snapshot object)",
+        ));
     }
     let mut doc: Value = serde_json::from_str(text).map_err(|e| {
         // serde_json's message ends with " at line L column C"; the place is shown in front instead.
@@ -114,13 +133,19 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         LoadError {
             path: shown.to_string(),
-            place: Some(Place { pointer: None, line_col: Some((e.line().max(1), e.column().max(1))) }),
+            place: Some(Place {
+                pointer: None,
+                line_col: Some((e.line().max(1), e.column().max(1))),
+            }),
             message: format!("invalid JSON: {msg}"),
         }
     })?;
     let header = schema::check(&doc).map_err(|problem| LoadError {
         path: shown.to_string(),
-        place: Some(Place { line_col: locate(text, &problem.pointer), pointer: Some(problem.pointer) }),
+        place: Some(Place {
+            line_col: locate(text, &problem.pointer),
+            pointer: Some(problem.pointer),
+        }),
         message: problem.message,
     })?;
     if let Ok(obj) = doc.as_object_mut() {

@@ -59,7 +59,10 @@ const FIELD_SELECTOR: Shape = Object(&[
     ("EndsWith", STRINGS, false),
     ("NotEndsWith", STRINGS, false),
 ]);
-const ADVANCED_SELECTOR: Shape = Object(&[("Name", Str, false), ("FieldSelectors", Array(&FIELD_SELECTOR), false)]);
+const ADVANCED_SELECTOR: Shape = Object(&[
+    ("Name", Str, false),
+    ("FieldSelectors", Array(&FIELD_SELECTOR), false),
+]);
 const SELECTORS: Shape = Object(&[
     ("EventSelectors", Array(&EVENT_SELECTOR), false),
     ("AdvancedEventSelectors", Array(&ADVANCED_SELECTOR), false),
@@ -86,9 +89,17 @@ const METRIC_FILTER: Shape = Object(&[
 ]);
 const LOGS: Shape = Object(&[("metricFilters", Array(&METRIC_FILTER), false)]);
 
-const METRIC: Shape = Object(&[("Namespace", Str, false), ("MetricName", Str, false), ("Dimensions", DIMENSIONS, false)]);
-const METRIC_STAT: Shape =
-    Object(&[("Metric", METRIC, false), ("Period", Number, false), ("Stat", Str, false), ("Unit", Str, false)]);
+const METRIC: Shape = Object(&[
+    ("Namespace", Str, false),
+    ("MetricName", Str, false),
+    ("Dimensions", DIMENSIONS, false),
+]);
+const METRIC_STAT: Shape = Object(&[
+    ("Metric", METRIC, false),
+    ("Period", Number, false),
+    ("Stat", Str, false),
+    ("Unit", Str, false),
+]);
 const METRIC_QUERY: Shape = Object(&[
     ("Id", Str, true),
     ("MetricStat", METRIC_STAT, false),
@@ -119,8 +130,10 @@ const METRIC_ALARM: Shape = Object(&[
     ("ThresholdMetricId", Str, false),
 ]);
 const COMPOSITE_ALARM: Shape = Object(&[("AlarmName", Str, true), ("AlarmArn", Str, true)]);
-const CLOUDWATCH: Shape =
-    Object(&[("MetricAlarms", Array(&METRIC_ALARM), false), ("CompositeAlarms", Array(&COMPOSITE_ALARM), false)]);
+const CLOUDWATCH: Shape = Object(&[
+    ("MetricAlarms", Array(&METRIC_ALARM), false),
+    ("CompositeAlarms", Array(&COMPOSITE_ALARM), false),
+]);
 
 const SUBSCRIPTION: Shape = Object(&[
     ("SubscriptionArn", Str, true),
@@ -189,7 +202,10 @@ fn check_shape(v: &Value, shape: &Shape, pointer: &mut String) -> Result<(), Pro
         message: format!("expected {}, found {}", expected(shape), kind(v)),
     };
     match (shape, v) {
-        (Any, _) | (Bool, Value::Bool(_)) | (Number, Value::Number(_)) | (Str, Value::String(_)) => Ok(()),
+        (Any, _)
+        | (Bool, Value::Bool(_))
+        | (Number, Value::Number(_))
+        | (Str, Value::String(_)) => Ok(()),
         (Array(item), Value::Array(items)) => {
             for (i, x) in items.iter().enumerate() {
                 let len = pointer.len();
@@ -221,7 +237,10 @@ fn check_shape(v: &Value, shape: &Shape, pointer: &mut String) -> Result<(), Pro
                     Value::Undefined | Value::Null if *required => {
                         return Err(Problem {
                             pointer: pointer[..len].to_string(),
-                            message: format!("missing required key \"{name}\" ({})", expected(member)),
+                            message: format!(
+                                "missing required key \"{name}\" ({})",
+                                expected(member)
+                            ),
                         })
                     }
                     Value::Undefined | Value::Null => {}
@@ -240,18 +259,28 @@ fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts.last().is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn string_at(doc: &Value, key: &str) -> String {
-    doc[key].as_string().map(|s| s.to_string()).unwrap_or_default()
+    doc[key]
+        .as_string()
+        .map(|s| s.to_string())
+        .unwrap_or_default()
 }
 
 /// Checks a parsed document against the v1 contract and returns its header.
 pub fn check(doc: &Value) -> Result<Header, Problem> {
     if !matches!(doc, Value::Object(_)) {
-        return Err(Problem { pointer: String::new(), message: format!("expected a snapshot object, found {}", kind(doc)) });
+        return Err(Problem {
+            pointer: String::new(),
+            message: format!("expected a snapshot object, found {}", kind(doc)),
+        });
     }
     // The format first: a document of another format would otherwise fail on some field with a
     // misleading message.
@@ -260,7 +289,9 @@ pub fn check(doc: &Value) -> Result<Header, Problem> {
         Value::String(f) => {
             return Err(Problem {
                 pointer: "/format".into(),
-                message: format!("unsupported snapshot format \"{f}\" (this build reads \"{FORMAT_V1}\")"),
+                message: format!(
+                    "unsupported snapshot format \"{f}\" (this build reads \"{FORMAT_V1}\")"
+                ),
             })
         }
         _ => {}
@@ -277,14 +308,18 @@ pub fn check(doc: &Value) -> Result<Header, Problem> {
     if !PARTITIONS.contains(&partition.as_str()) {
         return Err(Problem {
             pointer: "/partition".into(),
-            message: format!("invalid partition \"{partition}\" (expected aws, aws-cn or aws-us-gov)"),
+            message: format!(
+                "invalid partition \"{partition}\" (expected aws, aws-cn or aws-us-gov)"
+            ),
         });
     }
     let region = string_at(doc, "region");
     if !is_region(&region) {
         return Err(Problem {
             pointer: "/region".into(),
-            message: format!("invalid region \"{region}\" (expected a region code such as us-east-1)"),
+            message: format!(
+                "invalid region \"{region}\" (expected a region code such as us-east-1)"
+            ),
         });
     }
     let mut errors = Vec::new();
@@ -300,7 +335,12 @@ pub fn check(doc: &Value) -> Result<Header, Problem> {
             });
         }
     }
-    Ok(Header { account_id, partition, region, errors })
+    Ok(Header {
+        account_id,
+        partition,
+        region,
+        errors,
+    })
 }
 
 #[cfg(test)]
@@ -309,10 +349,26 @@ mod tests {
 
     #[test]
     fn regions() {
-        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "il-central-1"] {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-5",
+            "il-central-1",
+        ] {
             assert!(is_region(ok), "{ok}");
         }
-        for bad in ["", "us-east", "US-EAST-1", "us_east_1", "useast1", "us-east-1a", "u-east-1", "us--1"] {
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "us_east_1",
+            "useast1",
+            "us-east-1a",
+            "u-east-1",
+            "us--1",
+        ] {
             assert!(!is_region(bad), "{bad}");
         }
     }

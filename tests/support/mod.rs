@@ -6,8 +6,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub const CIS: &str =
-    r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
+pub const CIS: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
 
 pub fn trail_arn(account: &str, region: &str, name: &str) -> String {
     format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}")
@@ -48,8 +47,11 @@ pub fn trail(account: &str, home: &str, name: &str, log_group: Option<&str>) -> 
         "HasInsightSelectors": false
     });
     if let Some(lg) = log_group {
-        t["CloudWatchLogsLogGroupArn"] = json!(format!("arn:aws:logs:{home}:{account}:log-group:{lg}:*"));
-        t["CloudWatchLogsRoleArn"] = json!(format!("arn:aws:iam::{account}:role/CloudTrailToCloudWatchLogs"));
+        t["CloudWatchLogsLogGroupArn"] =
+            json!(format!("arn:aws:logs:{home}:{account}:log-group:{lg}:*"));
+        t["CloudWatchLogsRoleArn"] = json!(format!(
+            "arn:aws:iam::{account}:role/CloudTrailToCloudWatchLogs"
+        ));
     }
     t
 }
@@ -87,7 +89,11 @@ pub fn alarm(account: &str, region: &str, name: &str, metric: &str, topic: &str)
 }
 
 pub fn subscription(topic: &str, confirmed: bool) -> Value {
-    let arn = if confirmed { format!("{topic}:6f1c2a4e-0b7d-4c55-9b1e-3d2f8a9c0e11") } else { "PendingConfirmation".to_string() };
+    let arn = if confirmed {
+        format!("{topic}:6f1c2a4e-0b7d-4c55-9b1e-3d2f8a9c0e11")
+    } else {
+        "PendingConfirmation".to_string()
+    };
     let owner = topic.split(':').nth(4).unwrap_or_default().to_string();
     json!({"SubscriptionArn": arn, "Owner": owner, "Protocol": "email", "Endpoint": "security@example.com", "TopicArn": topic})
 }
@@ -97,16 +103,31 @@ pub fn compliant(account: &str, region: &str) -> Value {
     let mut s = empty(account, region);
     let arn = trail_arn(account, region, "management-events");
     let topic = topic_arn(account, region, "RootAccountUsageAlerts");
-    s["cloudtrail"]["trailList"] = json!([trail(account, region, "management-events", Some("CloudTrail/management-events"))]);
-    s["cloudtrail"]["status"][&arn] = json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-25T09:55:00Z"});
+    s["cloudtrail"]["trailList"] = json!([trail(
+        account,
+        region,
+        "management-events",
+        Some("CloudTrail/management-events")
+    )]);
+    s["cloudtrail"]["status"][&arn] =
+        json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-25T09:55:00Z"});
     s["cloudtrail"]["selectors"][&arn] = json!({
         "TrailARN": arn,
         "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": []}]
     });
-    s["logs"]["metricFilters"] =
-        json!([filter("CloudTrail/management-events", "RootAccountUsage", CIS, "RootAccountUsageEventCount")]);
-    s["cloudwatch"]["MetricAlarms"] =
-        json!([alarm(account, region, "RootAccountUsageAlarm", "RootAccountUsageEventCount", &topic)]);
+    s["logs"]["metricFilters"] = json!([filter(
+        "CloudTrail/management-events",
+        "RootAccountUsage",
+        CIS,
+        "RootAccountUsageEventCount"
+    )]);
+    s["cloudwatch"]["MetricAlarms"] = json!([alarm(
+        account,
+        region,
+        "RootAccountUsageAlarm",
+        "RootAccountUsageEventCount",
+        &topic
+    )]);
     s["sns"]["Subscriptions"] = json!([subscription(&topic, true)]);
     s
 }
@@ -121,12 +142,15 @@ pub fn shadow_region(home_snapshot: &Value, region: &str) -> Value {
 
 /// Sets the value at a JSON pointer (parents must exist).
 pub fn set(v: &mut Value, pointer: &str, new: Value) {
-    *v.pointer_mut(pointer).unwrap_or_else(|| panic!("no {pointer} in test snapshot")) = new;
+    *v.pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("no {pointer} in test snapshot")) = new;
 }
 
 pub fn remove(v: &mut Value, pointer: &str) {
     let (parent, key) = pointer.rsplit_once('/').expect("pointer with a parent");
-    let p = v.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent} in test snapshot"));
+    let p = v
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no {parent} in test snapshot"));
     match p {
         Value::Object(m) => {
             m.remove(&key.replace("~1", "/").replace("~0", "~"));
@@ -170,21 +194,43 @@ impl Org {
 
     pub fn eval(&self) -> RunResult {
         let dir = self.write();
-        eval::run(&Options { paths: vec![PathBuf::from(dir.path())], policy_dirs: vec![], rules: vec![] })
-            .expect("policies compile")
+        eval::run(&Options {
+            paths: vec![PathBuf::from(dir.path())],
+            policy_dirs: vec![],
+            rules: vec![],
+        })
+        .expect("policies compile")
     }
 
     /// The single CWL-014 finding of `account`.
     pub fn verdict(&self, account: &str) -> Finding {
         let r = self.eval();
-        let mine: Vec<&Finding> = r.findings.iter().filter(|f| f.account_id == account && f.rule_id == "CWL-014").collect();
-        assert_eq!(mine.len(), 1, "exactly one finding per account and rule: {:#?}", r.findings);
+        let mine: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| f.account_id == account && f.rule_id == "CWL-014")
+            .collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "exactly one finding per account and rule: {:#?}",
+            r.findings
+        );
         mine[0].clone()
     }
 }
 
 #[track_caller]
 pub fn assert_verdict(f: &Finding, verdict: Verdict, message_part: &str) {
-    assert_eq!(f.verdict, verdict, "verdict of {}: {}", f.account_id, f.message);
-    assert!(f.message.contains(message_part), "message {:?} lacks {:?}", f.message, message_part);
+    assert_eq!(
+        f.verdict, verdict,
+        "verdict of {}: {}",
+        f.account_id, f.message
+    );
+    assert!(
+        f.message.contains(message_part),
+        "message {:?} lacks {:?}",
+        f.message,
+        message_part
+    );
 }
