@@ -5,7 +5,8 @@
 #   multi-region logging trail -> CloudWatch Logs group -> metric filter that catches the events of a
 #   reference pattern -> metric -> alarm that fires on one event -> SNS topic with a confirmed
 #   subscription. A check calls decision(params) with params = {"reference": <filter pattern>,
-#   "label": <the events, in words, e.g. "root events">}. Links are followed by ARN (partition,
+#   "label": <the events, in words, e.g. "root events">, "reject_non_root": <true when a filter that
+#   also matches other identities' events must fail, as for root usage>}. Links are followed by ARN (partition,
 #   account, region, name), never by name alone, and into other loaded accounts (organization trails,
 #   cross-account topics).
 package lib.chain
@@ -295,6 +296,7 @@ after_filter(lg, s, f, cov, chain, params) := [outcome("unknown", 2, "filter", s
 } else := [outcome("fail", 2, "filter", sprintf("filter %s does not match all %s: pattern %s is not equivalent to the reference pattern", [f.filter.filterName, params.label, object.get(f.filter, "filterPattern", "")]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	not cov.covers == true
 } else := [outcome("fail", 2, "filter", sprintf("filter %s also matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [f.filter.filterName, non_root_kind(cov), params.label]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+	params.reject_non_root == true
 	cov.matches_non_root == true
 } else := [o |
 	evidence := object.union(

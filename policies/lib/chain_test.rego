@@ -11,6 +11,7 @@ topic := "arn:aws:sns:us-east-1:111111111111:alerts"
 params := {
 	"reference": `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`,
 	"label": "root events",
+	"reject_non_root": true,
 }
 
 trail := {

@@ -65,6 +65,10 @@ pub fn builtin_sources() -> Vec<PolicySource> {
 
 /// Every `.rego` file below `dir`, sorted.
 pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
+    if !dir.is_dir() {
+        let why = if dir.exists() { "not a directory" } else { "no such directory" };
+        return Err(EngineError::Read { path: crate::snapshot::display_path(dir), source: std::io::Error::other(why) });
+    }
     let shown = crate::snapshot::display_path(dir);
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir)

@@ -63,4 +63,6 @@ import data.lib.chain
 # compared with it by meaning (cwl.filter_covers), not by text.
 reference := `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`
 
-decision := chain.decision({"reference": reference, "label": "root events"})
+# A filter that also matches other identities' events keeps the alarm in ALARM during ordinary
+# activity, and an alarm already in ALARM sends no notification when root is used.
+decision := chain.decision({"reference": reference, "label": "root events", "reject_non_root": true})
