@@ -167,22 +167,18 @@ fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_test(args: TestArgs) -> anyhow::Result<ExitCode> {
+    // A user's tests run with the built-in library (they may import data.lib.chain), but only the
+    // tests of the given directories run.
     let sources = if args.dirs.is_empty() {
         engine::builtin_sources()
     } else {
-        // A user's tests run against the built-in library too (they may import data.lib.chain),
-        // but only the user's tests are run.
-        let mut s: Vec<_> = engine::builtin_sources()
-            .into_iter()
-            .filter(|s| !s.is_test())
-            .collect();
-        for d in &args.dirs {
-            match engine::sources_in(d) {
-                Ok(more) => s.extend(more),
-                Err(e) => return Ok(error_exit(e)),
+        match engine::all_sources(&args.dirs, true) {
+            Ok(all) => {
+                let theirs: Vec<String> = args.dirs.iter().map(|d| cwl_audit::snapshot::display_path(d)).collect();
+                all.into_iter().filter(|s| !s.is_test() || theirs.iter().any(|d| s.path.starts_with(d.as_str()))).collect()
             }
+            Err(e) => return Ok(error_exit(e)),
         }
-        s
     };
     let cases = match regotest::run(&sources) {
         Ok(c) => c,

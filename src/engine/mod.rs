@@ -102,15 +102,15 @@ pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
     Ok(out)
 }
 
-/// The built-in policies plus those in `dirs`.
+/// The built-in policies plus those in `dirs`. A file in `dirs` with the same path as a built-in one
+/// (running from a checkout with `--policy-dir policies`) replaces it instead of defining it twice.
 pub fn all_sources(dirs: &[PathBuf], builtin: bool) -> Result<Vec<PolicySource>, EngineError> {
-    let mut sources = if builtin {
-        builtin_sources()
-    } else {
-        Vec::new()
-    };
+    let mut sources = if builtin { builtin_sources() } else { Vec::new() };
     for d in dirs {
-        sources.extend(sources_in(d)?);
+        for s in sources_in(d)? {
+            sources.retain(|existing| existing.path != s.path);
+            sources.push(s);
+        }
     }
     Ok(sources)
 }
