@@ -8,11 +8,26 @@ use rayon::prelude::*;
 use regorus::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub struct Options {
     pub paths: Vec<PathBuf>,
     pub policy_dirs: Vec<PathBuf>,
     pub rules: Vec<String>,
+    /// Wall-clock bound of one policy evaluation (one rule, one account).
+    pub time_limit: Duration,
+}
+
+impl Options {
+    /// Evaluate `paths` with the built-in policies and the default limits.
+    pub fn new(paths: Vec<PathBuf>) -> Self {
+        Options {
+            paths,
+            policy_dirs: Vec::new(),
+            rules: Vec::new(),
+            time_limit: engine::DEFAULT_TIME_LIMIT,
+        }
+    }
 }
 
 /// An account as policies see it: `{account_id, partition, regions: {region: snapshot}}`.
@@ -283,7 +298,8 @@ fn input_notifications(snapshots: &[Snapshot], load_errors: &[LoadError]) -> Vec
 /// bad snapshots are reported in the result and the rest is still evaluated.
 pub fn run(opts: &Options) -> Result<RunResult, EngineError> {
     let sources: Vec<PolicySource> = engine::all_sources(&opts.policy_dirs, true)?;
-    let evaluator = Evaluator::new(&sources, &opts.rules)?;
+    let mut evaluator = Evaluator::new(&sources, &opts.rules)?;
+    evaluator.set_time_limit(opts.time_limit);
     run_with(evaluator, &opts.paths)
 }
 

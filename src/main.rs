@@ -71,6 +71,18 @@ struct EvalArgs {
     /// SARIF automationDetails.id: separates uploads of different snapshot sets (e.g. `prod/`).
     #[arg(long)]
     category: Option<String>,
+    /// Stop a policy evaluation (one rule, one account) after SECONDS; it is then an error (exit 2).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    time_limit: f64,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 #[derive(Args)]
@@ -119,6 +131,7 @@ fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         paths: args.paths,
         policy_dirs: args.policy_dirs,
         rules: args.rules,
+        time_limit: std::time::Duration::from_secs_f64(args.time_limit),
     };
     let result = match eval::run(&opts) {
         Ok(r) => r,
@@ -174,8 +187,16 @@ fn cmd_test(args: TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         match engine::all_sources(&args.dirs, true) {
             Ok(all) => {
-                let theirs: Vec<String> = args.dirs.iter().map(|d| cwl_audit::snapshot::display_path(d)).collect();
-                all.into_iter().filter(|s| !s.is_test() || theirs.iter().any(|d| s.path.starts_with(d.as_str()))).collect()
+                let theirs: Vec<String> = args
+                    .dirs
+                    .iter()
+                    .map(|d| cwl_audit::snapshot::display_path(d))
+                    .collect();
+                all.into_iter()
+                    .filter(|s| {
+                        !s.is_test() || theirs.iter().any(|d| s.path.starts_with(d.as_str()))
+                    })
+                    .collect()
             }
             Err(e) => return Ok(error_exit(e)),
         }

@@ -133,8 +133,15 @@ pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadat
             line: start,
             message,
         };
-        let value = regorus::Value::from_yaml_str(&yaml)
-            .map_err(|e| err(format!("not valid YAML: {}", one_line(&e.to_string()))))?;
+        let value = regorus::Value::from_yaml_str(&yaml).map_err(|e| {
+            let (message, yaml_line) = yaml_problem(&e.to_string());
+            MetadataError {
+                path: path.to_string(),
+                // YAML line 1 is the line after `# METADATA`.
+                line: yaml_line.map_or(start, |l| start + l),
+                message: format!("not valid YAML: {message}"),
+            }
+        })?;
         let json = value.to_json_str().map_err(|e| err(e.to_string()))?;
         let block: Block =
             serde_json::from_str(&json).map_err(|e| err(one_line(&e.to_string())))?;
@@ -180,6 +187,26 @@ pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadat
         }));
     }
     Ok(None)
+}
+
+/// The YAML parser's message without its positions, and the (1-based) YAML line it names first.
+/// The parser says "... at line L column C, while parsing ... at line L2 column C2"; the file line
+/// is what a reader needs, so the positions are turned into it by the caller.
+fn yaml_problem(text: &str) -> (String, Option<usize>) {
+    let text = one_line(text);
+    let text = text.strip_prefix("Failed to parse YAML: ").unwrap_or(&text);
+    let line = text.split(" at line ").nth(1).and_then(|rest| {
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+    });
+    let message = text
+        .split(" at line ")
+        .next()
+        .unwrap_or(text)
+        .trim()
+        .to_string();
+    (message, line)
 }
 
 fn one_line(s: &str) -> String {
@@ -235,8 +262,10 @@ decision := 1
             "# METADATA\n# title: [unclosed\n# custom: {id: X}\npackage b\n",
         )
         .unwrap_err();
-        assert_eq!((e.path.as_str(), e.line), ("bad.rego", 1));
+        // The YAML parser notices the unclosed sequence on the next line, file line 3.
+        assert_eq!((e.path.as_str(), e.line), ("bad.rego", 3));
         assert!(e.message.contains("not valid YAML"), "{}", e.message);
+        assert!(!e.message.contains(" at line "), "{}", e.message);
     }
 
     #[test]

@@ -5,8 +5,11 @@ pub mod metadata;
 
 pub use metadata::{MetadataError, RuleMeta, Severity};
 
+use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_policies.rs"));
@@ -66,8 +69,15 @@ pub fn builtin_sources() -> Vec<PolicySource> {
 /// Every `.rego` file below `dir`, sorted.
 pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
     if !dir.is_dir() {
-        let why = if dir.exists() { "not a directory" } else { "no such directory" };
-        return Err(EngineError::Read { path: crate::snapshot::display_path(dir), source: std::io::Error::other(why) });
+        let why = if dir.exists() {
+            "not a directory"
+        } else {
+            "no such directory"
+        };
+        return Err(EngineError::Read {
+            path: crate::snapshot::display_path(dir),
+            source: std::io::Error::other(why),
+        });
     }
     let shown = crate::snapshot::display_path(dir);
     let mut out = Vec::new();
@@ -105,7 +115,11 @@ pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
 /// The built-in policies plus those in `dirs`. A file in `dirs` with the same path as a built-in one
 /// (running from a checkout with `--policy-dir policies`) replaces it instead of defining it twice.
 pub fn all_sources(dirs: &[PathBuf], builtin: bool) -> Result<Vec<PolicySource>, EngineError> {
-    let mut sources = if builtin { builtin_sources() } else { Vec::new() };
+    let mut sources = if builtin {
+        builtin_sources()
+    } else {
+        Vec::new()
+    };
     for d in dirs {
         for s in sources_in(d)? {
             sources.retain(|existing| existing.path != s.path);
@@ -134,9 +148,24 @@ pub fn compact_error(text: &str) -> String {
     }
 }
 
-/// A new regorus engine with our builtins and the given modules.
+/// How long one policy evaluation (one rule, one account) may run before it is stopped. CWL-014
+/// decides a large account in milliseconds; the bound is for user policies that loop over huge
+/// comprehensions, so a run ends with an error instead of hanging CI.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
+
+fn timer(limit: Duration) -> ExecutionTimerConfig {
+    ExecutionTimerConfig {
+        limit,
+        // Checking the clock every 64 work units costs nothing measurable and stops a runaway
+        // evaluation within microseconds of its limit.
+        check_interval: NonZeroU32::MIN.saturating_add(63),
+    }
+}
+
+/// A new regorus engine with our builtins, the given modules and [`DEFAULT_TIME_LIMIT`].
 pub fn compile(sources: &[PolicySource]) -> Result<Engine, EngineError> {
     let mut engine = Engine::new();
+    engine.set_execution_timer_config(timer(DEFAULT_TIME_LIMIT));
     builtins::register(&mut engine).map_err(|e| EngineError::Internal(e.to_string()))?;
     for s in sources {
         engine
@@ -197,6 +226,11 @@ impl Evaluator {
         let checks = checks(&eval_sources, selected)?;
         let engine = compile(&eval_sources)?;
         Ok(Evaluator { engine, checks })
+    }
+
+    /// Bounds each evaluation (one rule, one account) to `limit` of wall-clock time.
+    pub fn set_time_limit(&mut self, limit: Duration) {
+        self.engine.set_execution_timer_config(timer(limit));
     }
 
     /// Makes every loaded account visible to policies as `data.cwl_audit.accounts`.

@@ -11,11 +11,22 @@ fn paint(s: &str, style: Style, color: bool) -> String {
     }
 }
 
-/// Control characters from snapshot data must not reach a terminal.
+/// Control characters from snapshot data must not reach a terminal (escape sequences), and
+/// bidirectional overrides must not reorder what a reader sees ("Trojan Source", CVE-2021-42574).
 fn clean(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || is_bidi_control(c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 pub fn render(result: &RunResult, color: bool) -> String {

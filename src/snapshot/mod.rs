@@ -100,9 +100,30 @@ pub fn display_path(path: &Path) -> String {
     }
 }
 
+/// The largest snapshot file `eval` reads. The biggest real account-region snapshots are a few MB
+/// (thousands of alarms at ~2 KB each); anything far larger is not a snapshot, and parsing it would
+/// cost memory out of proportion (a parsed value takes several times its text).
+pub const MAX_FILE_BYTES: u64 = 128 * 1024 * 1024;
+
 /// Reads and checks one snapshot file.
 pub fn load_file(path: &Path) -> Result<Snapshot, LoadError> {
     let shown = display_path(path);
+    let meta = std::fs::metadata(path)
+        .map_err(|e| LoadError::new(&shown, format!("cannot read file: {e}")))?;
+    // A FIFO or device named *.json would block the run or never end: only regular files are read.
+    if !meta.is_file() {
+        return Err(LoadError::new(&shown, "not a regular file (skipped)"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(LoadError::new(
+            &shown,
+            format!(
+                "file is {} MB, larger than the {} MB a snapshot may be (skipped)",
+                meta.len().div_ceil(1024 * 1024),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
     let bytes = std::fs::read(path)
         .map_err(|e| LoadError::new(&shown, format!("cannot read file: {e}")))?;
     load_bytes(&shown, &bytes)

@@ -194,12 +194,7 @@ impl Org {
 
     pub fn eval(&self) -> RunResult {
         let dir = self.write();
-        eval::run(&Options {
-            paths: vec![PathBuf::from(dir.path())],
-            policy_dirs: vec![],
-            rules: vec![],
-        })
-        .expect("policies compile")
+        eval::run(&Options::new(vec![PathBuf::from(dir.path())])).expect("policies compile")
     }
 
     /// The single CWL-014 finding of `account`.

@@ -1,0 +1,286 @@
+//! Hostile input: files and policies built to crash, hang or mislead the evaluator. Each must end in
+//! one clear line naming the file (exit 2) while the valid files of the same run are still reported.
+mod support;
+
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::*;
+
+const GOOD: &str = "333333333333";
+
+fn bin(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run cwl-audit")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A directory `in/` holding one valid snapshot (account 333333333333, failing at its alarm).
+fn dir_with_good_snapshot() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("in")).expect("mkdir");
+    let mut s = compliant(GOOD, "us-east-1");
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+        json!(false),
+    );
+    write_json(&dir.path().join("in/good.json"), &s);
+    dir
+}
+
+fn write_json(path: &Path, v: &serde_json::Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(v).expect("serialize")).expect("write");
+}
+
+/// The error lines of a run, sorted, with the temporary directory's path taken out.
+fn error_lines(o: &Output, dir: &Path) -> String {
+    let mut lines: Vec<String> = text(o)
+        .lines()
+        .filter(|l| l.starts_with("error:") || l.starts_with("cwl-audit: error:"))
+        .map(|l| l.replace(&dir.display().to_string(), "<tmp>"))
+        .collect();
+    lines.sort();
+    lines.join("\n")
+}
+
+#[track_caller]
+fn assert_good_still_reported(o: &Output) {
+    let out = text(o);
+    assert!(
+        out.contains(&format!(
+            "FAIL     CWL-014  {GOOD}  alarm RootAccountUsageAlarm"
+        )),
+        "the valid snapshot is still evaluated:\n{out}"
+    );
+}
+
+/// Files that are not snapshots at all, side by side with a good one, in one run.
+#[test]
+fn hostile_files_each_get_one_line_and_the_rest_is_evaluated() {
+    let dir = dir_with_good_snapshot();
+    let input = dir.path().join("in");
+    // 100,000 nested arrays: a recursive parser without a depth limit would overflow its stack.
+    std::fs::write(
+        input.join("deep.json"),
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .expect("write");
+    // 200 MB (sparse: costs no disk): refused by its size before a byte is read.
+    std::fs::File::create(input.join("huge.json"))
+        .and_then(|f| f.set_len(200 * 1024 * 1024))
+        .expect("sparse file");
+    // A dangling symlink: a file that exists in the listing but cannot be read (works as root too).
+    std::os::unix::fs::symlink(input.join("gone"), input.join("dangling.json")).expect("symlink");
+    // A directory symlink back to its parent: an endless walk without loop detection.
+    std::fs::create_dir_all(input.join("nested")).expect("mkdir");
+    std::os::unix::fs::symlink(&input, input.join("nested/loop")).expect("symlink");
+    // A FIFO named like a snapshot: reading it would block the run forever.
+    let fifo = Command::new("mkfifo")
+        .arg(input.join("fifo.json"))
+        .status()
+        .expect("mkfifo");
+    assert!(fifo.success());
+    let o = bin(dir.path(), &["eval", "in", "in/fifo.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_good_still_reported(&o);
+    insta::assert_snapshot!("hostile_files", error_lines(&o, dir.path()));
+}
+
+/// Huge arrays inside a valid snapshot are data, not an error: the verdict is still right.
+#[test]
+fn huge_arrays_are_evaluated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = compliant(GOOD, "us-east-1");
+    let topic = topic_arn(GOOD, "us-east-1", "RootAccountUsageAlerts");
+    let alarms = s["cloudwatch"]["MetricAlarms"]
+        .as_array_mut()
+        .expect("alarms");
+    for i in 0..20_000 {
+        alarms.push(alarm(
+            GOOD,
+            "us-east-1",
+            &format!("Other{i}"),
+            &format!("Metric{i}"),
+            &topic,
+        ));
+    }
+    let subs = s["sns"]["Subscriptions"].as_array_mut().expect("subs");
+    for _ in 0..20_000 {
+        subs.push(subscription(&topic, false));
+    }
+    s["extra"] = json!(vec![0; 1_000_000]);
+    write_json(&dir.path().join("big.json"), &s);
+    let o = bin(dir.path(), &["eval", "big.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).starts_with(&format!("PASS     CWL-014  {GOOD}")));
+}
+
+/// Writes `policy` as a user policy directory and evaluates the good snapshot with it.
+fn with_policy(dir: &Path, name: &str, policy: &str, extra: &[&str]) -> Output {
+    let pdir = dir.join("policies");
+    std::fs::create_dir_all(&pdir).expect("mkdir");
+    std::fs::write(pdir.join(name), policy).expect("write");
+    let mut args = vec!["eval", "in", "--policy-dir", "policies"];
+    args.extend_from_slice(extra);
+    bin(dir, &args)
+}
+
+const META: &str =
+    "# METADATA\n# title: Hostile\n# custom:\n#   id: HOSTILE-1\n#   severity: LOW\n";
+
+#[test]
+fn a_policy_that_never_finishes_is_stopped_by_the_time_limit() {
+    let dir = dir_with_good_snapshot();
+    // 27 billion iterations: hours without a bound.
+    let policy = format!(
+        "{META}package hostile.slow\n\ndecision := {{\"verdict\": \"pass\"}} if {{\n\tcount([1 | some i in numbers.range(1, 3000); some j in numbers.range(1, 3000); some k in numbers.range(1, 3000)]) > 0\n}}\n"
+    );
+    let started = std::time::Instant::now();
+    let o = with_policy(dir.path(), "slow.rego", &policy, &["--time-limit", "0.5"]);
+    assert!(started.elapsed().as_secs() < 60, "the run ended");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_good_still_reported(&o);
+    let out = text(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("error: HOSTILE-1"))
+        .unwrap_or_else(|| panic!("an error names the rule:\n{out}"));
+    assert!(line.contains("policies/slow.rego"), "{line}");
+    assert!(line.contains(GOOD), "{line}");
+    assert!(
+        out.contains(&format!("UNKNOWN  HOSTILE-1  {GOOD}")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_builtin_called_with_wrong_arguments_is_an_error_naming_the_policy() {
+    let dir = dir_with_good_snapshot();
+    let policy = format!(
+        "{META}package hostile.args\n\ndecision := {{\"verdict\": \"pass\", \"c\": cwl.filter_covers(1, \"x\")}}\n"
+    );
+    let o = with_policy(dir.path(), "args.rego", &policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_good_still_reported(&o);
+    insta::assert_snapshot!("builtin_wrong_args", error_lines(&o, dir.path()));
+}
+
+#[test]
+fn metadata_that_is_not_yaml_is_an_error_naming_the_file() {
+    let dir = dir_with_good_snapshot();
+    let policy = "# METADATA\n# title: [unclosed\n# custom: {id: X\npackage hostile.meta\n\ndecision := {\"verdict\": \"pass\"}\n";
+    let o = with_policy(dir.path(), "meta.rego", policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    insta::assert_snapshot!("metadata_not_yaml", error_lines(&o, dir.path()));
+}
+
+#[test]
+fn a_policy_with_a_syntax_error_is_an_error_naming_file_and_line() {
+    let dir = dir_with_good_snapshot();
+    let policy = format!("{META}package hostile.syntax\n\ndecision := {{\"verdict\": \n");
+    let o = with_policy(dir.path(), "syntax.rego", &policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let lines = error_lines(&o, dir.path());
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(
+        lines.contains("policies/syntax.rego:9:1: expecting expression"),
+        "{lines}"
+    );
+}
+
+/// Names built to break reports: quotes, markup, control characters, a right-to-left override, and
+/// a 1 MB name. Every format stays well-formed and no raw control character reaches a terminal.
+#[test]
+fn hostile_strings_are_escaped_in_every_format() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evil = format!(
+        "Alarm\"'<x>&]]>\u{1b}[31mRED\u{7}\u{0}\u{202e}gnp.exe\u{2066}{}",
+        "A".repeat(1024 * 1024)
+    );
+    let mut s = compliant(GOOD, "us-east-1");
+    set(&mut s, "/cloudwatch/MetricAlarms/0/AlarmName", json!(evil));
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+        json!(false),
+    );
+    write_json(&dir.path().join("evil.json"), &s);
+
+    let text_out = bin(dir.path(), &["eval", "evil.json"]);
+    assert_eq!(text_out.status.code(), Some(1));
+    let t = String::from_utf8(text_out.stdout).expect("UTF-8 text report");
+    assert!(
+        !t.chars().any(|c| (c.is_control() && c != '\n')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)),
+        "no control or bidi characters in the text report"
+    );
+    assert!(
+        t.contains("Alarm\"'<x>&]]> [31mRED"),
+        "the name is still readable"
+    );
+
+    let json_out = bin(dir.path(), &["eval", "evil.json", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json_out.stdout).expect("valid JSON");
+    assert!(
+        doc["results"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&evil)),
+        "JSON keeps the exact name"
+    );
+
+    let junit = bin(dir.path(), &["eval", "evil.json", "--format", "junit"]);
+    let xml = String::from_utf8(junit.stdout).expect("UTF-8 XML");
+    assert!(!xml.contains("<x>") && !xml.contains('\u{1b}') && !xml.contains('\u{0}'));
+    assert_well_formed_xml(&xml);
+
+    let sarif = dir.path().join("r.sarif");
+    let o = bin(
+        dir.path(),
+        &[
+            "eval",
+            "evil.json",
+            "--format",
+            "sarif",
+            "--output",
+            "r.sarif",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v =
+        Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-sarif.sh"))
+            .arg(&sarif)
+            .output()
+            .expect("run validator");
+    assert!(v.status.success(), "SARIF stays valid:\n{}", text(&v));
+}
+
+/// Parses XML with Python's standard library (the test venv's interpreter, see `make test`).
+fn assert_well_formed_xml(xml: &str) {
+    let python = std::env::var("CWL_AUDIT_PYTHON")
+        .expect("CWL_AUDIT_PYTHON is not set: run the tests with `make test`");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("r.xml");
+    std::fs::write(&path, xml).expect("write");
+    let o = Command::new(python)
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom as m; m.parse(sys.argv[1])",
+        ])
+        .arg(&path)
+        .output()
+        .expect("run python");
+    assert!(o.status.success(), "JUnit XML is well-formed: {}", text(&o));
+}
