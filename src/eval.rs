@@ -316,15 +316,27 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     );
     evaluator.set_accounts(all)?;
     let checks = evaluator.checks.clone();
+    crate::memlimit::set_names(
+        checks
+            .iter()
+            .map(|c| format!("{} ({})", c.id, c.source))
+            .collect(),
+        accounts.iter().map(|a| a.id.clone()).collect(),
+    );
     let decided: Vec<(Finding, Option<Notification>)> = accounts
         .par_iter()
+        .enumerate()
         .map_init(
             || evaluator.clone(),
-            |ev, account| {
+            |ev, (ai, account)| {
                 ev.set_input(account.input.clone());
                 checks
                     .iter()
-                    .map(|rule| to_finding(rule, &account.id, ev.decide(rule)))
+                    .enumerate()
+                    .map(|(ri, rule)| {
+                        crate::memlimit::set_current(ri, ai);
+                        to_finding(rule, &account.id, ev.decide(rule))
+                    })
                     .collect::<Vec<_>>()
             },
         )

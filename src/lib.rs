@@ -7,6 +7,7 @@ pub mod engine;
 pub mod eval;
 pub mod findings;
 pub mod fsutil;
+pub mod memlimit;
 pub mod pattern;
 pub mod regotest;
 pub mod report;

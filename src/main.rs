@@ -11,6 +11,11 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+// Every allocation is counted, so a policy or input that would exhaust memory ends with exit 2
+// and a message instead of an abort (see memlimit).
+#[global_allocator]
+static ALLOCATOR: cwl_audit::memlimit::Limited = cwl_audit::memlimit::Limited;
+
 /// Exit codes, documented in README: 0 nothing at or above --fail-on, 1 findings, 2 usage or input error.
 const EXIT_FINDINGS: u8 = 1;
 const EXIT_ERROR: u8 = 2;
@@ -74,6 +79,9 @@ struct EvalArgs {
     /// Stop a policy evaluation (one rule, one account) after SECONDS; it is then an error (exit 2).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
     time_limit: f64,
+    /// Stop the run (exit 2, no report) if the process would hold more than MIB mebibytes.
+    #[arg(long, value_name = "MIB", default_value_t = cwl_audit::memlimit::DEFAULT_LIMIT_BYTES >> 20)]
+    memory_limit: usize,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -127,6 +135,7 @@ fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {
 }
 
 fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    cwl_audit::memlimit::set_limit(args.memory_limit.saturating_mul(1 << 20));
     let opts = eval::Options {
         paths: args.paths,
         policy_dirs: args.policy_dirs,

@@ -284,3 +284,64 @@ fn assert_well_formed_xml(xml: &str) {
         .expect("run python");
     assert!(o.status.success(), "JUnit XML is well-formed: {}", text(&o));
 }
+
+#[test]
+fn a_policy_that_exhausts_memory_is_stopped_by_the_memory_limit() {
+    let dir = dir_with_good_snapshot();
+    // numbers.range allocates its whole array at once: 240 GB, which would abort the process.
+    let policy = format!(
+        "{META}package hostile.memory\n\ndecision := {{\"verdict\": \"pass\"}} if {{\n\tcount(numbers.range(1, 10000000000)) > 0\n}}\n"
+    );
+    std::fs::write(dir.path().join("keep.sarif"), "previous report").expect("write");
+    let o = with_policy(
+        dir.path(),
+        "memory.rego",
+        &policy,
+        &[
+            "--memory-limit",
+            "512",
+            "--format",
+            "sarif",
+            "--output",
+            "keep.sarif",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let lines = error_lines(&o, dir.path());
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(
+        lines.contains("memory limit of 512 MiB exceeded")
+            && lines.contains("HOSTILE-1 (policies/memory.rego) for account 333333333333"),
+        "{lines}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("keep.sarif")).expect("read"),
+        "previous report",
+        "the previous report is left as it was"
+    );
+}
+
+/// Policies get no way out: network, runtime (environment), clock and DNS builtins are not compiled
+/// into the engine, so calling them is an evaluation error, never a request.
+#[test]
+fn policies_cannot_reach_the_network_environment_or_clock() {
+    for call in [
+        r#"http.send({"method": "get", "url": "http://127.0.0.1:9/"})"#,
+        "opa.runtime()",
+        "time.now_ns()",
+        r#"net.lookup_ip_addr("example.com")"#,
+    ] {
+        let dir = dir_with_good_snapshot();
+        let policy = format!(
+            "{META}package hostile.escape\n\ndecision := {{\"verdict\": \"pass\", \"x\": {call}}}\n"
+        );
+        let o = with_policy(dir.path(), "escape.rego", &policy, &[]);
+        assert_eq!(o.status.code(), Some(2), "{call}: {}", text(&o));
+        let name = call.split('(').next().unwrap_or(call);
+        assert!(
+            error_lines(&o, dir.path()).contains(&format!("could not find function {name}")),
+            "{call}: {}",
+            text(&o)
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! A bound on the memory the process may hold, so a hostile policy (`numbers.range(1, 1e10)`
+//! allocates 240 GB in one call) or input ends the run with a clear error instead of an abort or
+//! the kernel's OOM killer.
+//!
+//! The binary installs [`Limited`] as its global allocator. regorus checks its own limits only
+//! between evaluation steps, and one builtin call can allocate everything at once, so the check has
+//! to be at the allocator. When an allocation would pass the limit, the process says which rule and
+//! account were being evaluated and exits with code 2. Reports are written atomically (temporary
+//! file + rename) after evaluation, so nothing half-written is left behind.
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// The default bound: far above what evaluating thousands of accounts needs (peak RSS stays below
+/// the size of the snapshots), far below what takes a CI runner down.
+pub const DEFAULT_LIMIT_BYTES: usize = 8 << 30;
+
+static LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// Set once the limit was hit: from then on every allocation goes straight to the system allocator,
+/// so the exit path itself cannot trip the limit again.
+static TRIPPED: AtomicBool = AtomicBool::new(false);
+
+/// What is being evaluated, for the message: rule labels and account ids, indexed by the
+/// thread-local cell below (setting an index allocates nothing).
+static RULES: OnceLock<Vec<String>> = OnceLock::new();
+static ACCOUNTS: OnceLock<Vec<String>> = OnceLock::new();
+thread_local! {
+    static CURRENT: Cell<(usize, usize)> = const { Cell::new((usize::MAX, usize::MAX)) };
+}
+
+/// The system allocator with a bound on live bytes.
+pub struct Limited;
+
+// SAFETY: every method forwards to `System` with the caller's layout and pointer unchanged; the
+// bookkeeping only counts sizes and never touches the memory.
+unsafe impl GlobalAlloc for Limited {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size());
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size());
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            charge(new_size - layout.size());
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+fn charge(size: usize) {
+    let before = LIVE.fetch_add(size, Ordering::Relaxed);
+    if before.saturating_add(size) > LIMIT.load(Ordering::Relaxed)
+        && !TRIPPED.swap(true, Ordering::SeqCst)
+    {
+        exceeded(size);
+    }
+}
+
+#[cold]
+fn exceeded(size: usize) -> ! {
+    let limit = LIMIT.load(Ordering::Relaxed);
+    let (rule, account) = CURRENT.with(Cell::get);
+    let rule = RULES.get().and_then(|r| r.get(rule));
+    let account = ACCOUNTS.get().and_then(|a| a.get(account));
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "cwl-audit: error: memory limit of {} MiB exceeded (an allocation of {} MiB was asked for)",
+        limit >> 20,
+        size >> 20
+    );
+    if let (Some(rule), Some(account)) = (rule, account) {
+        let _ = write!(err, " while evaluating {rule} for account {account}");
+    }
+    let _ = writeln!(
+        err,
+        "; stopped without writing a report (raise the bound with --memory-limit)"
+    );
+    std::process::exit(2)
+}
+
+/// Sets the bound. Only meaningful in a process whose global allocator is [`Limited`].
+pub fn set_limit(bytes: usize) {
+    LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+/// Names what evaluation indexes refer to; called once per run.
+pub fn set_names(rules: Vec<String>, accounts: Vec<String>) {
+    let _ = RULES.set(rules);
+    let _ = ACCOUNTS.set(accounts);
+}
+
+/// Marks this thread as evaluating rule `rule` for account `account` (indexes into `set_names`).
+pub fn set_current(rule: usize, account: usize) {
+    CURRENT.with(|c| c.set((rule, account)));
+}
