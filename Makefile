@@ -8,7 +8,7 @@ TOOLS := .tools
 MULTITOOL := $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 DEMO_OUT := target/demo
 
-.PHONY: demo test tools lint policy-test eval-only clean-tools
+.PHONY: demo test tools lint policy-test eval-only clean-tools bench
 
 ## demo: evaluate snapshots/ with the evaluator-only build; also writes target/demo/cwl-audit.sarif
 demo:
@@ -46,6 +46,10 @@ $(VENV)/.installed: requirements-test.txt
 $(MULTITOOL):
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS) @microsoft/sarif-multitool@5.7.0
 	@test -x $@
+
+## bench: organization-scale evaluation benchmark (BENCH_ACCOUNTS=100,1000,3000); writes target/bench/org.md
+bench:
+	$(CARGO) bench --no-default-features --bench org
 
 lint:
 	$(CARGO) fmt --check

@@ -342,10 +342,22 @@ watched(a, ns, name) := {"kind": "single", "dimensions": list(object.get(a, "Dim
 	q := [m | some m in list(a.Metrics); m.MetricStat.Metric.Namespace == ns; m.MetricStat.Metric.MetricName == name][0]
 }
 
-alarms_on(s, ns, name) := [{"index": i, "alarm": a, "watch": w} |
-	some i, a in list(s.cloudwatch.MetricAlarms)
-	w := watched(a, ns, name)
-]
+# The alarms of `s` on metric ns/name, with what each watches. Single-metric and metric-math alarms
+# are matched by plain comparisons in two comprehensions, not by a function call per alarm: accounts
+# hold hundreds of alarms and this runs for every metric a covering filter publishes.
+alarms_on(s, ns, name) := array.concat(
+	[{"index": i, "alarm": a, "watch": watched(a, ns, name)} |
+		some i, a in list(s.cloudwatch.MetricAlarms)
+		a.MetricName == name
+		a.Namespace == ns
+	],
+	[{"index": i, "alarm": a, "watch": w} |
+		some i, a in list(s.cloudwatch.MetricAlarms)
+		is_array(a.Metrics)
+		w := watched(a, ns, name)
+		w.kind == "math"
+	],
+)
 
 alarm_hint(lg, mt) := sprintf(" (alarm %s watches %s in namespace %s instead)", [a.AlarmName, mt.metricName, a.Namespace]) if {
 	s := snapshot(lg.account, lg.region)
@@ -359,13 +371,16 @@ alarm_hint(lg, mt) := sprintf(" (alarm %s watches %s in namespace %s instead)", 
 	watched(a, mt.metricNamespace, mt.metricName)
 } else := ""
 
-after_metric_value(lg, s, mt, value, chain, params) := [outcome("fail", 4, "alarm", sprintf("no alarm on metric %s in %s (account %s)%s", [metric_name(mt), lg.region, lg.account, alarm_hint(lg, mt)]), loc(lg.account, lg.region, "/cloudwatch/MetricAlarms"), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
-	count(alarms_on(s, mt.metricNamespace, mt.metricName)) == 0
+after_metric_value(lg, s, mt, value, chain, params) := after_alarms(lg, s, mt, value, alarms_on(s, mt.metricNamespace, mt.metricName), chain, params)
+
+# `on`: the alarms on the metric, computed once by the caller.
+after_alarms(lg, s, mt, value, on, chain, params) := [outcome("fail", 4, "alarm", sprintf("no alarm on metric %s in %s (account %s)%s", [metric_name(mt), lg.region, lg.account, alarm_hint(lg, mt)]), loc(lg.account, lg.region, "/cloudwatch/MetricAlarms"), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
+	count(on) == 0
 	complete(s, s.cloudwatch.MetricAlarms, "DescribeAlarms")
 } else := [outcome("unknown", 4, "alarm", sprintf("the alarms of %s (account %s) could not be read (%s)", [lg.region, lg.account, reason(s, "DescribeAlarms", null)]), loc(lg.account, lg.region, missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
-	count(alarms_on(s, mt.metricNamespace, mt.metricName)) == 0
+	count(on) == 0
 } else := [o |
-	some entry in alarms_on(s, mt.metricNamespace, mt.metricName)
+	some entry in on
 	some o in after_alarm(lg, s, mt, value, entry, chain, params)
 ]
 

@@ -1,0 +1,181 @@
+//! Organization-scale benchmark: `cwl-audit eval` on N accounts x 17 regions, against a baseline that
+//! only reads and parses the same files with serde_json on one thread.
+//!
+//! `make bench` runs it; `BENCH_ACCOUNTS=100,1000` chooses the sizes (default 100,1000,3000).
+//! The organizations are generated once under target/bench/ and reused. The page cache is warm for
+//! both measurements (the baseline runs first and reads every file), so they compare CPU work.
+//! Results are printed and written to BENCHMARKS.md.
+mod orggen;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Row {
+    accounts: usize,
+    files: usize,
+    bytes: u64,
+    baseline: Duration,
+    eval: Duration,
+    eval_rss: u64,
+    verdicts: String,
+}
+
+/// Reads and parses every file on one thread: the floor any evaluator has to pay.
+fn baseline(dir: &Path) -> (Duration, usize) {
+    let mut files: Vec<PathBuf> = walk(dir);
+    files.sort();
+    let started = Instant::now();
+    let mut n = 0;
+    for f in &files {
+        let bytes = std::fs::read(f).expect("read snapshot");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("parse snapshot");
+        n += usize::from(v.is_object());
+    }
+    (started.elapsed(), n)
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "json") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Runs the release binary and returns its wall time, peak RSS (bytes) and summary line.
+// The child is reaped by wait4(2), which also gives its resource usage; Child::wait would not.
+#[allow(clippy::zombie_processes)]
+fn eval(dir: &Path, report: &Path) -> (Duration, u64, String) {
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
+        .args(["eval", "--format", "json", "--output"])
+        .arg(report)
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cwl-audit");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, status and usage point to live locals.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    assert_eq!(r, pid, "wait4");
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr {
+        use std::io::Read as _;
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let code = libc::WEXITSTATUS(status);
+    assert!(code == 0 || code == 1, "eval failed ({code}): {stderr}");
+    let summary = stderr.lines().last().unwrap_or_default().to_string();
+    // ru_maxrss is in KiB on Linux.
+    (wall, usage.ru_maxrss as u64 * 1024, summary)
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or_else(
+            || "?".into(),
+            |k| format!("{:.0} GiB", k as f64 / 1048576.0),
+        );
+    format!("{cpu}, {cores} cores, {mem} RAM")
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is expected.
+    let sizes: Vec<usize> = std::env::var("BENCH_ACCOUNTS")
+        .unwrap_or_else(|_| "100,1000,3000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    let mut rows = Vec::new();
+    for n in sizes {
+        let dir = root.join(format!("org-{n}"));
+        eprintln!(
+            "bench: generating {n} accounts x 17 regions in {}",
+            dir.display()
+        );
+        let (files, bytes) = orggen::generate(&dir, n).expect("generate organization");
+        eprintln!("bench: {files} files, {:.0} MB; baseline", mb(bytes));
+        let (base, parsed) = baseline(&dir);
+        assert_eq!(parsed, files);
+        eprintln!("bench: baseline {:.2} s; eval", base.as_secs_f64());
+        let (wall, rss, verdicts) = eval(&dir, &root.join(format!("report-{n}.json")));
+        eprintln!(
+            "bench: eval {:.2} s, peak RSS {:.0} MB: {verdicts}",
+            wall.as_secs_f64(),
+            mb(rss)
+        );
+        rows.push(Row {
+            accounts: n,
+            files,
+            bytes,
+            baseline: base,
+            eval: wall,
+            eval_rss: rss,
+            verdicts,
+        });
+    }
+    let mut table = String::from(
+        "| accounts | files | MB | parse baseline (1 thread) | eval wall | eval / baseline | files/s | MB/s | peak RSS | RSS / input | verdicts |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in &rows {
+        let secs = r.eval.as_secs_f64();
+        let _ = writeln!(
+            table,
+            "| {} | {} | {:.0} | {:.2} s | {:.2} s | {:.2}x | {:.0} | {:.0} | {:.0} MB | {:.2} | {} |",
+            r.accounts,
+            r.files,
+            mb(r.bytes),
+            r.baseline.as_secs_f64(),
+            secs,
+            secs / r.baseline.as_secs_f64(),
+            r.files as f64 / secs,
+            mb(r.bytes) / secs,
+            mb(r.eval_rss),
+            r.eval_rss as f64 / r.bytes as f64,
+            r.verdicts
+        );
+    }
+    println!("{table}");
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench/org.md");
+    let text = format!(
+        "Machine: {}\n\nCommand: `make bench` (`cargo bench --no-default-features --bench org`, BENCH_ACCOUNTS={})\n\n{table}",
+        machine(),
+        rows.iter().map(|r| r.accounts.to_string()).collect::<Vec<_>>().join(",")
+    );
+    std::fs::write(&out, text).expect("write results");
+    eprintln!("bench: results in {}", out.display());
+}
