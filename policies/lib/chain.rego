@@ -29,6 +29,11 @@ regions_of(acct) := input.regions if acct == input.account_id
 
 regions_of(acct) := data.cwl_audit.accounts[acct].regions if acct != input.account_id
 
+# Portability rule for this file: never pass a reference that may be undefined to a function
+# under `not`. OPA hoists such a reference out of the negation (the body then fails), regorus
+# does not (the negation succeeds), so the two would disagree exactly where data is missing. Read
+# optional members with object.get and a default instead; tests/opa-crosscheck.py checks this.
+
 # `x` if it is an array; missing or null (not collected) iterates as nothing.
 list(x) := x if is_array(x)
 
@@ -189,7 +194,7 @@ trail_check(arn) := outcome("fail", 0, "trail", sprintf("trail ARN %s is malform
 } else := outcome("unknown", 0, "trail", sprintf("the status of trail %s could not be read (%s)", [tr.name, reason(h.snapshot, "GetTrailStatus", arn)]), loc(tr.account, tr.region, missing_pointer(h.snapshot, "GetTrailStatus", arn, "/cloudtrail/status")), arn, []) if {
 	tr := trail_ref(arn)
 	h := home_entry(tr)
-	not is_object(h.snapshot.cloudtrail.status[arn])
+	not is_object(object.get(h.snapshot, ["cloudtrail", "status", arn], null))
 } else := outcome("fail", 0, "trail", sprintf("trail %s is not logging (IsLogging=false)", [tr.name]), loc(tr.account, tr.region, sprintf("/cloudtrail/status/%s", [esc(arn)])), arn, []) if {
 	tr := trail_ref(arn)
 	h := home_entry(tr)
@@ -197,7 +202,7 @@ trail_check(arn) := outcome("fail", 0, "trail", sprintf("trail ARN %s is malform
 } else := outcome("unknown", 0, "trail", sprintf("the event selectors of trail %s could not be read (%s)", [tr.name, reason(h.snapshot, "GetEventSelectors", arn)]), loc(tr.account, tr.region, missing_pointer(h.snapshot, "GetEventSelectors", arn, "/cloudtrail/selectors")), arn, []) if {
 	tr := trail_ref(arn)
 	h := home_entry(tr)
-	not is_object(h.snapshot.cloudtrail.selectors[arn])
+	not is_object(object.get(h.snapshot, ["cloudtrail", "selectors", arn], null))
 } else := outcome("fail", 0, "trail", sprintf("trail %s %s, so it does not record every management event", [tr.name, management_gap(sel)]), loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [esc(arn)])), arn, []) if {
 	tr := trail_ref(arn)
 	h := home_entry(tr)
@@ -206,7 +211,7 @@ trail_check(arn) := outcome("fail", 0, "trail", sprintf("trail ARN %s is malform
 } else := outcome("fail", 0, "trail", sprintf("trail %s does not deliver events to CloudWatch Logs (no CloudWatchLogsLogGroupArn)", [tr.name]), trail_loc(tr, h), arn, []) if {
 	tr := trail_ref(arn)
 	h := home_entry(tr)
-	not non_empty_string(h.record.CloudWatchLogsLogGroupArn)
+	not non_empty_string(object.get(h.record, "CloudWatchLogsLogGroupArn", null))
 } else := outcome("fail", 0, "trail", sprintf("trail %s has a malformed CloudWatchLogsLogGroupArn %q", [tr.name, h.record.CloudWatchLogsLogGroupArn]), trail_loc(tr, h), arn, []) if {
 	tr := trail_ref(arn)
 	h := home_entry(tr)
@@ -325,7 +330,7 @@ metric_name(mt) := sprintf("%s/%s", [mt.metricNamespace, mt.metricName])
 metric_loc(lg, f, mi) := loc(lg.account, lg.region, sprintf("/logs/metricFilters/%d/metricTransformations/%d", [f.index, mi]))
 
 after_metric(lg, s, f, mi, mt, chain, params) := [outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %q taken from the event, so one event is not known to reach any threshold", [f.filter.filterName, metric_name(mt), mt.metricValue]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
-	not numeric(mt.metricValue)
+	not numeric(object.get(mt, "metricValue", ""))
 } else := [outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %s for each event, so no alarm on it can fire", [f.filter.filterName, metric_name(mt), mt.metricValue]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
 	to_number(mt.metricValue) <= 0
 } else := [outcome("fail", 3, "metric", sprintf("metric %s has dimensions taken from event fields (%s), so an alarm on one dimension value misses the others", [metric_name(mt), concat(", ", sort(object.keys(mt.dimensions)))]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
@@ -460,7 +465,7 @@ alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with di
 	not op in {"GreaterThanOrEqualToThreshold", "GreaterThanThreshold"}
 } else := sprintf("alarm %s (%s) has no threshold", [a.AlarmName, lg.region]) if {
 	a := entry.alarm
-	not is_number(a.Threshold)
+	not is_number(object.get(a, "Threshold", null))
 } else := sprintf("alarm %s (%s) needs %s %s %v to fire, but one event produces %v", [a.AlarmName, lg.region, entry.watch.stat, op_word(a.ComparisonOperator), a.Threshold, observed(entry.watch.stat, value)]) if {
 	a := entry.alarm
 	not breaches(a.ComparisonOperator, observed(entry.watch.stat, value), a.Threshold)
@@ -517,7 +522,7 @@ topic_outcome(lg, entry, i, arn, chain) := outcome("unknown", 5, "topic", sprint
 } else := outcome("unknown", 5, "topic", sprintf("the subscriptions of topic %s could not be read (%s)", [tp.name, reason(ts, "ListSubscriptions", null)]), loc(tp.account, tp.region, missing_pointer(ts, "ListSubscriptions", null, "/sns")), arn, chain) if {
 	tp := topic_ref(arn)
 	ts := snapshot(tp.account, tp.region)
-	not complete(ts, ts.sns.Subscriptions, "ListSubscriptions")
+	not complete(ts, object.get(ts, ["sns", "Subscriptions"], null), "ListSubscriptions")
 } else := outcome("fail", 5, "topic", sprintf("topic %s has only unconfirmed subscriptions (PendingConfirmation), so nobody receives the alarm", [tp.name]), loc(tp.account, tp.region, sprintf("/sns/Subscriptions/%d", [subs[0][0]])), arn, chain) if {
 	tp := topic_ref(arn)
 	ts := snapshot(tp.account, tp.region)
