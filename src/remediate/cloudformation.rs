@@ -375,7 +375,13 @@ fn build(steps: &[&Step]) -> Template {
                     "CloudWatch Logs group for the trail",
                     get_att(&lg, "Arn"),
                 );
-                match trails.iter().find(|(a, _)| a == trail_arn) {
+                // Matched by account and name: the ARN of a trail this template creates is not known
+                // before it exists (its partition is not in the step).
+                let created = trails.iter().find(|(a, _)| {
+                    a.rsplit(':').next() == trail_arn.rsplit(':').next()
+                        && a.split(':').nth(4) == trail_arn.split(':').nth(4)
+                });
+                match created {
                     // The trail is created by this template: it delivers to the log group directly.
                     Some((_, trail_id)) => {
                         if let Some((_, Y::M(res))) =

@@ -288,6 +288,7 @@ pub fn plan(paths: &[PathBuf]) -> Result<Plan, RemediateError> {
             break;
         }
         let mut progressed = Vec::new();
+        let mut pending: Vec<Step> = Vec::new();
         for f in &findings {
             let Some(&i) = active.get(&f.account_id) else {
                 continue;
@@ -309,11 +310,14 @@ pub fn plan(paths: &[PathBuf]) -> Result<Plan, RemediateError> {
                 // No fix known, or the same fix again: it did not help.
                 continue;
             }
-            for s in &steps {
-                apply(s, &mut work);
-            }
+            // Applied after every account of this round has derived its steps from the same state.
+            pending.extend(steps.iter().cloned());
             plan.steps.extend(steps);
             progressed.push(f.account_id.clone());
+        }
+        pending.dedup();
+        for s in &pending {
+            apply(s, &mut work);
         }
         active.retain(|a, _| progressed.contains(a));
         if active.is_empty() {
