@@ -8,7 +8,7 @@ TOOLS := .tools
 MULTITOOL := $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 DEMO_OUT := target/demo
 
-.PHONY: demo test tools lint policy-test eval-only clean-tools
+.PHONY: demo test tools lint policy-test eval-only clean-tools man completions
 
 ## demo: evaluate snapshots/ with the evaluator-only build; also writes target/demo/cwl-audit.sarif
 demo:
@@ -46,6 +46,19 @@ $(VENV)/.installed: requirements-test.txt
 $(MULTITOOL):
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS) @microsoft/sarif-multitool@5.7.0
 	@test -x $@
+
+## man: man pages generated from the clap definitions (cwl-audit.1 and one per subcommand) in target/man
+man:
+	$(CARGO) build --no-default-features --bin cwl-audit
+	./target/debug/cwl-audit man --out-dir target/man
+
+## completions: shell completion scripts in target/completions
+completions:
+	$(CARGO) build --no-default-features --bin cwl-audit
+	@mkdir -p target/completions
+	./target/debug/cwl-audit completions bash > target/completions/cwl-audit.bash
+	./target/debug/cwl-audit completions zsh > target/completions/_cwl-audit
+	./target/debug/cwl-audit completions fish > target/completions/cwl-audit.fish
 
 lint:
 	$(CARGO) fmt --check
