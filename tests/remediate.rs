@@ -235,6 +235,13 @@ fn cases() -> Vec<Case> {
             cfn: &[],
         },
         Case {
+            name: "alarm on the wrong namespace",
+            edit: |s| set(s, "/cloudwatch/MetricAlarms/0/Namespace", json!("LogMetrics")),
+            // The existing alarm is moved to the filter's metric, not duplicated.
+            cli: &["1 step;", "--alarm-name RootAccountUsageAlarm", "--namespace CloudTrailMetrics"],
+            cfn: &[],
+        },
+        Case {
             name: "metric value 0",
             edit: |s| set(s, "/logs/metricFilters/0/metricTransformations/0/metricValue", json!("0")),
             cli: &["metricValue=1", "--filter-name RootAccountUsage"],

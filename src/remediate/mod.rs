@@ -540,6 +540,22 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
                     str_of(metric, "namespace").unwrap_or(DEFAULT_NAMESPACE),
                     str_of(metric, "name").unwrap_or(DEFAULT_METRIC),
                 );
+                // An alarm on the same metric name in another namespace (or with dimensions the
+                // metric does not have) was meant for it: restate that alarm on the right metric.
+                let meant = list(snap.pointer("/cloudwatch/MetricAlarms"))
+                    .iter()
+                    .find(|a| {
+                        str_of(a, "MetricName") == Some(name) && str_of(a, "Namespace") != Some(ns)
+                    });
+                if let Some(a) = meant {
+                    let mut alarm = restate(a);
+                    alarm.insert("Namespace".into(), json!(ns));
+                    alarm.remove("Dimensions");
+                    return vec![step(Action::PutMetricAlarm {
+                        alarm,
+                        existing: true,
+                    })];
+                }
                 let taken: Vec<&str> = list(snap.pointer("/cloudwatch/MetricAlarms"))
                     .iter()
                     .filter_map(|a| str_of(a, "AlarmName"))
