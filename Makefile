@@ -8,7 +8,7 @@ TOOLS := .tools
 MULTITOOL := $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 DEMO_OUT := target/demo
 
-.PHONY: demo test tools lint policy-test eval-only clean-tools bench
+.PHONY: demo test tools lint policy-test eval-only clean-tools bench man completions
 
 ## demo: evaluate snapshots/ with the evaluator-only build; also writes target/demo/cwl-audit.sarif
 demo:
@@ -50,6 +50,19 @@ $(MULTITOOL):
 ## bench: organization-scale evaluation benchmark (BENCH_ACCOUNTS=100,1000,3000); writes target/bench/org.md
 bench:
 	$(CARGO) bench --no-default-features --bench org
+
+## man: man pages generated from the clap definitions (cwl-audit.1 and one per subcommand) in target/man
+man:
+	$(CARGO) build --no-default-features --bin cwl-audit
+	./target/debug/cwl-audit man --out-dir target/man
+
+## completions: shell completion scripts in target/completions
+completions:
+	$(CARGO) build --no-default-features --bin cwl-audit
+	@mkdir -p target/completions
+	./target/debug/cwl-audit completions bash > target/completions/cwl-audit.bash
+	./target/debug/cwl-audit completions zsh > target/completions/_cwl-audit
+	./target/debug/cwl-audit completions fish > target/completions/cwl-audit.fish
 
 lint:
 	$(CARGO) fmt --check

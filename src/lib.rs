@@ -3,6 +3,7 @@
 //! Data flows one way: snapshot files -> [`snapshot`] (load, check, locate) -> [`engine`] (regorus,
 //! builtins, METADATA) -> [`findings`] -> [`report`] (text, JSON, JUnit, SARIF). [`eval`] runs that
 //! pipeline; [`pattern`] is the pure filter-pattern library behind the `cwl.*` builtins.
+pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod findings;
@@ -10,5 +11,6 @@ pub mod fsutil;
 pub mod memlimit;
 pub mod pattern;
 pub mod regotest;
+pub mod remediate;
 pub mod report;
 pub mod snapshot;

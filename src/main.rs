@@ -22,10 +22,26 @@ const EXIT_ERROR: u8 = 2;
 
 #[derive(Parser)]
 #[command(name = "cwl-audit", version, about = "Prove that every AWS account alarms when the root user is used.", long_about = None)]
+#[command(after_help = GLOBAL_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print only errors: no PASS lines, warnings or summaries besides the report itself.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// More detail: -v adds each account's proven chain to text reports and timings on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
+
+const GLOBAL_HELP: &str = "Examples:
+  cwl-audit eval snapshots/ --format sarif --output cwl-audit.sarif
+  cwl-audit remediate snapshots/ --format cloudformation --output-dir fixes/
+  cwl-audit diff old-snapshots/ snapshots/
+  cwl-audit completions bash > /etc/bash_completion.d/cwl-audit
+
+Colours are used on a terminal only; NO_COLOR (any non-empty value) turns them off.
+Exit codes: 0 ok, 1 findings (or a worse verdict for diff), 2 usage or input error.";
 
 #[derive(Subcommand)]
 enum Command {
@@ -41,6 +57,21 @@ enum Command {
     Test(TestArgs),
     /// List the rules: id, severity, title, frameworks.
     Rules(RulesArgs),
+    /// Print the missing pieces of each failing account's CWL-014 chain as AWS CLI commands or
+    /// CloudFormation templates (never run by cwl-audit).
+    #[command(after_help = cwl_audit::remediate::HELP)]
+    Remediate(RemediateArgs),
+    /// Show what changed between two snapshot sets that matters to the rules, and how verdicts moved.
+    #[command(after_help = cwl_audit::diff::HELP)]
+    Diff(DiffArgs),
+    /// Print a shell completion script generated from the command definitions.
+    #[command(
+        after_help = "Examples:\n  cwl-audit completions bash > ~/.local/share/bash-completion/completions/cwl-audit\n  cwl-audit completions zsh > ~/.zfunc/_cwl-audit\n  cwl-audit completions fish > ~/.config/fish/completions/cwl-audit.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Write man pages (cwl-audit.1 and one per subcommand) to DIR; `make man` uses it.
+    #[command(hide = true)]
+    Man(ManArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,6 +137,47 @@ struct RulesArgs {
     policy_dirs: Vec<PathBuf>,
 }
 
+#[derive(Args)]
+struct RemediateArgs {
+    /// Snapshot files or directories (searched recursively for *.json).
+    #[arg(default_value = "snapshots")]
+    paths: Vec<PathBuf>,
+    /// Output: AWS CLI commands (a reviewable shell script) or CloudFormation templates.
+    #[arg(long, short, value_enum, default_value = "cli")]
+    format: cwl_audit::remediate::OutputFormat,
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE", conflicts_with = "output_dir")]
+    output: Option<PathBuf>,
+    /// With --format cloudformation: write each template to DIR/<account>-<region>.yaml.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The snapshot set before the change (directory or file).
+    old: PathBuf,
+    /// The snapshot set after the change.
+    new: PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "text")]
+    format: cwl_audit::diff::OutputFormat,
+}
+
+#[derive(Args)]
+struct CompletionsArgs {
+    /// The shell to generate for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+struct ManArgs {
+    /// Directory for the pages.
+    #[arg(long, value_name = "DIR", default_value = "target/man")]
+    out_dir: PathBuf,
+}
+
 fn error_exit(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("cwl-audit: error: {message}");
     ExitCode::from(EXIT_ERROR)
@@ -142,15 +214,25 @@ fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         rules: args.rules,
         time_limit: std::time::Duration::from_secs_f64(args.time_limit),
     };
+    let started = std::time::Instant::now();
     let result = match eval::run(&opts) {
         Ok(r) => r,
         Err(e) => return Ok(error_exit(e)),
     };
+    if verbosity() > 0 {
+        eprintln!(
+            "eval: {} snapshot(s), {} finding(s) in {:.2?}",
+            result.inputs.len(),
+            result.findings.len(),
+            started.elapsed()
+        );
+    }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let render = RenderOptions {
         color: to_terminal && !no_color,
         category: args.category,
+        verbosity: verbosity(),
     };
     let bytes = report::render(args.format, &result, &render);
     match &args.output {
@@ -175,9 +257,13 @@ fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 .filter(|l| l.starts_with("error:") || l.starts_with("warning:"))
                 .collect();
             for l in summary {
-                eprintln!("{l}");
+                if verbosity() >= 0 || l.starts_with("error:") {
+                    eprintln!("{l}");
+                }
             }
-            eprintln!("{}", text.lines().last().unwrap_or_default());
+            if verbosity() >= 0 {
+                eprintln!("{}", text.lines().last().unwrap_or_default());
+            }
         }
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -264,6 +350,119 @@ fn cmd_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// -q = -1, default 0, -v = 1, -vv = 2 (set once in main).
+static VERBOSITY: std::sync::atomic::AtomicI8 = std::sync::atomic::AtomicI8::new(0);
+
+fn verbosity() -> i8 {
+    VERBOSITY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Writes `bytes` to FILE (atomically) or standard output.
+fn emit(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match output {
+        Some(out) => fsutil::write_atomic(out, bytes)
+            .with_context(|| format!("cannot write {}", out.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(bytes).and_then(|_| stdout.flush());
+            Ok(())
+        }
+    }
+}
+
+fn cmd_remediate(args: RemediateArgs) -> anyhow::Result<ExitCode> {
+    use cwl_audit::remediate::{self, OutputFormat};
+    let started = std::time::Instant::now();
+    let plan = match remediate::plan(&args.paths) {
+        Ok(p) => p,
+        Err(e) => return Ok(error_exit(e)),
+    };
+    if args.output_dir.is_some() && args.format != OutputFormat::Cloudformation {
+        return Ok(error_exit("--output-dir needs --format cloudformation"));
+    }
+    match (&args.output_dir, args.format) {
+        (Some(dir), _) => {
+            let mut notes = String::new();
+            for unit in remediate::cloudformation::units(&plan) {
+                match unit.file {
+                    Some(f) => {
+                        let path = dir.join(&f);
+                        fsutil::write_atomic(&path, unit.text.as_bytes())
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        notes.push_str(&format!("# wrote {}\n", path.display()));
+                    }
+                    None => notes.push_str(&unit.text),
+                }
+            }
+            emit(None, notes.as_bytes())?;
+        }
+        (None, OutputFormat::Cli) => emit(
+            args.output.as_deref(),
+            remediate::cli::render(&plan).as_bytes(),
+        )?,
+        (None, OutputFormat::Cloudformation) => emit(
+            args.output.as_deref(),
+            remediate::cloudformation::render(&plan).as_bytes(),
+        )?,
+    }
+    for e in &plan.errors {
+        eprintln!("error: {e}");
+    }
+    if verbosity() > 0 {
+        eprintln!(
+            "remediate: {} account(s) planned in {:.2?}",
+            plan.accounts.len(),
+            started.elapsed()
+        );
+    }
+    Ok(ExitCode::from(if plan.errors.is_empty() {
+        0
+    } else {
+        EXIT_ERROR
+    }))
+}
+
+fn cmd_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    use cwl_audit::diff::{self, OutputFormat};
+    let d = match diff::diff(&args.old, &args.new) {
+        Ok(d) => d,
+        Err(e) => return Ok(error_exit(e)),
+    };
+    let bytes = match args.format {
+        OutputFormat::Text => diff::render_text(&d).into_bytes(),
+        OutputFormat::Json => diff::render_json(&d),
+    };
+    emit(None, &bytes)?;
+    Ok(ExitCode::from(if !d.errors.is_empty() {
+        EXIT_ERROR
+    } else if d.worse() {
+        EXIT_FINDINGS
+    } else {
+        0
+    }))
+}
+
+fn cmd_completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "cwl-audit", &mut out);
+    emit(None, &out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_man(args: ManArgs) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), &args.out_dir)
+        .with_context(|| format!("cannot write man pages to {}", args.out_dir.display()))?;
+    if verbosity() >= 0 {
+        eprintln!("man pages written to {}", args.out_dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     // regorus reports many internal misses as `anyhow` errors, and anyhow captures a backtrace for
     // each when RUST_BACKTRACE is set (as it often is in CI): that made evaluation 4x slower.
@@ -279,10 +478,22 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    VERBOSITY.store(
+        if cli.quiet {
+            -1
+        } else {
+            cli.verbose.min(2) as i8
+        },
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let outcome = match cli.command {
         Command::Eval(a) => cmd_eval(a),
         Command::Test(a) => cmd_test(a),
         Command::Rules(a) => cmd_rules(a),
+        Command::Remediate(a) => cmd_remediate(a),
+        Command::Diff(a) => cmd_diff(a),
+        Command::Completions(a) => cmd_completions(a),
+        Command::Man(a) => cmd_man(a),
     };
     outcome.unwrap_or_else(|e| error_exit(format!("{e:#}")))
 }

@@ -261,7 +261,12 @@ fn snapshot(i: usize, region: &str) -> Value {
         }
         if shape != Shape::OrgMember {
             let lg = format!("aws-cloudtrail-logs-{a}");
-            for (name, pattern) in PATTERNS {
+            for (k, (name, pattern)) in PATTERNS.iter().copied().enumerate() {
+                // The rewritten root filters (compact, reordered, `||`) are in compliant accounts
+                // only, so the failing shapes have no second chain that passes.
+                if (15..=17).contains(&k) && shape != Shape::Compliant {
+                    continue;
+                }
                 let pattern = if name == "RootAccountUsage" && shape == Shape::WeakFilter {
                     PATTERNS[17].1
                 } else {

@@ -20,11 +20,14 @@ pub struct RenderOptions {
     pub color: bool,
     /// SARIF `automationDetails.id`, e.g. `cwl-audit/prod/` (one category per upload).
     pub category: Option<String>,
+    /// Text detail: -1 (`-q`) only failing and unknown verdicts and errors, 0 default, 1+ (`-v`)
+    /// also each account's chain evidence.
+    pub verbosity: i8,
 }
 
 pub fn render(format: Format, result: &RunResult, opts: &RenderOptions) -> Vec<u8> {
     match format {
-        Format::Text => text::render(result, opts.color).into_bytes(),
+        Format::Text => text::render_with(result, opts.color, opts.verbosity).into_bytes(),
         Format::Json => json::render(result),
         Format::Sarif => sarif::render(result, opts.category.as_deref()),
         Format::Junit => junit::render(result).into_bytes(),

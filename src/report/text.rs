@@ -29,9 +29,31 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-pub fn render(result: &RunResult, color: bool) -> String {
+/// One chain link in words, for `-v`.
+fn link_line(l: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = l.as_object() {
+        for (k, v) in o {
+            if k == "link" {
+                continue;
+            }
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    format!("{}: {}", l["link"].as_str().unwrap_or("?"), parts.join(" "))
+}
+
+/// `verbosity`: -1 only failing and unknown verdicts and errors; 1+ adds the chain evidence.
+pub fn render_with(result: &RunResult, color: bool, verbosity: i8) -> String {
     let mut out = String::new();
     for f in &result.findings {
+        if verbosity < 0 && f.verdict == Verdict::Pass {
+            continue;
+        }
         let (label, style) = match f.verdict {
             Verdict::Pass => ("PASS   ", AnsiColor::Green.on_default().bold()),
             Verdict::Fail => ("FAIL   ", AnsiColor::Red.on_default().bold()),
@@ -53,8 +75,16 @@ pub fn render(result: &RunResult, color: bool) -> String {
         for n in &f.notes {
             let _ = writeln!(out, "         note: {}", clean(n));
         }
+        if verbosity > 0 {
+            for l in f.chain.as_array().into_iter().flatten() {
+                let _ = writeln!(out, "         chain: {}", clean(&link_line(l)));
+            }
+        }
     }
     for n in &result.notifications {
+        if verbosity < 0 && n.level != Level::Error {
+            continue;
+        }
         let (label, style) = match n.level {
             Level::Error => ("error", AnsiColor::Red.on_default().bold()),
             Level::Warning => ("warning", AnsiColor::Yellow.on_default()),

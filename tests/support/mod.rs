@@ -194,7 +194,29 @@ impl Org {
 
     pub fn eval(&self) -> RunResult {
         let dir = self.write();
+        self.keep_for_crosscheck(dir.path());
         eval::run(&Options::new(vec![PathBuf::from(dir.path())])).expect("policies compile")
+    }
+
+    /// With CWL_AUDIT_KEEP_SCENARIOS=DIR, every evaluated snapshot set is also copied to
+    /// DIR/<hash of its content>/, so tests/opa-crosscheck.py can check that real OPA decides each
+    /// scenario exactly as regorus does (`make test` does this).
+    fn keep_for_crosscheck(&self, written: &std::path::Path) {
+        let Some(keep) = std::env::var_os("CWL_AUDIT_KEEP_SCENARIOS") else {
+            return;
+        };
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(&self.snapshots.values().collect::<Vec<_>>())
+            .expect("serialize")
+            .hash(&mut h);
+        let target = PathBuf::from(keep).join(format!("{:016x}", h.finish()));
+        for ((account, region), _) in &self.snapshots {
+            let from = written.join(account).join(format!("{region}.json"));
+            let to = target.join(account).join(format!("{region}.json"));
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(from, to).expect("copy scenario");
+        }
     }
 
     /// The single CWL-014 finding of `account`.

@@ -1,0 +1,584 @@
+//! `cwl-audit diff OLD NEW`: what changed between two snapshot sets that matters to the rules, and how
+//! the verdicts moved. For reviewing a commit that updates snapshots: a filter edited, an alarm
+//! disabled, a subscription removed, a call that is now denied.
+//!
+//! Resources are matched by stable keys (trail ARN, log group + filter name, alarm ARN, subscription
+//! ARN); only the fields the chain reads are compared, so re-collecting an unchanged account (new
+//! `collected_at`, alarm state, delivery times) shows nothing.
+use crate::eval;
+use crate::findings::{Finding, Verdict};
+use crate::snapshot;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `--format` of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// One line per change and per verdict change, then a summary.
+    Text,
+    /// `{changes, verdicts, errors, summary}`.
+    Json,
+}
+
+/// `cwl-audit diff --help` examples and notes.
+pub const HELP: &str = "Compared by stable keys (trail ARN, log group + filter name, alarm ARN, subscription ARN), \
+only the fields the rules read: trail multi-region/logging/selectors/log group, filter pattern and metric, \
+alarm actions, threshold, comparison, periods, datapoints, metric and dimensions, missing-data treatment, \
+subscriptions, collection errors. Both sets are also evaluated and verdict changes listed.
+
+Examples:
+  cwl-audit diff old/ snapshots/
+  git worktree add /tmp/prev HEAD~1 && cwl-audit diff /tmp/prev/snapshots snapshots
+  cwl-audit diff old/ new/ --format json
+
+Exit codes: 0 no verdict got worse, 1 a verdict got worse (a pass lost, or unknown -> fail), 2 input error.";
+
+/// One relevant change in one snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub account_id: String,
+    pub region: String,
+    /// What changed, in words: `alarm RootAccountUsageAlarm`, `trail management-events`, `snapshot`.
+    pub subject: String,
+    /// The resource's key (ARN, `log group:filter name`, ...).
+    pub key: String,
+    /// `added`, `removed` or `changed`.
+    pub kind: &'static str,
+    /// For `changed`: the field (AWS member name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+}
+
+/// A verdict that differs between the two sets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerdictChange {
+    pub rule_id: String,
+    pub account_id: String,
+    /// `None`: the account is not in that set.
+    pub old: Option<Verdict>,
+    pub new: Option<Verdict>,
+    /// The new finding's message (the old one's when the account left the set).
+    pub message: String,
+    /// The account lost a pass, or moved from unknown to fail.
+    pub worse: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Diff {
+    pub changes: Vec<Change>,
+    pub verdicts: Vec<VerdictChange>,
+    /// Unusable inputs in either set (one line each, as `eval` prints them).
+    pub errors: Vec<String>,
+}
+
+impl Diff {
+    pub fn worse(&self) -> bool {
+        self.verdicts.iter().any(|v| v.worse)
+    }
+}
+
+type Docs = BTreeMap<(String, String), Value>;
+
+fn load(path: &PathBuf, errors: &mut Vec<String>) -> Docs {
+    let (snapshots, load_errors) = snapshot::load_all(std::slice::from_ref(path));
+    errors.extend(load_errors.iter().map(|e| e.to_string()));
+    let mut out = Docs::new();
+    for s in snapshots {
+        let mut doc = serde_json::to_value(&s.doc).unwrap_or(Value::Null);
+        if let Some(o) = doc.as_object_mut() {
+            o.remove("path");
+        }
+        if out
+            .insert((s.account_id.clone(), s.region.clone()), doc)
+            .is_some()
+        {
+            errors.push(format!(
+                "{}: duplicate snapshot for account {} region {}",
+                s.path, s.account_id, s.region
+            ));
+        }
+    }
+    out
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn items<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Absent and `null` are the same ("not collected" or "not set").
+fn field(v: &Value, f: &str) -> Value {
+    v.get(f).cloned().unwrap_or(Value::Null)
+}
+
+struct Ctx<'a> {
+    account: &'a str,
+    region: &'a str,
+    out: &'a mut Vec<Change>,
+}
+
+impl Ctx<'_> {
+    fn push(
+        &mut self,
+        subject: String,
+        key: &str,
+        kind: &'static str,
+        f: Option<&str>,
+        old: Option<Value>,
+        new: Option<Value>,
+    ) {
+        self.out.push(Change {
+            account_id: self.account.to_string(),
+            region: self.region.to_string(),
+            subject,
+            key: key.to_string(),
+            kind,
+            field: f.map(str::to_string),
+            old,
+            new,
+        });
+    }
+
+    /// Added, removed, and changed `fields` of the items of two lists, matched by `key`.
+    fn keyed(
+        &mut self,
+        old: &[Value],
+        new: &[Value],
+        key: impl Fn(&Value) -> String,
+        subject: impl Fn(&Value) -> String,
+        fields: &[&str],
+    ) {
+        let index = |l: &[Value]| -> BTreeMap<String, Value> {
+            l.iter().map(|x| (key(x), x.clone())).collect()
+        };
+        let (o, n) = (index(old), index(new));
+        for (k, ov) in &o {
+            match n.get(k) {
+                None => self.push(subject(ov), k, "removed", None, None, None),
+                Some(nv) => {
+                    for f in fields {
+                        let (a, b) = (field(ov, f), field(nv, f));
+                        if a != b {
+                            self.push(subject(nv), k, "changed", Some(f), Some(a), Some(b));
+                        }
+                    }
+                }
+            }
+        }
+        for (k, nv) in &n {
+            if !o.contains_key(k) {
+                self.push(subject(nv), k, "added", None, None, None);
+            }
+        }
+    }
+}
+
+const SECTIONS: [(&str, &str); 4] = [
+    ("/cloudtrail/trailList", "trail list (DescribeTrails)"),
+    (
+        "/logs/metricFilters",
+        "metric filters (DescribeMetricFilters)",
+    ),
+    ("/cloudwatch/MetricAlarms", "alarms (DescribeAlarms)"),
+    ("/sns/Subscriptions", "subscriptions (ListSubscriptions)"),
+];
+
+const ALARM_FIELDS: [&str; 20] = [
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "Namespace",
+    "MetricName",
+    "Dimensions",
+    "Metrics",
+    "Statistic",
+    "ExtendedStatistic",
+    "Unit",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "ThresholdMetricId",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "AlarmName",
+];
+
+fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
+    let mut c = Ctx {
+        account,
+        region,
+        out,
+    };
+    for (ptr, name) in SECTIONS {
+        let (a, b) = (
+            old.pointer(ptr).is_some_and(Value::is_array),
+            new.pointer(ptr).is_some_and(Value::is_array),
+        );
+        if a != b {
+            let what = if b {
+                "collected again"
+            } else {
+                "no longer collected"
+            };
+            c.push(format!("{name} {what}"), ptr, "changed", None, None, None);
+        }
+    }
+    // Trails: the home region's record (its copies in other regions and accounts only when they come or go).
+    let home = |t: &Value| {
+        str_of(t, "HomeRegion") == region
+            && str_of(t, "TrailARN").split(':').nth(4) == Some(account)
+    };
+    let trail_name = |t: &Value| format!("trail {}", str_of(t, "Name"));
+    let trails = |d: &Value| -> Vec<Value> { items(d, "/cloudtrail/trailList").to_vec() };
+    let (ot, nt) = (trails(old), trails(new));
+    let (oh, nh): (Vec<Value>, Vec<Value>) = (
+        ot.iter().filter(|t| home(t)).cloned().collect(),
+        nt.iter().filter(|t| home(t)).cloned().collect(),
+    );
+    c.keyed(
+        &oh,
+        &nh,
+        |t| str_of(t, "TrailARN").to_string(),
+        trail_name,
+        &[
+            "IsMultiRegionTrail",
+            "IsOrganizationTrail",
+            "CloudWatchLogsLogGroupArn",
+            "HomeRegion",
+        ],
+    );
+    let (oc, nc): (Vec<Value>, Vec<Value>) = (
+        ot.iter().filter(|t| !home(t)).cloned().collect(),
+        nt.iter().filter(|t| !home(t)).cloned().collect(),
+    );
+    c.keyed(
+        &oc,
+        &nc,
+        |t| str_of(t, "TrailARN").to_string(),
+        trail_name,
+        &[],
+    );
+    // Trail status and selectors, per trail ARN.
+    for (section, fields) in [
+        ("status", &["IsLogging"][..]),
+        (
+            "selectors",
+            &["EventSelectors", "AdvancedEventSelectors"][..],
+        ),
+    ] {
+        let map = |d: &Value| -> Vec<Value> {
+            d.pointer(&format!("/cloudtrail/{section}"))
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let mut v = v.clone();
+                            if let Some(o) = v.as_object_mut() {
+                                o.insert("TrailARN".into(), Value::String(k.clone()));
+                            }
+                            v
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let name = |v: &Value| {
+            let arn = str_of(v, "TrailARN");
+            format!("trail {} {section}", arn.rsplit('/').next().unwrap_or(arn))
+        };
+        c.keyed(
+            &map(old),
+            &map(new),
+            |v| str_of(v, "TrailARN").to_string(),
+            name,
+            fields,
+        );
+    }
+    c.keyed(
+        items(old, "/logs/metricFilters"),
+        items(new, "/logs/metricFilters"),
+        |f| format!("{}:{}", str_of(f, "logGroupName"), str_of(f, "filterName")),
+        |f| {
+            format!(
+                "filter {} on log group {}",
+                str_of(f, "filterName"),
+                str_of(f, "logGroupName")
+            )
+        },
+        &["filterPattern", "metricTransformations"],
+    );
+    c.keyed(
+        items(old, "/cloudwatch/MetricAlarms"),
+        items(new, "/cloudwatch/MetricAlarms"),
+        |a| str_of(a, "AlarmArn").to_string(),
+        |a| format!("alarm {}", str_of(a, "AlarmName")),
+        &ALARM_FIELDS,
+    );
+    // Subscriptions: confirmed ones by ARN; unconfirmed ones ("PendingConfirmation") by topic and endpoint.
+    let sub_key = |s: &Value| {
+        let arn = str_of(s, "SubscriptionArn");
+        if arn.starts_with("arn:") {
+            arn.to_string()
+        } else {
+            format!(
+                "{} {} {} ({arn})",
+                str_of(s, "TopicArn"),
+                str_of(s, "Protocol"),
+                str_of(s, "Endpoint")
+            )
+        }
+    };
+    let sub_subject = |s: &Value| {
+        let topic = str_of(s, "TopicArn");
+        let state = if str_of(s, "SubscriptionArn").starts_with("arn:") {
+            "confirmed"
+        } else {
+            "unconfirmed"
+        };
+        format!(
+            "{state} {} subscription of topic {}",
+            str_of(s, "Protocol"),
+            topic.rsplit(':').next().unwrap_or(topic)
+        )
+    };
+    c.keyed(
+        items(old, "/sns/Subscriptions"),
+        items(new, "/sns/Subscriptions"),
+        sub_key,
+        sub_subject,
+        &[],
+    );
+    // Collection errors: what could not be read.
+    let err_key = |e: &Value| {
+        format!(
+            "{} {} {} {}",
+            str_of(e, "service"),
+            str_of(e, "operation"),
+            str_of(e, "resource"),
+            str_of(e, "code")
+        )
+    };
+    let err_subject = |e: &Value| {
+        format!(
+            "collection error {}:{} ({})",
+            str_of(e, "service"),
+            str_of(e, "operation"),
+            str_of(e, "code")
+        )
+    };
+    c.keyed(
+        items(old, "/errors"),
+        items(new, "/errors"),
+        err_key,
+        err_subject,
+        &[],
+    );
+}
+
+fn rank(v: Option<Verdict>) -> u8 {
+    match v {
+        Some(Verdict::Pass) => 0,
+        None => 1,
+        Some(Verdict::Unknown) => 2,
+        Some(Verdict::Fail) => 3,
+    }
+}
+
+fn verdicts(old: &[Finding], new: &[Finding]) -> Vec<VerdictChange> {
+    let index = |fs: &[Finding]| -> BTreeMap<(String, String), Finding> {
+        fs.iter()
+            .map(|f| ((f.rule_id.clone(), f.account_id.clone()), f.clone()))
+            .collect()
+    };
+    let (o, n) = (index(old), index(new));
+    let mut keys: Vec<&(String, String)> = o.keys().chain(n.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for k in keys {
+        let (a, b) = (o.get(k), n.get(k));
+        let (va, vb) = (a.map(|f| f.verdict), b.map(|f| f.verdict));
+        if va == vb {
+            continue;
+        }
+        let worse = match (va, vb) {
+            (Some(Verdict::Pass), _) => true,
+            (Some(x), Some(y)) => rank(Some(y)) > rank(Some(x)),
+            _ => false,
+        };
+        out.push(VerdictChange {
+            rule_id: k.0.clone(),
+            account_id: k.1.clone(),
+            old: va,
+            new: vb,
+            message: b.or(a).map(|f| f.message.clone()).unwrap_or_default(),
+            worse,
+        });
+    }
+    out
+}
+
+/// Compares two snapshot sets (files or directories). `Err` only when the policies are unusable.
+pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineError> {
+    let mut errors = Vec::new();
+    let (a, b) = (load(old, &mut errors), load(new, &mut errors));
+    let mut changes = Vec::new();
+    let mut keys: Vec<&(String, String)> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) => compare(&k.0, &k.1, x, y, &mut changes),
+            (x, _) => changes.push(Change {
+                account_id: k.0.clone(),
+                region: k.1.clone(),
+                subject: "snapshot".into(),
+                key: format!("{}/{}", k.0, k.1),
+                kind: if x.is_some() { "removed" } else { "added" },
+                field: None,
+                old: None,
+                new: None,
+            }),
+        }
+    }
+    let run = |p: &PathBuf| eval::run(&eval::Options::new(vec![p.clone()]));
+    let (ro, rn) = (run(old)?, run(new)?);
+    Ok(Diff {
+        changes,
+        verdicts: verdicts(&ro.findings, &rn.findings),
+        errors,
+    })
+}
+
+fn show(v: &Option<Value>) -> String {
+    let text = match v {
+        None | Some(Value::Null) => "(none)".to_string(),
+        Some(x) => serde_json::to_string(x).unwrap_or_default(),
+    };
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() > 240 {
+        format!("{}...", clean.chars().take(240).collect::<String>())
+    } else {
+        clean
+    }
+}
+
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// One line per change, then one per verdict change, then a summary.
+pub fn render_text(d: &Diff) -> String {
+    let mut o = String::new();
+    for c in &d.changes {
+        let what = match c.kind {
+            "changed" => match &c.field {
+                Some(f) => format!("{f} {} -> {}", show(&c.old), show(&c.new)),
+                None => String::new(),
+            },
+            k => k.to_string(),
+        };
+        let sep = if what.is_empty() { "" } else { ": " };
+        o.push_str(&format!(
+            "{} {}  {}{sep}{what}\n",
+            c.account_id,
+            c.region,
+            clean(&c.subject)
+        ));
+    }
+    for v in &d.verdicts {
+        let name = |x: Option<Verdict>| x.map(|v| v.as_str()).unwrap_or("absent");
+        o.push_str(&format!(
+            "{}  {}  {} -> {}{}: {}\n",
+            v.rule_id,
+            v.account_id,
+            name(v.old),
+            name(v.new),
+            if v.worse { " (worse)" } else { "" },
+            clean(&v.message)
+        ));
+    }
+    for e in &d.errors {
+        o.push_str(&format!("error: {}\n", clean(e)));
+    }
+    let worse = d.verdicts.iter().filter(|v| v.worse).count();
+    o.push_str(&format!(
+        "{} change{}, {} verdict change{} ({} worse)\n",
+        d.changes.len(),
+        if d.changes.len() == 1 { "" } else { "s" },
+        d.verdicts.len(),
+        if d.verdicts.len() == 1 { "" } else { "s" },
+        worse
+    ));
+    o
+}
+
+pub fn render_json(d: &Diff) -> Vec<u8> {
+    let doc = serde_json::json!({
+        "changes": d.changes,
+        "verdicts": d.verdicts,
+        "errors": d.errors,
+        "summary": {
+            "changes": d.changes.len(),
+            "verdict_changes": d.verdicts.len(),
+            "worse": d.verdicts.iter().filter(|v| v.worse).count(),
+        },
+    });
+    let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn alarm_disabled_is_one_change() {
+        let old = json!({"cloudwatch": {"MetricAlarms": [{"AlarmArn": "arn:a", "AlarmName": "A", "ActionsEnabled": true, "StateValue": "OK"}]}});
+        let new = json!({"cloudwatch": {"MetricAlarms": [{"AlarmArn": "arn:a", "AlarmName": "A", "ActionsEnabled": false, "StateValue": "ALARM"}]}});
+        let mut out = Vec::new();
+        compare("1", "r", &old, &new, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].subject, "alarm A");
+        assert_eq!(out[0].field.as_deref(), Some("ActionsEnabled"));
+    }
+
+    #[test]
+    fn pending_subscription_confirmed() {
+        let t = "arn:aws:sns:r:1:T";
+        let old = json!({"sns": {"Subscriptions": [{"TopicArn": t, "SubscriptionArn": "PendingConfirmation", "Protocol": "email", "Endpoint": "a@b"}]}});
+        let new = json!({"sns": {"Subscriptions": [{"TopicArn": t, "SubscriptionArn": format!("{t}:x"), "Protocol": "email", "Endpoint": "a@b"}]}});
+        let mut out = Vec::new();
+        compare("1", "r", &old, &new, &mut out);
+        let kinds: Vec<(&str, &str)> = out.iter().map(|c| (c.subject.as_str(), c.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("unconfirmed email subscription of topic T", "removed"),
+                ("confirmed email subscription of topic T", "added")
+            ]
+        );
+    }
+}
