@@ -174,8 +174,16 @@ fn cmd_test(args: TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         match engine::all_sources(&args.dirs, true) {
             Ok(all) => {
-                let theirs: Vec<String> = args.dirs.iter().map(|d| cwl_audit::snapshot::display_path(d)).collect();
-                all.into_iter().filter(|s| !s.is_test() || theirs.iter().any(|d| s.path.starts_with(d.as_str()))).collect()
+                let theirs: Vec<String> = args
+                    .dirs
+                    .iter()
+                    .map(|d| cwl_audit::snapshot::display_path(d))
+                    .collect();
+                all.into_iter()
+                    .filter(|s| {
+                        !s.is_test() || theirs.iter().any(|d| s.path.starts_with(d.as_str()))
+                    })
+                    .collect()
             }
             Err(e) => return Ok(error_exit(e)),
         }
