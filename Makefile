@@ -8,7 +8,7 @@ TOOLS := .tools
 MULTITOOL := $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 DEMO_OUT := target/demo
 
-.PHONY: demo test tools lint policy-test eval-only clean-tools
+.PHONY: demo test tools lint policy-test eval-only clean-tools bench fuzz
 
 ## demo: evaluate snapshots/ with the evaluator-only build; also writes target/demo/cwl-audit.sarif
 demo:
@@ -46,6 +46,21 @@ $(VENV)/.installed: requirements-test.txt
 $(MULTITOOL):
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS) @microsoft/sarif-multitool@5.7.0
 	@test -x $@
+
+## bench: parse and coverage time for the CIS monitoring patterns (target: covers < 1 ms per pair)
+bench:
+	$(CARGO) bench --bench pattern
+
+## fuzz: each cargo-fuzz target for FUZZ_SECONDS (needs the nightly toolchain and cargo-fuzz;
+## not part of `make test`). Add a target by appending its name to FUZZ_TARGETS.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := pattern_parse pattern_covers
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		seeds=fuzz/seeds/$$t; mkdir -p fuzz/corpus/$$t; \
+		echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
+		$(CARGO) +nightly fuzz run $$t fuzz/corpus/$$t $$( [ -d $$seeds ] && echo $$seeds ) -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 lint:
 	$(CARGO) fmt --check
