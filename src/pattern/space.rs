@@ -74,6 +74,8 @@ pub fn kind_of(sel: &Selector) -> FieldKind {
         (Some("userIdentity"), 1) => FieldKind::AlwaysObject,
         (Some("userIdentity"), 2) if key(1) == Some("type") => FieldKind::IdentityType,
         (Some("userIdentity"), _) if key(1) == Some("type") => FieldKind::Never,
+        // userIdentity is an object, so it has no elements.
+        (Some("userIdentity"), _) if key(1).is_none() => FieldKind::Never,
         (Some("eventType"), 1) => FieldKind::EventType,
         (Some(k), 1) if ALWAYS_STRINGS.contains(&k) => FieldKind::AlwaysString,
         (Some(k), _) if k == "eventType" || ALWAYS_STRINGS.contains(&k) => FieldKind::Never,

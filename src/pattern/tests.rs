@@ -161,6 +161,8 @@ const VARIANTS: &[(&str, Want)] = &[
     ("{ $.requestParameters.name = %^a% }", Undecided),
     ("{ $.resources[*].type = \"AWS::IAM::Role\" }", Undecided),
     ("%Root%", Undecided),
+    // userIdentity is always an object: it has no element 0.
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.userIdentity[0] NOT EXISTS }"#, Exact),
     ("[version, account, ...]", Undecided),
     ("{ $.a = \"x*y\" }", Undecided),
 ];
