@@ -8,7 +8,7 @@ TOOLS := .tools
 MULTITOOL := $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 DEMO_OUT := target/demo
 
-.PHONY: demo test tools lint policy-test eval-only clean-tools bench man completions
+.PHONY: demo test tools lint policy-test eval-only clean-tools bench man completions fuzz
 
 ## demo: evaluate snapshots/ with the evaluator-only build; also writes target/demo/cwl-audit.sarif
 demo:
@@ -47,8 +47,10 @@ $(MULTITOOL):
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS) @microsoft/sarif-multitool@5.7.0
 	@test -x $@
 
-## bench: organization-scale evaluation benchmark (BENCH_ACCOUNTS=100,1000,3000); writes target/bench/org.md
+## bench: parse and coverage time of the CIS monitoring patterns (target: covers < 1 ms per pair), then
+## the organization-scale evaluation benchmark (BENCH_ACCOUNTS=100,1000,3000; writes target/bench/org.md)
 bench:
+	$(CARGO) bench --no-default-features --bench pattern
 	$(CARGO) bench --no-default-features --bench org
 
 ## man: man pages generated from the clap definitions (cwl-audit.1 and one per subcommand) in target/man
@@ -63,6 +65,17 @@ completions:
 	./target/debug/cwl-audit completions bash > target/completions/cwl-audit.bash
 	./target/debug/cwl-audit completions zsh > target/completions/_cwl-audit
 	./target/debug/cwl-audit completions fish > target/completions/cwl-audit.fish
+
+## fuzz: each cargo-fuzz target for FUZZ_SECONDS (needs the nightly toolchain and cargo-fuzz;
+## not part of `make test`). Add a target by appending its name to FUZZ_TARGETS.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := pattern_parse pattern_covers
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		seeds=fuzz/seeds/$$t; mkdir -p fuzz/corpus/$$t; \
+		echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
+		$(CARGO) +nightly fuzz run $$t fuzz/corpus/$$t $$( [ -d $$seeds ] && echo $$seeds ) -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 lint:
 	$(CARGO) fmt --check

@@ -148,6 +148,17 @@ def main():
         "message": "User: arn:aws:sts::777777777777:assumed-role/cwl-audit-reader/collector is not authorized to perform: SNS:ListSubscriptions",
     }]
     out[("777777777777", HOME)] = s
+    # 888888888888: the CIS filter written in another order, over several lines, values unquoted:
+    # same meaning, so it passes (the filter is compared by meaning, not by text).
+    s = full_chain("888888888888")
+    s["logs"]["metricFilters"][0]["filterPattern"] = (
+        "{\n  ($.eventType != AwsServiceEvent)\n  && ($.userIdentity.type = Root)\n"
+        "  && ($.userIdentity.invokedBy NOT EXISTS)\n}")
+    out[("888888888888", HOME)] = s
+    # 999999999999: root use from the office address is left out, so that root use goes unnoticed.
+    s = full_chain("999999999999")
+    s["logs"]["metricFilters"][0]["filterPattern"] = CIS.replace(" }", ' && $.sourceIPAddress != "198.51.100.10" }')
+    out[("999999999999", HOME)] = s
 
     root = pathlib.Path("snapshots")
     for (account, region), doc in sorted(out.items()):

@@ -350,12 +350,12 @@ fn output_file_is_written_and_summary_goes_to_stderr() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).is_empty());
     assert!(
-        stderr(&o).contains("7 accounts, 1 rule: 2 pass, 4 fail, 1 unknown"),
+        stderr(&o).contains("9 accounts, 1 rule: 3 pass, 5 fail, 1 unknown"),
         "{}",
         stderr(&o)
     );
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(doc["summary"]["fail"], 4);
+    assert_eq!(doc["summary"]["fail"], 5);
 }
 
 #[test]

@@ -37,38 +37,129 @@ fn s01_multi_region_account_still_one_finding() {
     assert_verdict(&org.verdict(A), Pass, "alarm RootAccountUsageAlarm");
 }
 
-#[test]
-fn s02_whitespace_variant_passes_with_provisional_matcher() {
+fn with_filter(pattern: &str) -> cwl_audit::findings::Finding {
     let mut s = compliant(A, E1);
     set(
         &mut s,
         "/logs/metricFilters/0/filterPattern",
-        json!(CIS.replace(' ', "")),
+        json!(pattern),
     );
-    assert_verdict(&one(s), Pass, "filter RootAccountUsage");
+    one(s)
 }
 
+/// Row 2: the same filter written compactly, with newlines, parenthesised, reordered, quoted
+/// differently: the semantic engine proves each catches every root event and nothing else.
 #[test]
-fn s03_weakened_filter_fails_at_the_filter() {
+fn s02_row_2_equivalent_filters_pass() {
     for pattern in [
-        CIS.replace("\"Root\"", "\"root\""),
-        CIS.replace(" }", " && $.sourceIPAddress != \"10.0.0.1\" }"),
-        CIS.replace("&&", "||"),
+        r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}"#,
+        "{\n  $.userIdentity.type = \"Root\"\n  && $.userIdentity.invokedBy NOT EXISTS\n  && $.eventType != \"AwsServiceEvent\"\n}",
+        r#"{ ($.userIdentity.type = "Root") && ($.userIdentity.invokedBy NOT EXISTS) && ($.eventType != "AwsServiceEvent") }"#,
+        r#"{ $.eventType != "AwsServiceEvent" && $.userIdentity.invokedBy NOT EXISTS && $.userIdentity.type = "Root" }"#,
+        "{ $.userIdentity.type = Root && $.userIdentity.invokedBy NOT EXISTS && $.eventType != AwsServiceEvent }",
+        r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && ($.eventType = "AwsApiCall" || $.eventType = "AwsConsoleAction" || $.eventType = "AwsConsoleSignIn" || $.eventType = "AwsCloudTrailInsight" || $.eventType = "AwsVpceEvent") }"#,
     ] {
-        let mut s = compliant(A, E1);
-        set(
-            &mut s,
-            "/logs/metricFilters/0/filterPattern",
-            json!(pattern),
+        let f = with_filter(pattern);
+        assert_verdict(&f, Pass, "filter RootAccountUsage");
+        assert!(f.notes.is_empty(), "{pattern}: {:?}", f.notes);
+    }
+}
+
+/// A filter on every root event (also service-invoked ones) passes with a note.
+#[test]
+fn s02_root_only_filter_passes_with_a_note() {
+    for pattern in [
+        r#"{ $.userIdentity.type = "Root" }"#,
+        r#"{ $.userIdentity.type = "Root" && $.eventType != "AwsServiceEvent" }"#,
+    ] {
+        let f = with_filter(pattern);
+        assert_verdict(&f, Pass, "filter RootAccountUsage");
+        assert!(
+            f.notes
+                .iter()
+                .any(|n| n.contains("service-invoked or AwsServiceEvent")),
+            "{pattern}: {:?}",
+            f.notes
         );
-        let f = one(s);
-        assert_verdict(&f, Fail, "filter RootAccountUsage");
-        assert_eq!(f.link.as_deref(), Some("filter"));
+    }
+}
+
+/// Row 3: weakened filters fail at the filter, and the message says which root events are missed
+/// (or which other identities are matched).
+#[test]
+fn s03_row_3_weakened_filters_fail_with_the_reason() {
+    for (pattern, message) in [
+        (
+            CIS.replace("\"Root\"", "\"root\""),
+            r#"filter RootAccountUsage misses root events whose userIdentity.type is "Root""#,
+        ),
+        (
+            CIS.replace(" }", " && $.sourceIPAddress != \"10.0.0.1\" }"),
+            r#"filter RootAccountUsage misses root events whose sourceIPAddress is "10.0.0.1""#,
+        ),
+        (
+            CIS.replace(" }", " && $.sourceIPAddress EXISTS }"),
+            "filter RootAccountUsage misses root events without sourceIPAddress",
+        ),
+        (
+            CIS.replace("!=", "="),
+            r#"filter RootAccountUsage misses root events whose eventType is "AwsApiCall""#,
+        ),
+        (
+            CIS.replace(
+                "\"AwsServiceEvent\"",
+                "\"AwsServiceEvent\" && $.eventName != \"ConsoleLogin\"",
+            ),
+            r#"filter RootAccountUsage misses root events whose eventName is "ConsoleLogin""#,
+        ),
+        (
+            CIS.replace("&&", "||"),
+            "filter RootAccountUsage also matches events of other identities such as IAMUser",
+        ),
+        (
+            r#"{ $.userIdentity.type = "Ro*" }"#.to_string(),
+            "filter RootAccountUsage also matches events of other identities such as Role",
+        ),
+        (
+            String::new(),
+            "filter RootAccountUsage also matches events of other identities",
+        ),
+        (
+            "Root".to_string(),
+            "filter RootAccountUsage also matches events of other identities",
+        ),
+    ] {
+        let f = with_filter(&pattern);
+        assert_verdict(&f, Fail, message);
+        assert_eq!(f.link.as_deref(), Some("filter"), "{pattern}");
         assert_eq!(
             f.location.as_ref().map(|l| l.pointer.as_str()),
             Some("/logs/metricFilters/0")
         );
     }
+}
+
+/// A pattern CloudWatch Logs would reject fails with the column; removing every space from the CIS
+/// pattern glues `NOT EXISTS` to the selector.
+#[test]
+fn s03_invalid_pattern_fails_with_its_column() {
+    let f = with_filter(&CIS.replace(' ', ""));
+    assert_verdict(
+        &f,
+        Fail,
+        "filter RootAccountUsage has a pattern CloudWatch Logs rejects: column 63: expected =, !=, <, <=, >, >=, IS, EXISTS or NOT EXISTS after $.userIdentity.invokedByNOTEXISTS",
+    );
+}
+
+/// A filter too complex to decide is unknown, never pass.
+#[test]
+fn s03_undecidable_filter_is_unknown() {
+    let f = with_filter(&CIS.replace(" }", " && $.requestParameters.name != %^tmp% }"));
+    assert_verdict(
+        &f,
+        Unknown,
+        "cannot decide whether filter RootAccountUsage catches all root events: too complex to decide",
+    );
 }
 
 #[test]

@@ -146,6 +146,43 @@ test_filter_with_wrong_case_fails if {
 	d.link == "filter"
 }
 
+with_pattern(p) := object.union(snap, {"logs": {"metricFilters": [object.union(metric_filter, {"filterPattern": p})]}})
+
+test_filter_with_wrong_case_names_the_missed_events if {
+	d := decide(with_pattern(replace(params.reference, `"Root"`, `"root"`)))
+	d.message == `filter RootUsage misses root events whose userIdentity.type is "Root"`
+}
+
+test_reordered_filter_passes if {
+	d := decide(with_pattern(`{ $.eventType != AwsServiceEvent && ($.userIdentity.invokedBy NOT EXISTS) && $.userIdentity.type = Root }`))
+	d.verdict == "pass"
+}
+
+test_or_filter_fails_for_other_identities if {
+	d := decide(with_pattern(replace(params.reference, "&&", "||")))
+	d.verdict == "fail"
+	startswith(d.message, "filter RootUsage also matches events of other identities such as IAMUser")
+}
+
+test_root_only_filter_passes_with_note if {
+	d := decide(with_pattern(`{ $.userIdentity.type = "Root" }`))
+	d.verdict == "pass"
+	count(d.notes) == 1
+}
+
+test_filter_matches_builtin if {
+	cwl.filter_matches(params.reference, {"userIdentity": {"type": "Root"}, "eventType": "AwsApiCall"})
+	not cwl.filter_matches(params.reference, {"userIdentity": {"type": "Root", "invokedBy": "s3.amazonaws.com"}, "eventType": "AwsApiCall"})
+	cwl.filter_matches("ERROR -WARN", "[ERROR 400] BAD REQUEST")
+}
+
+test_filter_covers_builtin if {
+	c := cwl.filter_covers(`{ $.userIdentity.type = "Root" && $.sourceIPAddress != "10.0.0.1" }`, params.reference)
+	c.covers == false
+	c.missed == `whose sourceIPAddress is "10.0.0.1"`
+	c.counterexample.sourceIPAddress == "10.0.0.1"
+}
+
 test_metric_value_zero_fails if {
 	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "0"}]})
 	d := decide(object.union(snap, {"logs": {"metricFilters": [f]}}))

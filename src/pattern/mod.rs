@@ -1,10 +1,62 @@
-//! CloudWatch Logs filter patterns: does a metric filter catch the events a reference pattern catches?
+//! CloudWatch Logs filter patterns: parse them, match them against log events, and decide whether a
+//! metric filter catches every event a reference pattern catches (and nothing it should not).
 //!
-//! PROVISIONAL (issue "filter-pattern engine"): until the semantic engine lands, a candidate covers the
-//! reference only when both are equal once all whitespace is removed. Everything that decides a filter
-//! goes through [`covers`], which the Rego builtin `cwl.filter_covers` exposes, so the semantic engine
-//! replaces this body and nothing else.
+//! A pure library: no I/O, no Rego. `engine::builtins` exposes it to policies as
+//! `cwl.filter_matches` and `cwl.filter_covers`; `docs/filter-patterns.md` describes the language
+//! subset, the semantics (with the AWS documentation each rule comes from) and how coverage is
+//! decided.
+//!
+//! - [`parse`] — the pattern language (`parse.rs`, AST in `ast.rs`), errors with a column.
+//! - [`matches`] — one pattern, one event (`matcher.rs`).
+//! - [`covers`] — coverage by construction over well-formed CloudTrail records (`cover.rs`,
+//!   event space in `space.rs`, plain-words counter-examples in `explain.rs`).
+pub mod ast;
+mod cover;
+mod explain;
+pub mod matcher;
+mod parse;
+pub mod space;
+
+pub use ast::Pattern;
+pub use cover::{MAX_COMBINATIONS, MAX_TERMS};
+pub use matcher::Event;
+pub use parse::parse;
 use serde::Serialize;
+
+/// A pattern CloudWatch Logs would reject, or one this engine does not support.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("column {column}: {message}")]
+pub struct PatternError {
+    /// 1-based character column in the pattern as written.
+    pub column: usize,
+    pub message: String,
+    /// True when the pattern may be valid but this engine does not handle it.
+    pub unsupported: bool,
+}
+
+impl PatternError {
+    pub(crate) fn invalid(column: usize, message: impl Into<String>) -> Self {
+        PatternError {
+            column,
+            message: message.into(),
+            unsupported: false,
+        }
+    }
+    pub(crate) fn unsupported(column: usize, message: impl Into<String>) -> Self {
+        PatternError {
+            column,
+            message: message.into(),
+            unsupported: true,
+        }
+    }
+}
+
+/// Does `pattern` match `event`? `event` is a JSON record (its raw text is its compact JSON) or a
+/// string, taken as a raw log line.
+pub fn matches(pattern: &str, event: &serde_json::Value) -> Result<bool, PatternError> {
+    let p = parse(pattern)?;
+    Ok(matcher::matches(&p, &Event::from_json(event)))
+}
 
 /// The answer to "does `candidate` catch every event `reference` catches, and nothing it should not?".
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,7 +67,7 @@ pub struct Coverage {
     pub matches_non_root: bool,
     /// The candidate matches root records the reference leaves out (service-invoked, AwsServiceEvent).
     pub matches_extra_root: bool,
-    /// A record the reference matches and the candidate misses, when `covers` is false and one is known.
+    /// A record the reference matches and the candidate misses, when `covers` is false.
     pub counterexample: Option<serde_json::Value>,
     /// The missed records in plain words, e.g. `whose sourceIPAddress is "203.0.113.7"`.
     pub missed: Option<String>,
@@ -28,59 +80,63 @@ pub struct Coverage {
     pub undecided: bool,
 }
 
-fn squeeze(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
+impl Coverage {
+    fn empty() -> Self {
+        Coverage {
+            covers: false,
+            matches_non_root: false,
+            matches_extra_root: false,
+            counterexample: None,
+            missed: None,
+            non_root_example: None,
+            error: None,
+            undecided: false,
+        }
+    }
 }
 
-/// Does `candidate` cover `reference`? See [`Coverage`].
+/// Does `candidate` cover `reference`? See [`Coverage`]. Never slower than [`MAX_COMBINATIONS`]
+/// evaluations; beyond that the answer is undecided.
 pub fn covers(candidate: &str, reference: &str) -> Coverage {
-    let empty = Coverage {
-        covers: false,
-        matches_non_root: false,
-        matches_extra_root: false,
-        counterexample: None,
-        missed: None,
-        non_root_example: None,
-        error: None,
-        undecided: false,
+    let parsed = |which: &str, src: &str| {
+        parse(src).map_err(|e| Coverage {
+            error: Some(if e.unsupported {
+                format!("too complex to decide: {which} uses {}", e.message)
+            } else if which == "the reference" {
+                format!("the reference pattern is invalid: {e}")
+            } else {
+                e.to_string()
+            }),
+            undecided: e.unsupported,
+            ..Coverage::empty()
+        })
     };
-    if candidate.trim().is_empty() {
-        // An empty metric filter pattern matches every log event, root or not.
+    let (cand, refr) = match (
+        parsed("the filter", candidate),
+        parsed("the reference", reference),
+    ) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    let d = cover::decide(&cand, &refr);
+    if let Some(reason) = d.undecided {
         return Coverage {
-            covers: true,
-            matches_non_root: true,
-            ..empty
+            error: Some(format!("too complex to decide: {reason}")),
+            undecided: true,
+            ..Coverage::empty()
         };
     }
     Coverage {
-        covers: squeeze(candidate) == squeeze(reference),
-        ..empty
+        covers: d.covers,
+        matches_non_root: d.matches_non_root,
+        matches_extra_root: d.matches_extra_root,
+        counterexample: d.counterexample,
+        missed: d.missed,
+        non_root_example: d.non_root_example,
+        error: None,
+        undecided: false,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    const CIS: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
-
-    #[test]
-    fn whitespace_does_not_matter() {
-        let compact = CIS.replace(' ', "");
-        assert!(covers(&compact, CIS).covers);
-        assert!(covers(&format!("\n{CIS}\n"), CIS).covers);
-    }
-
-    #[test]
-    fn other_text_does_not_cover() {
-        let lower = CIS.replace("\"Root\"", "\"root\"");
-        let c = covers(&lower, CIS);
-        assert!(!c.covers);
-        assert!(!c.matches_non_root);
-    }
-
-    #[test]
-    fn empty_pattern_matches_everything() {
-        let c = covers("  ", CIS);
-        assert!(c.covers && c.matches_non_root);
-    }
-}
+mod tests;

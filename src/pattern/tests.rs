@@ -1,0 +1,309 @@
+//! Table tests: parser (valid and invalid, with positions) and coverage of many pattern variants.
+use super::*;
+use serde_json::json;
+
+const CIS: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
+
+#[test]
+fn parser_accepts() {
+    for p in [
+        "",
+        "   ",
+        CIS,
+        r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}"#,
+        "{\n  $.userIdentity.type = \"Root\"\n  && $.userIdentity.invokedBy NOT EXISTS\n}",
+        "{ (($.a = 1)) }",
+        "{ $.a[0].b[12] = x || $.c[*] != y }",
+        "{ $.a is null && $.b Is True && $.c IS FALSE && $.d EXISTS && $.e not exists }",
+        "{ $.latency >= -1.5e3 }",
+        "{ $.x = %^ab[0-9]+$% }",
+        "{ $.ip != 123.123.* }",
+        r#"{ $.msg = "say \"hi\"" }"#,
+        "ERROR",
+        "?ERROR ?WARN -DEBUG \"exact phrase\"",
+        "%AUTHORIZED%",
+        "[ip, user, ..., status_code = 4* && bytes > 1000]",
+        "[..., request=*.html*, status_code=4*,]",
+    ] {
+        assert!(parse(p).is_ok(), "{p:?}: {:?}", parse(p));
+    }
+}
+
+#[test]
+fn parser_rejects_with_positions() {
+    let cases: &[(&str, usize, &str)] = &[
+        ("{ $.a = }", 9, "expected a value after '='"),
+        ("{ $.a = 1", 1, "'{' is never closed"),
+        ("{ }", 3, "expected a condition"),
+        ("{ a = 1 }", 3, "expected a selector starting with '$.'"),
+        ("{ $a = 1 }", 3, "a selector must start with '$.'"),
+        ("{ $.a. = 1 }", 7, "expected a property name after '.'"),
+        ("{ $.a[x] = 1 }", 6, "expected an array index"),
+        ("{ $.a = 1 && }", 14, "expected a selector"),
+        ("{ $.a = 1 $.b = 2 }", 11, "expected '&&', '||' or '}'"),
+        ("{ ($.a = 1 }", 3, "'(' is never closed"),
+        ("{ $.a > abc }", 9, "expected a number after '>'"),
+        ("{ $.a IS NOT NULL }", 10, "IS NOT is not supported"),
+        ("{ $.a IS MAYBE }", 10, "expected TRUE, FALSE or NULL"),
+        ("{ $.a NOT THERE }", 11, "expected EXISTS after NOT"),
+        (
+            "{ $.a ~ 1 }",
+            7,
+            "expected =, !=, <, <=, >, >=, IS, EXISTS or NOT EXISTS after $.a",
+        ),
+        (
+            "{ $.aNOTEXISTS }",
+            16,
+            "expected =, !=, <, <=, >, >=, IS, EXISTS or NOT EXISTS after $.aNOTEXISTS",
+        ),
+        (
+            CIS_SPACES_REMOVED,
+            63,
+            "after $.userIdentity.invokedByNOTEXISTS",
+        ),
+        ("{ $.a = \"open }", 9, "unterminated quoted string"),
+        ("{ $.a = %ab(c)% }", 12, "character '(' is not supported"),
+        ("{ $.a = %abc }", 9, "never closed with '%'"),
+        ("{ $.a = 1 } trailing", 13, "unexpected text after the end"),
+        ("ERROR ?", 7, "expected a term"),
+        ("[a, b", 1, "'[' is never closed"),
+        ("[a b]", 4, "expected ',' or ']'"),
+        ("[a, b > x]", 9, "expected a number after '>'"),
+    ];
+    for (p, col, msg) in cases {
+        let e = parse(p).expect_err(p);
+        assert_eq!(e.column, *col, "{p:?}: {e}");
+        assert!(e.message.contains(msg), "{p:?}: {e}");
+        assert!(e.to_string().starts_with(&format!("column {col}: ")));
+    }
+}
+
+/// What coverage must say about a candidate, against the CIS reference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Want {
+    /// Covers, no non-root match, no extra root events.
+    Exact,
+    /// Covers and also counts extra root events (a note).
+    Noisy,
+    /// Covers but also matches non-root identities (fails (b)).
+    NonRoot,
+    /// Misses root events; the words must contain this.
+    Misses(&'static str),
+    /// Invalid pattern.
+    Invalid,
+    /// Too complex / unsupported: unknown.
+    Undecided,
+}
+use Want::*;
+
+/// Rows 2 and 3 of the scenario table, and many more.
+const VARIANTS: &[(&str, Want)] = &[
+    // --- row 2: same meaning, other spelling
+    (CIS, Exact),
+    (r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}"#, Exact),
+    ("{\n  $.userIdentity.type = \"Root\"\n  && $.userIdentity.invokedBy NOT EXISTS\n  && $.eventType != \"AwsServiceEvent\"\n}", Exact),
+    (r#"{ ($.userIdentity.type = "Root") && ($.userIdentity.invokedBy NOT EXISTS) && ($.eventType != "AwsServiceEvent") }"#, Exact),
+    (r#"{ (($.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS) && $.eventType != "AwsServiceEvent") }"#, Exact),
+    (r#"{ $.eventType != "AwsServiceEvent" && $.userIdentity.invokedBy NOT EXISTS && $.userIdentity.type = "Root" }"#, Exact),
+    (r#"{ $.userIdentity.invokedBy NOT EXISTS && $.userIdentity.type = "Root" && $.eventType != "AwsServiceEvent" }"#, Exact),
+    ("{ $.userIdentity.type = Root && $.userIdentity.invokedBy NOT EXISTS && $.eventType != AwsServiceEvent }", Exact),
+    ("{ $.userIdentity.type = Root && $.userIdentity.invokedBy not exists && $.eventType != AwsServiceEvent }", Exact),
+    ("{\t$.userIdentity.type\t=\t\"Root\"\t&&\t$.userIdentity.invokedBy\tNOT   EXISTS\t&&\t$.eventType\t!=\t\"AwsServiceEvent\"\t}", Exact),
+    // Equivalent by meaning: the event types other than AwsServiceEvent, listed.
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && ($.eventType = "AwsApiCall" || $.eventType = "AwsConsoleAction" || $.eventType = "AwsConsoleSignIn" || $.eventType = "AwsCloudTrailInsight" || $.eventType = "AwsVpceEvent") }"#, Exact),
+    // Wildcards that only Root fits among the documented identity types.
+    // "Ro*" also fits the documented type "Role": it matches non-root records.
+    (r#"{ $.userIdentity.type = "Ro*" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#, NonRoot),
+    (r#"{ $.userIdentity.type = "*oot" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#, Exact),
+    (r#"{ $.userIdentity.type = %^Root$% && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#, Exact),
+    // A '*' inside a value: the AWS guides disagree on whether it is a wildcard there.
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "Aws*Event" }"#, Undecided),
+    // --- broader filters: still catch every root event
+    (r#"{ $.userIdentity.type = "Root" }"#, Noisy),
+    (r#"{ $.userIdentity.type = "Root" && $.eventType != "AwsServiceEvent" }"#, Noisy),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS }"#, Noisy),
+    (r#"{ $.userIdentity.type = "Root" || $.userIdentity.type = "IAMUser" }"#, NonRoot),
+    ("", NonRoot),
+    ("{ $.eventVersion = * }", NonRoot),
+    // --- row 3: weakened
+    (r#"{ $.userIdentity.type = "root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#, Misses("whose userIdentity.type is \"Root\"")),
+    (r#"{ $.userIdentity.type = "ROOT" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#, Misses("userIdentity.type")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.sourceIPAddress != "203.0.113.7" }"#, Misses("whose sourceIPAddress is \"203.0.113.7\"")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.sourceIPAddress != "10.*" }"#, Misses("sourceIPAddress")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType = "AwsApiCall" }"#, Misses("whose eventType is \"AwsConsoleAction\"")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.eventName != "ConsoleLogin" }"#, Misses("whose eventName is \"ConsoleLogin\"")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.errorCode NOT EXISTS }"#, Misses("whose errorCode is")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.sourceIPAddress EXISTS }"#, Misses("without sourceIPAddress")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.readOnly IS FALSE }"#, Misses("readOnly")),
+    (r#"{ $.userIdentity.type != "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#, Misses("whose userIdentity.type is \"Root\"")),
+    (r#"{ $.userIdentity.type = "Root" || $.userIdentity.invokedBy NOT EXISTS || $.eventType != "AwsServiceEvent" }"#, NonRoot),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS || $.eventType != "AwsServiceEvent" }"#, NonRoot),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.userIdentity.arn = "arn:aws:iam::*" }"#, Misses("without userIdentity.arn")),
+    (r#"{ $.userIdentity.Type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#, Misses("without userIdentity.Type")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy != "*" && $.eventType != "AwsServiceEvent" }"#, Misses("without userIdentity.invokedBy")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy IS NULL && $.eventType != "AwsServiceEvent" }"#, Misses("without userIdentity.invokedBy")),
+    // Numbers: a number constant never equals a string field.
+    ("{ $.userIdentity.type = 1 }", Misses("userIdentity.type")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.apiVersion > 2 }"#, Misses("apiVersion")),
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && ($.apiVersion > 2 || $.apiVersion <= 2 || $.apiVersion NOT EXISTS) }"#, Misses("apiVersion")),
+    // --- text forms: terms search the raw record
+    ("Root", NonRoot),
+    (r#""\"type\":\"Root\"""#, NonRoot),
+    ("root", Misses("whose text does not contain \"root\"")),
+    ("?Root ?IAMUser", NonRoot),
+    ("Root -AwsServiceEvent", Misses("whose text contains \"AwsServiceEvent\"")),
+    ("-nothing", Misses("whose text contains \"nothing\"")),
+    ("\" \"", NonRoot),
+    // --- invalid and undecided
+    (r#"{ $.userIdentity.type = "Root" && }"#, Invalid),
+    (CIS_SPACES_REMOVED, Invalid),
+    ("{ $.a = \"x\" && $.a = \"y*\" && $.a = \"*z\" }", Undecided),
+    ("{ $.requestParameters.name = %^a% }", Undecided),
+    ("{ $.resources[*].type = \"AWS::IAM::Role\" }", Undecided),
+    ("%Root%", Undecided),
+    // userIdentity is always an object: it has no element 0.
+    (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.userIdentity[0] NOT EXISTS }"#, Exact),
+    ("[version, account, ...]", Undecided),
+    ("{ $.a = \"x*y\" }", Undecided),
+];
+
+/// `CIS.replace(' ', "")`: `$.userIdentity.invokedByNOTEXISTS` is one selector with no operator,
+/// which CloudWatch rejects too.
+const CIS_SPACES_REMOVED: &str = r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedByNOTEXISTS&&$.eventType!="AwsServiceEvent"}"#;
+
+#[test]
+fn coverage_table_rows_2_and_3_and_more() {
+    assert!(VARIANTS.len() >= 40, "{} variants", VARIANTS.len());
+    for (pattern, want) in VARIANTS {
+        let c = covers(pattern, CIS);
+        let ctx = format!("{pattern}\n  -> {c:?}");
+        match want {
+            Exact => assert!(
+                c.covers && !c.matches_non_root && !c.matches_extra_root && c.error.is_none(),
+                "{ctx}"
+            ),
+            Noisy => assert!(
+                c.covers && !c.matches_non_root && c.matches_extra_root,
+                "{ctx}"
+            ),
+            NonRoot => {
+                assert!(c.covers && c.matches_non_root, "{ctx}");
+                let ex = c.non_root_example.as_ref().expect("example");
+                assert_ne!(ex["userIdentity"]["type"], json!("Root"), "{ctx}");
+                assert_eq!(matches(pattern, ex), Ok(true), "{ctx}");
+            }
+            Misses(words) => {
+                assert!(!c.covers && c.error.is_none(), "{ctx}");
+                let missed = c.missed.as_deref().unwrap_or_default();
+                assert!(missed.contains(words), "{ctx}\n  missed: {missed}");
+                // The counter-example is a record the reference matches and the filter does not.
+                let ex = c.counterexample.as_ref().expect("counterexample");
+                assert_eq!(matches(CIS, ex), Ok(true), "{ctx}");
+                assert_eq!(matches(pattern, ex), Ok(false), "{ctx}");
+                for f in space::ALWAYS_STRINGS {
+                    assert!(ex[f].is_string(), "{ctx}: {f}");
+                }
+            }
+            Invalid => assert!(
+                !c.covers
+                    && !c.undecided
+                    && c.error.as_deref().is_some_and(|e| e.starts_with("column ")),
+                "{ctx}"
+            ),
+            Undecided => assert!(
+                !c.covers
+                    && c.undecided
+                    && c.error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("too complex to decide")),
+                "{ctx}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn wording_of_the_sourceip_exclusion() {
+    let c = covers(
+        &CIS.replace(" }", " && $.sourceIPAddress != \"203.0.113.7\" }"),
+        CIS,
+    );
+    assert_eq!(
+        c.missed.as_deref(),
+        Some("whose sourceIPAddress is \"203.0.113.7\"")
+    );
+    let c = covers(
+        &CIS.replace(" }", " && $.sourceIPAddress != \"10.0.0.1\" }"),
+        CIS,
+    );
+    assert_eq!(
+        c.missed.as_deref(),
+        Some("whose sourceIPAddress is \"10.0.0.1\"")
+    );
+}
+
+#[test]
+fn coverage_of_other_references() {
+    // The CloudTrail-changes reference of the README, written differently.
+    let reference = "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }";
+    let reordered = "{ $.eventName = StopLogging || $.eventName = StartLogging || $.eventName = DeleteTrail || $.eventName = UpdateTrail || $.eventName = CreateTrail }";
+    assert!(covers(reordered, reference).covers);
+    let c = covers("{ $.eventName = *Trail }", reference);
+    assert!(!c.covers);
+    assert!(
+        c.missed.as_deref().is_some_and(|m| m.contains("Logging")),
+        "{c:?}"
+    );
+    // A pattern always covers itself.
+    for (p, want) in VARIANTS {
+        if matches!(want, Invalid | Undecided) {
+            continue;
+        }
+        let c = covers(p, p);
+        assert!(c.covers, "{p}: {c:?}");
+    }
+}
+
+#[test]
+fn too_complex_is_bounded_and_fast() {
+    // 12 free fields with 3 constants each: far beyond the bound, answered at once.
+    let clauses: Vec<String> = (0..12)
+        .map(|i| format!("($.f{i} = a || $.f{i} = b || $.f{i} = c)"))
+        .collect();
+    let p = format!("{{ {} }}", clauses.join(" && "));
+    let t = std::time::Instant::now();
+    let c = covers(&p, CIS);
+    assert!(c.undecided, "{c:?}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+}
+
+/// The realistic CloudTrail records in tests/data/cloudtrail: which the CIS reference matches.
+#[test]
+fn realistic_records() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cloudtrail");
+    let cases = [
+        ("root-console-signin.json", true),
+        ("root-cli-api-call.json", true),
+        ("root-assume-root-session.json", true),
+        ("root-invoked-by-service.json", false),
+        ("root-aws-service-event.json", false),
+        ("iam-user.json", false),
+        ("assumed-role.json", false),
+        ("federated-user.json", false),
+        ("identity-center-user.json", false),
+    ];
+    for (file, want) in cases {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).expect(file);
+        let rec: serde_json::Value = serde_json::from_str(&text).expect(file);
+        assert_eq!(matches(CIS, &rec), Ok(want), "{file}");
+        // Also as the raw log line CloudTrail delivers (one compact JSON record).
+        assert_eq!(matches(CIS, &json!(rec.to_string())), Ok(want), "{file}");
+        // `{ $.userIdentity.type = "Root" }` counts the service-invoked ones too.
+        let root = rec["userIdentity"]["type"] == json!("Root");
+        assert_eq!(
+            matches(r#"{ $.userIdentity.type = "Root" }"#, &rec),
+            Ok(root),
+            "{file}"
+        );
+    }
+}
