@@ -460,7 +460,14 @@ fn rules_lists_cwl_014() {
 
 #[test]
 fn policy_dir_with_the_repository_policies_replaces_the_builtin_copy() {
-    let o = run(&["eval", "snapshots", "--policy-dir", "policies", "--fail-on", "never"]);
+    let o = run(&[
+        "eval",
+        "snapshots",
+        "--policy-dir",
+        "policies",
+        "--fail-on",
+        "never",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(&["test", "policies"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));

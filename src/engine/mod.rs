@@ -66,8 +66,15 @@ pub fn builtin_sources() -> Vec<PolicySource> {
 /// Every `.rego` file below `dir`, sorted.
 pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
     if !dir.is_dir() {
-        let why = if dir.exists() { "not a directory" } else { "no such directory" };
-        return Err(EngineError::Read { path: crate::snapshot::display_path(dir), source: std::io::Error::other(why) });
+        let why = if dir.exists() {
+            "not a directory"
+        } else {
+            "no such directory"
+        };
+        return Err(EngineError::Read {
+            path: crate::snapshot::display_path(dir),
+            source: std::io::Error::other(why),
+        });
     }
     let shown = crate::snapshot::display_path(dir);
     let mut out = Vec::new();
@@ -105,7 +112,11 @@ pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
 /// The built-in policies plus those in `dirs`. A file in `dirs` with the same path as a built-in one
 /// (running from a checkout with `--policy-dir policies`) replaces it instead of defining it twice.
 pub fn all_sources(dirs: &[PathBuf], builtin: bool) -> Result<Vec<PolicySource>, EngineError> {
-    let mut sources = if builtin { builtin_sources() } else { Vec::new() };
+    let mut sources = if builtin {
+        builtin_sources()
+    } else {
+        Vec::new()
+    };
     for d in dirs {
         for s in sources_in(d)? {
             sources.retain(|existing| existing.path != s.path);
