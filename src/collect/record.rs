@@ -71,9 +71,12 @@ impl Intercept for RecordingInterceptor {
         "cwl-audit-recorder"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: client interceptors run that before the operation's
+    // configuration (and its Metadata) is in the bag. This hook runs once per call, after it.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.calls.fetch_add(1, Ordering::Relaxed);

@@ -127,8 +127,8 @@ def scenario(name):
         alarm_chain(r, subscribe=False)
     elif name == "two-regions":
         # The trail's home and the whole chain in eu-west-1; us-east-1 sees the shadow trail only.
-        trail("eu-west-1")
-        alarm_chain("eu-west-1")
+        trail("eu-west-1", name="eu-management-events", log_group="CloudTrail/eu-management-events")
+        alarm_chain("eu-west-1", log_group="CloudTrail/eu-management-events")
     elif name == "alarm-other-region":
         # Metrics are regional: an alarm in us-east-1 never sees the eu-west-1 filter's metric.
         trail("eu-west-1")

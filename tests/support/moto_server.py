@@ -3,9 +3,13 @@ serves until its standard input closes (the test that started it dropped it or d
 
 Used by tests/collect_moto.rs; run with the project venv's python (`make test` installs moto).
 """
+import logging
 import sys
 
 from moto.server import ThreadedMotoServer
+
+# No request log on the test output.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
