@@ -703,3 +703,45 @@ fn strip_times(v: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+#[test]
+fn role_arn_collects_the_role_account() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    let out = tempfile::tempdir().unwrap();
+    // moto maps an assumed role's credentials to the role's account, which has nothing seeded.
+    let o = collect(
+        &moto.endpoint(),
+        out.path(),
+        &[
+            "--regions",
+            "us-east-1",
+            "--role-arn",
+            "arn:aws:iam::111111111111:role/CwlAudit",
+            "--external-id",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        !out.path().join(ACCOUNT).exists(),
+        "not the caller's account"
+    );
+    let path = out.path().join("111111111111/us-east-1.json");
+    let s = cwl_audit::snapshot::load_file(&path).expect("a valid snapshot");
+    assert_eq!(s.account_id, "111111111111");
+    let r = eval::run(&eval::Options {
+        paths: vec![out.path().to_path_buf()],
+        policy_dirs: vec![],
+        rules: vec![],
+    })
+    .unwrap();
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!(r.findings[0].account_id, "111111111111");
+    assert_eq!(
+        r.findings[0].verdict,
+        Verdict::Fail,
+        "{}",
+        r.findings[0].message
+    );
+}

@@ -57,10 +57,16 @@ impl Aws {
             if let Some(x) = &opts.external_id {
                 b = b.external_id(x.clone());
             }
+            // STS needs a region to sign AssumeRole: the configured one, else the first requested.
+            if config.region().is_none() {
+                b = b.region(Region::new(fallback_region(opts)));
+            }
             let provider = b.build().await;
             config = config
                 .into_builder()
-                .credentials_provider(aws_credential_types_provider(provider))
+                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                    provider,
+                ))
                 .build();
         }
         Aws {
@@ -122,8 +128,11 @@ impl Aws {
     }
 }
 
-fn aws_credential_types_provider(
-    p: aws_config::sts::AssumeRoleProvider,
-) -> aws_sdk_sts::config::SharedCredentialsProvider {
-    aws_sdk_sts::config::SharedCredentialsProvider::new(p)
+/// The region for account-level calls when none is configured: the first requested, else us-east-1.
+pub fn fallback_region(opts: &Options) -> String {
+    match &opts.regions {
+        super::Regions::List(l) => l.first().cloned(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "us-east-1".to_string())
 }

@@ -2,7 +2,6 @@
 use crate::snapshot::CollectionError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Error codes that mean "this region is not enabled for the account" when every call of a region
@@ -54,9 +53,23 @@ where
                 .raw_response()
                 .map(|r| format!(" (HTTP {})", r.status().as_u16()))
                 .unwrap_or_default();
-            format!("{}{status}", DisplayErrorContext(err)).replace('\n', " ")
+            format!("{}{status}", chain(err)).replace('\n', " ")
         }
     }
+}
+
+/// The error and its causes, `a: b: c`, without repeating a message a wrapper already contains.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// The snapshot entry for a failed call.

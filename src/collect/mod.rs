@@ -182,14 +182,9 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
 
     // Which region to ask STS: the configured one, else the first requested one.
     let configured = aws.configured_region();
-    let first_listed = match &opts.regions {
-        Regions::List(l) => l.first().cloned(),
-        _ => None,
-    };
     let sts_region = configured
         .clone()
-        .or(first_listed)
-        .unwrap_or_else(|| "us-east-1".to_string());
+        .unwrap_or_else(|| aws::fallback_region(opts));
     let (account_id, partition) = calls::caller_identity(&aws.sts(&sts_region))
         .await
         .map_err(|e| CollectError::Identity {
