@@ -745,3 +745,43 @@ fn role_arn_collects_the_role_account() {
         r.findings[0].message
     );
 }
+
+/// Read-only by construction: the collector's only SDK calls are in calls.rs, and they are exactly
+/// the operations of src/iam.rs (the recorded-operations test checks the same at run time).
+#[test]
+fn no_call_outside_the_listed_read_operations() {
+    let dir = emulator::root().join("src/collect");
+    let snake = |op: &str| {
+        let mut s = String::new();
+        for (i, ch) in op.chars().enumerate() {
+            if ch.is_ascii_uppercase() && i > 0 {
+                s.push('_');
+            }
+            s.push(ch.to_ascii_lowercase());
+        }
+        s
+    };
+    let expected: BTreeSet<String> = cwl_audit::iam::OPERATIONS
+        .iter()
+        .map(|o| snake(o.operation))
+        .collect();
+    let calls = std::fs::read_to_string(dir.join("calls.rs")).unwrap();
+    let used: BTreeSet<String> = regex::Regex::new(r"\bc\s*\.\s*([a-z_]+)\(\)")
+        .unwrap()
+        .captures_iter(&calls)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert_eq!(used, expected);
+    assert_eq!(calls.matches(".send()").count(), expected.len());
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "calls.rs" {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !text.contains(".send()"),
+                "{} makes SDK calls",
+                path.display()
+            );
+        }
+    }
+}
