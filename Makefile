@@ -26,11 +26,16 @@ test: tools
 		$(CARGO) test --all-targets
 	$(MAKE) --no-print-directory eval-only policy-test
 
-## eval-only: the evaluator-only build must compile without any AWS crate
+## eval-only: the evaluator-only build must compile without any AWS crate (and say so on `collect`)
 eval-only:
 	$(CARGO) build --no-default-features --bin cwl-audit
 	@if $(CARGO) tree --no-default-features -e normal --prefix none | grep -q '^aws-'; then \
 		echo "evaluator-only build pulls AWS crates" >&2; exit 1; fi
+	@# There, `collect` exists only to say so (exit 2); `iam-policy` is data and works.
+	@out=$$(./target/debug/cwl-audit collect --out target/eval-only-check 2>&1); code=$$?; \
+		if [ $$code -ne 2 ] || ! grep -q 'built without the `collect` feature' <<<"$$out"; then \
+		echo "evaluator-only 'collect' must exit 2 and say why (got $$code: $$out)" >&2; exit 1; fi
+	@./target/debug/cwl-audit iam-policy | grep -q '"cloudtrail:DescribeTrails"'
 
 ## policy-test: Rego unit tests of the bundled policies, as users run them
 policy-test:

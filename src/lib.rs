@@ -1,13 +1,16 @@
 //! cwl-audit: collect AWS configuration snapshots and evaluate them offline with Rego.
 //!
-//! Data flows one way: snapshot files -> [`snapshot`] (load, check, locate) -> [`engine`] (regorus,
+//! Data flows one way: [`collect`] (feature `collect`, AWS SDK) -> snapshot files -> [`snapshot`] (load, check, locate) -> [`engine`] (regorus,
 //! builtins, METADATA) -> [`findings`] -> [`report`] (text, JSON, JUnit, SARIF). [`eval`] runs that
 //! pipeline; [`pattern`] is the pure filter-pattern library behind the `cwl.*` builtins.
+#[cfg(feature = "collect")]
+pub mod collect;
 pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod findings;
 pub mod fsutil;
+pub mod iam;
 pub mod memlimit;
 pub mod pattern;
 pub mod regotest;

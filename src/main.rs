@@ -19,6 +19,9 @@ static ALLOCATOR: cwl_audit::memlimit::Limited = cwl_audit::memlimit::Limited;
 /// Exit codes, documented in README: 0 nothing at or above --fail-on, 1 findings, 2 usage or input error.
 const EXIT_FINDINGS: u8 = 1;
 const EXIT_ERROR: u8 = 2;
+/// `collect` only: snapshots written, some calls failed (recorded in their `errors`).
+#[cfg(feature = "collect")]
+const EXIT_PARTIAL: u8 = 3;
 
 #[derive(Parser)]
 #[command(name = "cwl-audit", version, about = "Prove that every AWS account alarms when the root user is used.", long_about = None)]
@@ -72,6 +75,57 @@ enum Command {
     /// Write man pages (cwl-audit.1 and one per subcommand) to DIR; `make man` uses it.
     #[command(hide = true)]
     Man(ManArgs),
+    /// Read what CWL-014 needs from one AWS account (read-only) into snapshots.
+    #[command(
+        after_help = "Exit codes: 0 complete, 3 partial (failed calls are recorded in the snapshots' `errors`), 2 nothing usable (e.g. no credentials).\n\nExamples:\n  cwl-audit collect --out snapshots/ --all-regions\n  cwl-audit collect --out snapshots/ --profile audit --regions us-east-1,eu-west-1\n  cwl-audit collect --out snapshots/ --role-arn arn:aws:iam::123456789012:role/Audit --external-id X --all-regions\n  cwl-audit iam-policy   # the permissions it needs"
+    )]
+    Collect(CollectArgs),
+    /// Print the least-privilege IAM policy that `collect` needs (exactly the actions it uses).
+    IamPolicy,
+}
+
+#[derive(Args)]
+struct CollectArgs {
+    /// Write snapshots below DIR, as DIR/<account>/<region>.json.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Use this named profile of the AWS config files (else AWS_PROFILE or the default chain).
+    #[arg(long, value_name = "P")]
+    profile: Option<String>,
+    /// Collect these regions (comma-separated). Default: the configured region (AWS_REGION, profile).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "a,b",
+        conflicts_with = "all_regions"
+    )]
+    regions: Vec<String>,
+    /// Collect every region enabled for the account (Account ListRegions; if that is denied, the
+    /// regions enabled by default in every account).
+    #[arg(long)]
+    all_regions: bool,
+    /// Assume this role (STS AssumeRole with the credentials of the chain) and collect its account.
+    #[arg(long, value_name = "ARN")]
+    role_arn: Option<String>,
+    /// External id for --role-arn.
+    #[arg(long, value_name = "X", requires = "role_arn")]
+    external_id: Option<String>,
+    /// Send every call to URL (an emulator or a VPC endpoint proxy).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Replace SNS subscription endpoints (e-mail addresses, phone numbers) by their SHA-256.
+    #[arg(long)]
+    redact_endpoints: bool,
+    /// Regions collected at the same time.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    concurrency: u32,
+    /// Attempts per call, the first included (adaptive retry on throttling and transient errors).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    max_attempts: u32,
+    /// First retry backoff in milliseconds (tests).
+    #[arg(long, hide = true, value_name = "MS")]
+    retry_initial_backoff_ms: Option<u64>,
+    // -q/--quiet (global): no progress line and no summary; warnings and errors are still printed.
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -463,6 +517,105 @@ fn cmd_man(args: ManArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[cfg(not(feature = "collect"))]
+fn cmd_collect(_args: CollectArgs) -> anyhow::Result<ExitCode> {
+    Ok(error_exit(
+        "this cwl-audit was built without the `collect` feature (evaluator only); use a default build \
+         (`cargo install cwl-audit` or `cargo build`), or scripts/collect-with-aws-cli.sh",
+    ))
+}
+
+#[cfg(feature = "collect")]
+fn cmd_collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
+    use cwl_audit::collect::{self, Regions, Status};
+    let regions = if args.all_regions {
+        Regions::All
+    } else if args.regions.is_empty() {
+        Regions::Configured
+    } else {
+        Regions::List(
+            args.regions
+                .iter()
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect(),
+        )
+    };
+    let opts = collect::Options {
+        out: args.out.clone(),
+        profile: args.profile,
+        regions,
+        role_arn: args.role_arn,
+        external_id: args.external_id,
+        endpoint_url: args.endpoint_url,
+        redact_endpoints: args.redact_endpoints,
+        concurrency: args.concurrency as usize,
+        progress: verbosity() >= 0 && std::io::stderr().is_terminal(),
+        max_attempts: args.max_attempts,
+        initial_backoff: args
+            .retry_initial_backoff_ms
+            .map(std::time::Duration::from_millis),
+        recorder: None,
+    };
+    let outcome = match collect::run(&opts) {
+        Ok(o) => o,
+        Err(e) => return Ok(error_exit(e)),
+    };
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    for (region, why) in &outcome.skipped {
+        eprintln!("note: region {region} skipped: {why}");
+    }
+    for (region, e) in &outcome.errors {
+        let resource = e
+            .resource
+            .as_deref()
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: {region}: {} {}{resource}: {}: {}",
+            e.service, e.operation, e.code, e.message
+        );
+    }
+    let dir = args.out.join(&outcome.account_id);
+    if verbosity() >= 0 {
+        eprintln!(
+            "account {} ({}): {} snapshot{} written to {}, {} call{} failed",
+            outcome.account_id,
+            outcome.partition,
+            outcome.written.len(),
+            if outcome.written.len() == 1 { "" } else { "s" },
+            dir.display(),
+            outcome.errors.len(),
+            if outcome.errors.len() == 1 { "" } else { "s" },
+        );
+    }
+    Ok(match outcome.status {
+        Status::Complete => ExitCode::SUCCESS,
+        Status::Partial => {
+            eprintln!(
+                "cwl-audit: partial collection: {} call{} failed (recorded in the snapshots' `errors`; eval reports what depends on them as unknown)",
+                outcome.errors.len(),
+                if outcome.errors.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::from(EXIT_PARTIAL)
+        }
+        Status::Unusable => error_exit(format!(
+            "nothing usable was collected: every call failed (see the errors above; `cwl-audit iam-policy` prints the permissions needed){}",
+            if outcome.written.is_empty() { String::new() } else { format!("; the snapshots in {} record the failures", dir.display()) }
+        )),
+    })
+}
+
+fn cmd_iam_policy() -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(cwl_audit::iam::policy_json().as_bytes())
+        .and_then(|_| stdout.flush());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     // regorus reports many internal misses as `anyhow` errors, and anyhow captures a backtrace for
     // each when RUST_BACKTRACE is set (as it often is in CI): that made evaluation 4x slower.
@@ -494,6 +647,8 @@ fn main() -> ExitCode {
         Command::Diff(a) => cmd_diff(a),
         Command::Completions(a) => cmd_completions(a),
         Command::Man(a) => cmd_man(a),
+        Command::Collect(a) => cmd_collect(a),
+        Command::IamPolicy => cmd_iam_policy(),
     };
     outcome.unwrap_or_else(|e| error_exit(format!("{e:#}")))
 }

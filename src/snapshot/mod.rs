@@ -6,6 +6,7 @@ mod schema;
 
 pub use discover::discover;
 pub use locate::{line_col, locate};
+pub use schema::is_region;
 
 use regorus::Value;
 use std::fmt;

@@ -254,7 +254,8 @@ fn check_shape(v: &Value, shape: &Shape, pointer: &mut String) -> Result<(), Pro
     }
 }
 
-fn is_region(s: &str) -> bool {
+/// A region code as AWS writes it (`us-east-1`, `us-gov-west-1`).
+pub fn is_region(s: &str) -> bool {
     // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5 ...
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3

@@ -1,0 +1,138 @@
+//! SDK configuration and clients: the standard credential chain (aws-config), an optional assumed
+//! role, an optional endpoint override (emulators), adaptive retry, and the recording interceptor
+//! on every client.
+use super::record::{Recorder, RecordingInterceptor};
+use super::Options;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Per-region clients of the four audited services.
+pub struct Clients {
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+pub struct Aws {
+    config: SdkConfig,
+    interceptor: RecordingInterceptor,
+}
+
+/// Retry: the SDK's adaptive mode (client-side rate limiting after throttling, exponential backoff
+/// with jitter). The attempt count and first backoff can be lowered (tests).
+fn retry_config(opts: &Options) -> RetryConfig {
+    let mut r = RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1));
+    if let Some(b) = opts.initial_backoff {
+        r = r.with_initial_backoff(b);
+    }
+    r
+}
+
+impl Aws {
+    /// Loads the shared configuration. Credentials are resolved lazily, on the first call.
+    pub async fn load(opts: &Options, recorder: Arc<Recorder>) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry_config(opts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(p) = &opts.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(u) = &opts.endpoint_url {
+            loader = loader.endpoint_url(u);
+        }
+        let mut config = loader.load().await;
+        if let Some(arn) = &opts.role_arn {
+            let mut b = aws_config::sts::AssumeRoleProvider::builder(arn.clone())
+                .session_name("cwl-audit")
+                .configure(&config);
+            if let Some(x) = &opts.external_id {
+                b = b.external_id(x.clone());
+            }
+            // STS needs a region to sign AssumeRole: the configured one, else the first requested.
+            if config.region().is_none() {
+                b = b.region(Region::new(fallback_region(opts)));
+            }
+            let provider = b.build().await;
+            config = config
+                .into_builder()
+                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                    provider,
+                ))
+                .build();
+        }
+        Aws {
+            config,
+            interceptor: RecordingInterceptor(recorder),
+        }
+    }
+
+    /// The region of the environment or profile, if one is configured.
+    pub fn configured_region(&self) -> Option<String> {
+        self.config.region().map(|r| r.to_string())
+    }
+
+    pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.interceptor.clone())
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
+
+    /// The Account API is global; its endpoint is in the partition's first region.
+    pub fn account(&self, region: &str) -> aws_sdk_account::Client {
+        let conf = aws_sdk_account::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.interceptor.clone())
+            .build();
+        aws_sdk_account::Client::from_conf(conf)
+    }
+
+    pub fn clients(&self, region: &str) -> Clients {
+        let r = Region::new(region.to_string());
+        Clients {
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
+                aws_sdk_cloudtrail::config::Builder::from(&self.config)
+                    .region(r.clone())
+                    .interceptor(self.interceptor.clone())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(&self.config)
+                    .region(r.clone())
+                    .interceptor(self.interceptor.clone())
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(&self.config)
+                    .region(r.clone())
+                    .interceptor(self.interceptor.clone())
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&self.config)
+                    .region(r)
+                    .interceptor(self.interceptor.clone())
+                    .build(),
+            ),
+        }
+    }
+}
+
+/// The region for account-level calls when none is configured: the first requested, else us-east-1.
+pub fn fallback_region(opts: &Options) -> String {
+    match &opts.regions {
+        super::Regions::List(l) => l.first().cloned(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "us-east-1".to_string())
+}

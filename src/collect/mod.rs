@@ -1,0 +1,467 @@
+//! `cwl-audit collect`: read the configuration CWL-014 needs from one AWS account, region by region,
+//! and write one snapshot per region (`<out>/<account>/<region>.json`, docs/snapshot-format.md).
+//!
+//! Read-only by construction: the only calls are in [`calls`] (listed with their IAM actions in
+//! [`crate::iam`]). A failed call is recorded in the snapshot's `errors` with its AWS error code and
+//! the rest goes on; its section stays absent ("missing is not empty").
+mod aws;
+pub mod calls;
+pub mod convert;
+pub mod errors;
+mod progress;
+pub mod record;
+
+pub use record::Recorder;
+
+use crate::snapshot::{CollectionError, FORMAT_V1};
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which regions to collect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Regions {
+    /// The region of the environment or profile (AWS_REGION, `region` in the profile).
+    Configured,
+    /// These regions.
+    List(Vec<String>),
+    /// Every region enabled for the account (Account ListRegions; a built-in list if that fails).
+    All,
+}
+
+pub struct Options {
+    pub out: PathBuf,
+    pub profile: Option<String>,
+    pub regions: Regions,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub redact_endpoints: bool,
+    /// Regions collected at the same time (at least 1).
+    pub concurrency: usize,
+    /// Show the progress line (the caller decides: a terminal and not --quiet).
+    pub progress: bool,
+    /// Attempts per call, the first included (adaptive retry).
+    pub max_attempts: u32,
+    /// First retry backoff (the SDK's default when `None`); tests make it tiny.
+    pub initial_backoff: Option<Duration>,
+    /// Records every operation and attempt (tests); one is created when `None`.
+    pub recorder: Option<Arc<Recorder>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            out: PathBuf::from("snapshots"),
+            profile: None,
+            regions: Regions::Configured,
+            role_arn: None,
+            external_id: None,
+            endpoint_url: None,
+            redact_endpoints: false,
+            concurrency: 4,
+            progress: false,
+            max_attempts: 5,
+            initial_backoff: None,
+            recorder: None,
+        }
+    }
+}
+
+/// How complete a collection is; the CLI's exit code (0, 3, 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every call succeeded.
+    Complete,
+    /// Snapshots were written, and some calls failed (recorded in their `errors`).
+    Partial,
+    /// Nothing usable: no call returned data.
+    Unusable,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub account_id: String,
+    pub partition: String,
+    /// Snapshot files written, in region order.
+    pub written: Vec<PathBuf>,
+    /// Regions not collected, with the reason (not enabled for the account).
+    pub skipped: Vec<(String, String)>,
+    /// Things the user should know that are not call errors (e.g. the fallback region list).
+    pub warnings: Vec<String>,
+    /// Failed calls recorded in the written snapshots.
+    pub errors: Vec<(String, CollectionError)>,
+    /// Calls that returned data.
+    pub successes: usize,
+    pub status: Status,
+}
+
+/// Why nothing could be collected.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("cannot identify the account: STS GetCallerIdentity failed ({code}: {message}); check the credentials (environment, --profile, SSO login, --role-arn)")]
+    Identity { code: String, message: String },
+    #[error("no region to collect: pass --regions or --all-regions, or configure a region (AWS_REGION, or `region` in the profile)")]
+    NoRegion,
+    #[error("invalid region {0:?} (expected a region code such as us-east-1)")]
+    BadRegion(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// The regions enabled by default in every account of each partition (all regions launched before
+/// March 2019), used by --all-regions when Account ListRegions is denied or unavailable. Opt-in regions
+/// are then not collected (a warning says so).
+pub fn default_enabled_regions(partition: &str) -> &'static [&'static str] {
+    match partition {
+        "aws-cn" => &["cn-north-1", "cn-northwest-1"],
+        "aws-us-gov" => &["us-gov-east-1", "us-gov-west-1"],
+        _ => &[
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+            "ap-south-1",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ca-central-1",
+            "eu-central-1",
+            "eu-north-1",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "sa-east-1",
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+        ],
+    }
+}
+
+/// The Account API's region (it is global; its endpoint lives in the partition's first region).
+fn account_api_region(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "cn-northwest-1",
+        "aws-us-gov" => "us-gov-west-1",
+        _ => "us-east-1",
+    }
+}
+
+/// Collects and writes the snapshots. Blocks; runs its own async runtime.
+pub fn run(opts: &Options) -> Result<Outcome, CollectError> {
+    if let Regions::List(list) = &opts.regions {
+        if let Some(bad) = list.iter().find(|r| !crate::snapshot::is_region(r)) {
+            return Err(CollectError::BadRegion(bad.clone()));
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CollectError::Runtime)?;
+    rt.block_on(run_async(opts))
+}
+
+/// A region's snapshot, before it is written.
+struct RegionResult {
+    region: String,
+    doc: Value,
+    errors: Vec<CollectionError>,
+    successes: usize,
+}
+
+async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
+    let recorder = opts.recorder.clone().unwrap_or_default();
+    let aws = Arc::new(aws::Aws::load(opts, recorder.clone()).await);
+
+    // Which region to ask STS: the configured one, else the first requested one.
+    let configured = aws.configured_region();
+    let sts_region = configured
+        .clone()
+        .unwrap_or_else(|| aws::fallback_region(opts));
+    let (account_id, partition) = calls::caller_identity(&aws.sts(&sts_region))
+        .await
+        .map_err(|e| CollectError::Identity {
+            code: e.code,
+            message: e.message,
+        })?;
+
+    let mut warnings = Vec::new();
+    let mut regions: Vec<String> = match &opts.regions {
+        Regions::List(l) => l.clone(),
+        Regions::Configured => vec![configured.ok_or(CollectError::NoRegion)?],
+        Regions::All => {
+            match calls::list_enabled_regions(&aws.account(account_api_region(&partition))).await {
+                Ok(r) if !r.is_empty() => r,
+                Ok(_) => {
+                    warnings.push("Account ListRegions returned no region; collecting the regions enabled by default in every account".to_string());
+                    default_enabled_regions(&partition)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect()
+                }
+                Err(e) => {
+                    let list = default_enabled_regions(&partition);
+                    warnings.push(format!(
+                        "cannot list the enabled regions (Account ListRegions: {}); collecting the {} regions enabled by default in every account, so opt-in regions are not collected",
+                        e.code,
+                        list.len()
+                    ));
+                    list.iter().map(|s| s.to_string()).collect()
+                }
+            }
+        }
+    };
+    regions.sort();
+    regions.dedup();
+    if regions.is_empty() {
+        return Err(CollectError::NoRegion);
+    }
+
+    let progress = Arc::new(progress::Progress::new(opts.progress, regions.len()));
+    let error_count = Arc::new(AtomicUsize::new(0));
+    let ticker = {
+        let (p, rec, errs) = (progress.clone(), recorder.clone(), error_count.clone());
+        tokio::spawn(async move {
+            loop {
+                p.update(rec.calls(), errs.load(Ordering::Relaxed));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+
+    let collected_at = {
+        let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+        convert::timestamp(&aws_smithy_types::DateTime::from_secs(now.secs()))
+    };
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for region in regions {
+        let (aws, sem, progress, errs) = (
+            aws.clone(),
+            semaphore.clone(),
+            progress.clone(),
+            error_count.clone(),
+        );
+        let header = Header {
+            account_id: account_id.clone(),
+            partition: partition.clone(),
+            collected_at: collected_at.clone(),
+            redact: opts.redact_endpoints,
+        };
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let r = collect_region(&aws, region, &header).await;
+            errs.fetch_add(r.errors.len(), Ordering::Relaxed);
+            progress.region_done();
+            r
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    ticker.abort();
+    progress.update(recorder.calls(), error_count.load(Ordering::Relaxed));
+    progress.finish();
+    results.sort_by(|a, b| a.region.cmp(&b.region));
+
+    let mut outcome = Outcome {
+        account_id: account_id.clone(),
+        partition,
+        written: Vec::new(),
+        skipped: Vec::new(),
+        warnings,
+        errors: Vec::new(),
+        successes: 0,
+        status: Status::Complete,
+    };
+    for r in results {
+        if r.successes == 0
+            && !r.errors.is_empty()
+            && r.errors
+                .iter()
+                .all(|e| errors::REGION_NOT_ENABLED_CODES.contains(&e.code.as_str()))
+        {
+            outcome.skipped.push((
+                r.region.clone(),
+                format!(
+                    "not enabled for this account (every call failed with {})",
+                    r.errors[0].code
+                ),
+            ));
+            continue;
+        }
+        let path = opts
+            .out
+            .join(&account_id)
+            .join(format!("{}.json", r.region));
+        let mut text =
+            serde_json::to_string_pretty(&canonical(r.doc)).expect("a JSON value serializes");
+        text.push('\n');
+        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|source| {
+            CollectError::Write {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        outcome.written.push(path);
+        outcome.successes += r.successes;
+        outcome
+            .errors
+            .extend(r.errors.into_iter().map(|e| (r.region.clone(), e)));
+    }
+    outcome.status = if outcome.successes == 0 {
+        Status::Unusable
+    } else if !outcome.errors.is_empty() {
+        Status::Partial
+    } else {
+        Status::Complete
+    };
+    Ok(outcome)
+}
+
+struct Header {
+    account_id: String,
+    partition: String,
+    collected_at: String,
+    redact: bool,
+}
+
+async fn collect_region(aws: &aws::Aws, region: String, h: &Header) -> RegionResult {
+    let c = aws.clients(&region);
+    let (trails, filters, alarms, subscriptions) = tokio::join!(
+        calls::describe_trails(&c.cloudtrail),
+        calls::describe_metric_filters(&c.logs),
+        calls::describe_alarms(&c.cloudwatch),
+        calls::list_subscriptions(&c.sns, h.redact),
+    );
+    let mut errors = Vec::new();
+    let mut successes = 0;
+    let mut doc = Map::new();
+    doc.insert("format".into(), json!(FORMAT_V1));
+    doc.insert("account_id".into(), json!(h.account_id));
+    doc.insert("partition".into(), json!(h.partition));
+    doc.insert("region".into(), json!(region));
+    doc.insert("collected_at".into(), json!(h.collected_at));
+    doc.insert(
+        "collector".into(),
+        json!({"name": "cwl-audit", "version": env!("CARGO_PKG_VERSION")}),
+    );
+
+    match trails {
+        Ok(mut list) => {
+            successes += 1;
+            convert::sort_by_keys(&mut list, &["TrailARN"]);
+            let (mut status, mut selectors) = (Map::new(), Map::new());
+            // The per-trail calls belong to the trail's home region; shadow trails are listed only.
+            let home: Vec<String> = list
+                .iter()
+                .filter(|t| t.get("HomeRegion").and_then(Value::as_str) == Some(region.as_str()))
+                .filter_map(|t| {
+                    t.get("TrailARN")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .collect();
+            for arn in home {
+                let (st, sel) = tokio::join!(
+                    calls::get_trail_status(&c.cloudtrail, &arn),
+                    calls::get_event_selectors(&c.cloudtrail, &arn)
+                );
+                match st {
+                    Ok(v) => {
+                        successes += 1;
+                        status.insert(arn.clone(), v);
+                    }
+                    Err(e) => errors.push(e),
+                }
+                match sel {
+                    Ok(v) => {
+                        successes += 1;
+                        selectors.insert(arn, v);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            doc.insert(
+                "cloudtrail".into(),
+                json!({"trailList": list, "status": status, "selectors": selectors}),
+            );
+        }
+        Err(e) => errors.push(e),
+    }
+    match filters {
+        Ok(mut list) => {
+            successes += 1;
+            convert::sort_by_keys(&mut list, &["logGroupName", "filterName"]);
+            doc.insert("logs".into(), json!({ "metricFilters": list }));
+        }
+        Err(e) => errors.push(e),
+    }
+    match alarms {
+        Ok((mut metric, mut composite)) => {
+            successes += 1;
+            convert::sort_by_keys(&mut metric, &["AlarmArn"]);
+            convert::sort_by_keys(&mut composite, &["AlarmArn"]);
+            doc.insert(
+                "cloudwatch".into(),
+                json!({"MetricAlarms": metric, "CompositeAlarms": composite}),
+            );
+        }
+        Err(e) => errors.push(e),
+    }
+    match subscriptions {
+        Ok(mut list) => {
+            successes += 1;
+            convert::sort_by_keys(&mut list, &["SubscriptionArn"]);
+            doc.insert("sns".into(), json!({ "Subscriptions": list }));
+        }
+        Err(e) => errors.push(e),
+    }
+    errors.sort_by(|a, b| {
+        (&a.service, &a.operation, &a.resource, &a.code).cmp(&(
+            &b.service,
+            &b.operation,
+            &b.resource,
+            &b.code,
+        ))
+    });
+    doc.insert(
+        "errors".into(),
+        serde_json::to_value(&errors).expect("errors serialize"),
+    );
+    RegionResult {
+        region,
+        doc: Value::Object(doc),
+        errors,
+        successes,
+    }
+}
+
+/// The same value with every object's keys in sorted order (whatever map serde_json was built with).
+fn canonical(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
+        other => other,
+    }
+}

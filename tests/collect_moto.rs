@@ -1,0 +1,781 @@
+//! `collect` against a real AWS emulator (moto in server mode): seeded scenarios are collected and
+//! evaluated, collections are reproducible, failed calls become snapshot `errors` and `unknown`
+//! verdicts, and the operations performed are exactly the IAM policy's.
+//!
+//! Needs moto: `make test` installs it into .venv and sets CWL_AUDIT_PYTHON. Without it these tests
+//! fail with instructions; CWL_AUDIT_SKIP_EMULATOR=1 skips them explicitly.
+#![cfg(feature = "collect")]
+#[path = "support/emulator.rs"]
+mod emulator;
+
+use cwl_audit::collect::{self, Options, Recorder, Regions, Status};
+use cwl_audit::eval;
+use cwl_audit::findings::{Finding, Verdict};
+use emulator::{collect, collect_as, error_response, Moto, Request, ACCOUNT};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The CWL-014 finding of the emulator's account, from the snapshots below `dir`.
+fn verdict(dir: &Path) -> Finding {
+    let r = eval::run(&eval::Options {
+        rules: vec!["CWL-014".into()],
+        ..eval::Options::new(vec![dir.to_path_buf()])
+    })
+    .expect("policies compile");
+    assert!(
+        r.notifications.is_empty() || !r.has_errors(),
+        "snapshots must load without errors: {:#?}",
+        r.notifications
+    );
+    let mine: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.account_id == ACCOUNT)
+        .collect();
+    assert_eq!(mine.len(), 1, "{:#?}", r.findings);
+    mine[0].clone()
+}
+
+/// Loads a written snapshot with the evaluator's loader (schema check) and as plain JSON.
+fn snapshot(dir: &Path, region: &str) -> Value {
+    let path = dir.join(ACCOUNT).join(format!("{region}.json"));
+    if let Err(e) = cwl_audit::snapshot::load_file(&path) {
+        panic!("{} does not load: {e}", path.display());
+    }
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[track_caller]
+fn assert_verdict(f: &Finding, verdict: Verdict, part: &str) {
+    assert_eq!(f.verdict, verdict, "{}", f.message);
+    assert!(f.message.contains(part), "{:?} lacks {:?}", f.message, part);
+}
+
+#[test]
+fn seeded_scenarios_give_the_expected_verdicts() {
+    let cases: &[(&str, Verdict, &str)] = &[
+        ("compliant", Verdict::Pass, "alarm RootAccountUsageAlarm -> topic RootAccountUsageAlerts (1 confirmed subscription)"),
+        ("advanced-selectors", Verdict::Pass, "trail management-events ->"),
+        ("weak-filter", Verdict::Fail, "filter RootAccountUsage does not match all root events"),
+        ("trail-stopped", Verdict::Fail, "is not logging (IsLogging=false)"),
+        ("single-region-trail", Verdict::Fail, "is single-region"),
+        ("write-only", Verdict::Fail, "records only WriteOnly management events"),
+        ("actions-disabled", Verdict::Fail, "has ActionsEnabled=false"),
+        ("no-subscription", Verdict::Fail, "has no subscriptions"),
+        ("two-regions", Verdict::Pass, "log group CloudTrail/eu-management-events (123456789012, eu-west-1)"),
+        ("alarm-other-region", Verdict::Fail, "metrics are regional"),
+        ("organization-trail", Verdict::Pass, "trail organization-trail ->"),
+    ];
+    for (scenario, expected, part) in cases {
+        let Some(moto) = Moto::get() else { return };
+        moto.seed(&[scenario]);
+        let out = tempfile::tempdir().unwrap();
+        let o = collect(
+            &moto.endpoint(),
+            out.path(),
+            &["--regions", "us-east-1,eu-west-1"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{scenario}: {}", stderr(&o));
+        for region in ["us-east-1", "eu-west-1"] {
+            let s = snapshot(out.path(), region);
+            assert_eq!(s["errors"], serde_json::json!([]), "{scenario} {region}");
+            assert!(
+                s["cloudtrail"]["trailList"].is_array(),
+                "{scenario} {region}"
+            );
+        }
+        let f = verdict(out.path());
+        assert_eq!(f.verdict, *expected, "{scenario}: {}", f.message);
+        assert!(
+            f.message.contains(part),
+            "{scenario}: {:?} lacks {part:?}",
+            f.message
+        );
+    }
+}
+
+#[test]
+fn snapshot_has_the_contract_shape() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["two-regions"]);
+    let out = tempfile::tempdir().unwrap();
+    let o = collect(
+        &moto.endpoint(),
+        out.path(),
+        &["--regions", "eu-west-1,us-east-1"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let home = snapshot(out.path(), "eu-west-1");
+    let arn = format!("arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/eu-management-events");
+    assert_eq!(home["format"], "cwl-audit.snapshot/v1");
+    assert_eq!(home["account_id"], ACCOUNT);
+    assert_eq!(home["partition"], "aws");
+    assert_eq!(home["region"], "eu-west-1");
+    assert_eq!(home["collector"]["name"], "cwl-audit");
+    assert_eq!(home["cloudtrail"]["trailList"][0]["TrailARN"], arn.as_str());
+    assert_eq!(home["cloudtrail"]["status"][&arn]["IsLogging"], true);
+    assert_eq!(
+        home["cloudtrail"]["selectors"][&arn]["EventSelectors"][0]["ReadWriteType"],
+        "All"
+    );
+    assert_eq!(
+        home["logs"]["metricFilters"][0]["filterName"],
+        "RootAccountUsage"
+    );
+    assert_eq!(home["cloudwatch"]["MetricAlarms"][0]["Threshold"], 1.0);
+    assert_eq!(home["cloudwatch"]["CompositeAlarms"], serde_json::json!([]));
+    assert!(home["sns"]["Subscriptions"][0]["SubscriptionArn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sns:eu-west-1:"));
+    // ISO-8601 timestamps, as the AWS CLI prints them.
+    let ts = home["cloudwatch"]["MetricAlarms"][0]["StateUpdatedTimestamp"]
+        .as_str()
+        .unwrap();
+    assert!(
+        ts.len() >= 20 && ts.ends_with('Z') && &ts[10..11] == "T",
+        "{ts}"
+    );
+    // The other region sees the shadow trail only: no per-trail calls there.
+    let other = snapshot(out.path(), "us-east-1");
+    assert_eq!(
+        other["cloudtrail"]["trailList"][0]["TrailARN"],
+        arn.as_str()
+    );
+    assert_eq!(other["cloudtrail"]["status"], serde_json::json!({}));
+    assert_eq!(other["cloudtrail"]["selectors"], serde_json::json!({}));
+    assert_eq!(other["logs"]["metricFilters"], serde_json::json!([]));
+}
+
+/// Strips the only line allowed to differ between two collections of an unchanged account, and the
+/// two that moto itself changes: it reports the time of each GetTrailStatus as the last delivery.
+fn without_collected_at(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            !(l.starts_with("\"collected_at\"")
+                || l.starts_with("\"LatestDeliveryTime\"")
+                || l.starts_with("\"LatestDeliveryAttemptTime\""))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn two_collections_are_identical_apart_from_collected_at() {
+    let Some(moto) = Moto::get() else { return };
+    // Several items per list, so order matters: two trails, two filters, alarms, subscriptions.
+    moto.seed(&["compliant", "two-regions"]);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = ["--regions", "us-east-1,eu-west-1", "--concurrency", "2"];
+    assert_eq!(
+        collect(&moto.endpoint(), a.path(), &args).status.code(),
+        Some(0)
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let o = collect(&moto.endpoint(), b.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for region in ["us-east-1", "eu-west-1"] {
+        let (pa, pb) = (
+            a.path().join(ACCOUNT).join(format!("{region}.json")),
+            b.path().join(ACCOUNT).join(format!("{region}.json")),
+        );
+        assert_ne!(
+            std::fs::read(&pa).unwrap(),
+            std::fs::read(&pb).unwrap(),
+            "collected_at differs (a second apart)"
+        );
+        assert_eq!(
+            without_collected_at(&pa),
+            without_collected_at(&pb),
+            "{region}"
+        );
+        // Written sorted: keys in order, and the trails by TrailARN.
+        let v = snapshot(a.path(), region);
+        let trails: Vec<&str> = v["cloudtrail"]["trailList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["TrailARN"].as_str().unwrap())
+            .collect();
+        assert_eq!(trails.len(), 2, "{region}");
+        let mut sorted = trails.clone();
+        sorted.sort();
+        assert_eq!(trails, sorted);
+        let text = std::fs::read_to_string(&pa).unwrap();
+        assert_eq!(
+            text,
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
+        );
+    }
+}
+
+/// Environment for in-process collections (the library reads credentials from it), set once
+/// before any test reads it.
+fn test_env() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/nonexistent/cwl-audit-test/config"),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/cwl-audit-test/credentials",
+            ),
+        ] {
+            std::env::set_var(k, v);
+        }
+        for k in [
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+        ] {
+            std::env::remove_var(k);
+        }
+    });
+}
+
+fn options(endpoint: String, out: &Path, regions: Regions, recorder: &Arc<Recorder>) -> Options {
+    Options {
+        out: out.to_path_buf(),
+        regions,
+        endpoint_url: Some(endpoint),
+        concurrency: 4,
+        max_attempts: 3,
+        initial_backoff: Some(Duration::from_millis(10)),
+        recorder: Some(recorder.clone()),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn recorded_operations_are_exactly_the_iam_policy() {
+    let Some(moto) = Moto::get() else { return };
+    test_env();
+    moto.seed(&["compliant"]);
+    let out = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(Recorder::new());
+    // --all-regions: moto has no Account API, so this also exercises the built-in fallback list.
+    let outcome = collect::run(&options(
+        moto.endpoint(),
+        out.path(),
+        Regions::All,
+        &recorder,
+    ))
+    .expect("collect");
+    assert_eq!(outcome.status, Status::Complete, "{:#?}", outcome.errors);
+    let fallback = collect::default_enabled_regions("aws");
+    assert_eq!(outcome.written.len(), fallback.len());
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("Account ListRegions")),
+        "{:?}",
+        outcome.warnings
+    );
+    for r in fallback {
+        snapshot(out.path(), r);
+    }
+
+    let recorded = recorder.operations();
+    let mut used = BTreeSet::new();
+    for (service, op) in &recorded {
+        let known = cwl_audit::iam::lookup(service, op)
+            .unwrap_or_else(|| panic!("{service} {op} is performed but not in src/iam.rs"));
+        if let Some(action) = known.action {
+            used.insert(action);
+        }
+    }
+    let policy: BTreeSet<&str> = cwl_audit::iam::actions().into_iter().collect();
+    assert_eq!(used, policy, "recorded operations: {recorded:?}");
+    // And the printed policy is the same list.
+    let printed: Value = serde_json::from_str(&cwl_audit::iam::policy_json()).unwrap();
+    let printed: BTreeSet<&str> = printed["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(printed, policy);
+    // Every call was recorded: one DescribeTrails per region, status and selectors for the one home trail.
+    let count = |op: &str| recorded.iter().filter(|(_, o)| o == op).count();
+    assert_eq!(count("DescribeTrails"), fallback.len());
+    assert_eq!(count("GetTrailStatus"), 1);
+    assert_eq!(count("GetEventSelectors"), 1);
+    assert_eq!(count("GetCallerIdentity"), 1);
+}
+
+#[test]
+fn readme_shows_the_printed_iam_policy() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
+        .arg("iam-policy")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let policy = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(policy, cwl_audit::iam::policy_json());
+    let readme = std::fs::read_to_string(emulator::root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```json\n{policy}```")),
+        "README must show `cwl-audit iam-policy` output verbatim:\n{policy}"
+    );
+}
+
+#[test]
+fn denied_call_is_recorded_and_gives_unknown() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    // The real policy minus sns:ListSubscriptions. moto checks CloudWatch as `monitoring:*`, the
+    // service's old IAM prefix, so that action is added for moto's sake.
+    let mut actions: Vec<&str> = cwl_audit::iam::actions()
+        .into_iter()
+        .filter(|a| *a != "sns:ListSubscriptions")
+        .collect();
+    actions.push("monitoring:DescribeAlarms");
+    let (key, secret) = moto.restricted_user(&actions);
+    let out = tempfile::tempdir().unwrap();
+    let o = collect_as(
+        &moto.endpoint(),
+        out.path(),
+        &["--regions", "us-east-1"],
+        (&key, &secret),
+    );
+    assert_eq!(o.status.code(), Some(3), "partial: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("error: us-east-1: sns ListSubscriptions: AccessDenied"),
+        "{}",
+        stderr(&o)
+    );
+    let s = snapshot(out.path(), "us-east-1");
+    assert!(
+        s.get("sns").is_none(),
+        "a failed call's section is absent, not empty: {}",
+        s["sns"]
+    );
+    let errors = s["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["service"], "sns");
+    assert_eq!(errors[0]["operation"], "ListSubscriptions");
+    assert_eq!(errors[0]["code"], "AccessDenied");
+    assert_eq!(errors[0]["resource"], Value::Null);
+    // Everything else was collected.
+    assert_eq!(s["cloudwatch"]["MetricAlarms"].as_array().unwrap().len(), 1);
+    assert_eq!(s["logs"]["metricFilters"].as_array().unwrap().len(), 1);
+    assert_verdict(
+        &verdict(out.path()),
+        Verdict::Unknown,
+        "ListSubscriptions failed: AccessDenied",
+    );
+}
+
+#[test]
+fn everything_denied_is_nothing_usable() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    let (key, secret) = moto.restricted_user(&["s3:ListAllMyBuckets"]);
+    let out = tempfile::tempdir().unwrap();
+    let o = collect_as(
+        &moto.endpoint(),
+        out.path(),
+        &["--regions", "us-east-1"],
+        (&key, &secret),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nothing usable was collected"),
+        "{}",
+        stderr(&o)
+    );
+    // The snapshot still records what was denied, and eval never passes it.
+    let s = snapshot(out.path(), "us-east-1");
+    assert_eq!(s["errors"].as_array().unwrap().len(), 4);
+    assert_eq!(verdict(out.path()).verdict, Verdict::Unknown);
+}
+
+#[test]
+fn no_credentials_is_exit_2_with_a_clear_message() {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cwl-audit"));
+    cmd.args([
+        "collect",
+        "--regions",
+        "us-east-1",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--out",
+    ])
+    .arg(out.path());
+    emulator::aws_env(&mut cmd, "x", "x");
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot identify the account: STS GetCallerIdentity failed"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        std::fs::read_dir(out.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn throttled_call_is_retried() {
+    let Some(moto) = Moto::get() else { return };
+    test_env();
+    moto.seed(&["compliant"]);
+    // The first DescribeMetricFilters is throttled (JSON protocol, x-amzn-errortype), then moto answers.
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let t = throttled.clone();
+    let endpoint = emulator::proxy(
+        moto.port,
+        Arc::new(move |req: &Request| {
+            (req.operation().as_deref() == Some("DescribeMetricFilters")
+                && t.fetch_add(1, Ordering::SeqCst) == 0)
+                .then(|| error_response(req, 400, "ThrottlingException", "Rate exceeded"))
+        }),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(Recorder::new());
+    let outcome = collect::run(&options(
+        endpoint,
+        out.path(),
+        Regions::List(vec!["us-east-1".into()]),
+        &recorder,
+    ))
+    .expect("collect");
+    assert_eq!(outcome.status, Status::Complete, "{:#?}", outcome.errors);
+    assert_eq!(
+        throttled.load(Ordering::SeqCst),
+        2,
+        "throttled once, then answered"
+    );
+    let calls = |log: Vec<(String, String)>| {
+        log.iter()
+            .filter(|(_, op)| op == "DescribeMetricFilters")
+            .count()
+    };
+    assert_eq!(calls(recorder.operations()), 1, "one call");
+    assert_eq!(calls(recorder.attempt_log()), 2, "two attempts");
+    assert_verdict(
+        &verdict(out.path()),
+        Verdict::Pass,
+        "filter RootAccountUsage",
+    );
+}
+
+#[test]
+fn persistent_throttling_is_recorded_and_gives_unknown() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    let endpoint = emulator::proxy(
+        moto.port,
+        Arc::new(|req: &Request| {
+            (req.operation().as_deref() == Some("DescribeAlarms"))
+                .then(|| error_response(req, 400, "Throttling", "Rate exceeded"))
+        }),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = collect(&endpoint, out.path(), &["--regions", "us-east-1"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let s = snapshot(out.path(), "us-east-1");
+    assert!(s.get("cloudwatch").is_none());
+    assert_eq!(s["errors"][0]["operation"], "DescribeAlarms");
+    assert_eq!(s["errors"][0]["code"], "Throttling");
+    assert_verdict(
+        &verdict(out.path()),
+        Verdict::Unknown,
+        "DescribeAlarms failed: Throttling",
+    );
+}
+
+#[test]
+fn region_not_enabled_is_skipped_with_a_note() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    // An opt-in region that is not enabled rejects the account's credentials.
+    let endpoint = emulator::proxy(
+        moto.port,
+        Arc::new(|req: &Request| {
+            let code = if req.header("x-amz-target").is_some() {
+                "UnrecognizedClientException"
+            } else {
+                "InvalidClientTokenId"
+            };
+            (req.signed_region() == Some("ap-east-1")).then(|| {
+                error_response(
+                    req,
+                    403,
+                    code,
+                    "The security token included in the request is invalid.",
+                )
+            })
+        }),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = collect(&endpoint, out.path(), &["--regions", "us-east-1,ap-east-1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("note: region ap-east-1 skipped: not enabled for this account"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.path().join(ACCOUNT).join("ap-east-1.json").exists());
+    assert_verdict(
+        &verdict(out.path()),
+        Verdict::Pass,
+        "trail management-events",
+    );
+}
+
+#[test]
+fn redacted_endpoints_still_pass() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    let out = tempfile::tempdir().unwrap();
+    let o = collect(
+        &moto.endpoint(),
+        out.path(),
+        &["--regions", "us-east-1", "--redact-endpoints", "--quiet"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "--quiet: {}", stderr(&o));
+    let s = snapshot(out.path(), "us-east-1");
+    let endpoint = s["sns"]["Subscriptions"][0]["Endpoint"].as_str().unwrap();
+    assert!(endpoint.starts_with("redacted:sha256:"), "{endpoint}");
+    assert!(
+        !std::fs::read_to_string(out.path().join(ACCOUNT).join("us-east-1.json"))
+            .unwrap()
+            .contains("security@example.com")
+    );
+    assert_eq!(verdict(out.path()).verdict, Verdict::Pass);
+}
+
+/// scripts/collect-with-aws-cli.sh (AWS CLI + jq) gives the same verdicts as `collect`.
+#[test]
+fn aws_cli_script_gives_the_same_verdicts() {
+    let Some(python) = emulator::python() else {
+        return;
+    };
+    let bin = python.parent().unwrap().to_path_buf();
+    assert!(
+        bin.join("aws").exists(),
+        "the AWS CLI is not installed in {} (run `make test`: requirements-test.txt has awscli)",
+        bin.display()
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (&["compliant"], "us-east-1,eu-west-1"),
+        (&["two-regions"], "us-east-1,eu-west-1"),
+        (&["weak-filter"], "us-east-1"),
+        (&["actions-disabled"], "us-east-1"),
+        (&["trail-stopped"], "us-east-1"),
+        (&["advanced-selectors"], "us-east-1"),
+        (&["alarm-other-region"], "us-east-1,eu-west-1"),
+    ];
+    for (scenarios, regions) in cases {
+        let Some(moto) = Moto::get() else { return };
+        moto.seed(scenarios);
+        let (rust, cli) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let o = collect(&moto.endpoint(), rust.path(), &["--regions", regions]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let o = run_cli_script(&bin, &moto.endpoint(), cli.path(), regions);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{scenarios:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            stderr(&o)
+        );
+        for region in regions.split(',') {
+            let (a, b) = (snapshot(rust.path(), region), snapshot(cli.path(), region));
+            // The same data, apart from timestamps' spelling and collector.
+            for section in ["cloudtrail", "logs", "sns"] {
+                assert_eq!(
+                    strip_times(&a[section]),
+                    strip_times(&b[section]),
+                    "{scenarios:?} {region} {section}"
+                );
+            }
+            assert_eq!(
+                strip_times(&a["cloudwatch"]),
+                strip_times(&b["cloudwatch"]),
+                "{scenarios:?} {region} cloudwatch"
+            );
+            assert_eq!(b["errors"], serde_json::json!([]));
+        }
+        let (va, vb) = (verdict(rust.path()), verdict(cli.path()));
+        assert_eq!(
+            (va.verdict, &va.message),
+            (vb.verdict, &vb.message),
+            "{scenarios:?}"
+        );
+    }
+}
+
+#[test]
+fn aws_cli_script_records_a_denied_call() {
+    let Some(python) = emulator::python() else {
+        return;
+    };
+    let bin = python.parent().unwrap().to_path_buf();
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    let endpoint = emulator::proxy(
+        moto.port,
+        Arc::new(|req: &Request| {
+            (req.operation().as_deref() == Some("ListSubscriptions")).then(|| {
+                error_response(
+                    req,
+                    403,
+                    "AuthorizationError",
+                    "User is not authorized to perform: SNS:ListSubscriptions",
+                )
+            })
+        }),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = run_cli_script(&bin, &endpoint, out.path(), "us-east-1");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let s = snapshot(out.path(), "us-east-1");
+    assert!(s.get("sns").is_none());
+    assert_eq!(s["errors"][0]["operation"], "ListSubscriptions");
+    assert_eq!(s["errors"][0]["code"], "AuthorizationError");
+    assert_verdict(
+        &verdict(out.path()),
+        Verdict::Unknown,
+        "ListSubscriptions failed: AuthorizationError",
+    );
+}
+
+fn run_cli_script(bin: &Path, endpoint: &str, out: &Path, regions: &str) -> Output {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(emulator::root().join("scripts/collect-with-aws-cli.sh"))
+        .args(["--out"])
+        .arg(out)
+        .args(["--regions", regions]);
+    emulator::aws_env(&mut cmd, "testing", "testing");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin.to_path_buf()];
+    paths.extend(std::env::split_paths(&path));
+    cmd.env("PATH", std::env::join_paths(paths).unwrap())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_MAX_ATTEMPTS", "1");
+    cmd.output().expect("run the script")
+}
+
+/// Drops timestamp-valued members (their spelling differs between the CLI and the SDK, and moto
+/// moves some on every read) so the rest can be compared.
+fn strip_times(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| {
+                    !(k.ends_with("Time")
+                        || k.ends_with("Timestamp")
+                        || k.ends_with("Started")
+                        || k.ends_with("Stopped"))
+                })
+                .map(|(k, x)| (k.clone(), strip_times(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(strip_times).collect()),
+        // jq may print 1.0 as 1: compare numbers as numbers.
+        Value::Number(n) => serde_json::json!(n.as_f64()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn role_arn_collects_the_role_account() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    let out = tempfile::tempdir().unwrap();
+    // moto maps an assumed role's credentials to the role's account, which has nothing seeded.
+    let o = collect(
+        &moto.endpoint(),
+        out.path(),
+        &[
+            "--regions",
+            "us-east-1",
+            "--role-arn",
+            "arn:aws:iam::111111111111:role/CwlAudit",
+            "--external-id",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        !out.path().join(ACCOUNT).exists(),
+        "not the caller's account"
+    );
+    let path = out.path().join("111111111111/us-east-1.json");
+    let s = cwl_audit::snapshot::load_file(&path).expect("a valid snapshot");
+    assert_eq!(s.account_id, "111111111111");
+    let r = eval::run(&eval::Options::new(vec![out.path().to_path_buf()])).unwrap();
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!(r.findings[0].account_id, "111111111111");
+    assert_eq!(
+        r.findings[0].verdict,
+        Verdict::Fail,
+        "{}",
+        r.findings[0].message
+    );
+}
+
+/// Read-only by construction: the collector's only SDK calls are in calls.rs, and they are exactly
+/// the operations of src/iam.rs (the recorded-operations test checks the same at run time).
+#[test]
+fn no_call_outside_the_listed_read_operations() {
+    let dir = emulator::root().join("src/collect");
+    let snake = |op: &str| {
+        let mut s = String::new();
+        for (i, ch) in op.chars().enumerate() {
+            if ch.is_ascii_uppercase() && i > 0 {
+                s.push('_');
+            }
+            s.push(ch.to_ascii_lowercase());
+        }
+        s
+    };
+    let expected: BTreeSet<String> = cwl_audit::iam::OPERATIONS
+        .iter()
+        .map(|o| snake(o.operation))
+        .collect();
+    let calls = std::fs::read_to_string(dir.join("calls.rs")).unwrap();
+    let used: BTreeSet<String> = regex::Regex::new(r"\bc\s*\.\s*([a-z_]+)\(\)")
+        .unwrap()
+        .captures_iter(&calls)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert_eq!(used, expected);
+    assert_eq!(calls.matches(".send()").count(), expected.len());
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "calls.rs" {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !text.contains(".send()"),
+                "{} makes SDK calls",
+                path.display()
+            );
+        }
+    }
+}

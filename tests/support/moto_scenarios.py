@@ -1,0 +1,170 @@
+"""Seeds a moto server with one CWL-014 scenario, with boto3 (as a person would with the console).
+
+    python moto_scenarios.py ENDPOINT SCENARIO
+    python moto_scenarios.py ENDPOINT restricted-user ACTIONS_JSON   # prints "KEY SECRET", turns IAM on
+
+The account is moto's default, 123456789012. Every scenario builds the chain of Trend Micro
+Conformity's CWL-014 remediation (trail -> log group -> metric filter -> metric -> alarm -> SNS topic
+with a subscription) and breaks at most one link. Used by tests/collect_moto.rs.
+"""
+import json
+import sys
+import urllib.request
+
+import boto3
+
+ACCOUNT = "123456789012"
+CIS = '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
+WEAK = '{ $.userIdentity.type = "Root" || $.userIdentity.invokedBy NOT EXISTS }'
+ENDPOINT = sys.argv[1]
+
+
+def client(service, region):
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=ENDPOINT,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def trail(home, name="management-events", log_group="CloudTrail/management-events",
+          multi_region=True, logging=True, read_write="All", organization=False, advanced=False):
+    """A trail in `home` sending to `log_group` (in `home`)."""
+    client("s3", home).create_bucket(
+        Bucket=f"cloudtrail-{name}-{ACCOUNT}",
+        **({} if home == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": home}}),
+    )
+    client("logs", home).create_log_group(logGroupName=log_group)
+    ct = client("cloudtrail", home)
+    ct.create_trail(
+        Name=name,
+        S3BucketName=f"cloudtrail-{name}-{ACCOUNT}",
+        IsMultiRegionTrail=multi_region,
+        IncludeGlobalServiceEvents=True,
+        EnableLogFileValidation=True,
+        IsOrganizationTrail=organization,
+        CloudWatchLogsLogGroupArn=f"arn:aws:logs:{home}:{ACCOUNT}:log-group:{log_group}:*",
+        CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/CloudTrailToCloudWatchLogs",
+    )
+    if advanced:
+        ct.put_event_selectors(
+            TrailName=name,
+            AdvancedEventSelectors=[{
+                "Name": "Management events",
+                "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+            }],
+        )
+    else:
+        ct.put_event_selectors(
+            TrailName=name,
+            EventSelectors=[{"ReadWriteType": read_write, "IncludeManagementEvents": True}],
+        )
+    if logging:
+        ct.start_logging(Name=name)
+
+
+def alarm_chain(region, log_group="CloudTrail/management-events", pattern=CIS, actions_enabled=True,
+                subscribe=True, alarm_region=None):
+    """Metric filter on `log_group` in `region`; alarm and topic in `alarm_region` (default: same)."""
+    alarm_region = alarm_region or region
+    client("logs", region).put_metric_filter(
+        logGroupName=log_group,
+        filterName="RootAccountUsage",
+        filterPattern=pattern,
+        metricTransformations=[{
+            "metricName": "RootAccountUsageEventCount",
+            "metricNamespace": "CloudTrailMetrics",
+            "metricValue": "1",
+        }],
+    )
+    sns = client("sns", alarm_region)
+    topic = sns.create_topic(Name="RootAccountUsageAlerts")["TopicArn"]
+    if subscribe:
+        sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="security@example.com")
+    client("cloudwatch", alarm_region).put_metric_alarm(
+        AlarmName="RootAccountUsageAlarm",
+        MetricName="RootAccountUsageEventCount",
+        Namespace="CloudTrailMetrics",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        DatapointsToAlarm=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+        ActionsEnabled=actions_enabled,
+        AlarmActions=[topic],
+    )
+
+
+def scenario(name):
+    r = "us-east-1"
+    if name == "compliant":
+        trail(r)
+        alarm_chain(r)
+    elif name == "advanced-selectors":
+        trail(r, advanced=True)
+        alarm_chain(r)
+    elif name == "weak-filter":
+        trail(r)
+        alarm_chain(r, pattern=WEAK)
+    elif name == "trail-stopped":
+        trail(r, logging=False)
+        alarm_chain(r)
+    elif name == "single-region-trail":
+        trail(r, multi_region=False)
+        alarm_chain(r)
+    elif name == "write-only":
+        trail(r, read_write="WriteOnly")
+        alarm_chain(r)
+    elif name == "actions-disabled":
+        trail(r)
+        alarm_chain(r, actions_enabled=False)
+    elif name == "no-subscription":
+        trail(r)
+        alarm_chain(r, subscribe=False)
+    elif name == "two-regions":
+        # The trail's home and the whole chain in eu-west-1; us-east-1 sees the shadow trail only.
+        trail("eu-west-1", name="eu-management-events", log_group="CloudTrail/eu-management-events")
+        alarm_chain("eu-west-1", log_group="CloudTrail/eu-management-events")
+    elif name == "alarm-other-region":
+        # Metrics are regional: an alarm in us-east-1 never sees the eu-west-1 filter's metric.
+        trail("eu-west-1")
+        alarm_chain("eu-west-1", alarm_region="us-east-1")
+    elif name == "organization-trail":
+        client("organizations", r).create_organization(FeatureSet="ALL")
+        trail(r, name="organization-trail", organization=True)
+        alarm_chain(r)
+    else:
+        sys.exit(f"unknown scenario {name}")
+
+
+def restricted_user(actions):
+    """An IAM user allowed exactly `actions`; prints its keys, then makes moto enforce IAM."""
+    iam = client("iam", "us-east-1")
+    iam.create_user(UserName="auditor")
+    iam.put_user_policy(
+        UserName="auditor",
+        PolicyName="cwl-audit",
+        PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+        }),
+    )
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    req = urllib.request.Request(
+        f"{ENDPOINT}/moto-api/reset-auth", data=b"0", method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    urllib.request.urlopen(req).read()
+    print(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+if __name__ == "__main__":
+    if sys.argv[2] == "restricted-user":
+        restricted_user(json.loads(sys.argv[3]))
+    else:
+        for s in sys.argv[2:]:
+            scenario(s)
