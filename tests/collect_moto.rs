@@ -65,7 +65,7 @@ fn seeded_scenarios_give_the_expected_verdicts() {
     let cases: &[(&str, Verdict, &str)] = &[
         ("compliant", Verdict::Pass, "alarm RootAccountUsageAlarm -> topic RootAccountUsageAlerts (1 confirmed subscription)"),
         ("advanced-selectors", Verdict::Pass, "trail management-events ->"),
-        ("weak-filter", Verdict::Fail, "filter RootAccountUsage does not match all root events"),
+        ("weak-filter", Verdict::Fail, "filter RootAccountUsage also matches events of other identities"),
         ("trail-stopped", Verdict::Fail, "is not logging (IsLogging=false)"),
         ("single-region-trail", Verdict::Fail, "is single-region"),
         ("write-only", Verdict::Fail, "records only WriteOnly management events"),
