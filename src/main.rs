@@ -82,6 +82,10 @@ enum Command {
     Collect(CollectArgs),
     /// Print the least-privilege IAM policy that `collect` needs (exactly the actions it uses).
     IamPolicy,
+    /// Answer `cwl.*` builtin calls, one JSON object per line on stdin ({"name", "args"} or
+    /// {"list": true}), for cross-checking policies with another Rego engine.
+    #[command(hide = true)]
+    Builtin,
 }
 
 #[derive(Args)]
@@ -616,6 +620,34 @@ fn cmd_iam_policy() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn cmd_builtin() -> anyhow::Result<ExitCode> {
+    use cwl_audit::engine::builtins;
+    use std::io::BufRead as _;
+    let stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lines() {
+        let line = line?;
+        let answer = match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(q) if q["list"] == true => serde_json::json!({ "builtins": builtins::BUILTINS }),
+            Ok(q) => {
+                let name = q["name"].as_str().unwrap_or_default();
+                let args: Vec<regorus::Value> = q["args"]
+                    .as_array()
+                    .map(|a| a.iter().map(|v| regorus::Value::from(v.clone())).collect())
+                    .unwrap_or_default();
+                match builtins::call(name, args).and_then(|v| Ok(serde_json::to_value(v)?)) {
+                    Ok(v) => serde_json::json!({ "result": v }),
+                    Err(e) => serde_json::json!({ "error": e.to_string() }),
+                }
+            }
+            Err(e) => serde_json::json!({ "error": format!("not a JSON call: {e}") }),
+        };
+        writeln!(stdout, "{answer}")?;
+        stdout.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     // regorus reports many internal misses as `anyhow` errors, and anyhow captures a backtrace for
     // each when RUST_BACKTRACE is set (as it often is in CI): that made evaluation 4x slower.
@@ -649,6 +681,7 @@ fn main() -> ExitCode {
         Command::Man(a) => cmd_man(a),
         Command::Collect(a) => cmd_collect(a),
         Command::IamPolicy => cmd_iam_policy(),
+        Command::Builtin => cmd_builtin(),
     };
     outcome.unwrap_or_else(|e| error_exit(format!("{e:#}")))
 }

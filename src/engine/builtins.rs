@@ -59,6 +59,9 @@ fn filter_covers(cache: &CoverCache, args: Vec<Value>) -> Result<Value> {
     Ok(v)
 }
 
+/// Every `cwl.*` builtin and its number of arguments.
+pub const BUILTINS: &[(&str, u8)] = &[("cwl.filter_covers", 2), ("cwl.filter_matches", 2)];
+
 pub fn register(engine: &mut Engine) -> Result<()> {
     let cache: CoverCache = Arc::default();
     engine.add_extension(
@@ -72,4 +75,14 @@ pub fn register(engine: &mut Engine) -> Result<()> {
         Box::new(filter_matches),
     )?;
     Ok(())
+}
+
+/// Calls builtin `name` outside an engine: what `cwl-audit builtin` answers, so other Rego engines
+/// (OPA, in tests/opa-crosscheck.py) can be given the same answers as regorus.
+pub fn call(name: &str, args: Vec<Value>) -> Result<Value> {
+    match name {
+        "cwl.filter_covers" => filter_covers(&CoverCache::default(), args),
+        "cwl.filter_matches" => filter_matches(args),
+        _ => bail!("unknown builtin {name}"),
+    }
 }

@@ -1,6 +1,6 @@
 //! The Rego side: our one use of regorus. Policies are compiled once into an engine that is cloned
 //! per worker; each account is one `input`, every loaded account is in `data.cwl_audit.accounts`.
-mod builtins;
+pub mod builtins;
 pub mod metadata;
 
 pub use metadata::{MetadataError, RuleMeta, Severity};
