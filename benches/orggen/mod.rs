@@ -237,10 +237,13 @@ fn snapshot(i: usize, region: &str) -> Value {
     let home = region == HOME;
     let topic = format!("arn:aws:sns:{region}:{a}:ops-alerts");
     let security = format!("arn:aws:sns:{HOME}:{a}:security-alerts");
-    let mut trails = vec![trail(MGMT, "organization-trail", true)];
-    if shape != Shape::OrgMember && i != 0 {
-        trails.push(trail(a, "management-events", false));
-    }
+    // Members see the organization trail; the other shapes stand for accounts outside it (joined
+    // later, or excluded), with a trail of their own, so their own chain decides their verdict.
+    let trails = if shape == Shape::OrgMember || i == 0 {
+        vec![trail(MGMT, "organization-trail", true)]
+    } else {
+        vec![trail(a, "management-events", false)]
+    };
     let mut status = json!({});
     let mut selectors = json!({});
     let mut filters = Vec::new();

@@ -2,6 +2,7 @@
 //! a bad file is wrong. See `docs/snapshot-format.md`.
 mod discover;
 mod locate;
+mod parse;
 mod schema;
 
 pub use discover::discover;
@@ -149,7 +150,7 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
             "empty file (expected a JSON snapshot object)",
         ));
     }
-    let mut doc: Value = serde_json::from_str(text).map_err(|e| {
+    let mut doc: Value = parse::parse(text).map_err(|e| {
         // serde_json's message ends with " at line L column C"; the place is shown in front instead.
         let msg = e.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();

@@ -1,0 +1,151 @@
+//! JSON text straight into the engine's value type, sharing repeated strings.
+//!
+//! A snapshot repeats the same short strings thousands of times: member names (`AlarmName`), enum
+//! values (`GreaterThanOrEqualToThreshold`), the topic ARN of every alarm action. regorus's own
+//! parser shares only member names; sharing values too keeps a parsed organization about a quarter
+//! smaller (measured with `make bench`), which is what bounds how many accounts one run can hold.
+//! Empty arrays and objects are shared the same way.
+use regorus::Value;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// Strings longer than this are rarely repeated (messages, descriptions): not worth a table entry.
+const SHARE_MAX_LEN: usize = 128;
+
+#[derive(Default)]
+struct Shared {
+    strings: HashMap<Box<str>, Value>,
+    empty_array: Option<Value>,
+    empty_object: Option<Value>,
+}
+
+impl Shared {
+    fn string(&mut self, s: &str) -> Value {
+        if s.len() > SHARE_MAX_LEN {
+            return Value::from(s);
+        }
+        if let Some(v) = self.strings.get(s) {
+            return v.clone();
+        }
+        let v = Value::from(s);
+        self.strings.insert(s.into(), v.clone());
+        v
+    }
+}
+
+struct Seed<'a>(&'a RefCell<Shared>);
+
+impl<'de> de::DeserializeSeed<'de> for Seed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // As regorus: a non-finite number has no JSON form and breaks ordering in sets.
+        if !v.is_finite() {
+            return Err(E::custom(format!("invalid non-finite number {v}")));
+        }
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(self.0.borrow_mut().string(s))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(Seed(self.0))? {
+            items.push(v);
+        }
+        if items.is_empty() {
+            let mut shared = self.0.borrow_mut();
+            return Ok(shared
+                .empty_array
+                .get_or_insert_with(Value::new_array)
+                .clone());
+        }
+        Ok(Value::from(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = BTreeMap::new();
+        while let Some(key) = map.next_key_seed(Key(self.0))? {
+            let value = map.next_value_seed(Seed(self.0))?;
+            entries.insert(key, value);
+        }
+        if entries.is_empty() {
+            let mut shared = self.0.borrow_mut();
+            return Ok(shared
+                .empty_object
+                .get_or_insert_with(Value::new_object)
+                .clone());
+        }
+        Ok(Value::from(entries))
+    }
+}
+
+/// An object member name, shared like any string value.
+struct Key<'a>(&'a RefCell<Shared>);
+
+impl<'de> de::DeserializeSeed<'de> for Key<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(self.0.borrow_mut().string(s))
+    }
+}
+
+/// Parses `text` into a value. The error is serde_json's, with its line and column.
+pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
+    let shared = RefCell::new(Shared::default());
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = de::DeserializeSeed::deserialize(Seed(&shared), &mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_value_as_regorus() {
+        let text = r#"{"a": [1, -2, 3.5, "x", "x", true, null, [], {}], "b": {"c": "\u00e9\n"}, "big": 18446744073709551615}"#;
+        assert_eq!(parse(text).unwrap(), Value::from_json_str(text).unwrap());
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = parse("{\n  \"a\": ").unwrap_err();
+        assert_eq!((e.line(), e.column()), (2, 7));
+        assert!(parse("{} x").is_err(), "trailing characters");
+    }
+}
