@@ -63,9 +63,13 @@ $(MULTITOOL):
 
 ## bench: parse and coverage time of the CIS monitoring patterns (target: covers < 1 ms per pair), then
 ## the organization-scale evaluation benchmark (BENCH_ACCOUNTS=100,1000,3000; writes target/bench/org.md)
-bench:
+## and `collect` of 17 regions against the moto emulator (target/bench/collect.md). BENCHMARKS.md
+## records a run.
+bench: tools
 	$(CARGO) bench --no-default-features --bench pattern
 	$(CARGO) bench --no-default-features --bench org
+	$(CARGO) build --bin cwl-audit
+	$(PY) scripts/bench-collect.py ./target/debug/cwl-audit
 
 ## man: man pages generated from the clap definitions (cwl-audit.1 and one per subcommand) in target/man
 man:

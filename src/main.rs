@@ -582,6 +582,17 @@ fn cmd_collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
             e.service, e.operation, e.code, e.message
         );
     }
+    if verbosity() > 0 {
+        for r in &outcome.regions {
+            eprintln!(
+                "region {}: {} calls ({} failed) in {:.2} s",
+                r.region,
+                r.successes + r.failures,
+                r.failures,
+                r.elapsed.as_secs_f64()
+            );
+        }
+    }
     let dir = args.out.join(&outcome.account_id);
     if verbosity() >= 0 {
         eprintln!(

@@ -95,7 +95,18 @@ pub struct Outcome {
     pub errors: Vec<(String, CollectionError)>,
     /// Calls that returned data.
     pub successes: usize,
+    /// Per collected region: calls that returned data, calls that failed, and the time the region
+    /// took (from its start, after waiting for a --concurrency slot). Shown by `collect -v`.
+    pub regions: Vec<RegionStats>,
     pub status: Status,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegionStats {
+    pub region: String,
+    pub successes: usize,
+    pub failures: usize,
+    pub elapsed: Duration,
 }
 
 /// Why nothing could be collected.
@@ -174,6 +185,7 @@ struct RegionResult {
     doc: Value,
     errors: Vec<CollectionError>,
     successes: usize,
+    elapsed: Duration,
 }
 
 async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
@@ -257,7 +269,9 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
         };
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let r = collect_region(&aws, region, &header).await;
+            let started = std::time::Instant::now();
+            let mut r = collect_region(&aws, region, &header).await;
+            r.elapsed = started.elapsed();
             errs.fetch_add(r.errors.len(), Ordering::Relaxed);
             progress.region_done();
             r
@@ -283,9 +297,16 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
         warnings,
         errors: Vec::new(),
         successes: 0,
+        regions: Vec::new(),
         status: Status::Complete,
     };
     for r in results {
+        outcome.regions.push(RegionStats {
+            region: r.region.clone(),
+            successes: r.successes,
+            failures: r.errors.len(),
+            elapsed: r.elapsed,
+        });
         if r.successes == 0
             && !r.errors.is_empty()
             && r.errors
@@ -445,6 +466,7 @@ async fn collect_region(aws: &aws::Aws, region: String, h: &Header) -> RegionRes
         doc: Value::Object(doc),
         errors,
         successes,
+        elapsed: Duration::ZERO,
     }
 }
 
