@@ -852,6 +852,38 @@ fn no_write_call_anywhere_in_the_sources() {
     }
 }
 
+/// Nothing turns on SDK debug logging (which can print request headers): the crate installs no
+/// log or tracing subscriber and depends on none, so RUST_LOG has no effect.
+#[test]
+fn no_log_subscriber_anywhere() {
+    for (path, text) in crate_sources() {
+        for s in [
+            "tracing_subscriber",
+            "env_logger",
+            "set_logger",
+            "set_global_default",
+        ] {
+            assert!(!text.contains(s), "{path} installs a logger ({s})");
+        }
+    }
+    let manifest = std::fs::read_to_string(emulator::root().join("Cargo.toml")).unwrap();
+    // A dependency line starts with its name (`name = ...` or `name.workspace = ...`).
+    for line in manifest.lines().map(str::trim) {
+        for dep in [
+            "tracing-subscriber",
+            "env_logger",
+            "simple_logger",
+            "log4rs",
+            "fern",
+        ] {
+            assert!(
+                !line.starts_with(&format!("{dep} ")) && !line.starts_with(&format!("{dep}.")),
+                "Cargo.toml depends on {dep}: {line}"
+            );
+        }
+    }
+}
+
 /// On the wire, too: every request that reaches the endpoint (seen by a proxy, so also the ones the
 /// SDK interceptor does not see, e.g. the credential provider's AssumeRole) is a read, apart from
 /// STS AssumeRole with --role-arn, which only obtains credentials.
