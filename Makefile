@@ -85,15 +85,16 @@ completions:
 	./target/debug/cwl-audit completions fish > target/completions/cwl-audit.fish
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (needs the nightly toolchain and cargo-fuzz;
-## not part of `make test`). Add a target by appending its name to FUZZ_TARGETS.
+## not part of `make test`). Add a target by appending its name to FUZZ_TARGETS; its seeds are
+## fuzz/seeds/<target> plus FUZZ_SEEDS_<target> (read only: new inputs go to fuzz/corpus/<target>).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := pattern_parse pattern_covers
+FUZZ_TARGETS := pattern_parse pattern_covers snapshot_load metadata_parse
+FUZZ_SEEDS_snapshot_load := snapshots
+FUZZ_SEEDS_metadata_parse := policies
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		seeds=fuzz/seeds/$$t; mkdir -p fuzz/corpus/$$t; \
-		echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
-		$(CARGO) +nightly fuzz run $$t fuzz/corpus/$$t $$( [ -d $$seeds ] && echo $$seeds ) -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
-	done
+	@$(foreach t,$(FUZZ_TARGETS),mkdir -p fuzz/corpus/$(t) && echo "fuzz $(t) for $(FUZZ_SECONDS)s" && \
+		$(CARGO) +nightly fuzz run $(t) fuzz/corpus/$(t) $(wildcard fuzz/seeds/$(t)) $(FUZZ_SEEDS_$(t)) \
+		-- -max_total_time=$(FUZZ_SECONDS) &&) true
 
 lint:
 	$(CARGO) fmt --check

@@ -294,8 +294,10 @@ fn recorded_operations_are_exactly_the_iam_policy() {
     }
 
     let recorded = recorder.operations();
+    assert!(!recorded.is_empty());
     let mut used = BTreeSet::new();
     for (service, op) in &recorded {
+        assert!(is_read(op), "{service} {op} is not a read operation");
         let known = cwl_audit::iam::lookup(service, op)
             .unwrap_or_else(|| panic!("{service} {op} is performed but not in src/iam.rs"));
         if let Some(action) = known.action {
@@ -740,6 +742,213 @@ fn role_arn_collects_the_role_account() {
     );
 }
 
+/// A read-only API operation by its name: AWS names every read Describe*, Get* or List*.
+fn is_read(op: &str) -> bool {
+    ["Describe", "Get", "List"].iter().any(|p| {
+        op.strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+    })
+}
+
+#[test]
+fn read_operation_names() {
+    for op in ["DescribeTrails", "GetTrailStatus", "ListSubscriptions"] {
+        assert!(is_read(op), "{op}");
+    }
+    for op in [
+        "PutMetricAlarm",
+        "DeleteTrail",
+        "Getaway",
+        "Subscribe",
+        "AssumeRole",
+        "",
+    ] {
+        assert!(!is_read(op), "{op}");
+    }
+}
+
+/// Every file of the crate's sources (src/, recursively), as (path relative to the root, text).
+fn crate_sources() -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = emulator::root();
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    files.push(root.join("build.rs"));
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, text)
+        })
+        .collect()
+}
+
+/// No write call exists anywhere in the code: the only place that sends SDK requests is
+/// src/collect/calls.rs, the only place that builds SDK clients is src/collect/aws.rs, and every
+/// operation calls.rs invokes (and every operation of src/iam.rs) is a Describe/Get/List.
+#[test]
+fn no_write_call_anywhere_in_the_sources() {
+    let sources = crate_sources();
+    assert!(sources.len() > 20, "found the sources: {}", sources.len());
+    let sends = regex::Regex::new(
+        r"\.send\(\)|\.send_with\(|\.into_paginator\(|\.orchestrate|\.customize\(|invoke_with_stop_point",
+    )
+    .unwrap();
+    let clients = regex::Regex::new(r"Client::(from_conf|new)\(").unwrap();
+    for (path, text) in &sources {
+        if path != "src/collect/calls.rs" {
+            assert!(!sends.is_match(text), "{path} sends SDK requests");
+        }
+        if path != "src/collect/aws.rs" {
+            assert!(!clients.is_match(text), "{path} builds an SDK client");
+        }
+        if text.contains("aws_sdk_") || text.contains("aws_config") {
+            assert!(
+                path.starts_with("src/collect/"),
+                "{path} uses the AWS SDK outside the collector"
+            );
+        }
+    }
+    let calls = &sources
+        .iter()
+        .find(|(p, _)| p == "src/collect/calls.rs")
+        .unwrap()
+        .1;
+    let methods: Vec<String> = regex::Regex::new(r"\bc\s*\.\s*([a-z_]+)\(\)")
+        .unwrap()
+        .captures_iter(calls)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert!(!methods.is_empty());
+    for m in &methods {
+        assert!(
+            ["describe_", "get_", "list_"]
+                .iter()
+                .any(|p| m.starts_with(p)),
+            "calls.rs invokes {m}, not a read"
+        );
+    }
+    for o in cwl_audit::iam::OPERATIONS {
+        assert!(is_read(o.operation), "src/iam.rs lists {}", o.operation);
+        if let Some(action) = o.action {
+            let (_, name) = action.split_once(':').unwrap();
+            assert!(is_read(name), "src/iam.rs grants {action}");
+        }
+    }
+}
+
+/// Nothing turns on SDK debug logging (which can print request headers): the crate installs no
+/// log or tracing subscriber and depends on none, so RUST_LOG has no effect.
+#[test]
+fn no_log_subscriber_anywhere() {
+    for (path, text) in crate_sources() {
+        for s in [
+            "tracing_subscriber",
+            "env_logger",
+            "set_logger",
+            "set_global_default",
+        ] {
+            assert!(!text.contains(s), "{path} installs a logger ({s})");
+        }
+    }
+    let manifest = std::fs::read_to_string(emulator::root().join("Cargo.toml")).unwrap();
+    // A dependency line starts with its name (`name = ...` or `name.workspace = ...`).
+    for line in manifest.lines().map(str::trim) {
+        for dep in [
+            "tracing-subscriber",
+            "env_logger",
+            "simple_logger",
+            "log4rs",
+            "fern",
+        ] {
+            assert!(
+                !line.starts_with(&format!("{dep} ")) && !line.starts_with(&format!("{dep}.")),
+                "Cargo.toml depends on {dep}: {line}"
+            );
+        }
+    }
+}
+
+/// On the wire, too: every request that reaches the endpoint (seen by a proxy, so also the ones the
+/// SDK interceptor does not see, e.g. the credential provider's AssumeRole) is a read, apart from
+/// STS AssumeRole with --role-arn, which only obtains credentials.
+#[test]
+fn every_request_on_the_wire_is_a_read() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let endpoint = emulator::proxy(
+        moto.port,
+        Arc::new(move |req: &Request| {
+            log.lock().unwrap().push(wire_operation(req));
+            None
+        }),
+    );
+    let out = tempfile::tempdir().unwrap();
+    for args in [
+        &["--all-regions"][..],
+        &[
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--role-arn",
+            "arn:aws:iam::111111111111:role/CwlAudit",
+        ][..],
+    ] {
+        let o = collect(&endpoint, out.path(), args);
+        assert!(o.status.code() == Some(0), "{args:?}: {}", stderr(&o));
+    }
+    let seen = seen.lock().unwrap().clone();
+    for op in &seen {
+        assert!(is_read(op) || op == "AssumeRole", "{op} sent: {seen:?}");
+    }
+    let distinct: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
+    for op in [
+        "AssumeRole",
+        "GetCallerIdentity",
+        "ListRegions",
+        "DescribeTrails",
+        "GetTrailStatus",
+        "GetEventSelectors",
+        "DescribeMetricFilters",
+        "DescribeAlarms",
+        "ListSubscriptions",
+    ] {
+        assert!(distinct.contains(op), "{op} not seen: {distinct:?}");
+    }
+}
+
+/// The operation of a request in any AWS protocol: JSON (`X-Amz-Target`), query (`Action=`),
+/// Smithy RPC v2 (`/operation/<Name>`) or REST (the last path segment, e.g. `/listRegions`).
+fn wire_operation(req: &Request) -> String {
+    if let Some(op) = req.operation() {
+        return op;
+    }
+    let path = req.head.split_whitespace().nth(1).unwrap_or("");
+    let path = path.split('?').next().unwrap_or(path);
+    let last = path.rsplit('/').next().unwrap_or("");
+    let mut name = last.to_string();
+    if let Some(first) = name.get(..1) {
+        name.replace_range(..1, &first.to_ascii_uppercase());
+    }
+    name
+}
+
 /// Read-only by construction: the collector's only SDK calls are in calls.rs, and they are exactly
 /// the operations of src/iam.rs (the recorded-operations test checks the same at run time).
 #[test]
@@ -776,6 +985,231 @@ fn no_call_outside_the_listed_read_operations() {
                 "{} makes SDK calls",
                 path.display()
             );
+        }
+    }
+}
+
+/// Every file below `dir` (recursively), as (path, text).
+fn files_below(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_below(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push((path, text));
+        }
+    }
+    out
+}
+
+fn output_text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const PRIVATE_ENDPOINTS: [&str; 3] = [
+    "root-oncall.s3cr3t@corp.example.org",
+    "https://hooks.example.net/services/T000/B000/s3cr3t-w3bh00k",
+    "+15555550123",
+];
+
+/// --redact-endpoints keeps every subscription endpoint (e-mail, HTTPS URL, phone number) out of
+/// everything: the snapshots, collect's stdout and stderr, and every eval report of them.
+#[test]
+fn redacted_endpoints_appear_in_no_output() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["private-endpoints"]);
+    let bin = env!("CARGO_BIN_EXE_cwl-audit");
+    let email = regex::Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+").unwrap();
+    let url = regex::Regex::new(r#"https?://[^\s"'<>)\]]+"#).unwrap();
+    let phone = regex::Regex::new(r"\+?1?5555550123").unwrap();
+    let documented: BTreeSet<String> = files_below(&emulator::root().join("policies"))
+        .iter()
+        .flat_map(|(_, text)| email.find_iter(text).map(|m| m.as_str().to_string()))
+        .collect();
+    assert!(!documented.iter().any(|d| d.contains("corp.example.org")));
+    // Everything a run with these collect arguments writes or prints, as (what, text).
+    let outputs = |collect_args: &[&str]| -> Vec<(String, String)> {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec!["--regions", "us-east-1", "-v"];
+        args.extend_from_slice(collect_args);
+        let o = collect(&moto.endpoint(), out.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let mut all = vec![("collect stdout/stderr".to_string(), output_text(&o))];
+        for (path, text) in files_below(out.path()) {
+            all.push((path.display().to_string(), text));
+        }
+        for format in ["text", "json", "sarif", "junit"] {
+            let o = std::process::Command::new(bin)
+                .args(["eval", "--format", format, "-v"])
+                .arg(out.path())
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(0), "eval {format}: {}", stderr(&o));
+            all.push((format!("eval --format {format}"), output_text(&o)));
+        }
+        all
+    };
+
+    // Without redaction the endpoints are there, so the search below can see them.
+    let plain = outputs(&[]);
+    let snapshot_text = &plain.iter().find(|(w, _)| w.ends_with(".json")).unwrap().1;
+    for e in PRIVATE_ENDPOINTS {
+        assert!(
+            snapshot_text.contains(&e.replace('/', "\\/")) || snapshot_text.contains(e),
+            "{e} not collected"
+        );
+    }
+    assert!(
+        email.is_match(snapshot_text)
+            && url.is_match(snapshot_text)
+            && phone.is_match(snapshot_text)
+    );
+
+    let redacted = outputs(&["--redact-endpoints"]);
+    assert_eq!(redacted.len(), plain.len());
+    for (what, text) in &redacted {
+        for e in PRIVATE_ENDPOINTS {
+            assert!(!text.contains(e), "{what} contains {e}:\n{text}");
+        }
+        assert!(
+            !text.contains("example.net")
+                && !text.contains("example.org")
+                && !text.contains("s3cr3t"),
+            "{what}:\n{text}"
+        );
+        assert!(
+            !phone.is_match(text),
+            "{what} has the phone number:\n{text}"
+        );
+        // The only e-mail addresses are the examples in the rules' own documentation.
+        for m in email.find_iter(text) {
+            assert!(
+                documented.contains(m.as_str()),
+                "{what} has the e-mail address {:?}:\n{text}",
+                m.as_str()
+            );
+        }
+        // The reports have URLs of their own (schemas, rule help); none is an endpoint's.
+        for m in url.find_iter(text) {
+            assert!(
+                !m.as_str().contains("hooks."),
+                "{what} has the URL {}",
+                m.as_str()
+            );
+        }
+    }
+    let s: Value = serde_json::from_str(
+        &redacted
+            .iter()
+            .find(|(w, _)| w.ends_with(".json"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let subs = s["sns"]["Subscriptions"].as_array().unwrap();
+    assert_eq!(subs.len(), 3, "{subs:?}");
+    for sub in subs {
+        let e = sub["Endpoint"].as_str().unwrap();
+        assert!(e.starts_with("redacted:sha256:"), "{e}");
+    }
+}
+
+const CANARY_SECRET: &str = "CANARYsecretKEYwJalrXUtnFEMIK7MDENGbPxRfiCY";
+const CANARY_TOKEN: &str = "CANARYsessionTOKENFwoGZXIvYXdzEJr1K2Nlb3";
+
+/// Credentials are never written or logged: `collect -vv` with RUST_LOG=trace and canary secrets in
+/// the environment, succeeding and failing (denied call, credentials the endpoint rejects,
+/// unreachable endpoint, assumed role), prints and writes neither canary anywhere.
+#[test]
+fn credentials_are_never_written_or_logged() {
+    let Some(moto) = Moto::get() else { return };
+    moto.seed(&["compliant"]);
+    let bin = env!("CARGO_BIN_EXE_cwl-audit");
+    // The proxy denies ListSubscriptions when asked to, and checks the canaries were really used.
+    let tokens_seen = Arc::new(AtomicUsize::new(0));
+    let deny = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (t, d) = (tokens_seen.clone(), deny.clone());
+    let endpoint = emulator::proxy(
+        moto.port,
+        Arc::new(move |req: &Request| {
+            if req.header("x-amz-security-token") == Some(CANARY_TOKEN) {
+                t.fetch_add(1, Ordering::SeqCst);
+            }
+            (d.load(Ordering::SeqCst) && req.operation().as_deref() == Some("ListSubscriptions"))
+                .then(|| {
+                    error_response(
+                        req,
+                        403,
+                        "AccessDenied",
+                        "not authorized to perform sns:ListSubscriptions",
+                    )
+                })
+        }),
+    );
+    let run = |endpoint: &str, extra: &[&str], expect: i32| {
+        let out = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(["collect", "-vv", "--out"])
+            .arg(out.path())
+            .args(["--endpoint-url", endpoint, "--max-attempts", "2"])
+            .args(["--retry-initial-backoff-ms", "10", "--regions", "us-east-1"])
+            .args(extra);
+        emulator::aws_env(&mut cmd, "ASIACANARYACCESSKEY01", CANARY_SECRET);
+        cmd.env("AWS_SESSION_TOKEN", CANARY_TOKEN)
+            .env("RUST_LOG", "trace")
+            .env("RUST_BACKTRACE", "full");
+        let o = cmd.output().unwrap();
+        let mut texts = vec![(format!("collect {extra:?} stdout/stderr"), output_text(&o))];
+        assert_eq!(o.status.code(), Some(expect), "{extra:?}: {}", texts[0].1);
+        if out.path().exists() {
+            for (p, text) in files_below(out.path()) {
+                texts.push((p.display().to_string(), text));
+            }
+        }
+        texts
+    };
+    let mut all = run(&endpoint, &[], 0);
+    assert!(
+        tokens_seen.load(Ordering::SeqCst) > 0,
+        "the canary credentials were not used"
+    );
+    all.extend(run(
+        &endpoint,
+        &["--role-arn", "arn:aws:iam::111111111111:role/CwlAudit"],
+        0,
+    ));
+    deny.store(true, Ordering::SeqCst);
+    let denied = run(&endpoint, &[], 3);
+    assert!(denied[0].1.contains("AccessDenied"), "{}", denied[0].1);
+    all.extend(denied);
+    // Nothing listens on port 1: the connection error is printed.
+    let unreachable = run("http://127.0.0.1:1", &[], 2);
+    all.extend(unreachable);
+    // moto enforcing IAM rejects keys it does not know: the endpoint's error is printed.
+    moto.restricted_user(&["sts:GetCallerIdentity"]);
+    let rejected = run(&moto.endpoint(), &[], 2);
+    assert!(
+        rejected[0].1.contains("GetCallerIdentity"),
+        "{}",
+        rejected[0].1
+    );
+    all.extend(rejected);
+    assert!(all.len() >= 8, "{all:?}");
+    for (what, text) in &all {
+        for canary in [CANARY_SECRET, CANARY_TOKEN, "CANARY"] {
+            if canary == "CANARY" {
+                // The access key id is not a secret, but nothing else may carry the canary prefix.
+                let rest = text.replace("ASIACANARYACCESSKEY01", "");
+                assert!(!rest.contains(canary), "{what} contains {canary}:\n{text}");
+            } else {
+                assert!(!text.contains(canary), "{what} contains {canary}:\n{text}");
+            }
         }
     }
 }

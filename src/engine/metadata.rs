@@ -103,6 +103,10 @@ pub fn package_of(source: &str) -> Option<String> {
     })
 }
 
+/// Characters YAML takes as line breaks that `str::lines` does not (a CR not followed by LF, and
+/// YAML 1.1's NEL, LS and PS).
+const YAML_BREAKS: [char; 4] = ['\r', '\u{85}', '\u{2028}', '\u{2029}'];
+
 /// The check described by the package-scoped METADATA block of `source`, if it declares `custom.id`.
 /// Blocks on rules, and package blocks without an id (libraries), are not checks.
 pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, MetadataError> {
@@ -119,7 +123,15 @@ pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadat
         while i < lines.len() && lines[i].trim_start().starts_with('#') {
             let l = lines[i].trim_start().trim_start_matches('#');
             // One space after `#` belongs to the comment marker, the rest is YAML indentation.
-            yaml.push_str(l.strip_prefix(' ').unwrap_or(l));
+            let l = l.strip_prefix(' ').unwrap_or(l);
+            // A comment is one line of the file, so one line of YAML: a lone CR (or NEL, LS, PS)
+            // inside it would break the YAML line, and a parse error would name a line past the
+            // block (found by the `metadata_parse` fuzz target).
+            if l.contains(YAML_BREAKS) {
+                yaml.push_str(&l.replace(YAML_BREAKS, " "));
+            } else {
+                yaml.push_str(l);
+            }
             yaml.push('\n');
             i += 1;
         }
@@ -266,6 +278,21 @@ decision := 1
         assert_eq!((e.path.as_str(), e.line), ("bad.rego", 3));
         assert!(e.message.contains("not valid YAML"), "{}", e.message);
         assert!(!e.message.contains(" at line "), "{}", e.message);
+    }
+
+    /// Fuzz regression (`metadata_parse`): lone CRs in a comment made YAML see more lines than the
+    /// file has, and a parse error named a line past the end of the file.
+    #[test]
+    fn line_breaks_inside_a_comment_line_keep_error_lines_in_the_file() {
+        for brk in ["\r\r", "\u{85}", "\u{2028}", "\u{2029}", "\r"] {
+            let src = format!("# METADATA\n# title: [a{brk}{brk}b\npackage e\n");
+            let e = parse_check("cr.rego", &src).unwrap_err();
+            assert!((2..=3).contains(&e.line), "{brk:?}: {e}");
+        }
+        // Still read as the one-line value it is.
+        let src =
+            "# METADATA\n# title: a\rb\n# custom:\n#   id: X-1\n#   severity: LOW\npackage b\n";
+        assert_eq!(parse_check("t.rego", src).unwrap().unwrap().title, "a b");
     }
 
     #[test]

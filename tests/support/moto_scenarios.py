@@ -133,6 +133,17 @@ def scenario(name):
         # Metrics are regional: an alarm in us-east-1 never sees the eu-west-1 filter's metric.
         trail("eu-west-1")
         alarm_chain("eu-west-1", alarm_region="us-east-1")
+    elif name == "private-endpoints":
+        # Compliant; the topic notifies an e-mail address, an HTTPS webhook (a secret in its URL) and
+        # a phone: what --redact-endpoints must keep out of every output.
+        trail(r)
+        alarm_chain(r, subscribe=False)
+        sns = client("sns", r)
+        topic = sns.create_topic(Name="RootAccountUsageAlerts")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="root-oncall.s3cr3t@corp.example.org")
+        sns.subscribe(TopicArn=topic, Protocol="https",
+                      Endpoint="https://hooks.example.net/services/T000/B000/s3cr3t-w3bh00k")
+        sns.subscribe(TopicArn=topic, Protocol="sms", Endpoint="+15555550123")
     elif name == "organization-trail":
         client("organizations", r).create_organization(FeatureSet="ALL")
         trail(r, name="organization-trail", organization=True)
