@@ -549,3 +549,93 @@ fn policy_dir_with_the_repository_policies_replaces_the_builtin_copy() {
     let o = run(&["test", "policies"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+#[test]
+fn test_command_run_verbose_coverage_and_failures() {
+    // --run selects by package.rule; -v lists every test.
+    let o = run(&["-v", "test", "--run", "root_usage_alarm_test"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.lines().filter(|l| l.starts_with("PASS ")).count() >= 5,
+        "{out}"
+    );
+    assert!(out
+        .lines()
+        .all(|l| l.contains("root_usage_alarm_test") || !l.starts_with("PASS")));
+    assert!(out.trim_end().ends_with(" passed, 0 failed"), "{out}");
+    // --coverage: one line per policy file and a total.
+    let o = run(&["test", "--coverage", "--run", "chain_test"]);
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("coverage") && l.ends_with("policies/lib/chain.rego")),
+        "{out}"
+    );
+    let o = run(&[
+        "test",
+        "--coverage",
+        "--format",
+        "json",
+        "--run",
+        "chain_test",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let chain = doc["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "policies/lib/chain.rego")
+        .unwrap();
+    assert!(chain["covered"].as_u64().unwrap() > 100, "{chain}");
+    // A failing test: exit 1; -v names the statement that failed and the values before it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine_test.rego"),
+        "package mine_test\n\nimport data.checks.aws.cloudwatch.cloudtrail_changes_alarm as check\nimport data.lib.chain_fixture as fx\n\ntest_weak_filter_passes if {\n\td := check.decision with input as fx.account(fx.snapshot(`{ $.eventName = CreateTrail }`))\n\t\twith data.cwl_audit.accounts as {}\n\td.verdict == \"pass\"\n}\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = run(&["test", d]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("0 passed, 1 failed"));
+    let o = run(&["-v", "test", d]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("mine_test.rego:9: d.verdict == \"pass\""),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"d = {"link":"filter","message":"filter Monitored misses CloudTrail configuration changes whose eventName is \"UpdateTrail\"""#),
+        "{out}"
+    );
+    assert_eq!(run(&["test", "--run", "("]).status.code(), Some(2));
+    assert_eq!(
+        run(&["test", "--run", "no-such-test"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn explain_prints_the_rule_documentation() {
+    let o = run(&["explain", "cwl-002"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("CWL-002  Unauthorized API calls are monitored\nSeverity: MEDIUM\n"),
+        "{out}"
+    );
+    for part in [
+        "cis-aws-foundations-v1.4-v5.0: 4.1",
+        "aws-security-hub: CloudWatch.2",
+        "https://www.trendmicro.com/cloudoneconformity/knowledge-base/aws/CloudWatchLogs/authorization-failures-alarm.html",
+        "Recommended action: ",
+        "aws logs put-metric-filter",
+        "--filter-pattern '{ ($.errorCode =\"*UnauthorizedOperation\")",
+    ] {
+        assert!(out.contains(part), "{part}\n{out}");
+    }
+    let o = run(&["explain", "CWL-999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown rule CWL-999"));
+}
