@@ -41,9 +41,13 @@ eval-only:
 		echo "evaluator-only 'collect' must exit 2 and say why (got $$code: $$out)" >&2; exit 1; fi
 	@./target/debug/cwl-audit iam-policy | grep -q '"cloudtrail:DescribeTrails"'
 
-## policy-test: Rego unit tests of the bundled policies, as users run them
+## policy-test: Rego unit tests of the bundled policies and of examples/ (a custom policy set, see
+## docs/writing-policies.md), as users run them, and an evaluation with the example policies
 policy-test:
 	./target/debug/cwl-audit test
+	./target/debug/cwl-audit test examples/policies
+	./target/debug/cwl-audit eval snapshots --policy-dir examples/policies --rule ORG-001 --format json --fail-on never \
+		| grep -q '"pass": 2
 
 tools: $(VENV)/.installed $(MULTITOOL)
 

@@ -148,3 +148,69 @@ fn bundled_examples_get_their_verdicts() {
         );
     }
 }
+
+/// examples/policies: a custom policy set (an organization-level rule and a filter+alarm control on
+/// the chain library) with its tests, as the guide (docs/writing-policies.md) describes it.
+#[test]
+fn example_policies_test_and_evaluate() {
+    let bin = env!("CARGO_BIN_EXE_cwl-audit");
+    let o = Command::new(bin)
+        .args(["test", "examples/policies"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("6 passed, 0 failed"), "{out}");
+    let o = Command::new(bin)
+        .args([
+            "eval",
+            "snapshots",
+            "--policy-dir",
+            "examples/policies",
+            "--rule",
+            "ORG-001",
+            "--rule",
+            "EX-EC2-001",
+            "--format",
+            "json",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut got: Vec<(String, String, String)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rule_id"].as_str().unwrap().to_string(),
+                r["account_id"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let org_pass: Vec<&str> = got
+        .iter()
+        .filter(|(r, _, v)| r == "ORG-001" && v == "pass")
+        .map(|(_, a, _)| a.as_str())
+        .collect();
+    // Only the management account and its member were collected in two regions.
+    assert_eq!(org_pass, ["111111111111", "222222222222"]);
+    // No demo account monitors EC2 instance changes: each fails, and says why.
+    let ec2: Vec<&serde_json::Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule_id"] == "EX-EC2-001")
+        .collect();
+    assert_eq!(ec2.len(), 9);
+    assert!(ec2.iter().all(|r| r["verdict"] == "fail"));
+    assert!(ec2.iter().any(|r| r["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("none of the 15 metric filters on log group aws-cloudtrail-logs-111111111111 catches all EC2 instance changes")));
+}

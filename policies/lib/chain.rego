@@ -296,9 +296,10 @@ after_filter(lg, s, f, cov, chain, params) := [outcome("unknown", 2, "filter", s
 	cov.undecided == true
 } else := [outcome("fail", 2, "filter", sprintf("filter %s has a pattern CloudWatch Logs rejects: %s", [f.filter.filterName, cov.error]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	is_string(cov.error)
-} else := [object.union(outcome("fail", 2, "filter", sprintf("filter %s misses %s %s", [f.filter.filterName, params.label, cov.missed]), filter_loc(lg, f), filter_resource(lg, f), chain), {"rank": narrower_rank(f, params)})] if {
+} else := [object.union(outcome("fail", 2, "filter", miss_message(lg, s, f, cov, params, rank), filter_loc(lg, f), filter_resource(lg, f), chain), {"rank": rank})] if {
 	not cov.covers == true
 	is_string(cov.missed)
+	rank := narrower_rank(f, params)
 } else := [outcome("fail", 2, "filter", sprintf("filter %s does not match all %s: pattern %s is not equivalent to the reference pattern", [f.filter.filterName, params.label, object.get(f.filter, "filterPattern", "")]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	not cov.covers == true
 } else := [object.union(outcome("fail", 2, "filter", sprintf("filter %s also matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [f.filter.filterName, non_root_kind(cov), params.label]), filter_loc(lg, f), filter_resource(lg, f), chain), {"rank": 2})] if {
@@ -321,6 +322,14 @@ narrower_rank(f, params) := 1 if {
 	reverse := cwl.filter_covers(params.reference, object.get(f.filter, "filterPattern", ""))
 	reverse.covers == true
 } else := 0
+
+# A filter for something else, among several on the log group, is reported as such: the log group
+# has no filter for this control.
+miss_message(lg, s, f, cov, params, rank) := sprintf("none of the %d metric filters on log group %s catches all %s (filter %s misses those %s)", [n, lg.name, params.label, f.filter.filterName, cov.missed]) if {
+	rank == 0
+	n := count(filters_on(s, lg.name))
+	n > 1
+} else := sprintf("filter %s misses %s %s", [f.filter.filterName, params.label, cov.missed])
 
 filter_note(cov, params) := {"note": sprintf("the filter also counts %s the reference leaves out (service-invoked or AwsServiceEvent records); the alarm may fire more often than needed", [params.label])} if {
 	params.reject_non_root == true

@@ -269,3 +269,16 @@ test_filter_matching_other_identities_is_reported_before_other_controls if {
 	d.verdict == "fail"
 	startswith(d.message, "filter RootUsage also matches events of other identities")
 }
+
+test_log_group_without_a_filter_for_the_control_says_so if {
+	other := {
+		"filterName": "CloudTrailChanges",
+		"logGroupName": "trail-logs",
+		"filterPattern": "{ ($.eventName = CreateTrail) || ($.eventName = StopLogging) }",
+		"metricTransformations": [{"metricName": "TrailCount", "metricNamespace": "CIS", "metricValue": "1"}],
+	}
+	console := object.union(other, {"filterName": "ConsoleLogins", "filterPattern": "{ $.eventName = ConsoleLogin }"})
+	d := decide(object.union(snap, {"logs": {"metricFilters": [other, console]}}))
+	d.verdict == "fail"
+	startswith(d.message, "none of the 2 metric filters on log group trail-logs catches all root events (filter ")
+}
