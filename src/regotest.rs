@@ -158,7 +158,10 @@ pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, Eng
 
 /// The body of rule `name` in `source`: its statements (a statement continues on more deeply
 /// indented lines) with their 1-based lines, and the file's imports. None for one-line rules.
-fn body_of(source: &str, name: &str) -> Option<(Vec<(usize, String)>, Vec<String>)> {
+/// Statements of a rule body with their 1-based lines, and the file's import lines.
+type Body = (Vec<(usize, String)>, Vec<String>);
+
+fn body_of(source: &str, name: &str) -> Option<Body> {
     let lines: Vec<&str> = source.lines().collect();
     let imports: Vec<String> = lines
         .iter()

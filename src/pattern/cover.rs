@@ -331,7 +331,7 @@ fn number_reps(
     }
     intervals.push((prev, None));
     let inside = |x: f64, (lo, hi): (Option<f64>, Option<f64>)| {
-        lo.map_or(true, |l| x > l) && hi.map_or(true, |h| x < h)
+        lo.into_iter().all(|l| x > l) && hi.into_iter().all(|h| x < h)
     };
     let default = |(lo, hi): (Option<f64>, Option<f64>)| match (lo, hi) {
         (None, None) => 7.0,
@@ -935,7 +935,7 @@ fn search(
     // Every example is re-checked with the matcher; a disagreement means our model is wrong here.
     let check = |rec: &Json, want_ref: Option<bool>, want_cand: bool| {
         let ev = Event::from_json(rec);
-        want_ref.map_or(true, |w| matches(reference, &ev) == w)
+        want_ref.into_iter().all(|w| matches(reference, &ev) == w)
             && matches(candidate, &ev) == want_cand
     };
     let mut d = Decision::default();

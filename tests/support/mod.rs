@@ -211,7 +211,7 @@ impl Org {
             .expect("serialize")
             .hash(&mut h);
         let target = PathBuf::from(keep).join(format!("{:016x}", h.finish()));
-        for ((account, region), _) in &self.snapshots {
+        for (account, region) in self.snapshots.keys() {
             let from = written.join(account).join(format!("{region}.json"));
             let to = target.join(account).join(format!("{region}.json"));
             std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
