@@ -47,7 +47,7 @@ policy-test:
 	./target/debug/cwl-audit test
 	./target/debug/cwl-audit test examples/policies
 	./target/debug/cwl-audit eval snapshots --policy-dir examples/policies --rule ORG-001 --format json --fail-on never \
-		| grep -q '"pass": 2
+		| grep -q '"pass": 2'
 
 tools: $(VENV)/.installed $(MULTITOOL)
 
