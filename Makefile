@@ -10,13 +10,17 @@ DEMO_OUT := target/demo
 
 .PHONY: demo test tools lint policy-test eval-only opa-crosscheck clean-tools bench man completions fuzz
 
-## demo: evaluate snapshots/ with the evaluator-only build; also writes target/demo/cwl-audit.sarif
+## demo: evaluate snapshots/ with the evaluator-only build: root usage (CWL-014) account by account,
+## then what failed among all fifteen CIS monitoring rules; also writes target/demo/cwl-audit.sarif
 demo:
 	$(CARGO) build --release --no-default-features --bin cwl-audit
 	@mkdir -p $(DEMO_OUT)
 	@# Exit 1 means "findings", which is what the demo shows; only 2 (unusable input) is an error here.
 	./target/release/cwl-audit eval snapshots --format sarif --output $(DEMO_OUT)/cwl-audit.sarif >/dev/null 2>&1 || [ $$? -eq 1 ]
-	./target/release/cwl-audit eval snapshots || [ $$? -eq 1 ]
+	./target/release/cwl-audit eval snapshots --rule CWL-014 || [ $$? -eq 1 ]
+	@echo
+	@echo "All fifteen rules (\`cwl-audit eval snapshots\` shows every verdict):"
+	@./target/release/cwl-audit eval snapshots 2>/dev/null | tail -n 1 || true
 	@echo "SARIF report: $(DEMO_OUT)/cwl-audit.sarif"
 
 ## test: every test — Rust unit/integration tests (incl. SARIF validation with the official tools and
@@ -45,9 +49,13 @@ eval-only:
 		echo "evaluator-only 'collect' must exit 2 and say why (got $$code: $$out)" >&2; exit 1; fi
 	@./target/debug/cwl-audit iam-policy | grep -q '"cloudtrail:DescribeTrails"'
 
-## policy-test: Rego unit tests of the bundled policies, as users run them
+## policy-test: Rego unit tests of the bundled policies and of examples/ (a custom policy set, see
+## docs/writing-policies.md), as users run them, and an evaluation with the example policies
 policy-test:
 	./target/debug/cwl-audit test
+	./target/debug/cwl-audit test examples/policies
+	./target/debug/cwl-audit eval snapshots --policy-dir examples/policies --rule ORG-001 --format json --fail-on never \
+		| grep -q '"pass": 2'
 
 tools: $(VENV)/.installed $(MULTITOOL)
 

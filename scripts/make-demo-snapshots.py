@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Writes snapshots/: a small fictitious organization that shows every kind of verdict.
 
+Every account is set up for all fifteen CIS monitoring controls (one trail, one log group, a filter
+and an alarm per control); the defects of the demo are on the root-usage (CWL-014) chain or on links
+every chain shares (the trail, the subscriptions).
+
 Run from the repository root: python3 scripts/make-demo-snapshots.py
 The files are in the exact layout and formatting `cwl-audit collect` writes (keys sorted, 2-space
 indent), so they double as examples of the snapshot format.
@@ -8,10 +12,23 @@ indent), so they double as examples of the snapshot format.
 import copy
 import json
 import pathlib
+import re
 
 CIS = '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
 MGMT = "111111111111"
 HOME = "us-east-1"
+
+
+def other_controls():
+    """(camel-case name, CIS reference pattern) of every check besides CWL-014, from the policies."""
+    out = []
+    for rego in sorted(pathlib.Path("policies/aws/cloudwatch").glob("*.rego")):
+        if rego.name.endswith("_test.rego") or rego.stem == "root_usage_alarm":
+            continue
+        reference = re.search(r"^reference := `([^`]*)`", rego.read_text(), re.M).group(1)
+        camel = "".join(w.capitalize() for w in rego.stem.removesuffix("_alarm").split("_"))
+        out.append((camel, reference))
+    return out
 
 
 def empty(account, region):
@@ -98,6 +115,43 @@ def full_chain(account, trail_name="management-events", organization=False):
         "Endpoint": "redacted:sha256:5f0c3e0f1c2b7a3d9e8f6a4b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d",
         "TopicArn": topic,
     }]
+    # The other fourteen CIS monitoring controls: one filter and alarm each, on the same log group,
+    # notifying a shared SecurityAlerts topic (so the demo's defects stay on the root-usage chain).
+    alerts = f"arn:aws:sns:{HOME}:{account}:SecurityAlerts"
+    for camel, pattern in other_controls():
+        s["logs"]["metricFilters"].append({
+            "filterName": camel,
+            "logGroupName": lg,
+            "filterPattern": pattern,
+            "creationTime": 1740902400000,
+            "metricTransformations": [{"metricName": f"{camel}Count", "metricNamespace": "CISBenchmark", "metricValue": "1"}],
+        })
+        s["cloudwatch"]["MetricAlarms"].append({
+            "AlarmName": f"{camel}Alarm",
+            "AlarmArn": f"arn:aws:cloudwatch:{HOME}:{account}:alarm:{camel}Alarm",
+            "ActionsEnabled": True,
+            "AlarmActions": [alerts],
+            "OKActions": [],
+            "InsufficientDataActions": [],
+            "MetricName": f"{camel}Count",
+            "Namespace": "CISBenchmark",
+            "Statistic": "Sum",
+            "Dimensions": [],
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "DatapointsToAlarm": 1,
+            "Threshold": 1.0,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "StateValue": "OK",
+        })
+    s["sns"]["Subscriptions"].append({
+        "SubscriptionArn": f"{alerts}:7c2e9b41-0d3f-4a6e-8b15-2f4e6a8c0d1e",
+        "Owner": account,
+        "Protocol": "email",
+        "Endpoint": "redacted:sha256:5f0c3e0f1c2b7a3d9e8f6a4b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d",
+        "TopicArn": alerts,
+    })
     return s
 
 

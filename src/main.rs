@@ -55,11 +55,16 @@ enum Command {
     Eval(EvalArgs),
     /// Run Rego unit tests (`test_*` rules in `*_test.rego` files).
     #[command(
-        after_help = "Examples:\n  cwl-audit test              # the built-in policies\n  cwl-audit test my-policies/  # your policies, with the built-in library"
+        after_help = "With -v, every test is listed (PASS/FAIL/SKIP) and each failure shows the first statement of the test that did not hold, with the values bound before it.\nExit codes: 0 all passed, 1 a test failed, 2 no tests or a policy does not compile.\n\nExamples:\n  cwl-audit test                          # the built-in policies\n  cwl-audit test my-policies/             # your policies, with the built-in library\n  cwl-audit test -v --run root_usage      # one package, every test listed\n  cwl-audit test my-policies/ --coverage  # line coverage of your policies"
     )]
     Test(TestArgs),
     /// List the rules: id, severity, title, frameworks.
     Rules(RulesArgs),
+    /// Print a rule's documentation: title, severity, description, frameworks, references and remediation.
+    #[command(
+        after_help = "Examples:\n  cwl-audit explain CWL-014\n  cwl-audit explain ORG-001 --policy-dir my-policies/"
+    )]
+    Explain(ExplainArgs),
     /// Print the missing pieces of each failing account's CWL-014 chain as AWS CLI commands or
     /// CloudFormation templates (never run by cwl-audit).
     #[command(after_help = cwl_audit::remediate::HELP)]
@@ -186,6 +191,30 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 struct TestArgs {
     /// Directories with policies and their *_test.rego files; default: the built-in policies.
     dirs: Vec<PathBuf>,
+    /// Only the tests whose PACKAGE.RULE name matches REGEX (e.g. `--run root_usage`, `--run 'test_.*fails$'`).
+    #[arg(long, value_name = "REGEX")]
+    run: Option<String>,
+    /// Also report line coverage of the policy files (not the test files).
+    #[arg(long)]
+    coverage: bool,
+    /// Output: text, or JSON (outcomes and, with --coverage, coverage per file).
+    #[arg(long, short, value_enum, default_value = "text")]
+    format: TestFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// The rule id, e.g. CWL-014 (case-insensitive; `cwl-audit rules` lists them).
+    id: String,
+    /// Also load the policies in DIR (repeatable).
+    #[arg(long = "policy-dir", value_name = "DIR")]
+    policy_dirs: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -354,35 +383,189 @@ fn cmd_test(args: TestArgs) -> anyhow::Result<ExitCode> {
             Err(e) => return Ok(error_exit(e)),
         }
     };
-    let cases = match regotest::run(&sources) {
+    let run = match args.run.as_deref().map(regex::Regex::new).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(error_exit(format!(
+                "--run: invalid regular expression: {e}"
+            )))
+        }
+    };
+    let verbose = verbosity() > 0;
+    let opts = regotest::Options {
+        run,
+        coverage: args.coverage,
+        explain_failures: verbose || args.format == TestFormat::Json,
+    };
+    let result = match regotest::run_with(&sources, &opts) {
         Ok(c) => c,
         Err(e) => return Ok(error_exit(e)),
     };
+    let cases = &result.cases;
+    if cases.is_empty() {
+        return Ok(error_exit(if args.run.is_some() {
+            "no tests match --run"
+        } else {
+            "no tests found (test rules are named test_* in *_test.rego files)"
+        }));
+    }
+    let detail = |c: &regotest::TestCase| {
+        let full = format!("{}.{}", c.package, c.name);
+        result
+            .details
+            .iter()
+            .find(|(n, _)| *n == full)
+            .map(|(_, d)| d)
+    };
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for c in &cases {
+    for c in cases {
         match &c.outcome {
             regotest::Outcome::Pass => passed += 1,
             regotest::Outcome::Skip => skipped += 1,
-            regotest::Outcome::Fail(why) => {
-                failed += 1;
-                println!("FAIL {}: data.{}.{}: {why}", c.file, c.package, c.name);
+            regotest::Outcome::Fail(_) => failed += 1,
+        }
+    }
+    if args.format == TestFormat::Json {
+        let tests: Vec<serde_json::Value> = cases
+            .iter()
+            .map(|c| {
+                let (outcome, message) = match &c.outcome {
+                    regotest::Outcome::Pass => ("pass", None),
+                    regotest::Outcome::Skip => ("skip", None),
+                    regotest::Outcome::Fail(why) => ("fail", Some(why.clone())),
+                };
+                let failed_at = detail(c).map(|d| {
+                    serde_json::json!({
+                        "line": d.line,
+                        "statement": d.statement,
+                        "bindings": d.bindings.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+                    })
+                });
+                serde_json::json!({
+                    "file": c.file, "package": c.package, "name": c.name,
+                    "outcome": outcome, "message": message, "failed_at": failed_at,
+                })
+            })
+            .collect();
+        let mut doc = serde_json::json!({
+            "tests": tests,
+            "summary": {"passed": passed, "failed": failed, "skipped": skipped},
+        });
+        if let Some(cov) = &result.coverage {
+            doc["coverage"] = serde_json::json!(cov
+                .iter()
+                .map(|f| serde_json::json!({
+                    "file": f.path, "covered": f.covered, "not_covered": f.not_covered,
+                    "percent": (f.percent() * 10.0).round() / 10.0, "not_covered_lines": f.not_covered_lines,
+                }))
+                .collect::<Vec<_>>());
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        for c in cases {
+            match &c.outcome {
+                regotest::Outcome::Pass if verbose => {
+                    println!("PASS {}: data.{}.{}", c.file, c.package, c.name)
+                }
+                regotest::Outcome::Skip if verbose => {
+                    println!("SKIP {}: data.{}.{}", c.file, c.package, c.name)
+                }
+                regotest::Outcome::Fail(why) => {
+                    println!("FAIL {}: data.{}.{}: {why}", c.file, c.package, c.name);
+                    if let Some(d) = detail(c).filter(|_| verbose) {
+                        println!(
+                            "     {}:{}: {}",
+                            c.file,
+                            d.line,
+                            d.statement.replace('\n', "\n     ")
+                        );
+                        for (k, v) in &d.bindings {
+                            println!("       {k} = {v}");
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(cov) = &result.coverage {
+            let (mut cov_total, mut all_total) = (0, 0);
+            for f in cov {
+                cov_total += f.covered;
+                all_total += f.covered + f.not_covered;
+                println!(
+                    "coverage {:>5.1}%  {:>4}/{:<4} lines  {}",
+                    f.percent(),
+                    f.covered,
+                    f.covered + f.not_covered,
+                    f.path
+                );
+            }
+            let pct = if all_total == 0 {
+                100.0
+            } else {
+                100.0 * cov_total as f64 / all_total as f64
+            };
+            println!(
+                "coverage {pct:>5.1}%  {cov_total:>4}/{all_total:<4} lines  (all policy files)"
+            );
+        }
+        println!(
+            "{passed} passed, {failed} failed{}",
+            if skipped > 0 {
+                format!(", {skipped} skipped")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(ExitCode::from(if failed > 0 { EXIT_FINDINGS } else { 0 }))
+}
+
+fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let listed = engine::all_sources(&args.policy_dirs, true).and_then(|s| engine::checks(&s, &[]));
+    let rules = match listed {
+        Ok(r) => r,
+        Err(e) => return Ok(error_exit(e)),
+    };
+    let Some(r) = rules.iter().find(|r| r.id.eq_ignore_ascii_case(&args.id)) else {
+        return Ok(error_exit(format!(
+            "unknown rule {} (see `cwl-audit rules` for the ids)",
+            args.id
+        )));
+    };
+    let mut out = String::new();
+    out.push_str(&format!("{}  {}\n", r.id, r.title));
+    out.push_str(&format!("Severity: {}\n", r.severity.as_str()));
+    out.push_str(&format!("Source: {} (package {})\n", r.source, r.package));
+    if !r.frameworks.is_empty() {
+        out.push_str("Frameworks:\n");
+        for (k, v) in &r.frameworks {
+            out.push_str(&format!("  {k}: {}\n", v.join(", ")));
+        }
+    }
+    if !r.description.is_empty() {
+        out.push_str(&format!("\n{}\n", r.description.trim_end()));
+    }
+    if !r.related_resources.is_empty() {
+        out.push_str("\nReferences:\n");
+        for rr in &r.related_resources {
+            match &rr.description {
+                Some(d) => out.push_str(&format!("  {} ({d})\n", rr.reference)),
+                None => out.push_str(&format!("  {}\n", rr.reference)),
             }
         }
     }
-    if cases.is_empty() {
-        return Ok(error_exit(
-            "no tests found (test rules are named test_* in *_test.rego files)",
+    if !r.recommended_action.is_empty() {
+        out.push_str(&format!(
+            "\nRecommended action: {}\n",
+            r.recommended_action.trim_end()
         ));
     }
-    println!(
-        "{passed} passed, {failed} failed{}",
-        if skipped > 0 {
-            format!(", {skipped} skipped")
-        } else {
-            String::new()
-        }
-    );
-    Ok(ExitCode::from(if failed > 0 { EXIT_FINDINGS } else { 0 }))
+    if !r.remediation.is_empty() {
+        out.push_str(&format!("\nRemediation:\n\n{}\n", r.remediation.trim_end()));
+    }
+    emit(None, out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
@@ -686,6 +869,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd_eval(a),
         Command::Test(a) => cmd_test(a),
         Command::Rules(a) => cmd_rules(a),
+        Command::Explain(a) => cmd_explain(a),
         Command::Remediate(a) => cmd_remediate(a),
         Command::Diff(a) => cmd_diff(a),
         Command::Completions(a) => cmd_completions(a),

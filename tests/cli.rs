@@ -28,16 +28,62 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// What `make demo` shows first: the root-usage rule across the demo organization.
 #[test]
 fn demo_text() {
-    let o = run(&["eval", "snapshots"]);
+    let o = run(&["eval", "snapshots", "--rule", "CWL-014"]);
     assert_eq!(o.status.code(), Some(1), "findings exit 1: {}", stderr(&o));
     insta::assert_snapshot!("demo_text", stdout(&o));
 }
 
+/// Every demo account is set up for all fifteen CIS monitoring controls; its defects are on the
+/// root-usage chain (333, 444, 555, 999) or on links every chain shares (666's stopped trail, 777's
+/// unreadable subscriptions).
+#[test]
+fn demo_all_rules() {
+    let o = run(&["eval", "snapshots", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 9 * 15);
+    let not_pass: std::collections::BTreeMap<String, Vec<String>> = results
+        .iter()
+        .filter(|r| r["verdict"] != "pass")
+        .fold(Default::default(), |mut m, r| {
+            m.entry(r["account_id"].as_str().unwrap().to_string())
+                .or_default()
+                .push(r["rule_id"].as_str().unwrap().to_string());
+            m
+        });
+    let accounts: Vec<&str> = not_pass.keys().map(String::as_str).collect();
+    assert_eq!(
+        accounts,
+        [
+            "333333333333",
+            "444444444444",
+            "555555555555",
+            "666666666666",
+            "777777777777",
+            "999999999999"
+        ]
+    );
+    for a in [
+        "333333333333",
+        "444444444444",
+        "555555555555",
+        "999999999999",
+    ] {
+        assert_eq!(not_pass[a], ["CWL-014"], "{a}");
+    }
+    assert_eq!(not_pass["666666666666"].len(), 15);
+    assert_eq!(not_pass["777777777777"].len(), 15);
+    assert!(stdout(&run(&["eval", "snapshots"]))
+        .contains("9 accounts, 15 rules: 101 pass, 19 fail, 15 unknown"),);
+}
+
 #[test]
 fn demo_json() {
-    let o = run(&["eval", "snapshots", "--format", "json"]);
+    let o = run(&["eval", "snapshots", "--rule", "CWL-014", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
     for r in doc["results"].as_array().expect("results") {
@@ -58,7 +104,14 @@ fn demo_json() {
 
 #[test]
 fn demo_junit() {
-    let o = run(&["eval", "snapshots", "--format", "junit"]);
+    let o = run(&[
+        "eval",
+        "snapshots",
+        "--rule",
+        "CWL-014",
+        "--format",
+        "junit",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     insta::assert_snapshot!("demo_junit", stdout(&o));
 }
@@ -72,6 +125,8 @@ fn demo_sarif_is_valid() {
     let o = run(&[
         "eval",
         "snapshots",
+        "--rule",
+        "CWL-014",
         "--format",
         "sarif",
         "--output",
@@ -82,16 +137,38 @@ fn demo_sarif_is_valid() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).expect("report written");
     insta::assert_snapshot!("demo_sarif", text);
-    let v = Command::new(root().join("scripts/validate-sarif.sh"))
-        .arg(&out)
-        .output()
-        .expect("run validator");
-    assert!(
-        v.status.success(),
-        "SARIF validation failed (make tools installs the validators):\n{}{}",
-        stdout(&v),
-        stderr(&v)
+    // All fifteen rules (not pinned: 135 results), as `make demo` writes it: valid too.
+    let all = dir.path().join("all.sarif");
+    let o = run(&[
+        "eval",
+        "snapshots",
+        "--format",
+        "sarif",
+        "--output",
+        all.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&all).unwrap()).unwrap();
+    assert_eq!(
+        doc["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        15
     );
+    for report in [&out, &all] {
+        let v = Command::new(root().join("scripts/validate-sarif.sh"))
+            .arg(report)
+            .output()
+            .expect("run validator");
+        assert!(
+            v.status.success(),
+            "SARIF validation failed (make tools installs the validators):\n{}{}",
+            stdout(&v),
+            stderr(&v)
+        );
+    }
 }
 
 #[test]
@@ -350,12 +427,12 @@ fn output_file_is_written_and_summary_goes_to_stderr() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).is_empty());
     assert!(
-        stderr(&o).contains("9 accounts, 1 rule: 3 pass, 5 fail, 1 unknown"),
+        stderr(&o).contains("9 accounts, 15 rules: 101 pass, 19 fail, 15 unknown"),
         "{}",
         stderr(&o)
     );
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(doc["summary"]["fail"], 5);
+    assert_eq!(doc["summary"]["fail"], 19);
 }
 
 #[test]
@@ -452,7 +529,7 @@ fn failing_rego_test_exits_1_and_names_the_test() {
 }
 
 #[test]
-fn rules_lists_cwl_014() {
+fn rules_lists_the_fifteen_cis_controls() {
     let o = run(&["rules"]);
     assert_eq!(o.status.code(), Some(0));
     insta::assert_snapshot!("rules", stdout(&o));
@@ -471,4 +548,94 @@ fn policy_dir_with_the_repository_policies_replaces_the_builtin_copy() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(&["test", "policies"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn test_command_run_verbose_coverage_and_failures() {
+    // --run selects by package.rule; -v lists every test.
+    let o = run(&["-v", "test", "--run", "root_usage_alarm_test"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.lines().filter(|l| l.starts_with("PASS ")).count() >= 5,
+        "{out}"
+    );
+    assert!(out
+        .lines()
+        .all(|l| l.contains("root_usage_alarm_test") || !l.starts_with("PASS")));
+    assert!(out.trim_end().ends_with(" passed, 0 failed"), "{out}");
+    // --coverage: one line per policy file and a total.
+    let o = run(&["test", "--coverage", "--run", "chain_test"]);
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("coverage") && l.ends_with("policies/lib/chain.rego")),
+        "{out}"
+    );
+    let o = run(&[
+        "test",
+        "--coverage",
+        "--format",
+        "json",
+        "--run",
+        "chain_test",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let chain = doc["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "policies/lib/chain.rego")
+        .unwrap();
+    assert!(chain["covered"].as_u64().unwrap() > 100, "{chain}");
+    // A failing test: exit 1; -v names the statement that failed and the values before it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine_test.rego"),
+        "package mine_test\n\nimport data.checks.aws.cloudwatch.cloudtrail_changes_alarm as check\nimport data.lib.chain_fixture as fx\n\ntest_weak_filter_passes if {\n\td := check.decision with input as fx.account(fx.snapshot(`{ $.eventName = CreateTrail }`))\n\t\twith data.cwl_audit.accounts as {}\n\td.verdict == \"pass\"\n}\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = run(&["test", d]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("0 passed, 1 failed"));
+    let o = run(&["-v", "test", d]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("mine_test.rego:9: d.verdict == \"pass\""),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"d = {"link":"filter","message":"filter Monitored misses CloudTrail configuration changes whose eventName is \"UpdateTrail\"""#),
+        "{out}"
+    );
+    assert_eq!(run(&["test", "--run", "("]).status.code(), Some(2));
+    assert_eq!(
+        run(&["test", "--run", "no-such-test"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn explain_prints_the_rule_documentation() {
+    let o = run(&["explain", "cwl-002"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("CWL-002  Unauthorized API calls are monitored\nSeverity: MEDIUM\n"),
+        "{out}"
+    );
+    for part in [
+        "cis-aws-foundations-v1.4-v5.0: 4.1",
+        "aws-security-hub: CloudWatch.2",
+        "https://www.trendmicro.com/cloudoneconformity/knowledge-base/aws/CloudWatchLogs/authorization-failures-alarm.html",
+        "Recommended action: ",
+        "aws logs put-metric-filter",
+        "--filter-pattern '{ ($.errorCode =\"*UnauthorizedOperation\")",
+    ] {
+        assert!(out.contains(part), "{part}\n{out}");
+    }
+    let o = run(&["explain", "CWL-999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown rule CWL-999"));
 }

@@ -122,7 +122,7 @@ fn huge_arrays_are_evaluated() {
     }
     s["extra"] = json!(vec![0; 1_000_000]);
     write_json(&dir.path().join("big.json"), &s);
-    let o = bin(dir.path(), &["eval", "big.json"]);
+    let o = bin(dir.path(), &["eval", "big.json", "--rule", "CWL-014"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).starts_with(&format!("PASS     CWL-014  {GOOD}")));
 }
@@ -218,7 +218,7 @@ fn hostile_strings_are_escaped_in_every_format() {
     );
     write_json(&dir.path().join("evil.json"), &s);
 
-    let text_out = bin(dir.path(), &["eval", "evil.json"]);
+    let text_out = bin(dir.path(), &["eval", "evil.json", "--rule", "CWL-014"]);
     assert_eq!(text_out.status.code(), Some(1));
     let t = String::from_utf8(text_out.stdout).expect("UTF-8 text report");
     assert!(
@@ -232,7 +232,10 @@ fn hostile_strings_are_escaped_in_every_format() {
         "the name is still readable"
     );
 
-    let json_out = bin(dir.path(), &["eval", "evil.json", "--format", "json"]);
+    let json_out = bin(
+        dir.path(),
+        &["eval", "evil.json", "--rule", "CWL-014", "--format", "json"],
+    );
     let doc: serde_json::Value = serde_json::from_slice(&json_out.stdout).expect("valid JSON");
     assert!(
         doc["results"][0]["message"]
@@ -241,7 +244,17 @@ fn hostile_strings_are_escaped_in_every_format() {
         "JSON keeps the exact name"
     );
 
-    let junit = bin(dir.path(), &["eval", "evil.json", "--format", "junit"]);
+    let junit = bin(
+        dir.path(),
+        &[
+            "eval",
+            "evil.json",
+            "--rule",
+            "CWL-014",
+            "--format",
+            "junit",
+        ],
+    );
     let xml = String::from_utf8(junit.stdout).expect("UTF-8 XML");
     assert!(!xml.contains("<x>") && !xml.contains('\u{1b}') && !xml.contains('\u{0}'));
     assert_well_formed_xml(&xml);

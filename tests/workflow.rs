@@ -230,7 +230,7 @@ fn quiet_and_verbose_text_reports() {
         "{verbose}"
     );
     assert!(
-        stderr(&o).contains("eval: 11 snapshot(s), 9 finding(s) in"),
+        stderr(&o).contains("eval: 11 snapshot(s), 135 finding(s) in"),
         "{}",
         stderr(&o)
     );

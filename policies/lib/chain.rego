@@ -6,7 +6,8 @@
 #   reference pattern -> metric -> alarm that fires on one event -> SNS topic with a confirmed
 #   subscription. A check calls decision(params) with params = {"reference": <filter pattern>,
 #   "label": <the events, in words, e.g. "root events">, "reject_non_root": <true when a filter that
-#   also matches other identities' events must fail, as for root usage>}. Links are followed by ARN (partition,
+#   also matches other identities' events must fail, as for root usage; with false, a filter that
+#   matches more than the reference passes with a note>}. Links are followed by ARN (partition,
 #   account, region, name), never by name alone, and into other loaded accounts (organization trails,
 #   cross-account topics).
 package lib.chain
@@ -295,25 +296,49 @@ after_filter(lg, s, f, cov, chain, params) := [outcome("unknown", 2, "filter", s
 	cov.undecided == true
 } else := [outcome("fail", 2, "filter", sprintf("filter %s has a pattern CloudWatch Logs rejects: %s", [f.filter.filterName, cov.error]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	is_string(cov.error)
-} else := [outcome("fail", 2, "filter", sprintf("filter %s misses %s %s", [f.filter.filterName, params.label, cov.missed]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+} else := [object.union(outcome("fail", 2, "filter", miss_message(lg, s, f, cov, params, rank), filter_loc(lg, f), filter_resource(lg, f), chain), {"rank": rank})] if {
 	not cov.covers == true
 	is_string(cov.missed)
+	rank := narrower_rank(f, params)
 } else := [outcome("fail", 2, "filter", sprintf("filter %s does not match all %s: pattern %s is not equivalent to the reference pattern", [f.filter.filterName, params.label, object.get(f.filter, "filterPattern", "")]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	not cov.covers == true
-} else := [outcome("fail", 2, "filter", sprintf("filter %s also matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [f.filter.filterName, non_root_kind(cov), params.label]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
+} else := [object.union(outcome("fail", 2, "filter", sprintf("filter %s also matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [f.filter.filterName, non_root_kind(cov), params.label]), filter_loc(lg, f), filter_resource(lg, f), chain), {"rank": 2})] if {
 	params.reject_non_root == true
 	cov.matches_non_root == true
 } else := [o |
 	evidence := object.union(
 		{"link": "filter", "name": f.filter.filterName, "pattern": object.get(f.filter, "filterPattern", "")},
-		filter_note(cov, params),
+		filter_note(cov, object.union(params, {"pattern": object.get(f.filter, "filterPattern", "")})),
 	)
 	some mi, mt in list(f.filter.metricTransformations)
 	some o in after_metric(lg, s, f, mi, mt, array.concat(chain, [evidence]), params)
 ]
 
+# Among failing filters of one log group, which is closest to the control (used only to choose the
+# failure to report, never for the verdict): 2 = catches every reference event but fails otherwise,
+# 1 = catches only reference events but not all of them (e.g. the control's filter with one
+# exclusion too many), 0 = a filter for something else (e.g. another control's).
+narrower_rank(f, params) := 1 if {
+	reverse := cwl.filter_covers(params.reference, object.get(f.filter, "filterPattern", ""))
+	reverse.covers == true
+} else := 0
+
+# A filter for something else, among several on the log group, is reported as such: the log group
+# has no filter for this control.
+miss_message(lg, s, f, cov, params, rank) := sprintf("none of the %d metric filters on log group %s catches all %s (filter %s misses those %s)", [n, lg.name, params.label, f.filter.filterName, cov.missed]) if {
+	rank == 0
+	n := count(filters_on(s, lg.name))
+	n > 1
+} else := sprintf("filter %s misses %s %s", [f.filter.filterName, params.label, cov.missed])
+
 filter_note(cov, params) := {"note": sprintf("the filter also counts %s the reference leaves out (service-invoked or AwsServiceEvent records); the alarm may fire more often than needed", [params.label])} if {
+	params.reject_non_root == true
 	cov.matches_extra_root == true
+} else := {"note": "the filter also counts events the reference pattern leaves out; the alarm may fire more often than needed"} if {
+	not params.reject_non_root == true
+	reverse := cwl.filter_covers(params.reference, params.pattern)
+	reverse.covers == false
+	not is_string(reverse.error)
 } else := {}
 
 # ---------------------------------------------------------------- 4. metric
@@ -558,14 +583,17 @@ outcomes(params) := array.concat(
 	[o | some r in trail_results; r.state == "ok"; some o in after_trail(r, params)],
 )
 
-# Of the outcomes in `state`, the one whose chain got furthest; ties broken by message, so the
-# choice does not depend on evaluation order.
+# Of the outcomes in `state`, the one whose chain got furthest; ties broken by rank (failing
+# filters closest to the control first, see narrower_rank), then by message, so the choice does not
+# depend on evaluation order.
 best(outs, state) := o if {
 	of_state := [x | some x in outs; x.state == state]
 	count(of_state) > 0
 	deepest := max({x.depth | some x in of_state})
-	message := min({x.message | some x in of_state; x.depth == deepest})
-	o := [x | some x in of_state; x.depth == deepest; x.message == message][0]
+	at := [x | some x in of_state; x.depth == deepest]
+	top := max({object.get(x, "rank", 0) | some x in at})
+	message := min({x.message | some x in at; object.get(x, "rank", 0) == top})
+	o := [x | some x in at; object.get(x, "rank", 0) == top; x.message == message][0]
 }
 
 notes_of(o) := [l.note | some l in o.chain; is_string(l.note)]

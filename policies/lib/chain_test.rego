@@ -239,3 +239,46 @@ test_alarm_without_sns_action_fails if {
 	d := decide(with_alarm({"AlarmActions": ["arn:aws:automate:us-east-1:ec2:stop"]}))
 	d.message == "alarm root-alarm (us-east-1) has no SNS topic in its AlarmActions"
 }
+
+# ------------------------------------------------------------------ several filters on one log group
+
+# With another control's filter beside it, the failure reported is the one of the filter closest to
+# the control (here: the root filter with an exclusion too many), not the other control's.
+test_closest_failing_filter_is_reported if {
+	other := {
+		"filterName": "AaaCloudTrailChanges",
+		"logGroupName": "trail-logs",
+		"filterPattern": "{ ($.eventName = CreateTrail) || ($.eventName = StopLogging) }",
+		"metricTransformations": [{"metricName": "TrailCount", "metricNamespace": "CIS", "metricValue": "1"}],
+	}
+	mine := object.union(metric_filter, {"filterPattern": concat("", [trim_suffix(params.reference, " }"), ` && $.sourceIPAddress != "198.51.100.10" }`])})
+	d := decide(object.union(snap, {"logs": {"metricFilters": [other, mine]}}))
+	d.verdict == "fail"
+	d.message == `filter RootUsage misses root events whose sourceIPAddress is "198.51.100.10"`
+}
+
+test_filter_matching_other_identities_is_reported_before_other_controls if {
+	other := {
+		"filterName": "AaaCloudTrailChanges",
+		"logGroupName": "trail-logs",
+		"filterPattern": "{ ($.eventName = CreateTrail) || ($.eventName = StopLogging) }",
+		"metricTransformations": [{"metricName": "TrailCount", "metricNamespace": "CIS", "metricValue": "1"}],
+	}
+	mine := object.union(metric_filter, {"filterPattern": replace(params.reference, "&&", "||")})
+	d := decide(object.union(snap, {"logs": {"metricFilters": [other, mine]}}))
+	d.verdict == "fail"
+	startswith(d.message, "filter RootUsage also matches events of other identities")
+}
+
+test_log_group_without_a_filter_for_the_control_says_so if {
+	other := {
+		"filterName": "CloudTrailChanges",
+		"logGroupName": "trail-logs",
+		"filterPattern": "{ ($.eventName = CreateTrail) || ($.eventName = StopLogging) }",
+		"metricTransformations": [{"metricName": "TrailCount", "metricNamespace": "CIS", "metricValue": "1"}],
+	}
+	console := object.union(other, {"filterName": "ConsoleLogins", "filterPattern": "{ $.eventName = ConsoleLogin }"})
+	d := decide(object.union(snap, {"logs": {"metricFilters": [other, console]}}))
+	d.verdict == "fail"
+	startswith(d.message, "none of the 2 metric filters on log group trail-logs catches all root events (filter ")
+}

@@ -331,7 +331,7 @@ fn number_reps(
     }
     intervals.push((prev, None));
     let inside = |x: f64, (lo, hi): (Option<f64>, Option<f64>)| {
-        lo.map_or(true, |l| x > l) && hi.map_or(true, |h| x < h)
+        lo.into_iter().all(|l| x > l) && hi.into_iter().all(|h| x < h)
     };
     let default = |(lo, hi): (Option<f64>, Option<f64>)| match (lo, hi) {
         (None, None) => 7.0,
@@ -374,6 +374,110 @@ fn number_reps(
         }
     }
     Ok(out)
+}
+
+/// At most this many states of the product automaton of a field's wildcards.
+const MAX_GLOB_STATES: usize = 4_096;
+
+/// Strings that realise every combination of several wildcard values on one field in which at
+/// least one of them matches (the combination "none" is realised by the caller's other string):
+/// one string per reachable combination, none of them a constant.
+///
+/// Each wildcard value is a small automaton over its characters (`*` any run, every other character
+/// itself); their product, over the characters of the wildcards plus one character none contains,
+/// reaches every combination some string realises (any other character acts like that fresh one).
+/// A breadth-first walk that visits each product state up to `constants + 1` times finds, for each
+/// state, that many distinct strings if it has them, so one is no constant. Every combination
+/// reachable is represented; none is guessed: beyond [`MAX_GLOB_STATES`] the answer is undecided.
+pub(crate) fn glob_witnesses(
+    sel: &Selector,
+    globs: &[String],
+    constants: &[String],
+) -> Result<Vec<String>, String> {
+    use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+    let toks: Vec<Vec<Option<char>>> = globs
+        .iter()
+        .map(|g| g.chars().map(|c| (c != '*').then_some(c)).collect())
+        .collect();
+    let mut alphabet: BTreeSet<char> = toks.iter().flatten().flatten().copied().collect();
+    let fresh = ['~', '#', 'q', 'Z', '%', '_', '!']
+        .into_iter()
+        .find(|c| !alphabet.contains(c))
+        .unwrap_or('\u{2603}');
+    alphabet.insert(fresh);
+    // A state of one automaton: the sorted positions it may be at (closed over `*` matching nothing).
+    let close = |t: &[Option<char>], mut ps: Vec<usize>| {
+        let mut i = 0;
+        while i < ps.len() {
+            let p = ps[i];
+            if p < t.len() && t[p].is_none() && !ps.contains(&(p + 1)) {
+                ps.push(p + 1);
+            }
+            i += 1;
+        }
+        ps.sort_unstable();
+        ps.dedup();
+        ps
+    };
+    let step = |t: &[Option<char>], ps: &[usize], c: char| {
+        let mut next = Vec::new();
+        for &p in ps {
+            match t.get(p) {
+                Some(None) => next.push(p),
+                Some(Some(x)) if *x == c => next.push(p + 1),
+                _ => {}
+            }
+        }
+        close(t, next)
+    };
+    type State = Vec<Vec<usize>>;
+    let start: State = toks.iter().map(|t| close(t, vec![0])).collect();
+    let accepts = |s: &State| -> Vec<bool> {
+        s.iter()
+            .zip(&toks)
+            .map(|(ps, t)| ps.contains(&t.len()))
+            .collect()
+    };
+    let per_state = constants.len() + 1;
+    let mut seen: HashMap<State, usize> = HashMap::new();
+    let mut queue: VecDeque<(State, String)> = VecDeque::new();
+    seen.insert(start.clone(), 1);
+    queue.push_back((start, String::new()));
+    let mut found: BTreeMap<Vec<bool>, String> = BTreeMap::new();
+    while let Some((state, s)) = queue.pop_front() {
+        let vector = accepts(&state);
+        if vector.iter().any(|&b| b) && !constants.contains(&s) {
+            found.entry(vector).or_insert_with(|| s.clone());
+        }
+        for &c in &alphabet {
+            let next: State = state
+                .iter()
+                .zip(&toks)
+                .map(|(ps, t)| step(t, ps, c))
+                .collect();
+            let n = seen.entry(next.clone()).or_insert(0);
+            if *n >= per_state {
+                continue;
+            }
+            *n += 1;
+            if seen.len() > MAX_GLOB_STATES {
+                return Err(format!(
+                    "several wildcard values on $.{sel} (more than {MAX_GLOB_STATES} combinations to explore)"
+                ));
+            }
+            let mut t = s.clone();
+            t.push(c);
+            queue.push_back((next, t));
+        }
+    }
+    // Re-checked with the matcher: each string realises the combination it stands for.
+    for (vector, s) in &found {
+        let got: Vec<bool> = globs.iter().map(|g| glob_match(g, s)).collect();
+        if &got != vector {
+            return Err(format!("several wildcard values on $.{sel}"));
+        }
+    }
+    Ok(found.into_values().collect())
 }
 
 /// The values to try at a slot: enough to realise every combination of its tests.
@@ -420,31 +524,35 @@ fn domain(
             _ => {}
         }
     }
-    if globs.len() > 1 {
-        return Err(format!("several wildcard values on $.{sel}"));
-    }
-    let glob = globs.first();
+    // With several wildcards, the strings that realise each combination of them come from their
+    // product automaton (see [`glob_witnesses`]); with one, a string it matches suffices.
+    let glob = if globs.len() == 1 {
+        globs.first()
+    } else {
+        None
+    };
     let mut out: Vec<Val> = constants.iter().map(|c| Val::Str(c.clone())).collect();
     let is_new = |s: &str, out: &[Val]| !out.iter().any(|v| matches!(v, Val::Str(x) if x == s));
-    // A string that is no constant (and does not match the wildcard): prefer the realistic value.
-    let avoid = glob
-        .map(|g| {
-            ['~', '#', 'q', 'Z', '%']
-                .into_iter()
-                .find(|c| !g.contains(*c))
-                .unwrap_or('\u{2603}')
-        })
-        .unwrap_or('x');
-    let mut other: Option<String> = space::template_string(sel)
-        .filter(|s| is_new(s, &out) && glob.map_or(true, |g| !glob_match(g, s)));
+    let no_glob = |s: &str| globs.iter().all(|g| !glob_match(g, s));
+    // A string that is no constant (and matches no wildcard): prefer the realistic value.
+    let avoid = if globs.is_empty() {
+        'x'
+    } else {
+        ['~', '#', 'q', 'Z', '%']
+            .into_iter()
+            .find(|c| !globs.iter().any(|g| g.contains(*c)))
+            .unwrap_or('\u{2603}')
+    };
+    let mut other: Option<String> =
+        space::template_string(sel).filter(|s| is_new(s, &out) && no_glob(s));
     let mut k = 1;
     while other.is_none() {
-        let s = if glob.is_some() {
+        let s = if !globs.is_empty() {
             avoid.to_string().repeat(k)
         } else {
             format!("example-{k}")
         };
-        if is_new(&s, &out) && glob.map_or(true, |g| !glob_match(g, &s)) {
+        if is_new(&s, &out) && no_glob(&s) {
             other = Some(s);
         }
         k += 1;
@@ -457,6 +565,12 @@ fn domain(
             if is_new(&s, &out) {
                 out.push(Val::Str(s));
                 break;
+            }
+        }
+    } else if globs.len() > 1 {
+        for s in glob_witnesses(sel, &globs, &constants)? {
+            if is_new(&s, &out) {
+                out.push(Val::Str(s));
             }
         }
     }
@@ -472,11 +586,13 @@ fn domain(
         Val::Bool(true),
         Val::Bool(false),
     ]);
-    out.extend(number_reps(
-        sel,
-        glob.filter(|g| glob_may_match_number(g)),
-        numbers,
-    )?);
+    let numeric_globs: Vec<&String> = globs.iter().filter(|g| glob_may_match_number(g)).collect();
+    if numeric_globs.len() > 1 {
+        return Err(format!(
+            "several wildcard values on $.{sel} that may also match numbers"
+        ));
+    }
+    out.extend(number_reps(sel, numeric_globs.first().copied(), numbers)?);
     out.push(Val::Object);
     if index_child {
         out.push(Val::Array);
@@ -819,7 +935,7 @@ fn search(
     // Every example is re-checked with the matcher; a disagreement means our model is wrong here.
     let check = |rec: &Json, want_ref: Option<bool>, want_cand: bool| {
         let ev = Event::from_json(rec);
-        want_ref.map_or(true, |w| matches(reference, &ev) == w)
+        want_ref.into_iter().all(|w| matches(reference, &ev) == w)
             && matches(candidate, &ev) == want_cand
     };
     let mut d = Decision::default();

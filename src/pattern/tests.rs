@@ -157,7 +157,10 @@ const VARIANTS: &[(&str, Want)] = &[
     // --- invalid and undecided
     (r#"{ $.userIdentity.type = "Root" && }"#, Invalid),
     (CIS_SPACES_REMOVED, Invalid),
-    ("{ $.a = \"x\" && $.a = \"y*\" && $.a = \"*z\" }", Undecided),
+    // Several wildcards on one field are decided (an unsatisfiable candidate misses everything);
+    // two that may both match numbers are not.
+    ("{ $.a = \"x\" && $.a = \"y*\" && $.a = \"*z\" }", Misses("whose a is \"x\"")),
+    ("{ $.a = \"1*\" && $.a = \"*2\" }", Undecided),
     ("{ $.requestParameters.name = %^a% }", Undecided),
     ("{ $.resources[*].type = \"AWS::IAM::Role\" }", Undecided),
     ("%Root%", Undecided),
@@ -306,4 +309,103 @@ fn realistic_records() {
             "{file}"
         );
     }
+}
+
+/// Several wildcard values on one field (CIS 4.1 has `*UnauthorizedOperation` and `AccessDenied*`
+/// on `errorCode`): decided through the strings that realise each combination of them.
+#[test]
+fn several_wildcards_on_one_field() {
+    let r41 = r#"{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }"#;
+    // (candidate, reference, covers, words the "missed" text contains)
+    let cases: &[(&str, &str, bool, &str)] = &[
+        (r41, r41, true, ""),
+        (
+            r#"{ $.errorCode = "AccessDenied*" || $.errorCode = "*UnauthorizedOperation" }"#,
+            r41,
+            true,
+            "",
+        ),
+        (
+            r#"{ $.errorCode = "AccessDenied*" }"#,
+            r41,
+            false,
+            "UnauthorizedOperation",
+        ),
+        (
+            r#"{ $.errorCode = "*UnauthorizedOperation" }"#,
+            r41,
+            false,
+            "AccessDenied",
+        ),
+        (
+            r#"{ $.errorCode = "*Denied*" || $.errorCode = "*Unauthorized*" }"#,
+            r41,
+            true,
+            "",
+        ),
+        (r#"{ $.errorCode = "*" }"#, r41, true, ""),
+        // Both wildcards at once: a string matching both must be realised.
+        (
+            r#"{ $.errorCode = "AccessDenied*" && $.errorCode != "*UnauthorizedOperation" }"#,
+            r#"{ $.errorCode = "AccessDenied*" }"#,
+            false,
+            "AccessDeniedUnauthorizedOperation",
+        ),
+        (
+            r#"{ $.a = "ab*" || $.a = "*yz" || $.a = "*mid*" }"#,
+            r#"{ $.a = "ab*" || $.a = "*yz" || $.a = "*mid*" }"#,
+            true,
+            "",
+        ),
+        (
+            r#"{ $.a = "ab*" || $.a = "*yz" }"#,
+            r#"{ $.a = "ab*" || $.a = "*yz" || $.a = "*mid*" }"#,
+            false,
+            "mid",
+        ),
+        // A constant that also matches a wildcard; the other strings avoid it.
+        (
+            r#"{ $.a = "abyz" || $.a = "ab*" }"#,
+            r#"{ $.a = "ab*" && $.a = "*yz" }"#,
+            true,
+            "",
+        ),
+        (
+            r#"{ $.a = "abyz" }"#,
+            r#"{ $.a = "ab*" && $.a = "*yz" }"#,
+            false,
+            "",
+        ),
+    ];
+    for &(cand, refr, want, words) in cases {
+        let c = covers(cand, refr);
+        let ctx = format!("{cand} vs {refr}\n  -> {c:?}");
+        assert!(!c.undecided && c.error.is_none(), "{ctx}");
+        assert_eq!(c.covers, want, "{ctx}");
+        if !want {
+            let ex = c.counterexample.as_ref().expect("counterexample");
+            assert_eq!(matches(refr, ex), Ok(true), "{ctx}");
+            assert_eq!(matches(cand, ex), Ok(false), "{ctx}");
+            let missed = c.missed.as_deref().unwrap_or_default();
+            assert!(missed.contains(words), "{ctx}\n  missed: {missed}");
+        }
+    }
+}
+
+#[test]
+fn glob_witnesses_realise_every_combination() {
+    let sel = crate::pattern::ast::Selector(vec![crate::pattern::ast::Step::Key("a".into())]);
+    let globs = ["ab*".to_string(), "*yz".to_string(), "*b*".to_string()];
+    let w = cover::glob_witnesses(&sel, &globs, &[]).unwrap();
+    let vectors: std::collections::BTreeSet<Vec<bool>> = w
+        .iter()
+        .map(|s| globs.iter().map(|g| matcher::glob_match(g, s)).collect())
+        .collect();
+    // Every combination with at least one match except "ab* without *b*" (impossible).
+    assert_eq!(vectors.len(), 5, "{w:?}");
+    assert!(!vectors.contains(&vec![true, false, false]));
+    assert!(!vectors.contains(&vec![true, true, false]));
+    // Constants are never the witness.
+    let w2 = cover::glob_witnesses(&sel, &["ab*".to_string()], &["ab".to_string()]).unwrap();
+    assert!(!w2.contains(&"ab".to_string()), "{w2:?}");
 }

@@ -41,3 +41,12 @@ test_member_without_owner_snapshot_is_unknown if {
 		with data.cwl_audit.accounts as {}
 	d.verdict == "unknown"
 }
+
+# A filter that misses root events from one IP address (the bundled fail example uses it).
+weakened := `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.sourceIPAddress != "198.51.100.10" }`
+
+test_weakened_pattern_fails if {
+	d := check.decision with input as account(fixture.with_pattern(weakened)) with data.cwl_audit.accounts as {}
+	d.verdict == "fail"
+	d.message == `filter RootUsage misses root events whose sourceIPAddress is "198.51.100.10"`
+}

@@ -1,0 +1,71 @@
+# METADATA
+# title: AWS Config configuration changes are monitored
+# description: |
+#   CIS AWS Foundations 4.9 (v6.0: 5.9): AWS Config configuration changes must raise an alarm that reaches a
+#   person.
+#   The account needs a complete chain: a multi-region CloudTrail trail that is logging and records
+#   all management events delivers to a CloudWatch Logs group; a metric filter on that group matches
+#   every event the CIS reference pattern matches (compared by meaning, not text; matching more is
+#   accepted with a note); an alarm on the filter's metric fires on a single event and notifies an
+#   SNS topic with at least one confirmed subscription. Organization trails count for member accounts
+#   when the owner account's snapshots are loaded.
+# related_resources:
+#   - ref: https://www.trendmicro.com/cloudoneconformity/knowledge-base/aws/CloudWatchLogs/aws-config-changes-alarm.html
+#   - ref: https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-9
+#   - ref: https://www.cisecurity.org/benchmark/amazon_web_services
+# custom:
+#   id: CWL-011
+#   severity: MEDIUM
+#   recommended_action: Create a metric filter with the CIS 4.9 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   frameworks:
+#     cis-aws-foundations-v1.2: ["3.9"]
+#     cis-aws-foundations-v1.4-v5.0: ["4.9"]
+#     cis-aws-foundations-v6.0: ["5.9"]
+#     aws-security-hub: ["CloudWatch.9"]
+#   remediation: |
+#     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail
+#     (`aws cloudtrail describe-trails` shows it as `CloudWatchLogsLogGroupArn`), and `<REGION>` and
+#     `<ACCOUNT_ID>` with that log group's region and account. An existing topic with a confirmed
+#     subscription can be reused instead of step 2.
+#
+#     1. Metric filter for AWS Config configuration changes:
+#
+#     ```sh
+#     aws logs put-metric-filter --region <REGION> \
+#       --log-group-name <LOG_GROUP> \
+#       --filter-name AwsConfigChanges \
+#       --metric-transformations metricName=aws_config_changes_metric,metricNamespace=CISBenchmark,metricValue=1 \
+#       --filter-pattern '{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }'
+#     ```
+#
+#     2. SNS topic and a subscription (confirm it from the e-mail AWS sends):
+#
+#     ```sh
+#     aws sns create-topic --region <REGION> --name AwsConfigChangesAlerts
+#     aws sns subscribe --region <REGION> \
+#       --topic-arn arn:aws:sns:<REGION>:<ACCOUNT_ID>:AwsConfigChangesAlerts \
+#       --protocol email --notification-endpoint security@example.com
+#     ```
+#
+#     3. Alarm that fires on one event:
+#
+#     ```sh
+#     aws cloudwatch put-metric-alarm --region <REGION> \
+#       --alarm-name AwsConfigChangesAlarm \
+#       --metric-name aws_config_changes_metric --namespace CISBenchmark \
+#       --statistic Sum --period 300 --evaluation-periods 1 --datapoints-to-alarm 1 \
+#       --threshold 1 --comparison-operator GreaterThanOrEqualToThreshold \
+#       --treat-missing-data notBreaching \
+#       --alarm-actions arn:aws:sns:<REGION>:<ACCOUNT_ID>:AwsConfigChangesAlerts
+#     ```
+package checks.aws.cloudwatch.config_changes_alarm
+
+import data.lib.chain
+
+# The CIS text (the same in every version since 1.2).
+# Filters are compared with it by meaning (cwl.filter_covers), not by text.
+reference := `{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }`
+
+# Any identity may cause these events, so a filter that matches more than the reference is
+# accepted (with a note that the alarm may fire more often than needed).
+decision := chain.decision({"reference": reference, "label": "AWS Config configuration changes", "reject_non_root": false})

@@ -1,0 +1,71 @@
+# METADATA
+# title: Changes to network gateways are monitored
+# description: |
+#   CIS AWS Foundations 4.12 (v6.0: 5.12): network gateway changes must raise an alarm that reaches a
+#   person.
+#   The account needs a complete chain: a multi-region CloudTrail trail that is logging and records
+#   all management events delivers to a CloudWatch Logs group; a metric filter on that group matches
+#   every event the CIS reference pattern matches (compared by meaning, not text; matching more is
+#   accepted with a note); an alarm on the filter's metric fires on a single event and notifies an
+#   SNS topic with at least one confirmed subscription. Organization trails count for member accounts
+#   when the owner account's snapshots are loaded.
+# related_resources:
+#   - ref: https://www.cloudconformity.com/knowledge-base/aws/CloudWatchLogs/internet-gateway-changes-alarm.html
+#   - ref: https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-12
+#   - ref: https://www.cisecurity.org/benchmark/amazon_web_services
+# custom:
+#   id: CWL-006
+#   severity: MEDIUM
+#   recommended_action: Create a metric filter with the CIS 4.12 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   frameworks:
+#     cis-aws-foundations-v1.2: ["3.12"]
+#     cis-aws-foundations-v1.4-v5.0: ["4.12"]
+#     cis-aws-foundations-v6.0: ["5.12"]
+#     aws-security-hub: ["CloudWatch.12"]
+#   remediation: |
+#     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail
+#     (`aws cloudtrail describe-trails` shows it as `CloudWatchLogsLogGroupArn`), and `<REGION>` and
+#     `<ACCOUNT_ID>` with that log group's region and account. An existing topic with a confirmed
+#     subscription can be reused instead of step 2.
+#
+#     1. Metric filter for network gateway changes:
+#
+#     ```sh
+#     aws logs put-metric-filter --region <REGION> \
+#       --log-group-name <LOG_GROUP> \
+#       --filter-name NetworkGatewayChanges \
+#       --metric-transformations metricName=network_gw_changes_metric,metricNamespace=CISBenchmark,metricValue=1 \
+#       --filter-pattern '{ ($.eventName = CreateCustomerGateway) || ($.eventName = DeleteCustomerGateway) || ($.eventName = AttachInternetGateway) || ($.eventName = CreateInternetGateway) || ($.eventName = DeleteInternetGateway) || ($.eventName = DetachInternetGateway) }'
+#     ```
+#
+#     2. SNS topic and a subscription (confirm it from the e-mail AWS sends):
+#
+#     ```sh
+#     aws sns create-topic --region <REGION> --name NetworkGatewayChangesAlerts
+#     aws sns subscribe --region <REGION> \
+#       --topic-arn arn:aws:sns:<REGION>:<ACCOUNT_ID>:NetworkGatewayChangesAlerts \
+#       --protocol email --notification-endpoint security@example.com
+#     ```
+#
+#     3. Alarm that fires on one event:
+#
+#     ```sh
+#     aws cloudwatch put-metric-alarm --region <REGION> \
+#       --alarm-name NetworkGatewayChangesAlarm \
+#       --metric-name network_gw_changes_metric --namespace CISBenchmark \
+#       --statistic Sum --period 300 --evaluation-periods 1 --datapoints-to-alarm 1 \
+#       --threshold 1 --comparison-operator GreaterThanOrEqualToThreshold \
+#       --treat-missing-data notBreaching \
+#       --alarm-actions arn:aws:sns:<REGION>:<ACCOUNT_ID>:NetworkGatewayChangesAlerts
+#     ```
+package checks.aws.cloudwatch.network_gateway_changes_alarm
+
+import data.lib.chain
+
+# The CIS text (the same in every version since 1.2).
+# Filters are compared with it by meaning (cwl.filter_covers), not by text.
+reference := `{ ($.eventName = CreateCustomerGateway) || ($.eventName = DeleteCustomerGateway) || ($.eventName = AttachInternetGateway) || ($.eventName = CreateInternetGateway) || ($.eventName = DeleteInternetGateway) || ($.eventName = DetachInternetGateway) }`
+
+# Any identity may cause these events, so a filter that matches more than the reference is
+# accepted (with a note that the alarm may fire more often than needed).
+decision := chain.decision({"reference": reference, "label": "network gateway changes", "reject_non_root": false})

@@ -1,0 +1,216 @@
+//! The fifteen CIS monitoring controls: every check's reference pattern is decided by the coverage
+//! engine (it covers itself; the weakened pattern of its tests does not, with a counter-example),
+//! and every check's bundled examples (policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}) get
+//! the verdict their directory names.
+use cwl_audit::pattern::{covers, matches};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn checks_dir() -> PathBuf {
+    root().join("policies/aws/cloudwatch")
+}
+
+/// The value of `name := `...`` in a Rego source.
+fn backtick(source: &str, name: &str) -> Option<String> {
+    let start = format!("{name} := `");
+    let line = source.lines().find(|l| l.starts_with(&start))?;
+    Some(line[start.len()..].trim_end_matches('`').to_string())
+}
+
+struct Check {
+    id: String,
+    reference: String,
+    weakened: String,
+}
+
+fn checks() -> Vec<Check> {
+    let mut out = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(checks_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "rego")
+                && !p.to_string_lossy().ends_with("_test.rego")
+        })
+        .collect();
+    paths.sort();
+    for p in paths {
+        let source = std::fs::read_to_string(&p).unwrap();
+        let id = source
+            .lines()
+            .find_map(|l| l.strip_prefix("#   id: "))
+            .unwrap_or_else(|| panic!("{}: no custom.id", p.display()))
+            .to_string();
+        let test = std::fs::read_to_string(p.with_file_name(format!(
+            "{}_test.rego",
+            p.file_stem().unwrap().to_string_lossy()
+        )))
+        .unwrap();
+        out.push(Check {
+            id,
+            reference: backtick(&source, "reference").expect("reference"),
+            weakened: backtick(&test, "weakened").expect("weakened"),
+        });
+    }
+    out
+}
+
+#[test]
+fn fifteen_controls_with_distinct_ids() {
+    let cs = checks();
+    let mut ids: Vec<&str> = cs.iter().map(|c| c.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 15, "{ids:?}");
+}
+
+/// Every reference pattern is decided: it covers itself, and the weakened variant does not, with a
+/// record the reference matches and the weakened filter does not.
+#[test]
+fn every_reference_pattern_is_decided() {
+    for c in checks() {
+        let same = covers(&c.reference, &c.reference);
+        assert!(
+            same.covers && same.error.is_none(),
+            "{}: reference does not cover itself: {same:?}",
+            c.id
+        );
+        let weak = covers(&c.weakened, &c.reference);
+        assert!(
+            !weak.covers && weak.error.is_none() && !weak.undecided,
+            "{}: {weak:?}",
+            c.id
+        );
+        let ex = weak.counterexample.as_ref().expect("counter-example");
+        assert_eq!(matches(&c.reference, ex), Ok(true), "{}", c.id);
+        assert_eq!(matches(&c.weakened, ex), Ok(false), "{}", c.id);
+    }
+}
+
+fn verdicts(dir: &Path, id: &str) -> Vec<(String, String)> {
+    let o = Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
+        .args([
+            "eval",
+            "--rule",
+            id,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .arg(dir)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["rule_id"], id, "{r}");
+            (
+                r["verdict"].as_str().unwrap().to_string(),
+                r["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bundled_examples_get_their_verdicts() {
+    for c in checks() {
+        let dir = checks_dir().join("examples").join(&c.id);
+        let pass = verdicts(&dir.join("pass"), &c.id);
+        assert!(
+            !pass.is_empty() && pass.iter().all(|(v, _)| v == "pass"),
+            "{}: {pass:?}",
+            c.id
+        );
+        let fail = verdicts(&dir.join("fail"), &c.id);
+        assert!(
+            !fail.is_empty()
+                && fail
+                    .iter()
+                    .all(|(v, m)| v == "fail" && m.contains(" misses ")),
+            "{}: {fail:?}",
+            c.id
+        );
+    }
+}
+
+/// examples/policies: a custom policy set (an organization-level rule and a filter+alarm control on
+/// the chain library) with its tests, as the guide (docs/writing-policies.md) describes it.
+#[test]
+fn example_policies_test_and_evaluate() {
+    let bin = env!("CARGO_BIN_EXE_cwl-audit");
+    let o = Command::new(bin)
+        .args(["test", "examples/policies"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("6 passed, 0 failed"), "{out}");
+    let o = Command::new(bin)
+        .args([
+            "eval",
+            "snapshots",
+            "--policy-dir",
+            "examples/policies",
+            "--rule",
+            "ORG-001",
+            "--rule",
+            "EX-EC2-001",
+            "--format",
+            "json",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut got: Vec<(String, String, String)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rule_id"].as_str().unwrap().to_string(),
+                r["account_id"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let org_pass: Vec<&str> = got
+        .iter()
+        .filter(|(r, _, v)| r == "ORG-001" && v == "pass")
+        .map(|(_, a, _)| a.as_str())
+        .collect();
+    // Only the management account and its member were collected in two regions.
+    assert_eq!(org_pass, ["111111111111", "222222222222"]);
+    // No demo account monitors EC2 instance changes: each fails, and says why.
+    let ec2: Vec<&serde_json::Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule_id"] == "EX-EC2-001")
+        .collect();
+    assert_eq!(ec2.len(), 9);
+    assert!(ec2.iter().all(|r| r["verdict"] == "fail"));
+    assert!(ec2.iter().any(|r| r["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("none of the 15 metric filters on log group aws-cloudtrail-logs-111111111111 catches all EC2 instance changes")));
+}
