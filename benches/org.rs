@@ -53,13 +53,18 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 // The child is reaped by wait4(2), which also gives its resource usage; Child::wait would not.
 #[allow(clippy::zombie_processes)]
 fn eval(dir: &Path, report: &Path) -> (Duration, u64, String) {
+    let err_path = report.with_extension("stderr");
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
         .args(["eval", "--format", "json", "--output"])
         .arg(report)
         .arg(dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        // A file, not a pipe: nobody reads a pipe until the child ends, and a large organization's
+        // warnings would fill it and block the child.
+        .stderr(Stdio::from(
+            std::fs::File::create(&err_path).expect("create stderr file"),
+        ))
         .spawn()
         .expect("start cwl-audit");
     let pid = child.id() as libc::pid_t;
@@ -70,11 +75,7 @@ fn eval(dir: &Path, report: &Path) -> (Duration, u64, String) {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = started.elapsed();
     assert_eq!(r, pid, "wait4");
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr {
-        use std::io::Read as _;
-        let _ = e.read_to_string(&mut stderr);
-    }
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
     let code = libc::WEXITSTATUS(status);
     assert!(code == 0 || code == 1, "eval failed ({code}): {stderr}");
     let summary = stderr.lines().last().unwrap_or_default().to_string();
