@@ -1,32 +1,8 @@
 //! The binary as users run it: outputs pinned with insta, exit codes, bad input, SARIF validity.
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `cwl-audit ARGS` in the repository root, without colour.
-fn run(args: &[&str]) -> Output {
-    run_in(&root(), args)
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run cwl-audit")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Command;
+use support::bin::*;
 
 /// What `make demo` shows first: the root-usage rule across the demo organization.
 #[test]

@@ -5,18 +5,10 @@ mod support;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::bin::run_in;
 use support::*;
 
 const GOOD: &str = "333333333333";
-
-fn bin(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run cwl-audit")
-}
 
 fn text(o: &Output) -> String {
     format!(
@@ -92,7 +84,7 @@ fn hostile_files_each_get_one_line_and_the_rest_is_evaluated() {
         .status()
         .expect("mkfifo");
     assert!(fifo.success());
-    let o = bin(dir.path(), &["eval", "in", "in/fifo.json"]);
+    let o = run_in(dir.path(), &["eval", "in", "in/fifo.json"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_good_still_reported(&o);
     insta::assert_snapshot!("hostile_files", error_lines(&o, dir.path()));
@@ -122,7 +114,7 @@ fn huge_arrays_are_evaluated() {
     }
     s["extra"] = json!(vec![0; 1_000_000]);
     write_json(&dir.path().join("big.json"), &s);
-    let o = bin(dir.path(), &["eval", "big.json", "--rule", "CWL-014"]);
+    let o = run_in(dir.path(), &["eval", "big.json", "--rule", "CWL-014"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).starts_with(&format!("PASS     CWL-014  {GOOD}")));
 }
@@ -134,7 +126,7 @@ fn with_policy(dir: &Path, name: &str, policy: &str, extra: &[&str]) -> Output {
     std::fs::write(pdir.join(name), policy).expect("write");
     let mut args = vec!["eval", "in", "--policy-dir", "policies"];
     args.extend_from_slice(extra);
-    bin(dir, &args)
+    run_in(dir, &args)
 }
 
 const META: &str =
@@ -218,7 +210,7 @@ fn hostile_strings_are_escaped_in_every_format() {
     );
     write_json(&dir.path().join("evil.json"), &s);
 
-    let text_out = bin(dir.path(), &["eval", "evil.json", "--rule", "CWL-014"]);
+    let text_out = run_in(dir.path(), &["eval", "evil.json", "--rule", "CWL-014"]);
     assert_eq!(text_out.status.code(), Some(1));
     let t = String::from_utf8(text_out.stdout).expect("UTF-8 text report");
     assert!(
@@ -232,7 +224,7 @@ fn hostile_strings_are_escaped_in_every_format() {
         "the name is still readable"
     );
 
-    let json_out = bin(
+    let json_out = run_in(
         dir.path(),
         &["eval", "evil.json", "--rule", "CWL-014", "--format", "json"],
     );
@@ -244,7 +236,7 @@ fn hostile_strings_are_escaped_in_every_format() {
         "JSON keeps the exact name"
     );
 
-    let junit = bin(
+    let junit = run_in(
         dir.path(),
         &[
             "eval",
@@ -260,7 +252,7 @@ fn hostile_strings_are_escaped_in_every_format() {
     assert_well_formed_xml(&xml);
 
     let sarif = dir.path().join("r.sarif");
-    let o = bin(
+    let o = run_in(
         dir.path(),
         &[
             "eval",

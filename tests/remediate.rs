@@ -5,36 +5,10 @@
 mod support;
 
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
+use support::bin::*;
 use support::*;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run cwl-audit")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// The venv python with cfn-lint. Never skipped: without it the test fails and says how to get it.
-fn python() -> PathBuf {
-    match std::env::var_os("CWL_AUDIT_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "CWL_AUDIT_PYTHON is not set: run `make test` (it installs .venv with cfn-lint and sets it)"
-        ),
-    }
-}
 
 /// Runs cfn-lint on the files; panics with its report unless they are clean.
 fn cfn_lint(files: &[PathBuf]) {

@@ -1,46 +1,14 @@
 //! Everything around `eval` in a workflow: the GitHub action and the example CI files (parsed as YAML
 //! with PyYAML from .venv), the action's evaluation step run for real, `diff`, shell completions, man
 //! pages, `-q`/`-v` and `--help` examples.
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::bin::*;
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cwl-audit"))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run cwl-audit")
-}
-
-fn run(args: &[&str]) -> Output {
-    run_in(&root(), args)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The venv python with PyYAML. Never skipped: without it the test fails and says how to get it.
-fn python() -> PathBuf {
-    match std::env::var_os("CWL_AUDIT_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "CWL_AUDIT_PYTHON is not set: run `make test` (it installs .venv with PyYAML and sets it)"
-        ),
-    }
 }
 
 fn py(script: &str, args: &[&str]) -> Output {
