@@ -11,6 +11,13 @@ import json
 import pathlib
 import re
 import shutil
+import importlib.util
+
+# The snapshot building blocks of the demo generator (its file name has dashes: load it by path).
+_spec = importlib.util.spec_from_file_location(
+    "make_demo_snapshots", pathlib.Path(__file__).resolve().parent / "make-demo-snapshots.py")
+demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(demo)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHECKS = ROOT / "policies" / "aws" / "cloudwatch"
@@ -54,33 +61,9 @@ def snapshot(rule_id, camel, pattern):
             "selectors": {arn: {"TrailARN": arn, "EventSelectors": [
                 {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [], "ExcludeManagementEventSources": []}]}},
         },
-        "logs": {"metricFilters": [{
-            "filterName": camel,
-            "logGroupName": lg,
-            "filterPattern": pattern,
-            "creationTime": 1740902400000,
-            "metricTransformations": [{"metricName": f"{camel}Count", "metricNamespace": "CISBenchmark", "metricValue": "1"}],
-        }]},
-        "cloudwatch": {"CompositeAlarms": [], "MetricAlarms": [{
-            "AlarmName": f"{camel}Alarm",
-            "AlarmArn": f"arn:aws:cloudwatch:{HOME}:{ACCOUNT}:alarm:{camel}Alarm",
-            "AlarmDescription": f"{rule_id}",
-            "ActionsEnabled": True,
-            "AlarmActions": [topic],
-            "OKActions": [],
-            "InsufficientDataActions": [],
-            "MetricName": f"{camel}Count",
-            "Namespace": "CISBenchmark",
-            "Statistic": "Sum",
-            "Dimensions": [],
-            "Period": 300,
-            "EvaluationPeriods": 1,
-            "DatapointsToAlarm": 1,
-            "Threshold": 1.0,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "TreatMissingData": "notBreaching",
-            "StateValue": "OK",
-        }]},
+        "logs": {"metricFilters": [demo.metric_filter(lg, camel, pattern, f"{camel}Count", "CISBenchmark")]},
+        "cloudwatch": {"CompositeAlarms": [], "MetricAlarms": [demo.one_event_alarm(
+            ACCOUNT, f"{camel}Alarm", f"{camel}Count", "CISBenchmark", topic, AlarmDescription=rule_id)]},
         "sns": {"Subscriptions": [{
             "SubscriptionArn": f"{topic}:3f1d8a52-6a0e-4d4b-9e47-0c1b2a3d4e5f",
             "TopicArn": topic,

@@ -66,6 +66,41 @@ def trail(account, name, log_group, organization=False, multi_region=True):
     return t
 
 
+def metric_filter(log_group, name, pattern, metric, namespace):
+    """A metric filter publishing 1 per matched event, as CIS and Conformity set it up."""
+    return {
+        "filterName": name,
+        "logGroupName": log_group,
+        "filterPattern": pattern,
+        "creationTime": 1740902400000,
+        "metricTransformations": [{"metricName": metric, "metricNamespace": namespace, "metricValue": "1"}],
+    }
+
+
+def one_event_alarm(account, name, metric, namespace, topic, **extra):
+    """An alarm that fires on one event in 5 minutes and notifies `topic` (Conformity's remediation)."""
+    return {
+        "AlarmName": name,
+        "AlarmArn": f"arn:aws:cloudwatch:{HOME}:{account}:alarm:{name}",
+        "ActionsEnabled": True,
+        "AlarmActions": [topic],
+        "OKActions": [],
+        "InsufficientDataActions": [],
+        "MetricName": metric,
+        "Namespace": namespace,
+        "Statistic": "Sum",
+        "Dimensions": [],
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "StateValue": "OK",
+        **extra,
+    }
+
+
 def full_chain(account, trail_name="management-events", organization=False):
     s = empty(account, HOME)
     lg = f"aws-cloudtrail-logs-{account}"
@@ -79,35 +114,13 @@ def full_chain(account, trail_name="management-events", organization=False):
         "selectors": {arn: {"TrailARN": arn, "EventSelectors": [
             {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [], "ExcludeManagementEventSources": []}]}},
     }
-    s["logs"]["metricFilters"] = [{
-        "filterName": "RootAccountUsage",
-        "logGroupName": lg,
-        "filterPattern": CIS,
-        "creationTime": 1740902400000,
-        "metricTransformations": [{"metricName": "RootAccountUsageEventCount", "metricNamespace": "CloudTrailMetrics", "metricValue": "1"}],
-    }]
-    s["cloudwatch"]["MetricAlarms"] = [{
-        "AlarmName": "RootAccountUsageAlarm",
-        "AlarmArn": f"arn:aws:cloudwatch:{HOME}:{account}:alarm:RootAccountUsageAlarm",
-        "AlarmDescription": "Root user activity (CIS 4.3)",
-        "ActionsEnabled": True,
-        "AlarmActions": [topic],
-        "OKActions": [],
-        "InsufficientDataActions": [],
-        "MetricName": "RootAccountUsageEventCount",
-        "Namespace": "CloudTrailMetrics",
-        "Statistic": "Sum",
-        "Dimensions": [],
-        "Period": 300,
-        "EvaluationPeriods": 1,
-        "DatapointsToAlarm": 1,
-        "Threshold": 1.0,
-        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-        "TreatMissingData": "notBreaching",
-        "StateValue": "OK",
-        "StateReason": "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [NonBreaching].",
-        "StateUpdatedTimestamp": "2026-11-20T07:12:03.512000+00:00",
-    }]
+    s["logs"]["metricFilters"] = [metric_filter(lg, "RootAccountUsage", CIS, "RootAccountUsageEventCount", "CloudTrailMetrics")]
+    s["cloudwatch"]["MetricAlarms"] = [one_event_alarm(
+        account, "RootAccountUsageAlarm", "RootAccountUsageEventCount", "CloudTrailMetrics", topic,
+        AlarmDescription="Root user activity (CIS 4.3)",
+        StateReason="Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [NonBreaching].",
+        StateUpdatedTimestamp="2026-11-20T07:12:03.512000+00:00",
+    )]
     s["sns"]["Subscriptions"] = [{
         "SubscriptionArn": f"{topic}:3f1d8a52-6a0e-4d4b-9e47-0c1b2a3d4e5f",
         "Owner": account,
@@ -119,32 +132,10 @@ def full_chain(account, trail_name="management-events", organization=False):
     # notifying a shared SecurityAlerts topic (so the demo's defects stay on the root-usage chain).
     alerts = f"arn:aws:sns:{HOME}:{account}:SecurityAlerts"
     for camel, pattern in other_controls():
-        s["logs"]["metricFilters"].append({
-            "filterName": camel,
-            "logGroupName": lg,
-            "filterPattern": pattern,
-            "creationTime": 1740902400000,
-            "metricTransformations": [{"metricName": f"{camel}Count", "metricNamespace": "CISBenchmark", "metricValue": "1"}],
-        })
-        s["cloudwatch"]["MetricAlarms"].append({
-            "AlarmName": f"{camel}Alarm",
-            "AlarmArn": f"arn:aws:cloudwatch:{HOME}:{account}:alarm:{camel}Alarm",
-            "ActionsEnabled": True,
-            "AlarmActions": [alerts],
-            "OKActions": [],
-            "InsufficientDataActions": [],
-            "MetricName": f"{camel}Count",
-            "Namespace": "CISBenchmark",
-            "Statistic": "Sum",
-            "Dimensions": [],
-            "Period": 300,
-            "EvaluationPeriods": 1,
-            "DatapointsToAlarm": 1,
-            "Threshold": 1.0,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "TreatMissingData": "notBreaching",
-            "StateValue": "OK",
-        })
+        s["logs"]["metricFilters"].append(
+            metric_filter(lg, camel, pattern, f"{camel}Count", "CISBenchmark"))
+        s["cloudwatch"]["MetricAlarms"].append(
+            one_event_alarm(account, f"{camel}Alarm", f"{camel}Count", "CISBenchmark", alerts))
     s["sns"]["Subscriptions"].append({
         "SubscriptionArn": f"{alerts}:7c2e9b41-0d3f-4a6e-8b15-2f4e6a8c0d1e",
         "Owner": account,
