@@ -6,7 +6,7 @@ use crate::findings::{Finding, Level, Location, Notification, RunResult, Verdict
 use crate::snapshot::{self, LoadError, Snapshot};
 use rayon::prelude::*;
 use regorus::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,9 +31,16 @@ impl Options {
 }
 
 /// An account as policies see it: `{account_id, partition, regions: {region: snapshot}}`.
-struct Account {
-    id: String,
-    input: Value,
+fn account_input(id: &str, partition: &str, snapshots: Vec<Snapshot>) -> Value {
+    let regions: BTreeMap<Value, Value> = snapshots
+        .into_iter()
+        .map(|s| (Value::from(s.region), s.doc))
+        .collect();
+    obj(vec![
+        ("account_id", Value::from(id)),
+        ("partition", Value::from(partition)),
+        ("regions", Value::from(regions)),
+    ])
 }
 
 fn obj(entries: Vec<(&str, Value)>) -> Value {
@@ -45,58 +52,193 @@ fn obj(entries: Vec<(&str, Value)>) -> Value {
     )
 }
 
-/// Groups snapshots by account; a second snapshot of the same account and region is an error, and
-/// both copies are left out (which one is right cannot be known).
-fn group(
-    snapshots: Vec<Snapshot>,
-    errors: &mut Vec<LoadError>,
-) -> (Vec<Account>, BTreeMap<(String, String), String>) {
-    let mut by_key: BTreeMap<(String, String), Vec<Snapshot>> = BTreeMap::new();
-    for s in snapshots {
-        by_key
-            .entry((s.account_id.clone(), s.region.clone()))
-            .or_default()
-            .push(s);
+/// One file of an account, as the first pass saw it.
+struct File {
+    /// Position in discovery order: reports list inputs and problems in this order.
+    index: usize,
+    path: PathBuf,
+    region: String,
+    /// Set when the first pass already had to parse the file in full.
+    loaded: Option<Snapshot>,
+}
+
+/// The files of one account, one per region.
+struct AccountFiles {
+    id: String,
+    partition: String,
+    files: Vec<File>,
+    /// Other snapshots name this account in an ARN: it is parsed up front and kept for the run.
+    resident: bool,
+}
+
+/// What the first pass learned about every file.
+struct Plan {
+    accounts: Vec<AccountFiles>,
+    errors: Vec<(usize, LoadError)>,
+}
+
+/// The first pass: who each file belongs to and which accounts it names. A file the scan cannot
+/// place (bad JSON, missing header) is parsed in full here, so it reports its error exactly as
+/// before; one that parses after all is kept in memory and treated as naming every account.
+fn plan(files: Vec<PathBuf>) -> Plan {
+    enum Seen {
+        Scanned(snapshot::Scan),
+        Loaded(Result<Snapshot, LoadError>),
     }
-    let mut accounts: BTreeMap<String, (String, BTreeMap<Value, Value>)> = BTreeMap::new();
-    let mut paths = BTreeMap::new();
+    let seen: Vec<Seen> = files
+        .par_iter()
+        .map(|f| {
+            let scanned = snapshot::read_file(f)
+                .ok()
+                .and_then(|bytes| snapshot::scan(&bytes).ok())
+                .filter(|s| s.account_id.is_some() && s.region.is_some() && s.partition.is_some());
+            match scanned {
+                Some(s) => Seen::Scanned(s),
+                None => Seen::Loaded(snapshot::load_file(f)),
+            }
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut referenced: BTreeSet<String> = BTreeSet::new();
+    let mut everything = false;
+    // (account, region) -> files claiming it, in discovery order.
+    let mut by_key: BTreeMap<(String, String), Vec<(File, String)>> = BTreeMap::new();
+    for (index, (path, seen)) in files.into_iter().zip(seen).enumerate() {
+        let (account, region, partition, loaded) = match seen {
+            Seen::Scanned(s) => {
+                let (Some(account), Some(region), Some(partition)) =
+                    (s.account_id, s.region, s.partition)
+                else {
+                    continue;
+                };
+                referenced.extend(s.refs.into_iter().filter(|r| *r != account));
+                (account, region, partition, None)
+            }
+            Seen::Loaded(Err(e)) => {
+                errors.push((index, e));
+                continue;
+            }
+            Seen::Loaded(Ok(s)) => {
+                everything = true;
+                (s.account_id.clone(), s.region.clone(), s.partition.clone(), Some(s))
+            }
+        };
+        by_key.entry((account, region.clone())).or_default().push((
+            File {
+                index,
+                path,
+                region,
+                loaded,
+            },
+            partition,
+        ));
+    }
+    let mut accounts: BTreeMap<String, AccountFiles> = BTreeMap::new();
     for ((account, region), mut copies) in by_key {
+        // A second snapshot of the same account and region: which one is right cannot be known,
+        // so both are left out.
         if copies.len() > 1 {
-            let all: Vec<String> = copies.iter().map(|s| s.path.clone()).collect();
-            for s in &copies {
-                errors.push(LoadError::new(
-                    &s.path,
-                    format!("duplicate snapshot for account {account} region {region} (in {}); both left out", all.join(", ")),
+            let all: Vec<String> = copies
+                .iter()
+                .map(|(f, _)| snapshot::display_path(&f.path))
+                .collect();
+            for (f, _) in &copies {
+                errors.push((
+                    f.index,
+                    LoadError::new(
+                        &snapshot::display_path(&f.path),
+                        format!(
+                            "duplicate snapshot for account {account} region {region} (in {}); both left out",
+                            all.join(", ")
+                        ),
+                    ),
                 ));
             }
             continue;
         }
-        let Some(s) = copies.pop() else { continue };
+        let Some((file, partition)) = copies.pop() else { continue };
         let entry = accounts
             .entry(account.clone())
-            .or_insert_with(|| (s.partition.clone(), BTreeMap::new()));
-        if entry.0 != s.partition {
-            errors.push(LoadError::new(
-                &s.path,
-                format!("partition \"{}\" differs from \"{}\" in the other snapshots of account {account}; left out", s.partition, entry.0),
+            .or_insert_with(|| AccountFiles {
+                id: account.clone(),
+                partition: partition.clone(),
+                files: Vec::new(),
+                resident: false,
+            });
+        if entry.partition != partition {
+            errors.push((
+                file.index,
+                LoadError::new(
+                    &snapshot::display_path(&file.path),
+                    format!(
+                        "partition \"{partition}\" differs from \"{}\" in the other snapshots of account {account}; left out",
+                        entry.partition
+                    ),
+                ),
             ));
             continue;
         }
-        paths.insert((account.clone(), region.clone()), s.path.clone());
-        entry.1.insert(Value::from(region), s.doc);
+        entry.files.push(file);
     }
     let accounts = accounts
-        .into_iter()
-        .map(|(id, (partition, regions))| Account {
-            input: obj(vec![
-                ("account_id", Value::from(id.as_str())),
-                ("partition", Value::from(partition)),
-                ("regions", Value::from(regions)),
-            ]),
-            id,
+        .into_values()
+        .map(|mut a| {
+            a.resident = everything
+                || referenced.contains(&a.id)
+                || a.files.iter().any(|f| f.loaded.is_some());
+            a
         })
         .collect();
-    (accounts, paths)
+    Plan { accounts, errors }
+}
+
+/// An account's snapshots, parsed; files that fail the full parse become errors.
+struct Loaded {
+    input: Option<Value>,
+    /// (discovery index, account, region, path) of each usable file.
+    used: Vec<(usize, String)>,
+    paths: Vec<((String, String), String)>,
+    errors: Vec<(usize, LoadError)>,
+    warnings: Vec<(usize, Notification)>,
+}
+
+fn load_account(account: &mut AccountFiles) -> Loaded {
+    let mut out = Loaded {
+        input: None,
+        used: Vec::new(),
+        paths: Vec::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut snapshots = Vec::with_capacity(account.files.len());
+    for f in &mut account.files {
+        let loaded = match f.loaded.take() {
+            Some(s) => Ok(s),
+            None => snapshot::load_file(&f.path),
+        };
+        match loaded {
+            // The first pass read the same text; a file changed in between is refused rather
+            // than filed under the wrong account.
+            Ok(s) if s.account_id != account.id || s.region != f.region || s.partition != account.partition => {
+                out.errors.push((f.index, LoadError::new(&s.path, "the file changed while it was being read; left out")));
+            }
+            Ok(s) => {
+                out.warnings.extend(
+                    input_notifications(std::slice::from_ref(&s), &[])
+                        .into_iter()
+                        .map(|n| (f.index, n)),
+                );
+                out.used.push((f.index, s.path.clone()));
+                out.paths.push(((s.account_id.clone(), s.region.clone()), s.path.clone()));
+                snapshots.push(s);
+            }
+            Err(e) => out.errors.push((f.index, e)),
+        }
+    }
+    if !snapshots.is_empty() {
+        out.input = Some(account_input(&account.id, &account.partition, snapshots));
+    }
+    out
 }
 
 fn string_field(v: &Value, key: &str) -> Option<String> {
@@ -193,54 +335,53 @@ fn to_finding(
 
 /// Fills in the file and line of every finding's location. A finding that points nowhere loaded
 /// (or nowhere at all) is placed at its account's first snapshot, so no verdict goes unplaced.
+/// Each file is read once, and only while its findings are placed.
 fn resolve_locations(findings: &mut [Finding], paths: &BTreeMap<(String, String), String>) {
-    let mut texts: HashMap<String, Option<String>> = HashMap::new();
-    for f in findings.iter_mut() {
-        let placed = f.location.as_ref().and_then(|l| {
-            paths
-                .get(&(l.account_id.clone(), l.region.clone()))
-                .map(|p| (p.clone(), l.pointer.clone()))
-        });
-        let (path, pointer, account, region) = match placed {
-            Some((path, pointer)) => {
-                let l = f
-                    .location
-                    .as_ref()
-                    .map(|l| (l.account_id.clone(), l.region.clone()))
-                    .unwrap_or_default();
-                (path, pointer, l.0, l.1)
-            }
-            None => {
-                let first = paths
+    // (path, pointer, account, region) per finding, or None when the account has no snapshot.
+    let targets: Vec<Option<(String, String, String, String)>> = findings
+        .iter()
+        .map(|f| {
+            let placed = f.location.as_ref().and_then(|l| {
+                paths.get(&(l.account_id.clone(), l.region.clone())).map(|p| {
+                    (p.clone(), l.pointer.clone(), l.account_id.clone(), l.region.clone())
+                })
+            });
+            placed.or_else(|| {
+                paths
                     .range((f.account_id.clone(), String::new())..)
                     .next()
-                    .filter(|((a, _), _)| *a == f.account_id);
-                let Some(((a, r), p)) = first else {
-                    f.location = None;
-                    continue;
-                };
-                (p.clone(), String::new(), a.clone(), r.clone())
-            }
-        };
-        let text = texts
-            .entry(path.clone())
-            .or_insert_with(|| std::fs::read_to_string(&path).ok());
-        let mut line = 1;
-        if let Some(text) = text {
-            // The pointer may name a key that is absent (a section that was not collected):
-            // fall back to the closest enclosing value that exists.
-            let mut p = pointer.as_str();
-            loop {
-                if let Some((l, _)) = snapshot::locate(text, p) {
-                    line = l;
-                    break;
-                }
-                match p.rfind('/') {
-                    Some(i) => p = &p[..i],
-                    None => break,
-                }
-            }
+                    .filter(|((a, _), _)| *a == f.account_id)
+                    .map(|((a, r), p)| (p.clone(), String::new(), a.clone(), r.clone()))
+            })
+        })
+        .collect();
+    let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        if let Some((path, ..)) = t {
+            by_path.entry(path.as_str()).or_default().push(i);
         }
+    }
+    let lines: Vec<(usize, usize)> = by_path
+        .into_par_iter()
+        .flat_map_iter(|(path, idx)| {
+            let text = std::fs::read_to_string(path).ok();
+            idx.into_iter()
+                .map(|i| {
+                    let pointer = targets[i].as_ref().map(|t| t.1.as_str()).unwrap_or("");
+                    (i, text.as_deref().map_or(1, |t| line_of(t, pointer)))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut line_by_finding = vec![1; findings.len()];
+    for (i, l) in lines {
+        line_by_finding[i] = l;
+    }
+    for ((f, t), line) in findings.iter_mut().zip(targets).zip(line_by_finding) {
+        let Some((path, pointer, account, region)) = t else {
+            f.location = None;
+            continue;
+        };
         if f.region.is_none() {
             f.region = Some(region.clone());
         }
@@ -251,6 +392,21 @@ fn resolve_locations(findings: &mut [Finding], paths: &BTreeMap<(String, String)
             account_id: account,
             region,
         });
+    }
+}
+
+/// The line of `pointer` in `text`. The pointer may name a key that is absent (a section that was
+/// not collected): the closest enclosing value that exists is used.
+fn line_of(text: &str, pointer: &str) -> usize {
+    let mut p = pointer;
+    loop {
+        if let Some((l, _)) = snapshot::locate(text, p) {
+            return l;
+        }
+        match p.rfind('/') {
+            Some(i) => p = &p[..i],
+            None => return 1,
+        }
     }
 }
 
@@ -304,17 +460,41 @@ pub fn run(opts: &Options) -> Result<RunResult, EngineError> {
 }
 
 pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult, EngineError> {
-    let (snapshots, mut load_errors) = snapshot::load_all(paths);
-    let inputs: Vec<String> = snapshots.iter().map(|s| s.path.clone()).collect();
-    let mut notifications = input_notifications(&snapshots, &[]);
-    let (accounts, paths_by_key) = group(snapshots, &mut load_errors);
-    let all = Value::from(
-        accounts
-            .iter()
-            .map(|a| (Value::from(a.id.as_str()), a.input.clone()))
-            .collect::<BTreeMap<_, _>>(),
-    );
-    evaluator.set_accounts(all)?;
+    let (files, discover_errors) = snapshot::discover(paths);
+    let Plan {
+        mut accounts,
+        errors: mut load_errors,
+    } = plan(files);
+    let mut warnings: Vec<(usize, Notification)> = Vec::new();
+    let mut used: Vec<(usize, String)> = Vec::new();
+    let mut paths_by_key: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut absorb = |l: &mut Loaded,
+                      load_errors: &mut Vec<(usize, LoadError)>,
+                      warnings: &mut Vec<(usize, Notification)>| {
+        load_errors.append(&mut l.errors);
+        warnings.append(&mut l.warnings);
+        used.append(&mut l.used);
+        paths_by_key.extend(l.paths.drain(..));
+    };
+    // Accounts other snapshots refer to are parsed first and kept for the whole run, as
+    // `data.cwl_audit.accounts`; every other account is parsed when it is decided and then dropped,
+    // so memory holds the referenced accounts plus one account per worker.
+    let mut resident: Vec<Loaded> = accounts
+        .par_iter_mut()
+        .filter(|a| a.resident)
+        .map(load_account)
+        .collect();
+    let mut data = BTreeMap::new();
+    let mut resident_inputs: HashMap<String, Value> = HashMap::new();
+    for (a, l) in accounts.iter().filter(|a| a.resident).zip(resident.iter_mut()) {
+        absorb(l, &mut load_errors, &mut warnings);
+        if let Some(input) = l.input.take() {
+            data.insert(Value::from(a.id.as_str()), input.clone());
+            resident_inputs.insert(a.id.clone(), input);
+        }
+    }
+    drop(resident);
+    evaluator.set_accounts(Value::from(data))?;
     let checks = evaluator.checks.clone();
     crate::memlimit::set_names(
         checks
@@ -323,38 +503,68 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
             .collect(),
         accounts.iter().map(|a| a.id.clone()).collect(),
     );
-    let decided: Vec<(Finding, Option<Notification>)> = accounts
-        .par_iter()
+    type Decided = (Vec<(Finding, Option<Notification>)>, Option<Loaded>);
+    let decided: Vec<Decided> = accounts
+        .par_iter_mut()
         .enumerate()
         .map_init(
             || evaluator.clone(),
             |ev, (ai, account)| {
-                ev.set_input(account.input.clone());
-                checks
+                let (input, loaded) = if account.resident {
+                    (resident_inputs.get(&account.id).cloned(), None)
+                } else {
+                    crate::memlimit::set_current(usize::MAX, usize::MAX);
+                    let mut l = load_account(account);
+                    (l.input.take(), Some(l))
+                };
+                let Some(input) = input else {
+                    return (Vec::new(), loaded);
+                };
+                ev.set_input(input);
+                let findings = checks
                     .iter()
                     .enumerate()
                     .map(|(ri, rule)| {
                         crate::memlimit::set_current(ri, ai);
                         to_finding(rule, &account.id, ev.decide(rule))
                     })
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                crate::memlimit::set_current(usize::MAX, usize::MAX);
+                // Frees the account now rather than when the worker decides its next one.
+                ev.set_input(Value::Null);
+                (findings, loaded)
             },
         )
-        .flatten()
         .collect();
-    let mut findings = Vec::with_capacity(decided.len());
-    for (f, n) in decided {
-        findings.push(f);
-        notifications.extend(n);
+    drop(resident_inputs);
+    let mut findings = Vec::with_capacity(decided.len() * checks.len());
+    let mut notifications = Vec::new();
+    for (fs, loaded) in decided {
+        if let Some(mut l) = loaded {
+            absorb(&mut l, &mut load_errors, &mut warnings);
+        }
+        for (f, n) in fs {
+            findings.push(f);
+            notifications.extend(n);
+        }
     }
     resolve_locations(&mut findings, &paths_by_key);
     findings.sort_by(|a, b| (&a.rule_id, &a.account_id).cmp(&(&b.rule_id, &b.account_id)));
-    let mut errors = input_notifications(&[], &load_errors);
+    // Problems in discovery order, as a one-pass load would list them.
+    load_errors.sort_by_key(|(i, _)| *i);
+    warnings.sort_by_key(|(i, _)| *i);
+    used.sort_by_key(|(i, _)| *i);
+    let all_errors: Vec<LoadError> = discover_errors
+        .into_iter()
+        .chain(load_errors.into_iter().map(|(_, e)| e))
+        .collect();
+    let mut errors = input_notifications(&[], &all_errors);
+    errors.extend(warnings.into_iter().map(|(_, n)| n));
     errors.append(&mut notifications);
     Ok(RunResult {
         rules: checks,
         findings,
         notifications: errors,
-        inputs,
+        inputs: used.into_iter().map(|(_, p)| p).collect(),
     })
 }

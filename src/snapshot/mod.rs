@@ -3,10 +3,12 @@
 mod discover;
 mod locate;
 mod parse;
+mod scan;
 mod schema;
 
 pub use discover::discover;
 pub use locate::{line_col, locate};
+pub use scan::{scan, Scan};
 pub use schema::is_region;
 
 use regorus::Value;
@@ -110,6 +112,13 @@ pub const MAX_FILE_BYTES: u64 = 128 * 1024 * 1024;
 /// Reads and checks one snapshot file.
 pub fn load_file(path: &Path) -> Result<Snapshot, LoadError> {
     let shown = display_path(path);
+    let bytes = read_file(path)?;
+    load_bytes(&shown, &bytes)
+}
+
+/// The text of a snapshot file, if it is a regular file within [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let shown = display_path(path);
     let meta = std::fs::metadata(path)
         .map_err(|e| LoadError::new(&shown, format!("cannot read file: {e}")))?;
     // A FIFO or device named *.json would block the run or never end: only regular files are read.
@@ -126,9 +135,7 @@ pub fn load_file(path: &Path) -> Result<Snapshot, LoadError> {
             ),
         ));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| LoadError::new(&shown, format!("cannot read file: {e}")))?;
-    load_bytes(&shown, &bytes)
+    std::fs::read(path).map_err(|e| LoadError::new(&shown, format!("cannot read file: {e}")))
 }
 
 /// Parses and checks snapshot text that came from `shown`.

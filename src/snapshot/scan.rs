@@ -1,0 +1,228 @@
+//! A light first reading of a snapshot: whose it is, and which other accounts it names.
+//!
+//! `eval` keeps in memory only the accounts that some snapshot refers to (the owner of an
+//! organization trail, the account of its log group, the account of an alarm's SNS topic); every
+//! other account is parsed, decided and dropped in turn. This pass finds those references without
+//! building the document: serde_json tokenizes the text and this visitor looks only at the three
+//! header members and at strings that start with `arn:`. Any ARN counts, wherever it appears, so the
+//! set is a superset of what policies can follow: keeping an account too many costs memory, missing
+//! one would turn a provable verdict into `unknown`.
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// What the scan found. `None` members were absent or not strings: the full parse says why.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Scan {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub partition: Option<String>,
+    /// Account ids named in any ARN in the document (the snapshot's own account included).
+    pub refs: BTreeSet<String>,
+}
+
+/// Scans snapshot text. `Err` when the text is not JSON (the full parse reports where).
+pub fn scan(bytes: &[u8]) -> Result<Scan, serde_json::Error> {
+    let mut out = Scan::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de::DeserializeSeed::deserialize(Top(&mut out), &mut de)?;
+    de.end()?;
+    Ok(out)
+}
+
+/// The account field of an ARN (`arn:partition:service:region:account:...`) when it is one.
+fn arn_account(s: &str) -> Option<&str> {
+    let rest = s.strip_prefix("arn:")?;
+    let account = rest.splitn(5, ':').nth(3)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+struct Top<'a>(&'a mut Scan);
+
+impl<'de> de::DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a snapshot object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "account_id" => Some(&mut self.0.account_id),
+                "region" => Some(&mut self.0.region),
+                "partition" => Some(&mut self.0.partition),
+                _ => None,
+            };
+            match slot {
+                Some(slot) => *slot = map.next_value::<Header>()?.0,
+                None => map.next_value_seed(Arns(&mut self.0.refs))?,
+            }
+        }
+        Ok(())
+    }
+    // Anything else is not a snapshot; the full parse names the problem.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// A header member: its string value, or `None` for any other JSON value.
+struct Header(Option<String>);
+
+impl<'de> de::Deserialize<'de> for Header {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Header;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Header, E> {
+                Ok(Header(Some(s.to_string())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Header, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Header(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Header(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Header, E> {
+                Ok(Header(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Header, E> {
+                Ok(Header(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Header, E> {
+                Ok(Header(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Header, E> {
+                Ok(Header(None))
+            }
+            fn visit_unit<E>(self) -> Result<Header, E> {
+                Ok(Header(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Any value; collects the accounts of the ARNs among its strings and member names (trail status
+/// and selectors are keyed by trail ARN).
+struct Arns<'a>(&'a mut BTreeSet<String>);
+
+impl Arns<'_> {
+    fn note(&mut self, s: &str) {
+        if let Some(account) = arn_account(s) {
+            if !self.0.contains(account) {
+                self.0.insert(account.to_string());
+            }
+        }
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Arns<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Arns<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E>(mut self, s: &str) -> Result<(), E> {
+        self.note(s);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Arns(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Arns(&mut *self.0))?.is_some() {
+            map.next_value_seed(Arns(&mut *self.0))?;
+        }
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_and_references() {
+        let text = br#"{
+            "cloudtrail": {"status": {"arn:aws:cloudtrail:us-east-1:222222222222:trail/org": {}},
+                           "trailList": [{"CloudWatchLogsLogGroupArn": "arn:aws:logs:us-east-1:333333333333:log-group:x:*"}]},
+            "cloudwatch": {"MetricAlarms": [{"AlarmActions": ["arn:aws:sns:us-east-1:444444444444:t", "arn:aws:swf:x"]}]},
+            "account_id": "111111111111", "region": "eu-west-1", "partition": "aws",
+            "note": "arn:aws:sns:us-east-1:12345:short", "n": [1, 2.5, null, true]
+        }"#;
+        let s = scan(text).unwrap();
+        assert_eq!(s.account_id.as_deref(), Some("111111111111"));
+        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s.partition.as_deref(), Some("aws"));
+        let refs: Vec<&str> = s.refs.iter().map(String::as_str).collect();
+        assert_eq!(refs, ["222222222222", "333333333333", "444444444444"]);
+    }
+
+    #[test]
+    fn escaped_arns_are_found() {
+        // Policies see the decoded string, so the scan must too.
+        let s = scan(br#"{"x": "arn\u003aaws:sns:us-east-1:555555555555:t"}"#).unwrap();
+        assert!(s.refs.contains("555555555555"));
+    }
+
+    #[test]
+    fn non_string_header_is_none_and_bad_json_errs() {
+        let s = scan(br#"{"account_id": 1, "region": ["x"], "partition": {"a": 1}}"#).unwrap();
+        assert_eq!((s.account_id, s.region, s.partition), (None, None, None));
+        assert!(scan(b"{\"a\": ").is_err());
+        assert!(scan(b"{} x").is_err());
+    }
+}
