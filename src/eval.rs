@@ -120,7 +120,12 @@ fn plan(files: Vec<PathBuf>) -> Plan {
             }
             Seen::Loaded(Ok(s)) => {
                 everything = true;
-                (s.account_id.clone(), s.region.clone(), s.partition.clone(), Some(s))
+                (
+                    s.account_id.clone(),
+                    s.region.clone(),
+                    s.partition.clone(),
+                    Some(s),
+                )
             }
         };
         by_key.entry((account, region.clone())).or_default().push((
@@ -156,7 +161,9 @@ fn plan(files: Vec<PathBuf>) -> Plan {
             }
             continue;
         }
-        let Some((file, partition)) = copies.pop() else { continue };
+        let Some((file, partition)) = copies.pop() else {
+            continue;
+        };
         let entry = accounts
             .entry(account.clone())
             .or_insert_with(|| AccountFiles {
@@ -219,8 +226,18 @@ fn load_account(account: &mut AccountFiles) -> Loaded {
         match loaded {
             // The first pass read the same text; a file changed in between is refused rather
             // than filed under the wrong account.
-            Ok(s) if s.account_id != account.id || s.region != f.region || s.partition != account.partition => {
-                out.errors.push((f.index, LoadError::new(&s.path, "the file changed while it was being read; left out")));
+            Ok(s)
+                if s.account_id != account.id
+                    || s.region != f.region
+                    || s.partition != account.partition =>
+            {
+                out.errors.push((
+                    f.index,
+                    LoadError::new(
+                        &s.path,
+                        "the file changed while it was being read; left out",
+                    ),
+                ));
             }
             Ok(s) => {
                 out.warnings.extend(
@@ -229,7 +246,8 @@ fn load_account(account: &mut AccountFiles) -> Loaded {
                         .map(|n| (f.index, n)),
                 );
                 out.used.push((f.index, s.path.clone()));
-                out.paths.push(((s.account_id.clone(), s.region.clone()), s.path.clone()));
+                out.paths
+                    .push(((s.account_id.clone(), s.region.clone()), s.path.clone()));
                 snapshots.push(s);
             }
             Err(e) => out.errors.push((f.index, e)),
@@ -342,9 +360,16 @@ fn resolve_locations(findings: &mut [Finding], paths: &BTreeMap<(String, String)
         .iter()
         .map(|f| {
             let placed = f.location.as_ref().and_then(|l| {
-                paths.get(&(l.account_id.clone(), l.region.clone())).map(|p| {
-                    (p.clone(), l.pointer.clone(), l.account_id.clone(), l.region.clone())
-                })
+                paths
+                    .get(&(l.account_id.clone(), l.region.clone()))
+                    .map(|p| {
+                        (
+                            p.clone(),
+                            l.pointer.clone(),
+                            l.account_id.clone(),
+                            l.region.clone(),
+                        )
+                    })
             });
             placed.or_else(|| {
                 paths
@@ -486,7 +511,11 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
         .collect();
     let mut data = BTreeMap::new();
     let mut resident_inputs: HashMap<String, Value> = HashMap::new();
-    for (a, l) in accounts.iter().filter(|a| a.resident).zip(resident.iter_mut()) {
+    for (a, l) in accounts
+        .iter()
+        .filter(|a| a.resident)
+        .zip(resident.iter_mut())
+    {
         absorb(l, &mut load_errors, &mut warnings);
         if let Some(input) = l.input.take() {
             data.insert(Value::from(a.id.as_str()), input.clone());

@@ -245,7 +245,16 @@ after_trail(t, params) := [outcome("unknown", 1, "log_group", sprintf("trail %s 
 
 log_group_evidence(lg) := {"link": "log_group", "name": lg.name, "arn": lg.arn, "account": lg.account, "region": lg.region}
 
-filters_on(s, name) := [{"index": i, "filter": f} |
+# The lookups below use the tables `eval` adds to every snapshot (`s.index`, see
+# src/snapshot/index.rs: positions by log group, metric and topic) and fall back to a scan for a
+# snapshot without them (unit-test fixtures, other Rego engines); both give the same list.
+indexed(s) if is_object(object.get(s, "index", null))
+
+filters_on(s, name) := [{"index": i, "filter": s.logs.metricFilters[i]} |
+	some i in object.get(s.index.filters, name, [])
+] if indexed(s)
+
+else := [{"index": i, "filter": f} |
 	some i, f in list(s.logs.metricFilters)
 	f.logGroupName == name
 ]
@@ -376,6 +385,19 @@ watched(a, ns, name) := {"kind": "single", "dimensions": list(object.get(a, "Dim
 # are matched by plain comparisons in two comprehensions, not by a function call per alarm: accounts
 # hold hundreds of alarms and this runs for every metric a covering filter publishes.
 alarms_on(s, ns, name) := array.concat(
+	[{"index": i, "alarm": a, "watch": watched(a, ns, name)} |
+		some i in object.get(s.index.alarms, [ns, name], [])
+		a := s.cloudwatch.MetricAlarms[i]
+	],
+	[{"index": i, "alarm": a, "watch": w} |
+		some i in object.get(s.index.math_alarms, [ns, name], [])
+		a := s.cloudwatch.MetricAlarms[i]
+		w := watched(a, ns, name)
+		w.kind == "math"
+	],
+) if indexed(s)
+
+else := array.concat(
 	[{"index": i, "alarm": a, "watch": watched(a, ns, name)} |
 		some i, a in list(s.cloudwatch.MetricAlarms)
 		a.MetricName == name
@@ -529,7 +551,9 @@ after_alarm_ok(lg, s, entry, chain, params) := [outcome("fail", 5, "topic", spri
 
 topic_ref(arn) := {"arn": arn, "region": p[3], "account": p[4], "name": p[5]} if p := split(arn, ":")
 
-subscriptions_of(s, arn) := [[i, sub] | some i, sub in list(s.sns.Subscriptions); sub.TopicArn == arn]
+subscriptions_of(s, arn) := [[i, s.sns.Subscriptions[i]] | some i in object.get(s.index.subscriptions, arn, [])] if indexed(s)
+
+else := [[i, sub] | some i, sub in list(s.sns.Subscriptions); sub.TopicArn == arn]
 
 confirmed(sub) if startswith(sub.SubscriptionArn, "arn:")
 

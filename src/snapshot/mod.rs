@@ -1,6 +1,7 @@
 //! Snapshots: find the files, parse each once, check it against the v1 contract, and say exactly where
 //! a bad file is wrong. See `docs/snapshot-format.md`.
 mod discover;
+pub mod index;
 mod locate;
 mod parse;
 mod scan;
@@ -178,8 +179,10 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
         }),
         message: problem.message,
     })?;
+    let lookup = index::build(&doc);
     if let Ok(obj) = doc.as_object_mut() {
         obj.insert(Value::from("path"), Value::from(shown));
+        obj.insert(Value::from("index"), lookup);
     }
     Ok(Snapshot {
         path: shown.to_string(),

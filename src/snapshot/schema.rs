@@ -195,10 +195,17 @@ fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-/// Checks `v` against `shape`; `pointer` is where `v` is.
-fn check_shape(v: &Value, shape: &Shape, pointer: &mut String) -> Result<(), Problem> {
-    let wrong = |pointer: &str| Problem {
-        pointer: pointer.to_string(),
+/// Puts `segment` in front of the pointer of a problem found below it. Pointers are built only on
+/// the way out of an error: a valid snapshot (the common case) costs no string work.
+fn under(segment: &str, mut p: Problem) -> Problem {
+    p.pointer = format!("/{}{}", escape(segment), p.pointer);
+    p
+}
+
+/// Checks `v` against `shape`; a problem's pointer is relative to `v`.
+fn check_shape(v: &Value, shape: &Shape) -> Result<(), Problem> {
+    let wrong = || Problem {
+        pointer: String::new(),
         message: format!("expected {}, found {}", expected(shape), kind(v)),
     };
     match (shape, v) {
@@ -208,49 +215,51 @@ fn check_shape(v: &Value, shape: &Shape, pointer: &mut String) -> Result<(), Pro
         | (Str, Value::String(_)) => Ok(()),
         (Array(item), Value::Array(items)) => {
             for (i, x) in items.iter().enumerate() {
-                let len = pointer.len();
-                pointer.push_str(&format!("/{i}"));
-                check_shape(x, item, pointer)?;
-                pointer.truncate(len);
+                check_shape(x, item).map_err(|p| under(&i.to_string(), p))?;
             }
             Ok(())
         }
         (Map(item), Value::Object(map)) => {
             for (k, x) in map.iter() {
-                let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape(k.as_string().map(|s| s.as_ref()).unwrap_or("")));
                 if !matches!(x, Value::Null) {
-                    check_shape(x, item, pointer)?;
+                    check_shape(x, item)
+                        .map_err(|p| under(k.as_string().map(|s| s.as_ref()).unwrap_or(""), p))?;
                 }
-                pointer.truncate(len);
             }
             Ok(())
         }
-        (Object(members), Value::Object(_)) => {
-            for (name, member, required) in members.iter() {
-                let x = &v[*name];
-                let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape(name));
-                match x {
-                    Value::Undefined | Value::Null if *required => {
+        (Object(members), Value::Object(map)) => {
+            // One pass over the object's entries finds every member: looking each one up by
+            // name would build a key value per member.
+            const MAX_MEMBERS: usize = 32;
+            let mut found: [Option<&Value>; MAX_MEMBERS] = [None; MAX_MEMBERS];
+            for (k, x) in map.iter() {
+                if let Ok(k) = k.as_string() {
+                    if let Some(i) = members.iter().position(|m| m.0 == k.as_ref()) {
+                        if let Some(slot) = found.get_mut(i) {
+                            *slot = Some(x);
+                        }
+                    }
+                }
+            }
+            for (i, (name, member, required)) in members.iter().enumerate() {
+                match found.get(i).copied().flatten() {
+                    None | Some(Value::Null) if *required => {
                         return Err(Problem {
-                            pointer: pointer[..len].to_string(),
+                            pointer: String::new(),
                             message: format!(
                                 "missing required key \"{name}\" ({})",
                                 expected(member)
                             ),
                         })
                     }
-                    Value::Undefined | Value::Null => {}
-                    _ => check_shape(x, member, pointer)?,
+                    None | Some(Value::Null) => {}
+                    Some(x) => check_shape(x, member).map_err(|p| under(name, p))?,
                 }
-                pointer.truncate(len);
             }
             Ok(())
         }
-        _ => Err(wrong(pointer)),
+        _ => Err(wrong()),
     }
 }
 
@@ -297,7 +306,7 @@ pub fn check(doc: &Value) -> Result<Header, Problem> {
         }
         _ => {}
     }
-    check_shape(doc, &DOCUMENT, &mut String::new())?;
+    check_shape(doc, &DOCUMENT)?;
     let account_id = string_at(doc, "account_id");
     if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Problem {

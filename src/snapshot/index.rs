@@ -1,0 +1,140 @@
+//! Lookup tables added to each snapshot at load time, so policies find a log group's metric
+//! filters, the alarms on a metric and a topic's subscriptions without scanning every entry.
+//!
+//! A home region holds hundreds of alarms and every monitoring control follows the same links, so
+//! scans in Rego cost O(rules x alarms) per account; these tables make each link one lookup. They
+//! hold positions into the snapshot's own arrays (ascending, so a lookup lists entries in the order
+//! a scan would) and are exactly what the scans in `policies/lib/chain.rego` compute; a snapshot
+//! without `index` (a Rego unit test's fixture, real OPA in `tests/opa-crosscheck.py`) takes the
+//! scans.
+//!
+//! `index` = `{"filters": {logGroupName: [i]}, "alarms": {Namespace: {MetricName: [i]}},
+//! "math_alarms": {Namespace: {MetricName: [i]}}, "subscriptions": {TopicArn: [i]}}`: `alarms` by
+//! the alarm's own metric, `math_alarms` by the metrics of its `Metrics[].MetricStat`.
+use regorus::Value;
+use std::collections::BTreeMap;
+
+type Positions = BTreeMap<String, Vec<usize>>;
+
+/// The index of `doc` (a parsed snapshot), as a value to store under `doc.index`.
+pub fn build(doc: &Value) -> Value {
+    let mut filters = Positions::new();
+    for (i, f) in items(&doc["logs"]["metricFilters"]) {
+        if let Some(name) = text(&f["logGroupName"]) {
+            push(&mut filters, name, i);
+        }
+    }
+    let mut alarms: BTreeMap<String, Positions> = BTreeMap::new();
+    let mut math: BTreeMap<String, Positions> = BTreeMap::new();
+    for (i, a) in items(&doc["cloudwatch"]["MetricAlarms"]) {
+        if let (Some(ns), Some(name)) = (text(&a["Namespace"]), text(&a["MetricName"])) {
+            push(alarms.entry(ns.to_string()).or_default(), name, i);
+        }
+        for (_, q) in items(&a["Metrics"]) {
+            let m = &q["MetricStat"]["Metric"];
+            if let (Some(ns), Some(name)) = (text(&m["Namespace"]), text(&m["MetricName"])) {
+                push(math.entry(ns.to_string()).or_default(), name, i);
+            }
+        }
+    }
+    let mut subscriptions = Positions::new();
+    for (i, s) in items(&doc["sns"]["Subscriptions"]) {
+        if let Some(topic) = text(&s["TopicArn"]) {
+            push(&mut subscriptions, topic, i);
+        }
+    }
+    object([
+        ("filters", positions(filters)),
+        ("alarms", nested(alarms)),
+        ("math_alarms", nested(math)),
+        ("subscriptions", positions(subscriptions)),
+    ])
+}
+
+fn items(v: &Value) -> impl Iterator<Item = (usize, &Value)> {
+    v.as_array().into_iter().flat_map(|a| a.iter().enumerate())
+}
+
+fn text(v: &Value) -> Option<&str> {
+    v.as_string().ok().map(|s| s.as_ref())
+}
+
+/// Adds `i` once: an alarm with two queries on the same metric is still one alarm.
+fn push(map: &mut Positions, key: &str, i: usize) {
+    let list = map.entry(key.to_string()).or_default();
+    if list.last() != Some(&i) {
+        list.push(i);
+    }
+}
+
+fn positions(map: Positions) -> Value {
+    Value::from(
+        map.into_iter()
+            .map(|(k, v)| {
+                let list: Vec<Value> = v.into_iter().map(|i| Value::from(i as u64)).collect();
+                (Value::from(k), Value::from(list))
+            })
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
+fn nested(map: BTreeMap<String, Positions>) -> Value {
+    Value::from(
+        map.into_iter()
+            .map(|(k, v)| (Value::from(k), positions(v)))
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
+fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::from(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_by_key() {
+        let doc = Value::from_json_str(
+            r#"{
+            "logs": {"metricFilters": [{"logGroupName": "a"}, {"logGroupName": "b"}, {"logGroupName": "a"}, {"logGroupName": 7}]},
+            "cloudwatch": {"MetricAlarms": [
+                {"Namespace": "N", "MetricName": "M"},
+                {"Metrics": [{"MetricStat": {"Metric": {"Namespace": "N", "MetricName": "M"}}},
+                             {"MetricStat": {"Metric": {"Namespace": "N", "MetricName": "M"}}},
+                             {"Expression": "m1"}]},
+                {"Namespace": "N", "MetricName": "Other"}
+            ]},
+            "sns": {"Subscriptions": [{"TopicArn": "t1"}, {"TopicArn": "t2"}, {"TopicArn": "t1"}]}
+        }"#,
+        )
+        .unwrap();
+        let expected = Value::from_json_str(
+            r#"{
+            "filters": {"a": [0, 2], "b": [1]},
+            "alarms": {"N": {"M": [0], "Other": [2]}},
+            "math_alarms": {"N": {"M": [1]}},
+            "subscriptions": {"t1": [0, 2], "t2": [1]}
+        }"#,
+        )
+        .unwrap();
+        assert_eq!(build(&doc), expected);
+    }
+
+    #[test]
+    fn sections_missing_or_malformed_give_empty_tables() {
+        let doc =
+            Value::from_json_str(r#"{"logs": {"metricFilters": null}, "cloudwatch": 3}"#).unwrap();
+        let empty = Value::from_json_str(
+            r#"{"filters": {}, "alarms": {}, "math_alarms": {}, "subscriptions": {}}"#,
+        )
+        .unwrap();
+        assert_eq!(build(&doc), empty);
+    }
+}
