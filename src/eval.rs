@@ -14,7 +14,8 @@ pub struct Options {
     pub paths: Vec<PathBuf>,
     pub policy_dirs: Vec<PathBuf>,
     pub rules: Vec<String>,
-    /// Wall-clock bound of one policy evaluation (one rule, one account).
+    /// Wall-clock bound of one policy evaluation (one account's rules together; after a stop, each
+    /// rule alone).
     pub time_limit: Duration,
 }
 
@@ -542,7 +543,7 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
                 let (input, loaded) = if account.resident {
                     (resident_inputs.get(&account.id).cloned(), None)
                 } else {
-                    crate::memlimit::set_current(usize::MAX, usize::MAX);
+                    crate::memlimit::set_current(crate::memlimit::LOADING, ai);
                     let mut l = load_account(account);
                     (l.input.take(), Some(l))
                 };
@@ -550,14 +551,28 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
                     return (Vec::new(), loaded);
                 };
                 ev.set_input(input);
-                let findings = checks
-                    .iter()
-                    .enumerate()
-                    .map(|(ri, rule)| {
-                        crate::memlimit::set_current(ri, ai);
-                        to_finding(rule, &account.id, ev.decide(rule))
-                    })
-                    .collect::<Vec<_>>();
+                let together = if checks.len() > 1 {
+                    crate::memlimit::set_current(crate::memlimit::ALL_RULES, ai);
+                    ev.decide_all(&checks).ok()
+                } else {
+                    None
+                };
+                let findings = match together {
+                    Some(all) => checks
+                        .iter()
+                        .zip(all)
+                        .map(|(rule, d)| to_finding(rule, &account.id, Ok(d)))
+                        .collect::<Vec<_>>(),
+                    // One at a time: which check failed, and why, is then known.
+                    None => checks
+                        .iter()
+                        .enumerate()
+                        .map(|(ri, rule)| {
+                            crate::memlimit::set_current(ri, ai);
+                            to_finding(rule, &account.id, ev.decide(rule))
+                        })
+                        .collect::<Vec<_>>(),
+                };
                 crate::memlimit::set_current(usize::MAX, usize::MAX);
                 // Frees the account now rather than when the worker decides its next one.
                 ev.set_input(Value::Null);

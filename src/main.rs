@@ -170,7 +170,8 @@ struct EvalArgs {
     /// SARIF automationDetails.id: separates uploads of different snapshot sets (e.g. `prod/`).
     #[arg(long)]
     category: Option<String>,
-    /// Stop a policy evaluation (one rule, one account) after SECONDS; it is then an error (exit 2).
+    /// Stop the evaluation of one account after SECONDS; its rules are then retried one at a time under
+    /// the same bound, and a rule that is stopped again is an error (exit 2).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
     time_limit: f64,
     /// Stop the run (exit 2, no report) if the process would hold more than MIB mebibytes.

@@ -112,7 +112,7 @@ fn settle(pending: isize, asked: usize) {
 fn exceeded(size: usize) -> ! {
     let limit = LIMIT.load(Ordering::Relaxed);
     let (rule, account) = CURRENT.with(Cell::get);
-    let rule = RULES.get().and_then(|r| r.get(rule));
+    let rules = RULES.get();
     let account = ACCOUNTS.get().and_then(|a| a.get(account));
     let mut err = std::io::stderr().lock();
     let _ = write!(
@@ -121,8 +121,23 @@ fn exceeded(size: usize) -> ! {
         limit >> 20,
         size >> 20
     );
-    if let (Some(rule), Some(account)) = (rule, account) {
-        let _ = write!(err, " while evaluating {rule} for account {account}");
+    match (rule, rules, account) {
+        (ALL_RULES, Some(rules), Some(account)) => {
+            let _ = write!(
+                err,
+                " while evaluating the {} rules of account {account} together (evaluate one with --rule ID to find which)",
+                rules.len()
+            );
+        }
+        (LOADING, _, Some(account)) => {
+            let _ = write!(err, " while reading the snapshots of account {account}");
+        }
+        (rule, Some(rules), Some(account)) => {
+            if let Some(rule) = rules.get(rule) {
+                let _ = write!(err, " while evaluating {rule} for account {account}");
+            }
+        }
+        _ => {}
     }
     let _ = writeln!(
         err,
@@ -141,6 +156,12 @@ pub fn set_names(rules: Vec<String>, accounts: Vec<String>) {
     let _ = RULES.set(rules);
     let _ = ACCOUNTS.set(accounts);
 }
+
+/// The rule index meaning "every rule at once" (one query decides all rules of an account).
+pub const ALL_RULES: usize = usize::MAX - 1;
+
+/// The rule index meaning "parsing the account's snapshots" (accounts are read when decided).
+pub const LOADING: usize = usize::MAX - 2;
 
 /// Marks this thread as evaluating rule `rule` for account `account` (indexes into `set_names`).
 pub fn set_current(rule: usize, account: usize) {

@@ -298,25 +298,36 @@ fn a_policy_that_exhausts_memory_is_stopped_by_the_memory_limit() {
         "{META}package hostile.memory\n\ndecision := {{\"verdict\": \"pass\"}} if {{\n\tcount(numbers.range(1, 10000000000)) > 0\n}}\n"
     );
     std::fs::write(dir.path().join("keep.sarif"), "previous report").expect("write");
-    let o = with_policy(
-        dir.path(),
-        "memory.rego",
-        &policy,
-        &[
-            "--memory-limit",
-            "512",
-            "--format",
-            "sarif",
-            "--output",
-            "keep.sarif",
-        ],
-    );
+    let args = [
+        "--memory-limit",
+        "512",
+        "--format",
+        "sarif",
+        "--output",
+        "keep.sarif",
+    ];
+    // All rules of an account are decided by one query: the account is known, the rule is not.
+    let o = with_policy(dir.path(), "memory.rego", &policy, &args);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let lines = error_lines(&o, dir.path());
     assert_eq!(lines.lines().count(), 1, "{lines}");
     assert!(
         lines.contains("memory limit of 512 MiB exceeded")
-            && lines.contains("HOSTILE-1 (policies/memory.rego) for account 333333333333"),
+            && lines
+                .contains("rules of account 333333333333 together (evaluate one with --rule ID"),
+        "{lines}"
+    );
+    // One rule: named.
+    let o = with_policy(
+        dir.path(),
+        "memory.rego",
+        &policy,
+        &[&args[..], &["--rule", "HOSTILE-1"]].concat(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let lines = error_lines(&o, dir.path());
+    assert!(
+        lines.contains("HOSTILE-1 (policies/memory.rego) for account 333333333333"),
         "{lines}"
     );
     assert_eq!(

@@ -148,7 +148,8 @@ pub fn compact_error(text: &str) -> String {
     }
 }
 
-/// How long one policy evaluation (one rule, one account) may run before it is stopped. CWL-014
+/// How long one policy evaluation (the rules of one account, or one rule when they are retried
+/// one at a time) may run before it is stopped. CWL-014
 /// decides a large account in milliseconds; the bound is for user policies that loop over huge
 /// comprehensions, so a run ends with an error instead of hanging CI.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
@@ -228,7 +229,7 @@ impl Evaluator {
         Ok(Evaluator { engine, checks })
     }
 
-    /// Bounds each evaluation (one rule, one account) to `limit` of wall-clock time.
+    /// Bounds each evaluation (one account's rules, or one rule) to `limit` of wall-clock time.
     pub fn set_time_limit(&mut self, limit: Duration) {
         self.engine.set_execution_timer_config(timer(limit));
     }
@@ -246,6 +247,55 @@ impl Evaluator {
 
     pub fn set_input(&mut self, input: Value) {
         self.engine.set_input(input);
+    }
+
+    /// The decisions of all `checks` for the current input, from one query: what the checks share
+    /// (the trails, their status and home snapshots, in `lib.chain`) is then computed once per
+    /// account instead of once per check. `Err` when the query fails as a whole (one check's error
+    /// or time limit fails them all); the caller then decides check by check, so the report names
+    /// the check at fault.
+    pub fn decide_all(&mut self, checks: &[RuleMeta]) -> Result<Vec<Value>, String> {
+        // One statement per line (regorus bounds a line's length), each check's decision wrapped
+        // in a comprehension so that a check deciding nothing gives `[]` instead of making the
+        // whole query undefined. A segment that is not an identifier is quoted (a
+        // quoted reference is slower: regorus resolves dotted paths to rules statically).
+        let query = checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let path: String = c
+                    .package
+                    .split('.')
+                    .chain([DECISION_RULE])
+                    .map(|p| {
+                        let plain = p.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+                            && p.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+                        if plain {
+                            format!(".{p}")
+                        } else {
+                            format!("[{}]", serde_json::Value::from(p))
+                        }
+                    })
+                    .collect();
+                format!("d{i} := [x | x := data{path}]")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let results = self
+            .engine
+            .eval_query(query, false)
+            .map_err(|e| compact_error(&e.to_string()))?;
+        let bindings = &results
+            .result
+            .first()
+            .ok_or_else(|| "the combined query produced no result".to_string())?
+            .bindings;
+        Ok((0..checks.len())
+            .map(|i| match bindings[format!("d{i}").as_str()].as_array() {
+                Ok(v) if v.len() == 1 => v[0].clone(),
+                _ => Value::Undefined,
+            })
+            .collect())
     }
 
     /// The decision of `check` for the current input. `Undefined` when the policy decided nothing.
