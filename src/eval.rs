@@ -391,11 +391,14 @@ fn resolve_locations(findings: &mut [Finding], paths: &BTreeMap<(String, String)
         .into_par_iter()
         .flat_map_iter(|(path, idx)| {
             let text = std::fs::read_to_string(path).ok();
+            let pointers: Vec<&str> = idx
+                .iter()
+                .map(|&i| targets[i].as_ref().map(|t| t.1.as_str()).unwrap_or(""))
+                .collect();
+            let lines = text.as_deref().map(|t| lines_of(t, &pointers));
             idx.into_iter()
-                .map(|i| {
-                    let pointer = targets[i].as_ref().map(|t| t.1.as_str()).unwrap_or("");
-                    (i, text.as_deref().map_or(1, |t| line_of(t, pointer)))
-                })
+                .enumerate()
+                .map(|(k, i)| (i, lines.as_ref().map_or(1, |l| l[k])))
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -421,19 +424,24 @@ fn resolve_locations(findings: &mut [Finding], paths: &BTreeMap<(String, String)
     }
 }
 
-/// The line of `pointer` in `text`. The pointer may name a key that is absent (a section that was
-/// not collected): the closest enclosing value that exists is used.
-fn line_of(text: &str, pointer: &str) -> usize {
-    let mut p = pointer;
-    loop {
-        if let Some((l, _)) = snapshot::locate(text, p) {
-            return l;
+/// The line of each pointer in `text`. A pointer may name a key that is absent (a section that
+/// was not collected): the closest enclosing value that exists is used.
+fn lines_of(text: &str, pointers: &[&str]) -> Vec<usize> {
+    let mut lines = vec![1; pointers.len()];
+    let mut pending: Vec<(usize, &str)> = pointers.iter().copied().enumerate().collect();
+    while !pending.is_empty() {
+        let found = snapshot::locate_many(text, &pending.iter().map(|p| p.1).collect::<Vec<_>>());
+        let mut next = Vec::new();
+        for ((i, p), at) in pending.into_iter().zip(found) {
+            match (at, p.rfind('/')) {
+                (Some((line, _)), _) => lines[i] = line,
+                (None, Some(cut)) => next.push((i, &p[..cut])),
+                (None, None) => {}
+            }
         }
-        match p.rfind('/') {
-            Some(i) => p = &p[..i],
-            None => return 1,
-        }
+        pending = next;
     }
+    lines
 }
 
 /// Snapshot `errors` and unreadable files, as notifications.

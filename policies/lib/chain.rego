@@ -537,17 +537,20 @@ sns_topic(x) if regex.match(`^arn:[^:]+:sns:[a-z0-9-]+:[0-9]{12}:[^:]+$`, x)
 
 topics_in(actions) := [[i, x] | some i, x in list(actions); sns_topic(x)]
 
-after_alarm_ok(lg, s, entry, chain, params) := [outcome("fail", 5, "topic", sprintf("alarm %s (%s) notifies SNS only when it returns to OK or INSUFFICIENT_DATA, not when it goes to ALARM", [a.AlarmName, lg.region]), alarm_loc(lg, entry), a.AlarmArn, chain)] if {
+after_alarm_ok(lg, s, entry, chain, params) := alarm_topics(lg, entry, chain, topics_in(entry.alarm.AlarmActions))
+
+# `ts`: the SNS topics among the alarm's AlarmActions (computed once by the caller).
+alarm_topics(lg, entry, chain, ts) := [o |
+	some t in ts
+	o := topic_outcome(lg, entry, t[0], t[1], chain)
+] if {
+	count(ts) > 0
+} else := [outcome("fail", 5, "topic", sprintf("alarm %s (%s) notifies SNS only when it returns to OK or INSUFFICIENT_DATA, not when it goes to ALARM", [a.AlarmName, lg.region]), alarm_loc(lg, entry), a.AlarmArn, chain)] if {
 	a := entry.alarm
-	count(topics_in(a.AlarmActions)) == 0
 	count(topics_in(a.OKActions)) + count(topics_in(a.InsufficientDataActions)) > 0
 } else := [outcome("fail", 5, "topic", sprintf("alarm %s (%s) has no SNS topic in its AlarmActions", [a.AlarmName, lg.region]), alarm_loc(lg, entry), a.AlarmArn, chain)] if {
 	a := entry.alarm
-	count(topics_in(a.AlarmActions)) == 0
-} else := [o |
-	some t in topics_in(entry.alarm.AlarmActions)
-	o := topic_outcome(lg, entry, t[0], t[1], chain)
-]
+}
 
 topic_ref(arn) := {"arn": arn, "region": p[3], "account": p[4], "name": p[5]} if p := split(arn, ":")
 
@@ -599,7 +602,18 @@ plural(n, word) := word if n == 1
 
 else := concat("", [word, "s"])
 
-pass_message(chain) := concat(" -> ", [link_text(l) | some l in chain])
+# A complete chain has six links in this order: one sprintf instead of a function call per link
+# (a pass message is built for every passing account and rule).
+pass_message(chain) := sprintf("trail %s -> log group %s (%s, %s) -> filter %s -> metric %s/%s -> alarm %s -> topic %s (%d confirmed %s)", [
+	chain[0].name,
+	chain[1].name, chain[1].account, chain[1].region,
+	chain[2].name,
+	chain[3].namespace, chain[3].name,
+	chain[4].name,
+	chain[5].name, chain[5].confirmed_subscriptions, plural(chain[5].confirmed_subscriptions, "subscription"),
+]) if {
+	[l.link | some l in chain] == ["trail", "log_group", "filter", "metric", "alarm", "topic"]
+} else := concat(" -> ", [link_text(l) | some l in chain])
 
 # Every chain attempt of this account, ending in pass, fail or unknown.
 outcomes(params) := array.concat(

@@ -76,6 +76,111 @@ pub fn locate(text: &str, pointer: &str) -> Option<(usize, usize)> {
     Some(line_col(bytes, pos))
 }
 
+/// The positions of several pointers in `text`, in one pass: a report places thousands of findings
+/// in the same few files, and locating each pointer from the start would read a file once per
+/// finding. Each entry is what [`locate`] gives for that pointer (array indexes written without
+/// leading zeros).
+pub fn locate_many(text: &str, pointers: &[&str]) -> Vec<Option<(usize, usize)>> {
+    #[derive(Default)]
+    struct Node {
+        children: std::collections::HashMap<String, Node>,
+        wanted: Vec<usize>,
+    }
+    // Marks where each wanted pointer's value starts; returns early once every child is found.
+    fn walk(text: &str, pos: usize, node: &Node, out: &mut [Option<usize>]) -> Option<()> {
+        let bytes = text.as_bytes();
+        for &w in &node.wanted {
+            out[w] = Some(pos);
+        }
+        if node.children.is_empty() {
+            return Some(());
+        }
+        let mut left = node.children.len();
+        match bytes.get(pos)? {
+            b'{' => {
+                let mut pos = skip_ws(bytes, pos + 1);
+                while bytes.get(pos)? != &b'}' && left > 0 {
+                    let key_end = skip_string(bytes, pos)?;
+                    let key: String = serde_json::from_str(text.get(pos..key_end)?).ok()?;
+                    pos = skip_ws(bytes, key_end);
+                    if bytes.get(pos)? != &b':' {
+                        return None;
+                    }
+                    pos = skip_ws(bytes, pos + 1);
+                    if let Some(child) = node.children.get(&key) {
+                        walk(text, pos, child, out);
+                        left -= 1;
+                    }
+                    pos = skip_ws(bytes, skip_value(bytes, pos)?);
+                    if bytes.get(pos)? == &b',' {
+                        pos = skip_ws(bytes, pos + 1);
+                    }
+                }
+            }
+            b'[' => {
+                let mut pos = skip_ws(bytes, pos + 1);
+                let mut index = 0usize;
+                while bytes.get(pos)? != &b']' && left > 0 {
+                    if let Some(child) = node.children.get(&index.to_string()) {
+                        walk(text, pos, child, out);
+                        left -= 1;
+                    }
+                    pos = skip_ws(bytes, skip_value(bytes, pos)?);
+                    if bytes.get(pos)? == &b',' {
+                        pos = skip_ws(bytes, pos + 1);
+                    }
+                    index += 1;
+                }
+            }
+            _ => {}
+        }
+        Some(())
+    }
+    let mut root = Node::default();
+    for (i, pointer) in pointers.iter().enumerate() {
+        let mut node = &mut root;
+        if !pointer.is_empty() {
+            let Some(rest) = pointer.strip_prefix('/') else {
+                continue;
+            };
+            for seg in rest.split('/') {
+                let seg = seg.replace("~1", "/").replace("~0", "~");
+                // An array index is matched in its plain decimal form (as RFC 6901 writes it and
+                // policies print it); `locate` would also read "01" as 1.
+                node = node.children.entry(seg).or_default();
+            }
+        }
+        node.wanted.push(i);
+    }
+    let mut offsets = vec![None; pointers.len()];
+    walk(text, skip_ws(text.as_bytes(), 0), &root, &mut offsets);
+    // Lines counted once, front to back, over the offsets in order.
+    let mut order: Vec<(usize, usize)> = offsets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.map(|o| (o, i)))
+        .collect();
+    order.sort_unstable();
+    let bytes = text.as_bytes();
+    let mut out = vec![None; pointers.len()];
+    let (mut at, mut line, mut line_start) = (0usize, 1usize, 0usize);
+    for (offset, i) in order {
+        for (k, b) in bytes[at..offset].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = at + k + 1;
+            }
+        }
+        at = offset;
+        let col = String::from_utf8_lossy(&bytes[line_start..offset])
+            .chars()
+            .count()
+            + 1;
+        out[i] = Some((line, col));
+    }
+    out
+}
+
 fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
     while matches!(bytes.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
         pos += 1;
@@ -160,6 +265,28 @@ mod tests {
         assert_eq!(locate(DOC, "/a/b"), None);
         assert_eq!(locate("{\"a\": [1, 2", "/a/5"), None);
         assert_eq!(locate("not json", "/a"), None);
+    }
+
+    #[test]
+    fn many_pointers_in_one_pass_agree_with_one_at_a_time() {
+        let pointers = [
+            "",
+            "/a",
+            "/b~1c/x/1",
+            "/b~1c/x/2/0",
+            "/d/1",
+            "/d/1/e",
+            "/d/0",
+            "/zz",
+            "/d/7",
+            "/a/b",
+            "/d/1",
+        ];
+        let many = locate_many(DOC, &pointers);
+        for (p, got) in pointers.iter().zip(many) {
+            assert_eq!(got, locate(DOC, p), "{p}");
+        }
+        assert_eq!(locate_many("not json", &["/a", ""]), [None, Some((1, 1))]);
     }
 
     #[test]
