@@ -20,6 +20,9 @@ struct Row {
     eval: Duration,
     eval_rss: u64,
     verdicts: String,
+    /// The flagship rule alone (`--rule CWL-014`): the workload the speed targets were set for.
+    flagship: Duration,
+    flagship_rss: u64,
 }
 
 /// Reads and parses every file on one thread: the floor any evaluator has to pay.
@@ -52,12 +55,13 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// Runs the release binary and returns its wall time, peak RSS (bytes) and summary line.
 // The child is reaped by wait4(2), which also gives its resource usage; Child::wait would not.
 #[allow(clippy::zombie_processes)]
-fn eval(dir: &Path, report: &Path) -> (Duration, u64, String) {
+fn eval(dir: &Path, report: &Path, extra: &[&str]) -> (Duration, u64, String) {
     let err_path = report.with_extension("stderr");
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
         .args(["eval", "--format", "json", "--output"])
         .arg(report)
+        .args(extra)
         .arg(dir)
         .stdout(Stdio::null())
         // A file, not a pipe: nobody reads a pipe until the child ends, and a large organization's
@@ -138,11 +142,21 @@ fn main() {
         let (base, parsed) = baseline(&dir);
         assert_eq!(parsed, files);
         eprintln!("bench: baseline {:.2} s; eval", base.as_secs_f64());
-        let (wall, rss, verdicts) = eval(&dir, &root.join(format!("report-{n}.json")));
+        let (wall, rss, verdicts) = eval(&dir, &root.join(format!("report-{n}.json")), &[]);
         eprintln!(
-            "bench: eval {:.2} s, peak RSS {:.0} MB: {verdicts}",
+            "bench: eval {:.2} s, peak RSS {:.0} MB: {verdicts}; CWL-014 alone",
             wall.as_secs_f64(),
             mb(rss)
+        );
+        let (flagship, flagship_rss, _) = eval(
+            &dir,
+            &root.join(format!("report-{n}-cwl014.json")),
+            &["--rule", "CWL-014"],
+        );
+        eprintln!(
+            "bench: CWL-014 alone {:.2} s, peak RSS {:.0} MB",
+            flagship.as_secs_f64(),
+            mb(flagship_rss)
         );
         rows.push(Row {
             accounts: n,
@@ -152,28 +166,34 @@ fn main() {
             eval: wall,
             eval_rss: rss,
             verdicts,
+            flagship,
+            flagship_rss,
         });
     }
     let mut table = String::from(
-        "| accounts | files | MB | parse baseline (1 thread) | eval wall | eval / baseline | files/s | MB/s | peak RSS | RSS / input | verdicts |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| accounts | files | MB | parse baseline (1 thread) | rules | eval wall | eval / baseline | files/s | MB/s | peak RSS | RSS / input | verdicts |\n|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for r in &rows {
-        let secs = r.eval.as_secs_f64();
-        let _ = writeln!(
-            table,
-            "| {} | {} | {:.0} | {:.2} s | {:.2} s | {:.2}x | {:.0} | {:.0} | {:.0} MB | {:.2} | {} |",
-            r.accounts,
-            r.files,
-            mb(r.bytes),
-            r.baseline.as_secs_f64(),
-            secs,
-            secs / r.baseline.as_secs_f64(),
-            r.files as f64 / secs,
-            mb(r.bytes) / secs,
-            mb(r.eval_rss),
-            r.eval_rss as f64 / r.bytes as f64,
-            r.verdicts
-        );
+        for (rules, wall, rss, verdicts) in [
+            ("all", r.eval, r.eval_rss, r.verdicts.as_str()),
+            ("CWL-014", r.flagship, r.flagship_rss, ""),
+        ] {
+            let secs = wall.as_secs_f64();
+            let _ = writeln!(
+                table,
+                "| {} | {} | {:.0} | {:.2} s | {rules} | {:.2} s | {:.2}x | {:.0} | {:.0} | {:.0} MB | {:.2} | {verdicts} |",
+                r.accounts,
+                r.files,
+                mb(r.bytes),
+                r.baseline.as_secs_f64(),
+                secs,
+                secs / r.baseline.as_secs_f64(),
+                r.files as f64 / secs,
+                mb(r.bytes) / secs,
+                mb(rss),
+                rss as f64 / r.bytes as f64,
+            );
+        }
     }
     println!("{table}");
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench/org.md");

@@ -909,3 +909,42 @@ fn unknown_mentions_a_closer_failing_chain() {
     assert_verdict(&f, Unknown, "trail west has its home in eu-west-1");
     assert!(f.notes.iter().any(|n| n.contains("closest failing chain: alarm RootAccountUsageAlarm (us-east-1) has ActionsEnabled=false")), "{:?}", f.notes);
 }
+
+/// `data.cwl_audit.accounts` holds the accounts other snapshots name in an ARN (here the owner of
+/// the organization trail), not every loaded account: the others are decided one at a time and
+/// dropped. Every account is still decided.
+#[test]
+fn only_referenced_accounts_stay_in_data() {
+    const C: &str = "333333333333";
+    let org = organization(true).with(compliant(C, E1));
+    let dir = org.write();
+    let policies = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        policies.path().join("data_accounts.rego"),
+        "# METADATA\n# title: Loaded accounts\n# custom:\n#   id: TEST-DATA\n#   severity: LOW\npackage test.data_accounts\n\ndecision := {\"verdict\": \"pass\", \"message\": concat(\",\", sort(object.keys(data.cwl_audit.accounts)))}\n",
+    )
+    .expect("write policy");
+    let mut opts = cwl_audit::eval::Options::new(vec![dir.path().to_path_buf()]);
+    opts.policy_dirs = vec![policies.path().to_path_buf()];
+    let r = cwl_audit::eval::run(&opts).expect("policies compile");
+    let seen: Vec<(&str, &str, &str)> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "TEST-DATA")
+        .map(|f| {
+            (
+                f.account_id.as_str(),
+                f.message.as_str(),
+                f.verdict.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [(A, B, "pass"), (B, B, "pass"), (C, B, "pass")]);
+    let root: Vec<(&str, cwl_audit::findings::Verdict)> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "CWL-014")
+        .map(|f| (f.account_id.as_str(), f.verdict))
+        .collect();
+    assert_eq!(root, [(A, Pass), (B, Pass), (C, Pass)]);
+}
