@@ -665,8 +665,8 @@ decision(params) := decide_from(covering_outcomes(params), params)
 # `c`: every outcome through a filter that catches every reference event. A pass can only come
 # through one of them. Most accounts pass, and with fifteen controls on one log group this skips
 # building a failure message for every other filter (the org-scale benchmark ran 4x faster).
-decide_from(c, params) := to_decision("pass", best(c, "pass"), []) if {
-	best(c, "pass")
+decide_from(c, params) := to_decision("pass", p, []) if {
+	p := best(c, "pass")
 } else := decide(c) if {
 	# The same verdict as from every outcome, computed from `c` alone: other filters' outcomes are
 	# failures at depth 2 (no deeper than this one, so never the closest) and every outcome that
@@ -685,15 +685,19 @@ full_decision(params) := to_decision("pass", best(outs, "pass"), []) if {
 	best(outs, "pass")
 } else := decide(outcomes(params))
 
+# The covering filters are found by one builtin call per snapshot (not a call per filter): the same
+# filters as `filters_on` gives, in the same order, keeping those whose coverage `covers`.
 covering_outcomes(params) := [o |
 	some r in trail_results
 	r.state == "ok"
 	lg := r.log_group
 	s := snapshot(lg.account, lg.region)
 	chain := array.concat(r.chain, [log_group_evidence(lg)])
-	some f in filters_on(s, lg.name)
+	filters := list(s.logs.metricFilters)
+	some i in cwl.covering_filters(filters, params.reference)
+	filters[i].logGroupName == lg.name
+	f := {"index": i, "filter": filters[i]}
 	cov := cwl.filter_covers(object.get(f.filter, "filterPattern", ""), params.reference)
-	cov.covers == true
 	some o in after_filter(lg, s, f, cov, chain, params)
 ]
 

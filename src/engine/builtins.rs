@@ -31,12 +31,34 @@ fn filter_matches(args: Vec<Value>) -> Result<Value> {
     }
 }
 
-/// Results of `cwl.filter_covers` per (candidate, reference): organizations repeat the same
-/// patterns in thousands of accounts. Shared by every clone of the engine (one per worker).
-type CoverCache = Arc<Mutex<HashMap<(String, String), Value>>>;
+/// Results of `cwl.filter_covers` by reference, then candidate: organizations repeat the same
+/// patterns in thousands of accounts. Shared by every clone of the engine (one per worker). Nested
+/// maps so a lookup borrows the two strings instead of building a key.
+type CoverCache = Arc<Mutex<HashMap<String, HashMap<String, Value>>>>;
 
 /// Entries kept at most; beyond this the cache is cleared (patterns are few in practice).
 const CACHE_LIMIT: usize = 10_000;
+
+/// The coverage of `candidate` against `reference`, from the cache or computed once.
+fn coverage(cache: &CoverCache, candidate: &str, reference: &str) -> Result<Value> {
+    if let Some(v) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(reference).and_then(|m| m.get(candidate)).cloned())
+    {
+        return Ok(v);
+    }
+    let v = Value::from(serde_json::to_value(pattern::covers(candidate, reference))?);
+    if let Ok(mut c) = cache.lock() {
+        if c.values().map(HashMap::len).sum::<usize>() >= CACHE_LIMIT {
+            c.clear();
+        }
+        c.entry(reference.to_string())
+            .or_default()
+            .insert(candidate.to_string(), v.clone());
+    }
+    Ok(v)
+}
 
 /// `cwl.filter_covers(pattern, reference)`: does a metric filter pattern catch every event the
 /// reference pattern catches, and nothing it should not? Returns the fields of
@@ -44,30 +66,56 @@ const CACHE_LIMIT: usize = 10_000;
 fn filter_covers(cache: &CoverCache, args: Vec<Value>) -> Result<Value> {
     let candidate = string_arg("cwl.filter_covers", &args, 0)?;
     let reference = string_arg("cwl.filter_covers", &args, 1)?;
-    let key = (candidate.to_string(), reference.to_string());
-    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return Ok(v);
-    }
-    let coverage = pattern::covers(candidate, reference);
-    let v = Value::from(serde_json::to_value(coverage)?);
-    if let Ok(mut c) = cache.lock() {
-        if c.len() >= CACHE_LIMIT {
-            c.clear();
+    coverage(cache, candidate, reference)
+}
+
+/// `cwl.covering_filters(filters, reference)`: the positions in `filters` (metric filter objects as
+/// `logs.metricFilters` lists them) whose `filterPattern` covers the reference, i.e. where
+/// `cwl.filter_covers(filter.filterPattern, reference).covers` is true (a missing pattern is "").
+/// One call instead of one per filter: every control checks every filter of the trail's log group,
+/// and a call per filter was the largest single cost of a decision at organization scale.
+fn covering_filters(cache: &CoverCache, args: Vec<Value>) -> Result<Value> {
+    let name = "cwl.covering_filters";
+    let filters = match args.first() {
+        Some(Value::Array(a)) => a,
+        Some(other) => bail!("{name}: argument 1 must be an array of metric filters, got {other}"),
+        None => bail!("{name}: missing argument 1"),
+    };
+    let reference = string_arg(name, &args, 1)?;
+    let key = Value::from("filterPattern");
+    let covers = Value::from("covers");
+    let mut out = Vec::new();
+    for (i, f) in filters.iter().enumerate() {
+        let pattern = match &f[&key] {
+            Value::String(p) => p.as_ref(),
+            _ => "",
+        };
+        if coverage(cache, pattern, reference)?[&covers] == Value::Bool(true) {
+            out.push(Value::from(i as u64));
         }
-        c.insert(key, v.clone());
     }
-    Ok(v)
+    Ok(Value::from(out))
 }
 
 /// Every `cwl.*` builtin and its number of arguments.
-pub const BUILTINS: &[(&str, u8)] = &[("cwl.filter_covers", 2), ("cwl.filter_matches", 2)];
+pub const BUILTINS: &[(&str, u8)] = &[
+    ("cwl.covering_filters", 2),
+    ("cwl.filter_covers", 2),
+    ("cwl.filter_matches", 2),
+];
 
 pub fn register(engine: &mut Engine) -> Result<()> {
     let cache: CoverCache = Arc::default();
+    let shared = cache.clone();
     engine.add_extension(
         "cwl.filter_covers".to_string(),
         2,
         Box::new(move |args| filter_covers(&cache, args)),
+    )?;
+    engine.add_extension(
+        "cwl.covering_filters".to_string(),
+        2,
+        Box::new(move |args| covering_filters(&shared, args)),
     )?;
     engine.add_extension(
         "cwl.filter_matches".to_string(),
@@ -82,7 +130,62 @@ pub fn register(engine: &mut Engine) -> Result<()> {
 pub fn call(name: &str, args: Vec<Value>) -> Result<Value> {
     match name {
         "cwl.filter_covers" => filter_covers(&CoverCache::default(), args),
+        "cwl.covering_filters" => covering_filters(&CoverCache::default(), args),
         "cwl.filter_matches" => filter_matches(args),
         _ => bail!("unknown builtin {name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
+
+    #[test]
+    fn covering_filters_lists_the_filters_filter_covers_accepts() {
+        let filters = Value::from_json_str(&serde_json::json!([
+            {"filterName": "weak", "filterPattern": "{ $.userIdentity.type = \"Root\" && $.sourceIPAddress = \"1.2.3.4\" }"},
+            {"filterName": "cis", "filterPattern": ROOT},
+            {"filterName": "none"},
+            "not a filter",
+            {"filterName": "broad", "filterPattern": "{ $.userIdentity.type = \"Root\" }"},
+        ]).to_string())
+        .unwrap();
+        let got = call(
+            "cwl.covering_filters",
+            vec![filters.clone(), Value::from(ROOT)],
+        )
+        .unwrap();
+        let expected: Vec<Value> = filters
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                let p = match &f["filterPattern"] {
+                    Value::String(p) => Value::String(p.clone()),
+                    _ => Value::from(""),
+                };
+                call("cwl.filter_covers", vec![p, Value::from(ROOT)]).unwrap()["covers"]
+                    == Value::Bool(true)
+            })
+            .map(|(i, _)| Value::from(i as u64))
+            .collect();
+        assert_eq!(got, Value::from(expected));
+        // An empty pattern matches every event, as in CloudWatch Logs: a filter without one
+        // covers (and `filter_covers` says it also matches other identities).
+        let positions: Vec<Value> = [1u64, 2, 3, 4].into_iter().map(Value::from).collect();
+        assert_eq!(got, Value::from(positions));
+    }
+
+    #[test]
+    fn covering_filters_wants_an_array() {
+        let e = call(
+            "cwl.covering_filters",
+            vec![Value::from("x"), Value::from(ROOT)],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("argument 1 must be an array"), "{e}");
     }
 }
