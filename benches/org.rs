@@ -25,18 +25,25 @@ struct Row {
     flagship_rss: u64,
 }
 
-/// Reads and parses every file on one thread: the floor any evaluator has to pay.
+/// Reads and parses every file on one thread: the floor any evaluator has to pay. The best of three
+/// runs: on a shared machine single runs varied by a third, and the fastest is the fairest floor
+/// (eval is timed the same way, best of two, see `best_eval`).
 fn baseline(dir: &Path) -> (Duration, usize) {
     let mut files: Vec<PathBuf> = walk(dir);
     files.sort();
-    let started = Instant::now();
+    let mut best = Duration::MAX;
     let mut n = 0;
-    for f in &files {
-        let bytes = std::fs::read(f).expect("read snapshot");
-        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("parse snapshot");
-        n += usize::from(v.is_object());
+    for _ in 0..3 {
+        let started = Instant::now();
+        n = 0;
+        for f in &files {
+            let bytes = std::fs::read(f).expect("read snapshot");
+            let v: serde_json::Value = serde_json::from_slice(&bytes).expect("parse snapshot");
+            n += usize::from(v.is_object());
+        }
+        best = best.min(started.elapsed());
     }
-    (started.elapsed(), n)
+    (best, n)
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -85,6 +92,17 @@ fn eval(dir: &Path, report: &Path, extra: &[&str]) -> (Duration, u64, String) {
     let summary = stderr.lines().last().unwrap_or_default().to_string();
     // ru_maxrss is in KiB on Linux.
     (wall, usage.ru_maxrss as u64 * 1024, summary)
+}
+
+/// The faster of two `eval` runs (peak RSS of that run).
+fn best_eval(dir: &Path, report: &Path, extra: &[&str]) -> (Duration, u64, String) {
+    let first = eval(dir, report, extra);
+    let second = eval(dir, report, extra);
+    if second.0 < first.0 {
+        second
+    } else {
+        first
+    }
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -142,13 +160,14 @@ fn main() {
         let (base, parsed) = baseline(&dir);
         assert_eq!(parsed, files);
         eprintln!("bench: baseline {:.2} s; eval", base.as_secs_f64());
-        let (wall, rss, verdicts) = eval(&dir, &root.join(format!("report-{n}.json")), &[]);
+        let (wall, rss, verdicts) =
+            best_eval(&dir, &root.join(format!("report-{n}.json")), &[]);
         eprintln!(
             "bench: eval {:.2} s, peak RSS {:.0} MB: {verdicts}; CWL-014 alone",
             wall.as_secs_f64(),
             mb(rss)
         );
-        let (flagship, flagship_rss, _) = eval(
+        let (flagship, flagship_rss, _) = best_eval(
             &dir,
             &root.join(format!("report-{n}-cwl014.json")),
             &["--rule", "CWL-014"],
