@@ -160,8 +160,7 @@ fn main() {
         let (base, parsed) = baseline(&dir);
         assert_eq!(parsed, files);
         eprintln!("bench: baseline {:.2} s; eval", base.as_secs_f64());
-        let (wall, rss, verdicts) =
-            best_eval(&dir, &root.join(format!("report-{n}.json")), &[]);
+        let (wall, rss, verdicts) = best_eval(&dir, &root.join(format!("report-{n}.json")), &[]);
         eprintln!(
             "bench: eval {:.2} s, peak RSS {:.0} MB: {verdicts}; CWL-014 alone",
             wall.as_secs_f64(),

@@ -1,0 +1,340 @@
+//! One evaluation run: snapshots in, findings out. A first pass finds each file's account and the
+//! accounts it refers to (`plan`); referenced accounts are loaded and kept, every other account is
+//! loaded, decided by one compiled engine per worker and dropped; then every finding is pointed at a
+//! file and line (`place`). Bad files become notifications and never stop the others.
+mod place;
+mod plan;
+
+use crate::engine::{self, EngineError, Evaluator, PolicySource, RuleMeta};
+use crate::findings::{Finding, Level, Location, Notification, RunResult, Verdict};
+use crate::snapshot::{self, LoadError, Snapshot};
+use place::resolve_locations;
+use plan::{load_account, Loaded, Plan};
+use rayon::prelude::*;
+use regorus::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub policy_dirs: Vec<PathBuf>,
+    pub rules: Vec<String>,
+    /// Wall-clock bound of one policy evaluation (one account's rules together; after a stop, each
+    /// rule alone).
+    pub time_limit: Duration,
+}
+
+impl Options {
+    /// Evaluate `paths` with the built-in policies and the default limits.
+    pub fn new(paths: Vec<PathBuf>) -> Self {
+        Options {
+            paths,
+            policy_dirs: Vec::new(),
+            rules: Vec::new(),
+            time_limit: engine::DEFAULT_TIME_LIMIT,
+        }
+    }
+}
+
+fn string_field(v: &Value, key: &str) -> Option<String> {
+    v[key]
+        .as_string()
+        .ok()
+        .map(|s| s.to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Turns a policy's decision object into a finding. A missing or malformed decision is `unknown`:
+/// a rule that says nothing has proven nothing.
+fn to_finding(
+    rule: &RuleMeta,
+    account: &str,
+    decision: Result<Value, String>,
+) -> (Finding, Option<Notification>) {
+    let mut finding = Finding {
+        rule_id: rule.id.clone(),
+        account_id: account.to_string(),
+        verdict: Verdict::Unknown,
+        message: String::new(),
+        region: None,
+        resource: None,
+        link: None,
+        location: None,
+        chain: serde_json::Value::Array(Vec::new()),
+        notes: Vec::new(),
+    };
+    let problem = |finding: &mut Finding, msg: String| {
+        finding.message = msg.clone();
+        Some(Notification {
+            level: Level::Error,
+            message: format!("{} ({}): {msg}", rule.id, rule.source),
+            path: None,
+            line: None,
+        })
+    };
+    let decision = match decision {
+        Ok(d) => d,
+        Err(e) => {
+            let n = problem(
+                &mut finding,
+                format!("policy evaluation failed for account {account}: {e}"),
+            );
+            return (finding, n);
+        }
+    };
+    let verdict = decision["verdict"]
+        .as_string()
+        .ok()
+        .and_then(|v| Verdict::parse(v));
+    let Some(verdict) = verdict else {
+        let n = if matches!(decision, Value::Undefined) {
+            problem(
+                &mut finding,
+                format!("the policy produced no decision for account {account}"),
+            )
+        } else {
+            problem(&mut finding, format!("the policy's decision for account {account} has no verdict pass, fail or unknown: {decision}"))
+        };
+        return (finding, n);
+    };
+    finding.verdict = verdict;
+    finding.message = string_field(&decision, "message").unwrap_or_else(|| verdict.to_string());
+    finding.resource = string_field(&decision, "resource");
+    finding.link = string_field(&decision, "link");
+    if let Ok(notes) = decision["notes"].as_array() {
+        finding.notes = notes
+            .iter()
+            .filter_map(|n| n.as_string().ok().map(|s| s.to_string()))
+            .collect();
+    }
+    if let Ok(chain) = serde_json::to_value(&decision["chain"]) {
+        if chain.is_array() {
+            finding.chain = chain;
+        }
+    }
+    let loc = &decision["location"];
+    if let (Some(acct), Some(region)) =
+        (string_field(loc, "account_id"), string_field(loc, "region"))
+    {
+        finding.region = Some(region.clone());
+        finding.location = Some(Location {
+            path: String::new(),
+            pointer: string_field(loc, "pointer").unwrap_or_default(),
+            line: 1,
+            account_id: acct,
+            region,
+        });
+    }
+    (finding, None)
+}
+
+/// Snapshot `errors` and unreadable files, as notifications.
+pub(crate) fn input_notifications(
+    snapshots: &[Snapshot],
+    load_errors: &[LoadError],
+) -> Vec<Notification> {
+    let mut out: Vec<Notification> = load_errors
+        .iter()
+        .map(|e| Notification {
+            level: Level::Error,
+            message: e.to_string(),
+            path: Some(e.path.clone()),
+            line: e.place.as_ref().and_then(|p| p.line_col).map(|(l, _)| l),
+        })
+        .collect();
+    for s in snapshots {
+        for e in &s.errors {
+            let on = e
+                .resource
+                .as_deref()
+                .map(|r| format!(" on {r}"))
+                .unwrap_or_default();
+            out.push(Notification {
+                level: Level::Warning,
+                message: format!(
+                    "{}: the collector could not read {} {}{on}: {}{}",
+                    s.path,
+                    e.service,
+                    e.operation,
+                    e.code,
+                    if e.message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", e.message)
+                    }
+                ),
+                path: Some(s.path.clone()),
+                line: None,
+            });
+        }
+    }
+    out
+}
+
+/// Evaluates snapshots with the given policies. `Err` only when the policies themselves are unusable;
+/// bad snapshots are reported in the result and the rest is still evaluated.
+pub fn run(opts: &Options) -> Result<RunResult, EngineError> {
+    let sources: Vec<PolicySource> = engine::all_sources(&opts.policy_dirs, true)?;
+    let mut evaluator = Evaluator::new(&sources, &opts.rules)?;
+    evaluator.set_time_limit(opts.time_limit);
+    run_with(evaluator, &opts.paths)
+}
+
+/// What loading the accounts produced besides their inputs; put in discovery order at the end.
+#[derive(Default)]
+struct Gathered {
+    errors: Vec<(usize, LoadError)>,
+    warnings: Vec<(usize, Notification)>,
+    used: Vec<(usize, String)>,
+    paths: BTreeMap<(String, String), String>,
+}
+
+impl Gathered {
+    fn absorb(&mut self, l: &mut Loaded) {
+        self.errors.append(&mut l.errors);
+        self.warnings.append(&mut l.warnings);
+        self.used.append(&mut l.used);
+        self.paths.extend(l.paths.drain(..));
+    }
+}
+
+/// Every check's finding for the account whose input `ev` holds (`ai`: its index, for the memory
+/// bound's message). All checks are decided by one query; if it fails, one at a time, so the
+/// failing check is known and the others still decided.
+fn decide(
+    ev: &mut Evaluator,
+    checks: &[RuleMeta],
+    account: &str,
+    ai: usize,
+) -> Vec<(Finding, Option<Notification>)> {
+    let together = if checks.len() > 1 {
+        crate::memlimit::set_current(crate::memlimit::ALL_RULES, ai);
+        ev.decide_all(checks).ok()
+    } else {
+        None
+    };
+    match together {
+        Some(all) => checks
+            .iter()
+            .zip(all)
+            .map(|(rule, d)| to_finding(rule, account, Ok(d)))
+            .collect(),
+        None => checks
+            .iter()
+            .enumerate()
+            .map(|(ri, rule)| {
+                crate::memlimit::set_current(ri, ai);
+                to_finding(rule, account, ev.decide(rule))
+            })
+            .collect(),
+    }
+}
+
+/// Evaluates the snapshots under `paths` with a compiled `evaluator` (see the module comment for
+/// the order of work).
+pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult, EngineError> {
+    let (files, discover_errors) = snapshot::discover(paths);
+    let Plan {
+        mut accounts,
+        errors: load_errors,
+    } = plan::plan(files);
+    let mut gathered = Gathered {
+        errors: load_errors,
+        ..Gathered::default()
+    };
+    // Accounts other snapshots refer to are parsed first and kept for the whole run, as
+    // `data.cwl_audit.accounts`; every other account is parsed when it is decided and then dropped,
+    // so memory holds the referenced accounts plus one account per worker.
+    let mut resident: Vec<Loaded> = accounts
+        .par_iter_mut()
+        .filter(|a| a.resident)
+        .map(load_account)
+        .collect();
+    let mut data = BTreeMap::new();
+    let mut resident_inputs: HashMap<String, Value> = HashMap::new();
+    for (a, l) in accounts
+        .iter()
+        .filter(|a| a.resident)
+        .zip(resident.iter_mut())
+    {
+        gathered.absorb(l);
+        if let Some(input) = l.input.take() {
+            data.insert(Value::from(a.id.as_str()), input.clone());
+            resident_inputs.insert(a.id.clone(), input);
+        }
+    }
+    drop(resident);
+    evaluator.set_accounts(Value::from(data))?;
+    let checks = evaluator.checks.clone();
+    crate::memlimit::set_names(
+        checks
+            .iter()
+            .map(|c| format!("{} ({})", c.id, c.source))
+            .collect(),
+        accounts.iter().map(|a| a.id.clone()).collect(),
+    );
+    type Decided = (Vec<(Finding, Option<Notification>)>, Option<Loaded>);
+    let decided: Vec<Decided> = accounts
+        .par_iter_mut()
+        .enumerate()
+        .map_init(
+            || evaluator.clone(),
+            |ev, (ai, account)| {
+                let (input, loaded) = if account.resident {
+                    (resident_inputs.get(&account.id).cloned(), None)
+                } else {
+                    crate::memlimit::set_current(crate::memlimit::LOADING, ai);
+                    let mut l = load_account(account);
+                    (l.input.take(), Some(l))
+                };
+                let Some(input) = input else {
+                    return (Vec::new(), loaded);
+                };
+                ev.set_input(input);
+                let findings = decide(ev, &checks, &account.id, ai);
+                crate::memlimit::set_current(usize::MAX, usize::MAX);
+                // Frees the account now rather than when the worker decides its next one.
+                ev.set_input(Value::Null);
+                (findings, loaded)
+            },
+        )
+        .collect();
+    drop(resident_inputs);
+    let mut findings = Vec::with_capacity(decided.len() * checks.len());
+    let mut notifications = Vec::new();
+    for (fs, loaded) in decided {
+        if let Some(mut l) = loaded {
+            gathered.absorb(&mut l);
+        }
+        for (f, n) in fs {
+            findings.push(f);
+            notifications.extend(n);
+        }
+    }
+    let Gathered {
+        errors: mut load_errors,
+        mut warnings,
+        mut used,
+        paths: paths_by_key,
+    } = gathered;
+    resolve_locations(&mut findings, &paths_by_key);
+    findings.sort_by(|a, b| (&a.rule_id, &a.account_id).cmp(&(&b.rule_id, &b.account_id)));
+    // Problems in discovery order, as a one-pass load would list them.
+    load_errors.sort_by_key(|(i, _)| *i);
+    warnings.sort_by_key(|(i, _)| *i);
+    used.sort_by_key(|(i, _)| *i);
+    let all_errors: Vec<LoadError> = discover_errors
+        .into_iter()
+        .chain(load_errors.into_iter().map(|(_, e)| e))
+        .collect();
+    let mut errors = input_notifications(&[], &all_errors);
+    errors.extend(warnings.into_iter().map(|(_, n)| n));
+    errors.append(&mut notifications);
+    Ok(RunResult {
+        rules: checks,
+        findings,
+        notifications: errors,
+        inputs: used.into_iter().map(|(_, p)| p).collect(),
+    })
+}
