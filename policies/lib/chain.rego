@@ -170,52 +170,39 @@ trail_evidence(tr, h) := {
 	"organization": object.get(h.record, "IsOrganizationTrail", false) == true,
 }
 
-# The first broken link of a trail, or {"state": "ok", ...} with what the next links need.
+# The first broken link of a trail, or {"state": "ok", ...} with what the next links need. Split
+# in three steps so the trail's reference and home entry are computed once, not once per condition.
 trail_check(arn) := outcome("fail", 0, "trail", sprintf("trail ARN %s is malformed", [arn]), loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])), arn, []) if {
 	not trail_ref(arn)
 	v := visible(arn)
-} else := outcome("unknown", 0, "trail", msg, loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])), arn, []) if {
-	tr := trail_ref(arn)
+} else := trail_check_ref(arn, trail_ref(arn))
+
+trail_check_ref(arn, tr) := outcome("unknown", 0, "trail", msg, loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])), arn, []) if {
 	not snapshot(tr.account, tr.region)
 	v := visible(arn)
 	msg := missing_home_message(tr)
 } else := outcome("unknown", 0, "trail", sprintf("trail %s is not in the trail list of its home region %s (account %s): %s", [tr.name, tr.region, tr.account, reason(s, "DescribeTrails", null)]), loc(tr.account, tr.region, missing_pointer(s, "DescribeTrails", null, "/cloudtrail/trailList")), arn, []) if {
-	tr := trail_ref(arn)
 	s := snapshot(tr.account, tr.region)
 	not home_entry(tr)
-} else := outcome("fail", 0, "trail", sprintf("trail %s belongs to account %s and is not an organization trail, so it does not log this account", [tr.name, tr.account]), trail_loc(tr, h), arn, []) if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
+} else := trail_check_home(arn, tr, home_entry(tr))
+
+trail_check_home(arn, tr, h) := outcome("fail", 0, "trail", sprintf("trail %s belongs to account %s and is not an organization trail, so it does not log this account", [tr.name, tr.account]), trail_loc(tr, h), arn, []) if {
 	tr.account != input.account_id
 	not h.record.IsOrganizationTrail == true
 } else := outcome("fail", 0, "trail", sprintf("trail %s is single-region (IsMultiRegionTrail=false): events in other regions are not logged", [tr.name]), trail_loc(tr, h), arn, []) if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
 	not h.record.IsMultiRegionTrail == true
 } else := outcome("unknown", 0, "trail", sprintf("the status of trail %s could not be read (%s)", [tr.name, reason(h.snapshot, "GetTrailStatus", arn)]), loc(tr.account, tr.region, missing_pointer(h.snapshot, "GetTrailStatus", arn, "/cloudtrail/status")), arn, []) if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
 	not is_object(object.get(h.snapshot, ["cloudtrail", "status", arn], null))
 } else := outcome("fail", 0, "trail", sprintf("trail %s is not logging (IsLogging=false)", [tr.name]), loc(tr.account, tr.region, sprintf("/cloudtrail/status/%s", [esc(arn)])), arn, []) if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
 	not h.snapshot.cloudtrail.status[arn].IsLogging == true
 } else := outcome("unknown", 0, "trail", sprintf("the event selectors of trail %s could not be read (%s)", [tr.name, reason(h.snapshot, "GetEventSelectors", arn)]), loc(tr.account, tr.region, missing_pointer(h.snapshot, "GetEventSelectors", arn, "/cloudtrail/selectors")), arn, []) if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
 	not is_object(object.get(h.snapshot, ["cloudtrail", "selectors", arn], null))
 } else := outcome("fail", 0, "trail", sprintf("trail %s %s, so it does not record every management event", [tr.name, management_gap(sel)]), loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [esc(arn)])), arn, []) if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
 	sel := h.snapshot.cloudtrail.selectors[arn]
 	not records_all_management(sel)
 } else := outcome("fail", 0, "trail", sprintf("trail %s does not deliver events to CloudWatch Logs (no CloudWatchLogsLogGroupArn)", [tr.name]), trail_loc(tr, h), arn, []) if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
 	not non_empty_string(object.get(h.record, "CloudWatchLogsLogGroupArn", null))
 } else := outcome("fail", 0, "trail", sprintf("trail %s has a malformed CloudWatchLogsLogGroupArn %q", [tr.name, h.record.CloudWatchLogsLogGroupArn]), trail_loc(tr, h), arn, []) if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
 	not log_group_ref(h.record.CloudWatchLogsLogGroupArn)
 } else := {
 	"state": "ok",
@@ -223,9 +210,6 @@ trail_check(arn) := outcome("fail", 0, "trail", sprintf("trail ARN %s is malform
 	"log_group": log_group_ref(h.record.CloudWatchLogsLogGroupArn),
 	"location": trail_loc(tr, h),
 	"chain": [trail_evidence(tr, h)],
-} if {
-	tr := trail_ref(arn)
-	h := home_entry(tr)
 }
 
 trail_loc(tr, h) := loc(tr.account, tr.region, sprintf("/cloudtrail/trailList/%d", [h.index]))
