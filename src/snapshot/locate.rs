@@ -17,69 +17,15 @@ pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Line and column where the value at `pointer` starts in the JSON `text`, if it is there.
+/// Line and column where the value at `pointer` starts in the JSON `text`, if it is there. Array
+/// indexes are read in their plain decimal form (RFC 6901: no leading zeros).
 pub fn locate(text: &str, pointer: &str) -> Option<(usize, usize)> {
-    let segments: Vec<String> = if pointer.is_empty() {
-        Vec::new()
-    } else {
-        pointer
-            .strip_prefix('/')?
-            .split('/')
-            .map(|s| s.replace("~1", "/").replace("~0", "~"))
-            .collect()
-    };
-    let bytes = text.as_bytes();
-    let mut pos = skip_ws(bytes, 0);
-    for seg in &segments {
-        match bytes.get(pos)? {
-            b'{' => {
-                pos = skip_ws(bytes, pos + 1);
-                loop {
-                    if bytes.get(pos)? == &b'}' {
-                        return None;
-                    }
-                    let key_end = skip_string(bytes, pos)?;
-                    let key: String = serde_json::from_str(text.get(pos..key_end)?).ok()?;
-                    pos = skip_ws(bytes, key_end);
-                    if bytes.get(pos)? != &b':' {
-                        return None;
-                    }
-                    pos = skip_ws(bytes, pos + 1);
-                    if &key == seg {
-                        break;
-                    }
-                    pos = skip_ws(bytes, skip_value(bytes, pos)?);
-                    if bytes.get(pos)? == &b',' {
-                        pos = skip_ws(bytes, pos + 1);
-                    }
-                }
-            }
-            b'[' => {
-                let index: usize = seg.parse().ok()?;
-                pos = skip_ws(bytes, pos + 1);
-                for _ in 0..index {
-                    if bytes.get(pos)? == &b']' {
-                        return None;
-                    }
-                    pos = skip_ws(bytes, skip_value(bytes, pos)?);
-                    if bytes.get(pos)? == &b',' {
-                        pos = skip_ws(bytes, pos + 1);
-                    }
-                }
-                if bytes.get(pos)? == &b']' {
-                    return None;
-                }
-            }
-            _ => return None,
-        }
-    }
-    Some(line_col(bytes, pos))
+    locate_many(text, &[pointer]).pop().flatten()
 }
 
 /// The positions of several pointers in `text`, in one pass: a report places thousands of findings
 /// in the same few files, and locating each pointer from the start would read a file once per
-/// finding. Each entry is what [`locate`] gives for that pointer (array indexes written without
-/// leading zeros).
+/// finding. Each entry is what [`locate`] gives for that pointer.
 pub fn locate_many(text: &str, pointers: &[&str]) -> Vec<Option<(usize, usize)>> {
     #[derive(Default)]
     struct Node {
@@ -146,7 +92,7 @@ pub fn locate_many(text: &str, pointers: &[&str]) -> Vec<Option<(usize, usize)>>
             for seg in rest.split('/') {
                 let seg = seg.replace("~1", "/").replace("~0", "~");
                 // An array index is matched in its plain decimal form (as RFC 6901 writes it and
-                // policies print it); `locate` would also read "01" as 1.
+                // policies print it).
                 node = node.children.entry(seg).or_default();
             }
         }
@@ -262,6 +208,7 @@ mod tests {
     fn missing_or_malformed_gives_none() {
         assert_eq!(locate(DOC, "/zz"), None);
         assert_eq!(locate(DOC, "/d/7"), None);
+        assert_eq!(locate(DOC, "/d/01"), None, "no leading zeros (RFC 6901)");
         assert_eq!(locate(DOC, "/a/b"), None);
         assert_eq!(locate("{\"a\": [1, 2", "/a/5"), None);
         assert_eq!(locate("not json", "/a"), None);
