@@ -7,7 +7,7 @@
 //! header members and at strings that start with `arn:`. Any ARN counts, wherever it appears, so the
 //! set is a superset of what policies can follow: keeping an account too many costs memory, missing
 //! one would turn a provable verdict into `unknown`.
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -21,7 +21,7 @@ pub struct Scan {
     pub refs: BTreeSet<String>,
 }
 
-/// Scans snapshot text. `Err` when the text is not JSON (the full parse reports where).
+/// Scans snapshot text. `Err` when the text is not a JSON object (the full parse reports why).
 pub fn scan(bytes: &[u8]) -> Result<Scan, serde_json::Error> {
     let mut out = Scan::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -60,76 +60,17 @@ impl<'de> Visitor<'de> for Top<'_> {
                 _ => None,
             };
             match slot {
-                Some(slot) => *slot = map.next_value::<Header>()?.0,
+                // A header that is not a string is left `None`: the full parse says why.
+                Some(slot) => {
+                    *slot = map
+                        .next_value::<serde_json::Value>()?
+                        .as_str()
+                        .map(str::to_string)
+                }
                 None => map.next_value_seed(Arns(&mut self.0.refs))?,
             }
         }
         Ok(())
-    }
-    // Anything else is not a snapshot; the full parse names the problem.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-}
-
-/// A header member: its string value, or `None` for any other JSON value.
-struct Header(Option<String>);
-
-impl<'de> de::Deserialize<'de> for Header {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Header;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Header, E> {
-                Ok(Header(Some(s.to_string())))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Header, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Header(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Header(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Header, E> {
-                Ok(Header(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Header, E> {
-                Ok(Header(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Header, E> {
-                Ok(Header(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Header, E> {
-                Ok(Header(None))
-            }
-            fn visit_unit<E>(self) -> Result<Header, E> {
-                Ok(Header(None))
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
@@ -223,6 +164,7 @@ mod tests {
         let s = scan(br#"{"account_id": 1, "region": ["x"], "partition": {"a": 1}}"#).unwrap();
         assert_eq!((s.account_id, s.region, s.partition), (None, None, None));
         assert!(scan(b"{\"a\": ").is_err());
+        assert!(scan(b"[1]").is_err(), "not an object");
         assert!(scan(b"{} x").is_err());
     }
 }
