@@ -213,11 +213,42 @@ pub fn checks(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleM
     Ok(found)
 }
 
+/// One query binding `d<i>` to `[decision]` of check `i` (`[]` when it decides nothing, so one
+/// silent check does not make the whole query undefined). One statement per line: regorus bounds a
+/// line's length. A package segment that is not an identifier is quoted; the others stay dotted,
+/// which regorus resolves to the rule statically (a quoted reference was slower).
+fn all_query(checks: &[RuleMeta]) -> String {
+    checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let path: String = c
+                .package
+                .split('.')
+                .chain([DECISION_RULE])
+                .map(|p| {
+                    let plain = p.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+                        && p.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+                    if plain {
+                        format!(".{p}")
+                    } else {
+                        format!("[{}]", serde_json::Value::from(p))
+                    }
+                })
+                .collect();
+            format!("d{i} := [x | x := data{path}]")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Compiled checks, ready to decide accounts. Clone it per worker: clones share the compiled modules.
 #[derive(Clone)]
 pub struct Evaluator {
     engine: Engine,
     pub checks: Vec<RuleMeta>,
+    /// The query that decides every check at once (see `decide_all`), built once.
+    all_query: String,
 }
 
 impl Evaluator {
@@ -226,7 +257,12 @@ impl Evaluator {
             sources.iter().filter(|s| !s.is_test()).cloned().collect();
         let checks = checks(&eval_sources, selected)?;
         let engine = compile(&eval_sources)?;
-        Ok(Evaluator { engine, checks })
+        let all_query = all_query(&checks);
+        Ok(Evaluator {
+            engine,
+            checks,
+            all_query,
+        })
     }
 
     /// Bounds each evaluation (one account's rules, or one rule) to `limit` of wall-clock time.
@@ -234,7 +270,8 @@ impl Evaluator {
         self.engine.set_execution_timer_config(timer(limit));
     }
 
-    /// Makes every loaded account visible to policies as `data.cwl_audit.accounts`.
+    /// Makes `accounts` (those other snapshots refer to) visible to policies as
+    /// `data.cwl_audit.accounts`.
     pub fn set_accounts(&mut self, accounts: Value) -> Result<(), EngineError> {
         let wrap = |key: &str, v: Value| {
             Value::from(std::collections::BTreeMap::from([(Value::from(key), v)]))
@@ -249,48 +286,22 @@ impl Evaluator {
         self.engine.set_input(input);
     }
 
-    /// The decisions of all `checks` for the current input, from one query: what the checks share
-    /// (the trails, their status and home snapshots, in `lib.chain`) is then computed once per
-    /// account instead of once per check. `Err` when the query fails as a whole (one check's error
-    /// or time limit fails them all); the caller then decides check by check, so the report names
-    /// the check at fault.
-    pub fn decide_all(&mut self, checks: &[RuleMeta]) -> Result<Vec<Value>, String> {
-        // One statement per line (regorus bounds a line's length), each check's decision wrapped
-        // in a comprehension so that a check deciding nothing gives `[]` instead of making the
-        // whole query undefined. A segment that is not an identifier is quoted (a
-        // quoted reference is slower: regorus resolves dotted paths to rules statically).
-        let query = checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let path: String = c
-                    .package
-                    .split('.')
-                    .chain([DECISION_RULE])
-                    .map(|p| {
-                        let plain = p.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
-                            && p.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-                        if plain {
-                            format!(".{p}")
-                        } else {
-                            format!("[{}]", serde_json::Value::from(p))
-                        }
-                    })
-                    .collect();
-                format!("d{i} := [x | x := data{path}]")
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
+    /// The decisions of every check for the current input, in the order of `checks`, from one
+    /// query: what the checks share (the trails, their status and home snapshots, in `lib.chain`)
+    /// is then computed once per account instead of once per check. `Err` when the query fails as
+    /// a whole (one check's error or time limit fails them all); the caller then decides check by
+    /// check, so the report names the check at fault.
+    pub fn decide_all(&mut self) -> Result<Vec<Value>, String> {
         let results = self
             .engine
-            .eval_query(query, false)
+            .eval_query(self.all_query.clone(), false)
             .map_err(|e| compact_error(&e.to_string()))?;
         let bindings = &results
             .result
             .first()
             .ok_or_else(|| "the combined query produced no result".to_string())?
             .bindings;
-        Ok((0..checks.len())
+        Ok((0..self.checks.len())
             .map(|i| match bindings[format!("d{i}").as_str()].as_array() {
                 Ok(v) if v.len() == 1 => v[0].clone(),
                 _ => Value::Undefined,

@@ -210,7 +210,7 @@ fn decide(
 ) -> Vec<(Finding, Option<Notification>)> {
     let together = if checks.len() > 1 {
         crate::memlimit::set_current(crate::memlimit::ALL_RULES, ai);
-        ev.decide_all(checks).ok()
+        ev.decide_all().ok()
     } else {
         None
     };
