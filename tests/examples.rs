@@ -214,3 +214,131 @@ fn example_policies_test_and_evaluate() {
         .unwrap()
         .starts_with("none of the 15 metric filters on log group aws-cloudtrail-logs-111111111111 catches all EC2 instance changes")));
 }
+
+/// Every `.rego` file under `dir` (recursively) that is not a test.
+fn policy_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read policy dir")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            policy_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rego")
+            && !p.to_string_lossy().ends_with("_test.rego")
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// Value bodies (of a head or an else step) that iterate at their top level: `some x in xs` (or
+/// `xs[_]`) there makes one output per match, and two matches with different outputs are an
+/// evaluation error. Iteration belongs inside a comprehension, with the output chosen from it (the
+/// first by a stated order, a count, or the set of all).
+fn iterating_value_bodies(rel: &str, source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut head: Option<(usize, String)> = None;
+    for (n, line) in source.lines().enumerate() {
+        let starts_value = line.starts_with("} else :=")
+            || line.starts_with("else :=")
+            || (line.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && line.split(" if").next().is_some_and(|h| h.contains(" := ")));
+        if starts_value {
+            // A comprehension's own body (`:= [x |`) may iterate: that is where iteration goes.
+            let comprehension = line.trim_end().ends_with('|');
+            head = (!comprehension && line.trim_end().ends_with('{'))
+                .then(|| (n + 1, line.chars().take(60).collect()));
+            continue;
+        }
+        if line.starts_with('}') || !line.starts_with('\t') {
+            if !line.starts_with('\t') {
+                head = None;
+            }
+            continue;
+        }
+        if let Some((at, h)) = &head {
+            let body = &line[1..];
+            if !body.starts_with('\t') && (body.starts_with("some ") || body.contains("[_]")) {
+                out.push(format!(
+                    "{rel}:{}: the body of `{h}` (line {at}) iterates: {}",
+                    n + 1,
+                    body.trim()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A function (or complete rule) with two value bodies that hold at once is an evaluation error
+/// ("function produced multiple outputs") that stops an account's verdict. So every value-producing
+/// definition is one head with an else-chain, whose steps are tried in order; several heads are
+/// allowed only where their conditions exclude each other by construction, listed here with why.
+/// (Boolean rules, `name(x) if {...}` and partial sets/objects, cannot conflict and are not counted.)
+#[test]
+fn no_policy_function_can_produce_two_outputs() {
+    const EXCLUSIVE: &[(&str, &str, &str)] = &[
+        (
+            "lib/chain.rego",
+            "snapshot",
+            "acct == input.account_id / acct != input.account_id",
+        ),
+        (
+            "lib/chain.rego",
+            "regions_of",
+            "acct == input.account_id / acct != input.account_id",
+        ),
+    ];
+    let mut files = Vec::new();
+    policy_files(&root().join("policies"), &mut files);
+    policy_files(&root().join("examples/policies"), &mut files);
+    assert!(files.len() > 15, "policies found: {files:?}");
+    let mut offenders = Vec::new();
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("read policy");
+        let rel = path
+            .strip_prefix(root().join("policies"))
+            .or_else(|_| path.strip_prefix(root()))
+            .expect("under the repository")
+            .to_string_lossy()
+            .to_string();
+        let mut heads: std::collections::BTreeMap<String, usize> = Default::default();
+        for line in source.lines() {
+            // A value head starts a line: `name := `, `name(args) := `, `name[key] := `.
+            let Some(first) = line.chars().next() else {
+                continue;
+            };
+            if !(first.is_ascii_lowercase() || first == '_') {
+                continue;
+            }
+            let name: String = line
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let rest = &line[name.len()..];
+            // Partial objects (`name[key] := ...`) conflict only per key and are not counted.
+            let is_value_head = if let Some(args) = rest.strip_prefix('(') {
+                args.find(')')
+                    .is_some_and(|i| args[i + 1..].trim_start().starts_with(":="))
+            } else {
+                rest.trim_start().starts_with(":=")
+            };
+            if is_value_head && !["package", "import", "default", "else"].contains(&name.as_str()) {
+                *heads.entry(name).or_default() += 1;
+            }
+        }
+        offenders.extend(iterating_value_bodies(&rel, &source));
+        for (name, n) in heads {
+            if n > 1 && !EXCLUSIVE.iter().any(|(f, x, _)| *f == rel && *x == name) {
+                offenders.push(format!("{rel}: {name} has {n} value heads"));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "make these one head with an else-chain (or list why they exclude each other):\n{}",
+        offenders.join("\n")
+    );
+}

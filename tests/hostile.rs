@@ -361,3 +361,73 @@ fn policies_cannot_reach_the_network_environment_or_clock() {
         );
     }
 }
+
+/// A member the chain reads, misspelled: the file is refused with its line and pointer, never
+/// decided as if the member held a value it does not (`IsLoging` read as "not logging").
+#[test]
+fn a_misspelled_member_the_chain_reads_is_an_input_error_naming_the_place() {
+    let arn = trail_arn("444444444444", "us-east-1", "management-events");
+    let key = arn.replace('/', "~1");
+    let cases: [(&str, String, &str, &str); 6] = [
+        (
+            "status",
+            format!("/cloudtrail/status/{key}"),
+            "IsLogging",
+            "IsLoging",
+        ),
+        (
+            "alarm",
+            "/cloudwatch/MetricAlarms/0".into(),
+            "ActionsEnabled",
+            "ActionEnabled",
+        ),
+        (
+            "filter",
+            "/logs/metricFilters/0".into(),
+            "filterPattern",
+            "filterPatern",
+        ),
+        (
+            "trail",
+            "/cloudtrail/trailList/0".into(),
+            "IsMultiRegionTrail",
+            "IsMultiregionTrail",
+        ),
+        (
+            "selector",
+            format!("/cloudtrail/selectors/{key}/EventSelectors/0"),
+            "ReadWriteType",
+            "ReadWriteTyp",
+        ),
+        (
+            "periods",
+            "/cloudwatch/MetricAlarms/0".into(),
+            "EvaluationPeriods",
+            "EvaluationPeriod",
+        ),
+    ];
+    for (name, pointer, key_name, typo) in cases {
+        let dir = dir_with_good_snapshot();
+        let mut s = compliant("444444444444", "us-east-1");
+        let obj = s
+            .pointer_mut(&pointer)
+            .and_then(|o| o.as_object_mut())
+            .expect("object in test snapshot");
+        let v = obj.remove(key_name).expect("member present");
+        obj.insert(typo.to_string(), v);
+        write_json(&dir.path().join(format!("in/{name}.json")), &s);
+        let o = run_in(dir.path(), &["eval", "in", "--rule", "CWL-014"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        let errors = error_lines(&o, dir.path());
+        let want = format!("{pointer}: missing required key \"{key_name}\"");
+        assert!(
+            errors.contains(&format!("in/{name}.json:")) && errors.contains(&want),
+            "{name}: one line naming the file, line and pointer ({want}):\n{errors}"
+        );
+        assert!(
+            !text(&o).contains("444444444444  "),
+            "{name}: no verdict from the refused file"
+        );
+        assert_good_still_reported(&o);
+    }
+}

@@ -2,6 +2,7 @@
 //! snapshot files -> loader -> Rego -> finding.
 mod support;
 
+use cwl_audit::findings::Finding;
 use cwl_audit::findings::Verdict::{Fail, Pass, Unknown};
 use serde_json::json;
 use support::*;
@@ -272,7 +273,7 @@ fn s05_advanced_selectors_with_read_only_restriction_fail() {
     let s = advanced(
         json!([{"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["true"]}]),
     );
-    assert_verdict(&one(s), Fail, "narrows management events by readOnly");
+    assert_verdict(&one(s), Fail, "records only read-only management events");
 }
 
 #[test]
@@ -947,4 +948,178 @@ fn only_referenced_accounts_stay_in_data() {
         .map(|f| (f.account_id.as_str(), f.verdict))
         .collect();
     assert_eq!(root, [(A, Pass), (B, Pass), (C, Pass)]);
+}
+
+// ---------------------------------------------------------------- combinations (issue 12)
+
+fn with_transformation(changes: serde_json::Value, alarm_changes: serde_json::Value) -> Finding {
+    let mut s = compliant(A, E1);
+    for (k, v) in changes.as_object().expect("object") {
+        set_member(
+            &mut s,
+            "/logs/metricFilters/0/metricTransformations/0",
+            k,
+            v,
+        );
+    }
+    for (k, v) in alarm_changes.as_object().expect("object") {
+        set_member(&mut s, "/cloudwatch/MetricAlarms/0", k, v);
+    }
+    one(s)
+}
+
+fn set_member(s: &mut serde_json::Value, pointer: &str, key: &str, v: &serde_json::Value) {
+    let obj = s.pointer_mut(pointer).expect("pointer in test snapshot");
+    match v {
+        serde_json::Value::Null => {
+            obj.as_object_mut().expect("object").remove(key);
+        }
+        _ => obj[key] = v.clone(),
+    }
+}
+
+/// CloudWatch Logs emits the transformation's defaultValue for every log event the pattern does
+/// not match: with a positive one the Sum never returns to zero, and with any the SampleCount
+/// counts every log event, so the alarm stays in ALARM and a root event sends no notification.
+#[test]
+fn default_value_decides_by_the_metrics_data_points() {
+    let fail = |d: serde_json::Value, alarm: serde_json::Value, part: &str| {
+        let f = with_transformation(json!({"defaultValue": d}), alarm.clone());
+        assert_verdict(&f, Fail, part);
+        assert!(
+            f.message.contains("defaultValue"),
+            "{alarm} names the defaultValue: {}",
+            f.message
+        );
+    };
+    fail(
+        json!(1),
+        json!({}),
+        "defaultValue 1 adds 1 for every other log event",
+    );
+    fail(json!(0.5), json!({}), "defaultValue 0.5");
+    fail(json!(0), json!({"Statistic": "SampleCount"}), "SampleCount");
+    fail(json!(-1), json!({}), "can stay below the threshold");
+    fail(json!(0), json!({"Statistic": "Average"}), "tends to 0");
+    fail(json!(0), json!({"Statistic": "Minimum"}), "tends to 0");
+    let p99 = json!({"ExtendedStatistic": "p99", "Statistic": null});
+    fail(json!(0), p99, "tends to 0");
+    fail(json!(1), json!({"Statistic": "Maximum"}), "alone breaches");
+    // A zero default changes neither the Sum nor the Maximum of a period; no default changes nothing.
+    for alarm in [
+        json!({}),
+        json!({"Statistic": "Maximum"}),
+        json!({"ExtendedStatistic": "p100", "Statistic": null}),
+    ] {
+        let f = with_transformation(json!({"defaultValue": 0}), alarm.clone());
+        assert_verdict(&f, Pass, "topic RootAccountUsageAlerts");
+    }
+    let f = with_transformation(json!({}), json!({"Statistic": "SampleCount"}));
+    assert_verdict(&f, Pass, "topic RootAccountUsageAlerts");
+}
+
+/// AWS records an event when any selector selects it: selectors combine by union.
+#[test]
+fn several_basic_selectors_combine_by_union() {
+    let pointer = format!("/cloudtrail/selectors/{}/EventSelectors", trail_key());
+    let sel = |rw: &str, excluded: &[&str]| json!({"ReadWriteType": rw, "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": excluded});
+    let with = |sels: serde_json::Value| {
+        let mut s = compliant(A, E1);
+        set(&mut s, &pointer, sels);
+        one(s)
+    };
+    let pass = "topic RootAccountUsageAlerts";
+    assert_verdict(
+        &with(json!([sel("ReadOnly", &[]), sel("WriteOnly", &[])])),
+        Pass,
+        pass,
+    );
+    assert_verdict(
+        &with(json!([
+            sel("All", &["kms.amazonaws.com"]),
+            sel("All", &["rdsdata.amazonaws.com"])
+        ])),
+        Pass,
+        pass,
+    );
+    assert_verdict(
+        &with(json!([
+            sel("ReadOnly", &["kms.amazonaws.com"]),
+            sel("WriteOnly", &["rdsdata.amazonaws.com"])
+        ])),
+        Fail,
+        "excludes management events from kms.amazonaws.com, rdsdata.amazonaws.com",
+    );
+    assert_verdict(
+        &with(json!([
+            sel("WriteOnly", &[]),
+            sel("WriteOnly", &["kms.amazonaws.com"])
+        ])),
+        Fail,
+        "records only WriteOnly management events",
+    );
+    assert_verdict(
+        &with(json!([
+            sel("All", &["kms.amazonaws.com"]),
+            sel("All", &["kms.amazonaws.com", "rdsdata.amazonaws.com"])
+        ])),
+        Fail,
+        "excludes management events from kms.amazonaws.com,",
+    );
+}
+
+#[test]
+fn advanced_selectors_for_read_and_write_combine_by_union() {
+    let ro = |v: &str| json!([{"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": [v]}]);
+    let mut s = compliant(A, E1);
+    let key = trail_key();
+    remove(
+        &mut s,
+        &format!("/cloudtrail/selectors/{key}/EventSelectors"),
+    );
+    set(
+        &mut s,
+        &format!("/cloudtrail/selectors/{key}"),
+        json!({"AdvancedEventSelectors": [{"Name": "read", "FieldSelectors": ro("true")}, {"Name": "write", "FieldSelectors": ro("false")}]}),
+    );
+    assert_verdict(&one(s), Pass, "topic RootAccountUsageAlerts");
+}
+
+/// Two alarms on the metric's name in other namespaces, or on the metric in other regions, when no
+/// alarm watches it where it is published: one failure naming the first of them, not a crash.
+#[test]
+fn several_misplaced_alarms_give_one_hint() {
+    let mut s = compliant(A, E1);
+    let topic = topic_arn(A, E1, "RootAccountUsageAlerts");
+    let mut a = alarm(A, E1, "B-alarm", "RootAccountUsageEventCount", &topic);
+    a["Namespace"] = json!("Other");
+    let mut b = a.clone();
+    b["AlarmName"] = json!("A-alarm");
+    b["AlarmArn"] = json!(format!("arn:aws:cloudwatch:{E1}:{A}:alarm:A-alarm"));
+    b["Namespace"] = json!("Another");
+    set(&mut s, "/cloudwatch/MetricAlarms", json!([a, b]));
+    assert_verdict(
+        &one(s),
+        Fail,
+        "(alarm A-alarm watches RootAccountUsageEventCount in namespace Another instead)",
+    );
+
+    let mut home = compliant(A, E1);
+    set(&mut home, "/cloudwatch/MetricAlarms", json!([]));
+    let elsewhere = |region: &str, name: &str| {
+        let mut s = shadow_region(&home, region);
+        let t = topic_arn(A, region, "RootAccountUsageAlerts");
+        s["cloudwatch"]["MetricAlarms"] =
+            json!([alarm(A, region, name, "RootAccountUsageEventCount", &t)]);
+        s
+    };
+    let org = Org::new()
+        .with(elsewhere(W1, "west"))
+        .with(elsewhere("ap-southeast-2", "south"))
+        .with(home.clone());
+    assert_verdict(
+        &org.verdict(A),
+        Fail,
+        "(alarm south in ap-southeast-2 watches it, but metrics are regional)",
+    );
 }

@@ -116,41 +116,114 @@ trails_listed if {
 	complete(s, s.cloudtrail.trailList, "DescribeTrails")
 }
 
+# Which management events a trail's selectors record. AWS records an event when ANY of the trail's
+# selectors selects it, so selectors are combined by union: one `ReadOnly` and one `WriteOnly` basic
+# selector together record every management event, and so do two selectors that exclude different
+# event sources. A trail uses basic or advanced selectors, never both (PutEventSelectors with one
+# kind replaces the other, and GetEventSelectors returns the kind in use); should a snapshot hold
+# both, the advanced ones decide, as AWS applies those when a trail has them.
+uses_advanced(sel) if count(list(object.get(sel, "AdvancedEventSelectors", []))) > 0
+
 records_all_management(sel) if {
-	some es in list(sel.EventSelectors)
-	es.IncludeManagementEvents == true
-	es.ReadWriteType == "All"
-	count(list(object.get(es, "ExcludeManagementEventSources", []))) == 0
+	not uses_advanced(sel)
+	count(basic_gaps(sel)) == 0
 }
 
 records_all_management(sel) if {
-	some aes in list(sel.AdvancedEventSelectors)
+	uses_advanced(sel)
+	count(advanced_read_only_values(sel)) == 2
+}
+
+excluded_sources(es) := {x | some x in list(object.get(es, "ExcludeManagementEventSources", []))}
+
+# Does some basic selector record management events of read/write type `rw` from event source
+# `src` ("" stands for every source that no selector names)?
+basic_records(sel, rw, src) if {
+	some es in list(sel.EventSelectors)
+	es.IncludeManagementEvents == true
+	es.ReadWriteType in {"All", rw}
+	not src in excluded_sources(es)
+}
+
+# The [type, source] pairs of management events no basic selector records, sorted. Sources only
+# matter where some selector names them: every other source is recorded or not as "" is.
+basic_gaps(sel) := sort([[rw, src] |
+	sources := {""} | {x | some es in list(sel.EventSelectors); some x in excluded_sources(es)}
+	some rw in ["ReadOnly", "WriteOnly"]
+	some src in sources
+	not basic_records(sel, rw, src)
+])
+
+# The `readOnly` values ("true", "false") of management events one advanced selector records, when
+# it selects management events and narrows them by nothing but `readOnly` (an `eventSource` or any
+# other condition counts as narrowing: such a selector is not credited, conservatively).
+advanced_read_only(aes) := {v |
 	fields := list(aes.FieldSelectors)
 	some f in fields
 	f.Field == "eventCategory"
-	"Management" in list(f.Equals)
 	every g in fields {
-		g.Field == "eventCategory"
+		plain_management_field(g)
+	}
+	some v in ["true", "false"]
+	every g in fields {
+		admits_read_only(g, v)
 	}
 }
 
-# What is wrong with a trail's selectors, in words.
-management_gap(sel) := sprintf("records only %s management events", [es.ReadWriteType]) if {
-	some es in list(sel.EventSelectors)
-	es.IncludeManagementEvents == true
-	es.ReadWriteType != "All"
-} else := sprintf("excludes management events from %s", [concat(", ", es.ExcludeManagementEventSources)]) if {
-	some es in list(sel.EventSelectors)
-	es.IncludeManagementEvents == true
-	count(list(object.get(es, "ExcludeManagementEventSources", []))) > 0
-} else := sprintf("narrows management events by %s in its advanced event selectors", [concat(", ", sort(others))]) if {
-	some aes in list(sel.AdvancedEventSelectors)
-	fields := list(aes.FieldSelectors)
-	some f in fields
-	f.Field == "eventCategory"
-	"Management" in list(f.Equals)
-	others := {g.Field | some g in fields; g.Field != "eventCategory"}
+# An eventCategory condition that admits exactly management events, or a readOnly condition.
+plain_management_field(g) if {
+	g.Field == "eventCategory"
+	object.keys(g) == {"Field", "Equals"}
+	list(g.Equals) == ["Management"]
+}
+
+plain_management_field(g) if {
+	g.Field == "readOnly"
+	count(object.keys(g) - {"Field", "Equals", "NotEquals"}) == 0
+}
+
+admits_read_only(g, _) if g.Field != "readOnly"
+
+admits_read_only(g, v) if {
+	g.Field == "readOnly"
+	v in list(object.get(g, "Equals", ["true", "false"]))
+	not v in list(object.get(g, "NotEquals", []))
+}
+
+# The readOnly values recorded by some advanced selector (union over selectors).
+advanced_read_only_values(sel) := {v | some aes in list(sel.AdvancedEventSelectors); some v in advanced_read_only(aes)}
+
+# What is wrong with a trail's selectors, in words (one answer: an else-chain, each step's words
+# built from sorted sets).
+management_gap(sel) := advanced_gap(sel) if {
+	uses_advanced(sel)
+} else := "records no management events" if {
+	count([es | some es in list(sel.EventSelectors); es.IncludeManagementEvents == true]) == 0
+} else := sprintf("records only %s management events", [rws[0]]) if {
+	rws := [rw | some rw in ["ReadOnly", "WriteOnly"]; basic_records(sel, rw, "")]
+	count(rws) == 1
+} else := sprintf("excludes management events from %s", [concat(", ", srcs)]) if {
+	srcs := sort({g[1] | some g in basic_gaps(sel); g[1] != ""})
+	count(srcs) > 0
+} else := "records no management events"
+
+read_only_words := {"true": "read-only", "false": "write"}
+
+advanced_gap(sel) := sprintf("narrows management events by %s in its advanced event selectors", [concat(", ", sort(others))]) if {
+	others := {g.Field |
+		some aes in list(sel.AdvancedEventSelectors)
+		fields := list(aes.FieldSelectors)
+		some f in fields
+		f.Field == "eventCategory"
+		"Management" in list(f.Equals)
+		some g in fields
+		not plain_management_field(g)
+	}
 	count(others) > 0
+} else := sprintf("records only %s management events in its advanced event selectors", [read_only_words[v]]) if {
+	vs := advanced_read_only_values(sel)
+	count(vs) == 1
+	v := [x | some x in vs][0]
 } else := "records no management events"
 
 log_group_ref(arn) := {"arn": clean, "partition": p[1], "region": p[3], "account": p[4], "name": p[6]} if {
@@ -401,16 +474,26 @@ else := array.concat(
 	],
 )
 
-alarm_hint(lg, mt) := sprintf(" (alarm %s watches %s in namespace %s instead)", [a.AlarmName, mt.metricName, a.Namespace]) if {
+# A hint at an alarm that watches the metric in the wrong place. Several alarms may: the first by
+# name (then namespace, region) is named, so the hint is one string whatever the evaluation order.
+alarm_hint(lg, mt) := sprintf(" (alarm %s watches %s in namespace %s instead)", [h[0], mt.metricName, h[1]]) if {
 	s := snapshot(lg.account, lg.region)
-	some a in list(s.cloudwatch.MetricAlarms)
-	a.MetricName == mt.metricName
-	a.Namespace != mt.metricNamespace
-} else := sprintf(" (alarm %s in %s watches it, but metrics are regional)", [a.AlarmName, r]) if {
-	some r, s in regions_of(lg.account)
-	r != lg.region
-	some a in list(s.cloudwatch.MetricAlarms)
-	watched(a, mt.metricNamespace, mt.metricName)
+	hs := sort([[a.AlarmName, a.Namespace] |
+		some a in list(s.cloudwatch.MetricAlarms)
+		a.MetricName == mt.metricName
+		a.Namespace != mt.metricNamespace
+	])
+	count(hs) > 0
+	h := hs[0]
+} else := sprintf(" (alarm %s in %s watches it, but metrics are regional)", [h[0], h[1]]) if {
+	hs := sort([[a.AlarmName, r] |
+		some r, s in regions_of(lg.account)
+		r != lg.region
+		some a in list(s.cloudwatch.MetricAlarms)
+		watched(a, mt.metricNamespace, mt.metricName)
+	])
+	count(hs) > 0
+	h := hs[0]
 } else := ""
 
 after_metric_value(lg, s, mt, value, chain, params) := after_alarms(lg, s, mt, value, alarms_on(s, mt.metricNamespace, mt.metricName), chain, params)
@@ -473,6 +556,50 @@ math_problem(a, w, acct) := sprintf("returns %d time series instead of one", [co
 	w.query.AccountId != acct
 }
 
+# A metric filter's data points: `value` for each log event its pattern matches and, when the
+# transformation has a `defaultValue` d, d for every other log event (CloudWatch Logs API,
+# MetricTransformation: "the value to emit when a filter pattern does not match a log event"; the
+# user guide's wording, d once per period without a match, passes whatever this reading passes, so
+# this stricter reading never passes a chain the other fails). A trail's log group receives events
+# all the time, so a period holds k >= 1 other events, k unbounded. The alarm must stay quiet
+# without a matching event (the statistic of k copies of d must not breach) and fire with one (the
+# statistic of one `value` and k copies of d must breach for every k):
+# - SampleCount counts k (+1): ordinary activity breaches;
+# - Sum is k*d (+ value): d > 0 breaches with activity, d < 0 pulls one event below the threshold,
+#   d = 0 changes nothing;
+# - Maximum (and p100) is d without, max(value, d) with the event: right when d does not breach;
+# - Average, Minimum, other percentiles and trimmed or winsorized means tend to d as k grows: d
+#   breaching keeps the alarm in ALARM, d not breaching lets one event go unnoticed.
+default_value(mt) := d if {
+	d := object.get(mt, "defaultValue", null)
+	is_number(d)
+}
+
+max_like(stat) if stat == "Maximum"
+
+max_like(stat) if regex.match(`^[pP]100(\.0+)?$`, stat)
+
+default_value_problem(a, stat, mt, value) := sprintf("counts data points (SampleCount), and with the filter's defaultValue %v every log event is one, so ordinary activity keeps it in ALARM and a matching event sends no new notification", [d]) if {
+	d := default_value(mt)
+	stat == "SampleCount"
+} else := sprintf("sums the filter's data points, and its defaultValue %v adds %v for every other log event, so ordinary activity keeps it in ALARM and a matching event sends no new notification", [d, d]) if {
+	d := default_value(mt)
+	stat == "Sum"
+	d > 0
+} else := sprintf("sums the filter's data points, and its defaultValue %v subtracts %v for every other log event, so a period with one matching event and other activity can stay below the threshold", [d, 0 - d]) if {
+	d := default_value(mt)
+	stat == "Sum"
+	d < 0
+} else := sprintf("reads the %s of the filter's data points, and its defaultValue %v alone breaches (%s %v), so ordinary activity keeps it in ALARM and a matching event sends no new notification", [stat, d, op_word(a.ComparisonOperator), a.Threshold]) if {
+	d := default_value(mt)
+	not stat in {"Sum", "SampleCount"}
+	breaches(a.ComparisonOperator, d, a.Threshold)
+} else := sprintf("reads the %s of the filter's data points, and with its defaultValue %v for every other log event a period with one matching event and other activity tends to %v, which does not breach (%s %v)", [stat, d, d, op_word(a.ComparisonOperator), a.Threshold]) if {
+	d := default_value(mt)
+	not stat in {"Sum", "SampleCount"}
+	not max_like(stat)
+}
+
 dims_text(ds) := concat(", ", [sprintf("%s=%s", [d.Name, d.Value]) | some d in ds])
 
 datapoints(a) := object.get(a, "DatapointsToAlarm", object.get(a, "EvaluationPeriods", 1))
@@ -490,6 +617,9 @@ alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with di
 } else := sprintf("alarm %s (%s) %s", [a.AlarmName, lg.region, math_problem(a, entry.watch, lg.account)]) if {
 	a := entry.alarm
 	math_problem(a, entry.watch, lg.account)
+} else := sprintf("alarm %s (%s) names no statistic (neither Statistic nor ExtendedStatistic is in the snapshot)", [a.AlarmName, lg.region]) if {
+	a := entry.alarm
+	not non_empty_string(entry.watch.stat)
 } else := sprintf("alarm %s (%s) has ActionsEnabled=false", [a.AlarmName, lg.region]) if {
 	a := entry.alarm
 	not a.ActionsEnabled == true
@@ -509,6 +639,9 @@ alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with di
 } else := sprintf("alarm %s (%s) is breached by a zero count (%s %v), so it stays in ALARM and a new event sends no notification", [a.AlarmName, lg.region, op_word(a.ComparisonOperator), a.Threshold]) if {
 	a := entry.alarm
 	breaches(a.ComparisonOperator, 0, a.Threshold)
+} else := sprintf("alarm %s (%s) %s", [a.AlarmName, lg.region, msg]) if {
+	a := entry.alarm
+	msg := default_value_problem(a, entry.watch.stat, mt, value)
 } else := sprintf("alarm %s (%s) needs %v of %v periods breaching, but one event breaches only one period", [a.AlarmName, lg.region, datapoints(a), object.get(a, "EvaluationPeriods", 1)]) if {
 	a := entry.alarm
 	datapoints(a) != 1
@@ -662,9 +795,7 @@ decide_from(c, params) := to_decision("pass", p, []) if {
 	# failures at depth 2 (no deeper than this one, so never the closest) and every outcome that
 	# could be `unknown` outside `c` is ruled out. Accounts that fail at the alarm or the topic take
 	# this path; the benchmark's failing accounts were decided 3x faster.
-	some o in c
-	o.state != "pass"
-	o.depth >= 3
+	count([o | some o in c; o.state != "pass"; o.depth >= 3]) > 0
 	not unknown_outside_covering(params)
 } else := decide(outcomes(params))
 

@@ -282,3 +282,113 @@ test_log_group_without_a_filter_for_the_control_says_so if {
 	d.verdict == "fail"
 	startswith(d.message, "none of the 2 metric filters on log group trail-logs catches all root events (filter ")
 }
+
+# ------------------------------------------------------------------ single-valued under several matches
+# Each function that looks things up by iteration is fed input where several items match at once:
+# a function with two outputs is an evaluation error ("function produced multiple outputs") that
+# would stop the account's verdict. tests/examples.rs checks that no function of policies/ has
+# several value bodies outside an else-chain (beyond the two that are exclusive by construction).
+
+basic(rw, excluded) := {"ReadWriteType": rw, "IncludeManagementEvents": true, "ExcludeManagementEventSources": excluded}
+
+management(read_only) := {"FieldSelectors": array.concat(
+	[{"Field": "eventCategory", "Equals": ["Management"]}],
+	[{"Field": "readOnly", "Equals": [v]} | some v in read_only],
+)}
+
+test_single_valued_management_gap if {
+	chain.records_all_management({"EventSelectors": [basic("ReadOnly", []), basic("WriteOnly", [])]})
+	chain.records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("All", ["rdsdata.amazonaws.com"])]})
+	not chain.records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]})
+	chain.management_gap({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]}) == "excludes management events from kms.amazonaws.com"
+	chain.management_gap({"EventSelectors": [basic("ReadOnly", []), basic("ReadOnly", ["kms.amazonaws.com"])]}) == "records only ReadOnly management events"
+	chain.management_gap({"EventSelectors": [basic("ReadOnly", ["b"]), basic("WriteOnly", ["a"])]}) == "excludes management events from a, b"
+	chain.management_gap({"EventSelectors": [
+		{"ReadWriteType": "All", "IncludeManagementEvents": false},
+		{"ReadWriteType": "All", "IncludeManagementEvents": false},
+	]}) == "records no management events"
+}
+
+test_single_valued_advanced_gap if {
+	chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["false"])]})
+	chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management([])]})
+	not chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["true"])]})
+	chain.management_gap({"AdvancedEventSelectors": [management(["true"]), management(["true"])]}) == "records only read-only management events in its advanced event selectors"
+	narrowed := {"FieldSelectors": [
+		{"Field": "eventCategory", "Equals": ["Management"]},
+		{"Field": "eventSource", "NotEquals": ["kms.amazonaws.com"]},
+	]}
+	narrowed2 := {"FieldSelectors": [
+		{"Field": "eventCategory", "Equals": ["Management"]},
+		{"Field": "eventName", "Equals": ["ConsoleLogin"]},
+	]}
+	not chain.records_all_management({"AdvancedEventSelectors": [narrowed, narrowed2]})
+	chain.management_gap({"AdvancedEventSelectors": [narrowed, narrowed2, management(["false"])]}) == "narrows management events by eventName, eventSource in its advanced event selectors"
+	# A second eventCategory condition that excludes management events is not "only eventCategory".
+	not chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
+		{"Field": "eventCategory", "Equals": ["Management"]},
+		{"Field": "eventCategory", "NotEquals": ["Management"]},
+	]}]})
+	# Basic selectors beside advanced ones: the advanced ones decide (AWS applies those).
+	not chain.records_all_management({"EventSelectors": [basic("All", [])], "AdvancedEventSelectors": [management(["true"])]})
+}
+
+other_alarm(name, ns) := object.union(alarm, {"AlarmName": name, "AlarmArn": concat(":", ["arn:aws:cloudwatch:us-east-1:111111111111:alarm", name]), "Namespace": ns})
+
+test_single_valued_alarm_hint if {
+	d := decide(object.union(snap, {"cloudwatch": {"MetricAlarms": [other_alarm("zz", "B"), other_alarm("aa", "C"), other_alarm("mm", "A")]}}))
+	d.verdict == "fail"
+	d.message == "no alarm on metric CIS/RootCount in us-east-1 (account 111111111111) (alarm aa watches RootCount in namespace C instead)"
+}
+
+test_single_valued_alarm_hint_other_regions if {
+	home := object.union(snap, {"cloudwatch": {"MetricAlarms": []}})
+	d := chain.decision(params) with input as {"account_id": acct, "partition": "aws", "regions": {
+		"us-east-1": home,
+		"eu-west-1": {"cloudtrail": {"trailList": [trail]}, "cloudwatch": {"MetricAlarms": [alarm]}},
+		"ap-south-1": {"cloudtrail": {"trailList": [trail]}, "cloudwatch": {"MetricAlarms": [alarm]}},
+	}}
+		with data.cwl_audit.accounts as {}
+	d.message == "no alarm on metric CIS/RootCount in us-east-1 (account 111111111111) (alarm root-alarm in ap-south-1 watches it, but metrics are regional)"
+}
+
+test_single_valued_duplicates_elsewhere if {
+	# The same trail twice in its home list, two subscriptions, the topic twice in AlarmActions,
+	# two transformations and two errors for one call: one decision, naming the first of each.
+	twice := object.union(snap, {
+		"cloudtrail": {"trailList": [trail, trail]},
+		"logs": {"metricFilters": [object.union(metric_filter, {"metricTransformations": [
+			{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1"},
+			{"metricName": "Other", "metricNamespace": "CIS", "metricValue": "1"},
+		]})]},
+		"cloudwatch": {"MetricAlarms": [object.union(alarm, {"AlarmActions": [topic, topic]})]},
+		"sns": {"Subscriptions": [
+			{"SubscriptionArn": concat("", [topic, ":1"]), "TopicArn": topic},
+			{"SubscriptionArn": concat("", [topic, ":2"]), "TopicArn": topic},
+		]},
+	})
+	d := decide(twice)
+	d.verdict == "pass"
+	endswith(d.message, "topic alerts (2 confirmed subscriptions)")
+	denied := object.union(json.remove(snap, ["sns/Subscriptions"]), {"errors": [
+		{"service": "sns", "operation": "ListSubscriptions", "code": "AccessDenied"},
+		{"service": "sns", "operation": "ListSubscriptions", "code": "Throttling"},
+	]})
+	u := decide(denied)
+	u.verdict == "unknown"
+	u.location.pointer == "/errors/0"
+	contains(u.message, "AccessDenied")
+}
+
+test_single_valued_default_value if {
+	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1", "defaultValue": 1}]})
+	d := decide(object.union(snap, {"logs": {"metricFilters": [f]}, "cloudwatch": {"MetricAlarms": [alarm, object.union(alarm, {"AlarmName": "b", "AlarmArn": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:b", "Statistic": "SampleCount"})]}}))
+	d.verdict == "fail"
+	contains(d.message, "defaultValue 1")
+}
+
+test_alarm_without_statistic_fails_naming_the_absence if {
+	d := decide(with_alarm({"Statistic": null}))
+	d.verdict == "fail"
+	contains(d.message, "names no statistic")
+}

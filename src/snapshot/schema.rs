@@ -39,15 +39,15 @@ const TRAIL: Shape = Object(&[
     ("TrailARN", Str, true),
     ("Name", Str, false),
     ("HomeRegion", Str, false),
-    ("IsMultiRegionTrail", Bool, false),
-    ("IsOrganizationTrail", Bool, false),
+    ("IsMultiRegionTrail", Bool, true),
+    ("IsOrganizationTrail", Bool, true),
     ("CloudWatchLogsLogGroupArn", Str, false),
     ("CloudWatchLogsRoleArn", Str, false),
 ]);
-const TRAIL_STATUS: Shape = Object(&[("IsLogging", Bool, false)]);
+const TRAIL_STATUS: Shape = Object(&[("IsLogging", Bool, true)]);
 const EVENT_SELECTOR: Shape = Object(&[
-    ("ReadWriteType", Str, false),
-    ("IncludeManagementEvents", Bool, false),
+    ("ReadWriteType", Str, true),
+    ("IncludeManagementEvents", Bool, true),
     ("ExcludeManagementEventSources", STRINGS, false),
 ]);
 const FIELD_SELECTOR: Shape = Object(&[
@@ -83,9 +83,9 @@ const TRANSFORMATION: Shape = Object(&[
 ]);
 const METRIC_FILTER: Shape = Object(&[
     ("filterName", Str, true),
-    ("filterPattern", Str, false),
+    ("filterPattern", Str, true),
     ("logGroupName", Str, true),
-    ("metricTransformations", Array(&TRANSFORMATION), false),
+    ("metricTransformations", Array(&TRANSFORMATION), true),
 ]);
 const LOGS: Shape = Object(&[("metricFilters", Array(&METRIC_FILTER), false)]);
 
@@ -95,9 +95,9 @@ const METRIC: Shape = Object(&[
     ("Dimensions", DIMENSIONS, false),
 ]);
 const METRIC_STAT: Shape = Object(&[
-    ("Metric", METRIC, false),
+    ("Metric", METRIC, true),
     ("Period", Number, false),
-    ("Stat", Str, false),
+    ("Stat", Str, true),
     ("Unit", Str, false),
 ]);
 const METRIC_QUERY: Shape = Object(&[
@@ -110,8 +110,8 @@ const METRIC_QUERY: Shape = Object(&[
 const METRIC_ALARM: Shape = Object(&[
     ("AlarmName", Str, true),
     ("AlarmArn", Str, true),
-    ("ActionsEnabled", Bool, false),
-    ("AlarmActions", STRINGS, false),
+    ("ActionsEnabled", Bool, true),
+    ("AlarmActions", STRINGS, true),
     ("OKActions", STRINGS, false),
     ("InsufficientDataActions", STRINGS, false),
     ("MetricName", Str, false),
@@ -121,10 +121,10 @@ const METRIC_ALARM: Shape = Object(&[
     ("Dimensions", DIMENSIONS, false),
     ("Period", Number, false),
     ("Unit", Str, false),
-    ("EvaluationPeriods", Number, false),
+    ("EvaluationPeriods", Number, true),
     ("DatapointsToAlarm", Number, false),
     ("Threshold", Number, false),
-    ("ComparisonOperator", Str, false),
+    ("ComparisonOperator", Str, true),
     ("TreatMissingData", Str, false),
     ("Metrics", Array(&METRIC_QUERY), false),
     ("ThresholdMetricId", Str, false),
