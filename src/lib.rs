@@ -11,6 +11,7 @@ pub mod eval;
 pub mod findings;
 pub mod fsutil;
 pub mod iam;
+pub mod manifest;
 pub mod memlimit;
 pub mod pattern;
 pub mod regotest;

@@ -615,3 +615,114 @@ fn explain_prints_the_rule_documentation() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown rule CWL-999"));
 }
+
+/// A run manifest of an organization collection beside two snapshots: every account it expects
+/// gets a verdict per rule, `unknown` with the reason when it has no snapshot.
+fn manifest_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for acct in ["111111111111", "333333333333"] {
+        std::fs::create_dir_all(dir.path().join("org").join(acct)).unwrap();
+        std::fs::copy(
+            root().join(format!("snapshots/{acct}/us-east-1.json")),
+            dir.path().join(format!("org/{acct}/us-east-1.json")),
+        )
+        .unwrap();
+    }
+    let manifest = serde_json::json!({
+        "format": "cwl-audit.manifest/v1",
+        "organization": {"id": "o-abc123defg", "management_account_id": "111111111111", "partition": "aws"},
+        "caller_account_id": "111111111111",
+        "member_role": "CwlAuditReadOnly",
+        "regions": ["us-east-1"],
+        "started_at": "2026-12-01T10:00:00Z",
+        "finished_at": "2026-12-01T10:05:00Z",
+        "collector": {"name": "cwl-audit", "version": "0.1.0"},
+        "accounts": [
+            {"account_id": "111111111111", "name": "management", "status": "collected", "regions": {"us-east-1": "complete"}},
+            {"account_id": "333333333333", "name": "workload", "status": "collected", "regions": {"us-east-1": "complete"}},
+            {"account_id": "123456789013", "name": "denied", "status": "failed", "error": {"operation": "AssumeRole", "code": "AccessDenied", "message": "not authorized to perform sts:AssumeRole"}},
+            {"account_id": "123456789014", "name": "closed", "state": "SUSPENDED", "status": "skipped", "reason": "suspended"},
+            {"account_id": "123456789015", "name": "lost", "status": "collected", "regions": {"us-east-1": "complete"}},
+            {"account_id": "123456789016", "name": "later", "status": "pending"}
+        ]
+    });
+    std::fs::write(
+        dir.path().join("org/cwl-audit-manifest.json"),
+        serde_json::to_string_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn manifest_reports_every_expected_account() {
+    let dir = manifest_dir();
+    let o = run_in(dir.path(), &["eval", "org", "--rule", "CWL-014"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    insta::assert_snapshot!("manifest_text", format!("{}{}", stdout(&o), stderr(&o)));
+    // Every rule, in the JSON report: the three missing accounts are unknown for each of the 15.
+    let o = run_in(dir.path(), &["eval", "org", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    let findings = doc["results"].as_array().expect("results");
+    for acct in ["123456789013", "123456789015", "123456789016"] {
+        let mine: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|f| f["account_id"] == acct)
+            .collect();
+        assert_eq!(mine.len(), 15, "{acct}: one finding per rule");
+        assert!(
+            mine.iter().all(|f| f["verdict"] == "unknown"),
+            "{acct}: {mine:?}"
+        );
+        assert!(mine
+            .iter()
+            .all(|f| f["location"]["path"] == "org/cwl-audit-manifest.json"));
+    }
+    assert!(
+        findings.iter().all(|f| f["account_id"] != "123456789014"),
+        "skipped: no verdict"
+    );
+    // SARIF stays valid, and the unknown accounts point at their manifest entry.
+    let o = run_in(
+        dir.path(),
+        &[
+            "eval", "org", "--rule", "CWL-014", "--format", "sarif", "--output", "r.sarif",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = Command::new(root().join("scripts/validate-sarif.sh"))
+        .arg(dir.path().join("r.sarif"))
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}{}", stdout(&v), stderr(&v));
+    let sarif = std::fs::read_to_string(dir.path().join("r.sarif")).unwrap();
+    assert!(
+        sarif.contains("\"uri\": \"org/cwl-audit-manifest.json\""),
+        "{sarif}"
+    );
+}
+
+#[test]
+fn a_bad_manifest_is_a_one_line_error_naming_the_place() {
+    let dir = manifest_dir();
+    let path = dir.path().join("org/cwl-audit-manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"123456789015\"", "\"../../etc\"")).unwrap();
+    let o = run_in(dir.path(), &["eval", "org", "--rule", "CWL-014"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("error: org/cwl-audit-manifest.json:")
+                && l.contains(
+                    "/accounts/4/account_id: \"../../etc\" is not a 12-digit account id"
+                )),
+        "{err}"
+    );
+    // The snapshots are still evaluated.
+    assert!(
+        stdout(&o).contains("CWL-014  333333333333"),
+        "{}",
+        stdout(&o)
+    );
+}

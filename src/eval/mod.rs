@@ -7,6 +7,7 @@ mod plan;
 
 use crate::engine::{self, EngineError, Evaluator, PolicySource, RuleMeta};
 use crate::findings::{Finding, Level, Location, Notification, RunResult, Verdict};
+use crate::manifest;
 use crate::snapshot::{self, LoadError, Snapshot};
 use place::resolve_locations;
 use plan::{load_account, Loaded, Plan};
@@ -235,6 +236,16 @@ fn decide(
 /// the order of work).
 pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult, EngineError> {
     let (files, discover_errors) = snapshot::discover(paths);
+    // Run manifests (organization collections) sit beside the snapshots; they say which accounts
+    // were expected, so a missing one is reported instead of silently absent.
+    let (manifest_files, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|f| manifest::is_manifest_path(f));
+    let (manifests, manifest_errors): (Vec<_>, Vec<_>) = manifest_files
+        .iter()
+        .map(|f| manifest::load(f))
+        .partition(Result::is_ok);
+    let manifests: Vec<manifest::Loaded> = manifests.into_iter().flatten().collect();
     let Plan {
         mut accounts,
         errors: load_errors,
@@ -319,6 +330,11 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
         paths: paths_by_key,
     } = gathered;
     resolve_locations(&mut findings, &paths_by_key);
+    let present: std::collections::BTreeSet<String> =
+        paths_by_key.keys().map(|(a, _)| a.clone()).collect();
+    let rule_ids: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
+    let applied = manifest::apply(&manifests, &mut findings, &present, &rule_ids);
+    findings.extend(applied.findings);
     findings.sort_by(|a, b| (&a.rule_id, &a.account_id).cmp(&(&b.rule_id, &b.account_id)));
     // Problems in discovery order, as a one-pass load would list them.
     load_errors.sort_by_key(|(i, _)| *i);
@@ -326,15 +342,19 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     used.sort_by_key(|(i, _)| *i);
     let all_errors: Vec<LoadError> = discover_errors
         .into_iter()
+        .chain(manifest_errors.into_iter().filter_map(Result::err))
         .chain(load_errors.into_iter().map(|(_, e)| e))
         .collect();
     let mut errors = input_notifications(&[], &all_errors);
     errors.extend(warnings.into_iter().map(|(_, n)| n));
     errors.append(&mut notifications);
+    errors.extend(applied.notifications);
+    let mut inputs: Vec<String> = used.into_iter().map(|(_, p)| p).collect();
+    inputs.extend(manifests.iter().map(|m| m.path.clone()));
     Ok(RunResult {
         rules: checks,
         findings,
         notifications: errors,
-        inputs: used.into_iter().map(|(_, p)| p).collect(),
+        inputs,
     })
 }

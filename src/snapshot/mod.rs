@@ -10,7 +10,7 @@ mod schema;
 pub use discover::discover;
 pub use locate::{line_col, locate, locate_many};
 pub use scan::{scan, Scan};
-pub use schema::is_region;
+pub use schema::{is_region, PARTITIONS};
 
 use regorus::Value;
 use std::fmt;
