@@ -218,9 +218,23 @@ fn ci_files_pass_actionlint_shellcheck_and_bash_n() {
 /// recorded and fails the evaluation step, so nothing is uploaded.
 #[test]
 fn action_runs_as_github_runs_it() {
-    for (code, fail_on) in [(0, "unknown"), (1, "unknown"), (2, "unknown"), (0, "never")] {
-        // fail-on never: the snapshots with findings, exit 0 all the same.
-        let ws = case_workspace(if fail_on == "never" { 1 } else { code });
+    let cases = [
+        (0, "unknown", "all pass"),
+        (1, "unknown", "findings"),
+        (2, "unknown", "malformed snapshot"),
+        (0, "never", "findings"),
+        (2, "unknown", "no snapshot"),
+    ];
+    for (code, fail_on, snapshots) in cases {
+        let ws = match snapshots {
+            "findings" => case_workspace(1),
+            "no snapshot" => {
+                let ws = tempfile::tempdir().unwrap();
+                std::fs::create_dir(ws.path().join("snapshots")).unwrap();
+                ws
+            }
+            _ => case_workspace(code),
+        };
         let inputs = serde_json::json!({"snapshots": "snapshots", "category": "cwl-audit-test", "fail-on": fail_on});
         let t = ci(&[
             "github-action",
@@ -230,7 +244,7 @@ fn action_runs_as_github_runs_it() {
             "--inputs",
             &inputs.to_string(),
         ]);
-        let case = format!("exit {code}, fail-on {fail_on}");
+        let case = format!("{snapshots}, fail-on {fail_on}: exit {code}");
         let action = &t["steps"][0];
         let steps = &action["steps"];
         // The evaluator reached PATH only through the install step's GITHUB_PATH line.
@@ -297,10 +311,17 @@ fn action_runs_as_github_runs_it() {
                 assert_eq!(upload["outcome"], "skipped", "{case}");
                 assert_eq!(fail["outcome"], "skipped", "{case}");
                 assert_eq!(t["result"], "failure", "{case}");
-                assert_eq!(
-                    sarif["runs"][0]["invocations"][0]["executionSuccessful"],
-                    false
-                );
+                let inv = &sarif["runs"][0]["invocations"][0];
+                assert_eq!(inv["executionSuccessful"], false, "{case}");
+                let why = inv["toolExecutionNotifications"][0]["message"]["text"]
+                    .as_str()
+                    .unwrap();
+                let expected = if snapshots == "no snapshot" {
+                    "snapshots: no snapshot found"
+                } else {
+                    "snapshots/bad.json"
+                };
+                assert!(why.starts_with(expected), "{case}: {why}");
             }
         }
     }
