@@ -58,6 +58,8 @@ for s in steps:
 gh = yaml.safe_load(open("docs/ci/github-workflow.yml"))
 assert gh["permissions"]["security-events"] == "write", gh["permissions"]
 uses = [s["uses"] for j in gh["jobs"].values() for s in j["steps"] if "uses" in s]
+for s in (s for j in gh["jobs"].values() for s in j["steps"] if "run" in s):
+    assert "${{" not in s["run"], f"expressions reach scripts through env, not inline: {s['run']}"
 assert any(u.split("@")[0].endswith("/cwl-audit") for u in uses), uses
 gl = yaml.safe_load(open("docs/ci/gitlab-ci.yml"))
 job = gl["cwl-audit"]
