@@ -437,6 +437,24 @@ fn verdicts(old: &[Finding], new: &[Finding]) -> Vec<VerdictChange> {
 pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineError> {
     let mut errors = Vec::new();
     let (a, b) = (load(old, &mut errors), load(new, &mut errors));
+    // A side without one usable snapshot (no *.json found, or none loadable) would show every
+    // account of the other side as added or removed and every verdict as moved: noise that buries
+    // the error explaining it. The loader has reported that side, so the diff is the errors alone.
+    if a.is_empty() || b.is_empty() {
+        if errors.is_empty() {
+            // Not reached (the loader reports every file it drops); the exit code must say 2 anyway.
+            let side = if a.is_empty() { old } else { new };
+            errors.push(format!(
+                "{}: no usable snapshot",
+                snapshot::display_path(side)
+            ));
+        }
+        return Ok(Diff {
+            changes: Vec::new(),
+            verdicts: Vec::new(),
+            errors,
+        });
+    }
     let mut changes = Vec::new();
     let mut keys: Vec<&(String, String)> = a.keys().chain(b.keys()).collect();
     keys.sort();

@@ -333,30 +333,37 @@ fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
             }
             fsutil::write_atomic(out, &bytes)
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            // The report went to a file; say what it holds and what went wrong, on stderr.
-            let text = String::from_utf8_lossy(&report::render(
-                Format::Text,
-                &result,
-                &RenderOptions::default(),
-            ))
-            .into_owned();
-            let summary: Vec<&str> = text
-                .lines()
-                .filter(|l| l.starts_with("error:") || l.starts_with("warning:"))
-                .collect();
-            for l in summary {
-                if verbosity() >= 0 || l.starts_with("error:") {
-                    eprintln!("{l}");
-                }
-            }
-            if verbosity() >= 0 {
-                eprintln!("{}", text.lines().last().unwrap_or_default());
-            }
         }
         None => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a message.
             let _ = stdout.write_all(&bytes).and_then(|_| stdout.flush());
+        }
+    }
+    // Unusable input (a snapshot that does not parse, a directory without any) is never a reason to
+    // skip the report: every format says the run failed in its own way (SARIF
+    // `executionSuccessful: false` with the reason as an error notification, so an upload cannot
+    // close alerts; JSON `summary.errors` and `notifications`; a JUnit error test case per problem;
+    // text `error:` lines), and a report file from an earlier run is not left behind to be taken for
+    // this one. A report in a file or a machine format keeps that inside, so the errors and the
+    // summary also go to stderr for whoever reads the log.
+    if args.output.is_some() || args.format != Format::Text {
+        let text = String::from_utf8_lossy(&report::render(
+            Format::Text,
+            &result,
+            &RenderOptions::default(),
+        ))
+        .into_owned();
+        for l in text
+            .lines()
+            .filter(|l| l.starts_with("error:") || l.starts_with("warning:"))
+        {
+            if verbosity() >= 0 || l.starts_with("error:") {
+                eprintln!("{l}");
+            }
+        }
+        if verbosity() >= 0 {
+            eprintln!("{}", text.lines().last().unwrap_or_default());
         }
     }
     Ok(ExitCode::from(exit_code(&result, args.fail_on)))
@@ -675,6 +682,12 @@ fn cmd_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => diff::render_json(&d),
     };
     emit(None, &bytes)?;
+    // JSON keeps its errors inside; whoever reads the log learns why the exit code is 2.
+    if args.format == OutputFormat::Json {
+        for e in &d.errors {
+            eprintln!("error: {e}");
+        }
+    }
     Ok(ExitCode::from(if !d.errors.is_empty() {
         EXIT_ERROR
     } else if d.worse() {

@@ -369,6 +369,125 @@ fn missing_path_is_an_error() {
     );
 }
 
+/// A directory to run in: `empty/` (nothing), `other/` (no `*.json`, a hidden one), `in/` (one account).
+fn no_snapshot_dirs() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    std::fs::create_dir_all(dir.path().join("other/.cache")).unwrap();
+    std::fs::write(dir.path().join("other/README.txt"), "no snapshots here").unwrap();
+    std::fs::write(dir.path().join("other/.cache/old.json"), "{}").unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::copy(
+        root().join("snapshots/333333333333/us-east-1.json"),
+        dir.path().join("in/333333333333.json"),
+    )
+    .unwrap();
+    dir
+}
+
+/// `$ command`, its exit code, stdout and stderr, for a pinned transcript.
+fn transcript(dir: &std::path::Path, args: &[&str]) -> String {
+    let o = run_in(dir, args);
+    format!(
+        "$ cwl-audit {}\nexit {}\n--- stdout\n{}--- stderr\n{}\n",
+        args.join(" "),
+        o.status.code().unwrap_or(-1),
+        stdout(&o),
+        stderr(&o)
+    )
+}
+
+/// A directory with no snapshot is an error (exit 2) naming it, in eval, remediate and on either
+/// side of diff; the snapshots that were found are still evaluated; a diff with an empty side lists
+/// no changes (every account would look added or removed). Machine formats also say it on stderr.
+#[test]
+fn no_snapshot_found_is_an_error() {
+    let dir = no_snapshot_dirs();
+    let mut pinned = String::new();
+    for args in [
+        &["eval", "empty"][..],
+        &["eval", "empty", "other", "in", "--rule", "CWL-014"],
+        &["eval", "empty", "--format", "json", "--output", "r.json"],
+        &["remediate", "empty"],
+        &["diff", "empty", "in"],
+        &["diff", "in", "other", "--format", "json"],
+    ] {
+        let t = transcript(dir.path(), args);
+        assert!(t.contains("\nexit 2\n"), "{t}");
+        pinned.push_str(&t);
+    }
+    insta::assert_snapshot!("no_snapshot", pinned);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["errors"], 1, "{json:#}");
+    assert_eq!(json["notifications"][0]["path"], "empty");
+    let o = run_in(dir.path(), &["eval", "empty", "-f", "junit", "-o", "j.xml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let junit = std::fs::read_to_string(dir.path().join("j.xml")).unwrap();
+    assert!(
+        junit.contains(r#"<testcase classname="inputs" name="empty">"#)
+            && junit.contains(r#"errors="1""#),
+        "{junit}"
+    );
+}
+
+/// The SARIF of a run that found no snapshot says the run failed and why, so an upload cannot close
+/// the open alerts; it replaces the report of an earlier run, and it is valid for the official tools.
+#[test]
+fn sarif_of_a_run_without_snapshots_marks_the_run_failed() {
+    let dir = no_snapshot_dirs();
+    let out = dir.path().join("r.sarif");
+    let o = run_in(
+        dir.path(),
+        &[
+            "eval", "in", "--rule", "CWL-014", "-f", "sarif", "-o", "r.sarif",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = run_in(
+        dir.path(),
+        &[
+            "eval",
+            "empty",
+            "--rule",
+            "CWL-014",
+            "-f",
+            "sarif",
+            "-o",
+            "r.sarif",
+            "--category",
+            "prod/",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).lines().next(),
+        Some("error: empty: no snapshot found: no *.json file in this directory (hidden files and directories are skipped)")
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    insta::assert_snapshot!("no_snapshot_sarif", text);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let run = &doc["runs"][0];
+    assert_eq!(run["results"], serde_json::json!([]));
+    let inv = &run["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false);
+    assert_eq!(inv["toolExecutionNotifications"][0]["level"], "error");
+    assert!(inv["toolExecutionNotifications"][0]["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("no snapshot found"));
+    let v = Command::new(root().join("scripts/validate-sarif.sh"))
+        .arg(&out)
+        .output()
+        .expect("run validator");
+    assert!(
+        v.status.success(),
+        "SARIF validation failed (make tools installs the validators):\n{}{}",
+        stdout(&v),
+        stderr(&v)
+    );
+}
+
 #[test]
 fn output_never_overwrites_an_input() {
     let dir = tempfile::tempdir().unwrap();

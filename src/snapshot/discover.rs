@@ -2,11 +2,21 @@
 use super::{display_path, LoadError};
 use std::path::{Path, PathBuf};
 
+/// What a directory without snapshots is told as (the path is in front of it).
+const NO_SNAPSHOT: &str =
+    "no snapshot found: no *.json file in this directory (hidden files and directories are skipped)";
+
 /// Files to load, in a stable order, and the paths that could not be searched.
+///
+/// A directory that holds no `*.json` file is an error, not an empty result: a run over nothing
+/// would pass everything, and its SARIF, uploaded, would close every open alert. So each directory
+/// named must yield a snapshot (a mistyped path, a checkout without the snapshots, a collection that
+/// wrote nothing), and the run that reports it is marked failed like any other with unusable input.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for root in paths {
+        let (files_before, errors_before) = (files.len(), errors.len());
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
@@ -45,6 +55,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
                 }
             }
         }
+        // An unreadable part of the directory already says why nothing was found.
+        if files.len() == files_before && errors.len() == errors_before {
+            errors.push(LoadError::new(&display_path(root), NO_SNAPSHOT));
+        }
     }
     files.dedup();
     (files, errors)
@@ -57,4 +71,47 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 fn is_json(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "{}").unwrap();
+    }
+
+    #[test]
+    fn a_directory_without_snapshots_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (empty, other, full) = (
+            dir.path().join("empty"),
+            dir.path().join("other"),
+            dir.path().join("full"),
+        );
+        std::fs::create_dir_all(&empty).unwrap();
+        // Neither counts: not *.json, and hidden.
+        write(&other.join("notes.txt"));
+        write(&other.join(".cache/a.json"));
+        write(&full.join("111111111111/us-east-1.json"));
+        let (files, errors) = discover(&[empty.clone(), full.clone(), other.clone()]);
+        assert_eq!(files, vec![full.join("111111111111/us-east-1.json")]);
+        let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            shown,
+            vec![
+                format!("{}: {NO_SNAPSHOT}", display_path(&empty)),
+                format!("{}: {NO_SNAPSHOT}", display_path(&other)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_path_is_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, errors) = discover(&[dir.path().join("nope")]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.starts_with("cannot read:"), "{errors:?}");
+    }
 }
