@@ -228,11 +228,11 @@ impl Ctx<'_> {
         Some((ti, format!("{text}; then ")))
     }
 
-    /// Moves `topic` to the topic-owner account in a random region; alarms follow the ARN.
+    /// Moves `topic` to the topic-owner account in its region (alarms notify topics of their own
+    /// region); alarms follow the ARN.
     fn make_cross_account(&mut self, topic: &TopicRef) -> TopicRef {
-        let region = self.rng.pick(&REGIONS).to_string();
         let to = TopicRef {
-            loc: Loc::new(&self.w.topic_owner, &region),
+            loc: Loc::new(&self.w.topic_owner, &topic.loc.region),
             name: topic.name.clone(),
         };
         for a in &mut self.w.alarms {
@@ -541,7 +541,7 @@ fn cross_account_topic(c: &mut Ctx) -> Option<Done> {
     let to = c.make_cross_account(&t);
     done(
         format!(
-            "topic {} moves to account {} region {} (loaded)",
+            "topic {} moves to account {} (same region {}, loaded)",
             t.name, to.loc.acct, to.loc.region
         ),
         Effect::Harmless,
@@ -782,6 +782,7 @@ fn partial_listing(c: &mut Ctx) -> Option<Done> {
         Op::DescribeMetricFilters,
         Op::DescribeAlarms,
         Op::ListSubscriptions,
+        Op::ListRegions,
     ]);
     c.w.snaps
         .entry(loc.clone())
@@ -811,6 +812,7 @@ fn denial_anywhere(c: &mut Ctx) -> Option<Done> {
         Op::DescribeMetricFilters,
         Op::DescribeAlarms,
         Op::ListSubscriptions,
+        Op::ListRegions,
     ]);
     c.w.snaps
         .entry(loc.clone())

@@ -208,6 +208,8 @@ pub enum Op {
     DescribeMetricFilters,
     DescribeAlarms,
     ListSubscriptions,
+    /// A call no rule needs (recorded by some collectors): never a reason for `unknown`.
+    ListRegions,
 }
 
 impl Op {
@@ -217,6 +219,7 @@ impl Op {
             Op::DescribeMetricFilters => "logs",
             Op::DescribeAlarms => "cloudwatch",
             Op::ListSubscriptions => "sns",
+            Op::ListRegions => "account",
         }
     }
 
@@ -228,6 +231,7 @@ impl Op {
             Op::DescribeMetricFilters => "DescribeMetricFilters",
             Op::DescribeAlarms => "DescribeAlarms",
             Op::ListSubscriptions => "ListSubscriptions",
+            Op::ListRegions => "ListRegions",
         }
     }
 }
