@@ -18,7 +18,7 @@ use std::time::Instant;
 
 /// The fixed seed list of `cargo test`: this many cases from this base.
 const SEED_BASE: u64 = 0x00C0_FFEE;
-const CASES: usize = 200;
+const CASES: usize = 160;
 /// Mismatching cases shrunk and printed in full (the others by seed only).
 const SHRINK: usize = 4;
 
@@ -45,8 +45,9 @@ fn report_and_fail(
             let small_ms = generate::run_one(&small, ev);
             text.push_str(&generate::report(&small, &small_ms));
             text.push_str(&format!(
-                "  (shrunk from {} changes; full case: GEN_CASE={:#x})\n",
+                "  (shrunk from {} changes; full case: {}GEN_CASE={:#x})\n",
                 case.applied.len(),
+                case.env_prefix(),
                 case.seed
             ));
         } else {
@@ -243,7 +244,8 @@ fn soak() {
         let mut f = generate::run_seeds(chunk, &opts, &ev, &mut stats);
         for (c, ms) in &f {
             eprintln!(
-                "soak mismatch: GEN_CASE={:#x} [{}] ({} {} expected {}, got {})",
+                "soak mismatch: {}GEN_CASE={:#x} [{}] ({} {} expected {}, got {})",
+                c.env_prefix(),
                 c.seed,
                 c.tags().join(", "),
                 ms[0].role,

@@ -65,6 +65,8 @@ pub struct Case {
     pub plain: bool,
     /// OPEN-tagged forms allowed (Options::open).
     pub open: bool,
+    /// Built with known-defect changes allowed (Options::known): replay needs the same.
+    pub known: bool,
     pub world: World,
     /// (slot, what it did), in order.
     pub applied: Vec<(usize, Applied)>,
@@ -121,6 +123,7 @@ pub fn build(seed: u64, opts: &Options, keep: Option<&[usize]>, plain: bool) -> 
         keep: keep.map(|k| k.to_vec()),
         plain,
         open: opts.open,
+        known: opts.known,
         world,
         applied,
         style_seed,
@@ -142,6 +145,7 @@ pub fn build_single(seed: u64, def: &ChangeDef, opts: &Options) -> Option<Case> 
                 keep: None,
                 plain: false,
                 open: opts.open,
+                known: opts.known,
                 world,
                 applied: vec![(0, a)],
                 style_seed: rng.fork(),
@@ -228,7 +232,22 @@ impl Case {
         {
             tags.insert("OPEN: DatapointsToAlarm null".into());
         }
+        // Untagged changes can combine into a known defect's condition (a decoy copied from an
+        // alarm already in the wrong namespace): recognise the conditions themselves too.
+        tags.extend(known_conditions(&self.world));
         tags.into_iter().collect()
+    }
+
+    /// The environment the case was generated under, as a command prefix.
+    pub fn env_prefix(&self) -> String {
+        let mut s = String::new();
+        if !self.known {
+            s.push_str("GEN_SKIP_KNOWN=1 ");
+        }
+        if self.open {
+            s.push_str("GEN_OPEN=1 ");
+        }
+        s
     }
 
     /// How to run this case again.
@@ -243,6 +262,61 @@ impl Case {
         }
         s
     }
+}
+
+/// The known defects' conditions found in the world (labels for reports, never expectations).
+fn known_conditions(w: &World) -> Vec<String> {
+    use model::{Rw, Selectors};
+    let mut out = Vec::new();
+    for t in &w.trails {
+        if let Selectors::Basic(list) = &t.selectors {
+            let kinds: BTreeSet<&str> = list
+                .iter()
+                .filter(|s| s.include_management && s.rw != Rw::All)
+                .map(|s| s.rw.as_str())
+                .collect();
+            if kinds.len() > 1 {
+                out.push("KNOWN DEFECT #2".to_string());
+            }
+            let exclusions: BTreeSet<&Vec<String>> = list
+                .iter()
+                .filter(|s| s.include_management && !s.exclude_sources.is_empty())
+                .map(|s| &s.exclude_sources)
+                .collect();
+            if exclusions.len() > 1 {
+                out.push("OPEN: selector union with exclusions".to_string());
+            }
+        }
+    }
+    for f in &w.filters {
+        let m = &f.metric;
+        let on_metric =
+            |a: &&model::Alarm| a.watch.namespace == m.namespace && a.watch.name == m.name;
+        if m.default.is_some()
+            && w.alarms
+                .iter()
+                .filter(|a| a.loc == f.loc)
+                .any(|a| on_metric(&a))
+        {
+            out.push("KNOWN DEFECT #1".to_string());
+        }
+        let here = w.alarms.iter().filter(|a| a.loc == f.loc);
+        if !here.clone().any(|a| on_metric(&a)) {
+            let other_ns = here.filter(|a| a.watch.name == m.name).count();
+            let other_regions = w
+                .alarms
+                .iter()
+                .filter(|a| {
+                    a.loc.acct == f.loc.acct && a.loc.region != f.loc.region && w.loaded(&a.loc)
+                })
+                .filter(on_metric)
+                .count();
+            if other_ns > 1 || other_regions > 1 {
+                out.push("KNOWN DEFECT #3".to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Parses GEN_CASE: `SEED[:SLOT,SLOT,...][:plain]`, the seed in decimal or 0x-hex.
@@ -400,7 +474,12 @@ pub fn run_seeds(
     ev: &Evaluator,
     stats: &mut Stats,
 ) -> Vec<(Case, Vec<Mismatch>)> {
-    let cases: Vec<Case> = seeds.iter().map(|&s| build(s, opts, None, false)).collect();
+    // Without the known defects, also leave out cases where untagged changes recreated one.
+    let cases: Vec<Case> = seeds
+        .iter()
+        .map(|&s| build(s, opts, None, false))
+        .filter(|c| opts.known || !c.tags().iter().any(|t| t.starts_with("KNOWN")))
+        .collect();
     run_cases(cases, ev, stats)
 }
 
@@ -514,9 +593,10 @@ pub fn report(case: &Case, ms: &[Mismatch]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{} seed {:#x}  (replay: GEN_CASE={} cargo test --test generative replay -- --ignored --nocapture)",
+        "{} seed {:#x}  (replay: {}GEN_CASE={} cargo test --test generative replay -- --ignored --nocapture)",
         if ms.is_empty() { "CASE" } else { "MISMATCH" },
         case.seed,
+        case.env_prefix(),
         case.replay_spec()
     );
     let tags = case.tags();
