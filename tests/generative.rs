@@ -19,8 +19,10 @@ use std::time::Instant;
 /// The fixed seed list of `cargo test`: this many cases from this base.
 const SEED_BASE: u64 = 0x00C0_FFEE;
 const CASES: usize = 160;
-/// Mismatching cases shrunk and printed in full (the others by seed only).
+/// Mismatching cases shrunk before they are printed (the others are printed as generated).
 const SHRINK: usize = 4;
+const ORACLE_SEEDS: u64 = 16;
+const TOOL_SEEDS: u64 = 2;
 
 fn report_and_fail(
     mut failing: Vec<(Case, Vec<Mismatch>)>,
@@ -61,7 +63,8 @@ fn report_and_fail(
 }
 
 /// The oracle must agree with what each change declares about itself on a compliant
-/// organization; then the tool must agree with the oracle on every one of those cases.
+/// organization (`ORACLE_SEEDS` seeds per change, cheap: no evaluation); then the tool must agree
+/// with the oracle on the first `TOOL_SEEDS` of them.
 #[test]
 fn each_change_alone_has_its_declared_effect() {
     let opts = Options::from_env();
@@ -72,7 +75,7 @@ fn each_change_alone_has_its_declared_effect() {
         if !opts.allows(def.tag) {
             continue;
         }
-        for k in 0..2u64 {
+        for k in 0..ORACLE_SEEDS {
             let seed = generate::rng::mix(0x5151_0000 + (di as u64) * 16 + k);
             let case = generate::build_single(seed, def, &opts).unwrap_or_else(|| {
                 panic!(
@@ -114,7 +117,9 @@ fn each_change_alone_has_its_declared_effect() {
                     }
                 }
             }
-            cases.push(case);
+            if k < TOOL_SEEDS {
+                cases.push(case);
+            }
         }
     }
     assert!(

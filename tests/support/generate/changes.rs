@@ -121,6 +121,15 @@ impl Ctx<'_> {
             .collect()
     }
 
+    /// Rules whose alarms notify some topic in `loc`.
+    fn rules_of_topics_at(&self, loc: &Loc) -> Vec<&'static str> {
+        RULES
+            .iter()
+            .map(|r| r.id)
+            .filter(|r| self.w.topics_of(r).iter().any(|t| &t.loc == loc))
+            .collect()
+    }
+
     /// A topic some rule's alarm notifies.
     fn rule_topic(&mut self) -> Option<TopicRef> {
         let r = self.pick_rule().id;
@@ -1505,12 +1514,13 @@ fn deny_on_chain(c: &mut Ctx) -> Option<Done> {
         }
         _ => {
             let t = c.rule_topic()?;
-            let rules = c.rules_of_topic(&t);
+            // The listing is per region: every topic there loses its subscriptions.
+            let rules = c.rules_of_topics_at(&t.loc);
             (
                 t.loc.clone(),
                 (Op::ListSubscriptions, None),
                 rules,
-                format!("ListSubscriptions of topic {}", t.name),
+                format!("ListSubscriptions in the region of topic {}", t.name),
             )
         }
     };
@@ -1592,7 +1602,7 @@ fn topic_owner_not_loaded(c: &mut Ctx) -> Option<Done> {
     if let Some(s) = c.w.snaps.get_mut(&t.loc) {
         s.loaded = false;
     }
-    let rules = c.rules_of_topic(&t);
+    let rules = c.rules_of_topics_at(&t.loc);
     done(
         format!(
             "{pre}topic {}'s snapshot {}/{} not loaded",

@@ -202,8 +202,8 @@ impl Family {
         }
     }
 
-    /// Families that break the filter for `rule`, with the verdict they give: fail, except for
-    /// the undecidable one.
+    /// Families that make the filter fail for `rule` (the undecidable family is separate: it
+    /// gives unknown).
     pub fn weakened(rule: &str) -> &'static [Family] {
         use Family::*;
         match rule {
