@@ -358,16 +358,27 @@ pub struct Mismatch {
     /// (verdict, message, notes) of every finding the tool gave.
     pub got: Vec<(String, String, Vec<String>)>,
     pub load_errors: Vec<String>,
+    /// Where the finding points, when that is not the object it names.
+    pub location: Option<String>,
 }
 
 impl Mismatch {
     /// What identifies "the same mismatch" while shrinking.
-    fn key(&self) -> (String, &'static str, Option<&'static str>, Vec<String>) {
+    fn key(
+        &self,
+    ) -> (
+        String,
+        &'static str,
+        Option<&'static str>,
+        Vec<String>,
+        bool,
+    ) {
         (
             self.role.to_string(),
             self.rule,
             self.expected.as_ref().map(|e| e.verdict.as_str()),
             self.got.iter().map(|g| g.0.clone()).collect(),
+            self.location.is_some(),
         )
     }
 }
@@ -436,7 +447,8 @@ fn compare(c: &Case, files: &[PathBuf], result: &RunResult, stats: &mut Stats) -
                         && !crashed(got[0])
                 }
             } && load_errors.is_empty();
-            if !ok {
+            let location = got.iter().find_map(|f| location_problem(f));
+            if !ok || location.is_some() {
                 out.push(Mismatch {
                     account: acct.clone(),
                     role: w.role(&acct),
@@ -453,11 +465,61 @@ fn compare(c: &Case, files: &[PathBuf], result: &RunResult, stats: &mut Stats) -
                         })
                         .collect(),
                     load_errors: load_errors.clone(),
+                    location,
                 });
             }
         }
     }
     out
+}
+
+/// What is wrong with where `f` points, if anything: its file must be the snapshot of the
+/// location's account and region, its pointer must resolve there, and a pointer to a trail,
+/// filter or alarm must reach the one the finding names (the JSON forms shuffle arrays, so a
+/// position computed from anything but the file itself shows).
+fn location_problem(f: &Finding) -> Option<String> {
+    let loc = f.location.as_ref()?;
+    let text = match std::fs::read_to_string(&loc.path) {
+        Ok(t) => t,
+        Err(e) => return Some(format!("{}: {e}", loc.path)),
+    };
+    let doc: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(d) => d,
+        Err(e) => return Some(format!("{}: {e}", loc.path)),
+    };
+    if doc["account_id"] != loc.account_id.as_str() || doc["region"] != loc.region.as_str() {
+        return Some(format!(
+            "{} is not the snapshot of {}/{}",
+            loc.path, loc.account_id, loc.region
+        ));
+    }
+    if loc.line == 0 || loc.line > text.lines().count() {
+        return Some(format!("line {} is not in {}", loc.line, loc.path));
+    }
+    let Some(target) = doc.pointer(&loc.pointer) else {
+        return Some(format!(
+            "pointer {} does not resolve in {}",
+            loc.pointer, loc.path
+        ));
+    };
+    let resource = f.resource.as_deref()?;
+    let parts: Vec<&str> = loc.pointer.split('/').collect();
+    let names = match parts.as_slice() {
+        // A log group whose snapshot is missing is pointed at through the trail that names it.
+        ["", "cloudtrail", "trailList", _] => {
+            target["TrailARN"] == resource
+                || target["CloudWatchLogsLogGroupArn"]
+                    .as_str()
+                    .is_some_and(|a| a.trim_end_matches(":*") == resource)
+        }
+        ["", "cloudwatch", "MetricAlarms", _] => target["AlarmArn"] == resource,
+        ["", "cloudwatch", "MetricAlarms", _, "AlarmActions", _] => *target == resource,
+        ["", "logs", "metricFilters", _] => target["filterName"]
+            .as_str()
+            .is_some_and(|n| resource.ends_with(&format!(":metric-filter:{n}"))),
+        _ => true,
+    };
+    (!names).then(|| format!("pointer {} in {} is not {resource}", loc.pointer, loc.path))
 }
 
 /// The finding of a policy that failed (an evaluation error or no decision) instead of deciding.
@@ -640,6 +702,9 @@ pub fn report(case: &Case, ms: &[Mismatch]) -> String {
         }
         for e in &m.load_errors {
             let _ = writeln!(s, "    load error: {e}");
+        }
+        if let Some(l) = &m.location {
+            let _ = writeln!(s, "    wrong location: {l}");
         }
     }
     let _ = writeln!(s, "  files: {}", dir.display());
