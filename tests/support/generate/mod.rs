@@ -225,10 +225,11 @@ impl Case {
                 Tag::Open(what) => Some(format!("OPEN: {what}")),
             })
             .collect();
-        if self
-            .styles()
-            .iter()
-            .any(|s| s.contains("DatapointsToAlarm too"))
+        if self.world.alarms.iter().any(|a| a.datapoints.is_none())
+            && self
+                .styles()
+                .iter()
+                .any(|s| s.contains("DatapointsToAlarm too"))
         {
             tags.insert("OPEN: DatapointsToAlarm null".into());
         }
