@@ -419,7 +419,9 @@ fn a_misspelled_member_the_chain_reads_is_an_input_error_naming_the_place() {
         let o = run_in(dir.path(), &["eval", "in", "--rule", "CWL-014"]);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
         let errors = error_lines(&o, dir.path());
-        let want = format!("{pointer}: missing required key \"{key_name}\"");
+        // A typo this close to the member is named as such; a member removed outright is
+        // "missing required key" (tests/cli.rs, bad_input).
+        let want = format!("{pointer}/{typo}: unknown key \"{typo}\": did you mean \"{key_name}\"?");
         assert!(
             errors.contains(&format!("in/{name}.json:")) && errors.contains(&want),
             "{name}: one line naming the file, line and pointer ({want}):\n{errors}"
@@ -427,6 +429,74 @@ fn a_misspelled_member_the_chain_reads_is_an_input_error_naming_the_place() {
         assert!(
             !text(&o).contains("444444444444  "),
             "{name}: no verdict from the refused file"
+        );
+        assert_good_still_reported(&o);
+    }
+}
+
+/// A key one letter (or only case) away from a member the chain reads, or a value AWS never
+/// returns for an enumerated member: refused with the pointer, never read as absent or as a
+/// neighbouring value (`"DefaultValue": 1` would otherwise be no default at all: a false pass).
+#[test]
+fn near_miss_keys_and_values_outside_an_enumeration_are_input_errors() {
+    let cases: [(&str, &str, &str, serde_json::Value, &str); 6] = [
+        (
+            "default",
+            "/logs/metricFilters/0/metricTransformations/0",
+            "DefaultValue",
+            json!(1),
+            "unknown key \"DefaultValue\": did you mean \"defaultValue\"?",
+        ),
+        (
+            "datapoints",
+            "/cloudwatch/MetricAlarms/0",
+            "DatapointToAlarm",
+            json!(2),
+            "did you mean \"DatapointsToAlarm\"?",
+        ),
+        (
+            "missing",
+            "/cloudwatch/MetricAlarms/0",
+            "TreatMissingdata",
+            json!("breaching"),
+            "did you mean \"TreatMissingData\"?",
+        ),
+        (
+            "statistic",
+            "/cloudwatch/MetricAlarms/0",
+            "Statistic",
+            json!("Total"),
+            "/Statistic: \"Total\" is not one of SampleCount, Average, Sum, Minimum, Maximum",
+        ),
+        (
+            "treat",
+            "/cloudwatch/MetricAlarms/0",
+            "TreatMissingData",
+            json!("Breaching"),
+            "/TreatMissingData: \"Breaching\" is not one of",
+        ),
+        (
+            "operator",
+            "/cloudwatch/MetricAlarms/0",
+            "ComparisonOperator",
+            json!("GreaterThan"),
+            "/ComparisonOperator: \"GreaterThan\" is not one of",
+        ),
+    ];
+    for (name, pointer, key, value, want) in cases {
+        let dir = dir_with_good_snapshot();
+        let mut s = compliant("444444444444", "us-east-1");
+        s.pointer_mut(pointer)
+            .and_then(|o| o.as_object_mut())
+            .expect("object in test snapshot")
+            .insert(key.to_string(), value);
+        write_json(&dir.path().join(format!("in/{name}.json")), &s);
+        let o = run_in(dir.path(), &["eval", "in", "--rule", "CWL-014"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        let errors = error_lines(&o, dir.path());
+        assert!(
+            errors.contains(&format!("in/{name}.json:")) && errors.contains(want),
+            "{name}: {want}:\n{errors}"
         );
         assert_good_still_reported(&o);
     }

@@ -22,18 +22,30 @@ snapshot(acct, region) := s if {
 
 snapshot(acct, region) := s if {
 	acct != input.account_id
+	# An ARN names its partition; an account of another partition is not the one it names.
+	data.cwl_audit.accounts[acct].partition == input.partition
 	s := data.cwl_audit.accounts[acct].regions[region]
 }
 
 # Every loaded snapshot of account `acct`, by region.
 regions_of(acct) := input.regions if acct == input.account_id
 
-regions_of(acct) := data.cwl_audit.accounts[acct].regions if acct != input.account_id
+regions_of(acct) := data.cwl_audit.accounts[acct].regions if {
+	acct != input.account_id
+	data.cwl_audit.accounts[acct].partition == input.partition
+}
 
 # Portability rule for this file: never pass a reference that may be undefined to a function
 # under `not`. OPA hoists such a reference out of the negation (the body then fails), regorus
 # does not (the negation succeeds), so the two would disagree exactly where data is missing. Read
 # optional members with object.get and a default instead; tests/opa-crosscheck.py checks this.
+
+# Member `k` of `o`, or `d` when it is absent or null: a snapshot's `null` means "not collected",
+# which for an optional member is the same as absent (docs/snapshot-format.md).
+opt(o, k, d) := v if {
+	v := object.get(o, k, null)
+	v != null
+} else := d
 
 # `x` if it is an array; missing or null (not collected) iterates as nothing.
 list(x) := x if is_array(x)
@@ -122,7 +134,7 @@ trails_listed if {
 # event sources. A trail uses basic or advanced selectors, never both (PutEventSelectors with one
 # kind replaces the other, and GetEventSelectors returns the kind in use); should a snapshot hold
 # both, the advanced ones decide, as AWS applies those when a trail has them.
-uses_advanced(sel) if count(list(object.get(sel, "AdvancedEventSelectors", []))) > 0
+uses_advanced(sel) if count(list(opt(sel, "AdvancedEventSelectors", []))) > 0
 
 records_all_management(sel) if {
 	not uses_advanced(sel)
@@ -134,7 +146,7 @@ records_all_management(sel) if {
 	count(advanced_read_only_values(sel)) == 2
 }
 
-excluded_sources(es) := {x | some x in list(object.get(es, "ExcludeManagementEventSources", []))}
+excluded_sources(es) := {x | some x in list(opt(es, "ExcludeManagementEventSources", []))}
 
 # Does some basic selector record management events of read/write type `rw` from event source
 # `src` ("" stands for every source that no selector names)?
@@ -186,8 +198,8 @@ admits_read_only(g, _) if g.Field != "readOnly"
 
 admits_read_only(g, v) if {
 	g.Field == "readOnly"
-	v in list(object.get(g, "Equals", ["true", "false"]))
-	not v in list(object.get(g, "NotEquals", []))
+	v in list(opt(g, "Equals", ["true", "false"]))
+	not v in list(opt(g, "NotEquals", []))
 }
 
 # The readOnly values recorded by some advanced selector (union over selectors).
@@ -240,7 +252,7 @@ trail_evidence(tr, h) := {
 	"arn": tr.arn,
 	"account": tr.account,
 	"home_region": tr.region,
-	"organization": object.get(h.record, "IsOrganizationTrail", false) == true,
+	"organization": opt(h.record, "IsOrganizationTrail", false) == true,
 }
 
 # The first broken link of a trail, or {"state": "ok", ...} with what the next links need. Split
@@ -270,6 +282,10 @@ trail_check_home(arn, tr, h) := outcome("fail", 0, "trail", sprintf("trail %s be
 	not h.snapshot.cloudtrail.status[arn].IsLogging == true
 } else := outcome("unknown", 0, "trail", sprintf("the event selectors of trail %s could not be read (%s)", [tr.name, reason(h.snapshot, "GetEventSelectors", arn)]), loc(tr.account, tr.region, missing_pointer(h.snapshot, "GetEventSelectors", arn, "/cloudtrail/selectors")), arn, []) if {
 	not is_object(object.get(h.snapshot, ["cloudtrail", "selectors", arn], null))
+} else := outcome("unknown", 0, "trail", sprintf("the event selectors of trail %s hold neither EventSelectors nor AdvancedEventSelectors (not collected)", [tr.name]), loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [esc(arn)])), arn, []) if {
+	sel := h.snapshot.cloudtrail.selectors[arn]
+	not is_array(opt(sel, "EventSelectors", null))
+	not is_array(opt(sel, "AdvancedEventSelectors", null))
 } else := outcome("fail", 0, "trail", sprintf("trail %s %s, so it does not record every management event", [tr.name, management_gap(sel)]), loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [esc(arn)])), arn, []) if {
 	sel := h.snapshot.cloudtrail.selectors[arn]
 	not records_all_management(sel)
@@ -277,6 +293,8 @@ trail_check_home(arn, tr, h) := outcome("fail", 0, "trail", sprintf("trail %s be
 	not non_empty_string(object.get(h.record, "CloudWatchLogsLogGroupArn", null))
 } else := outcome("fail", 0, "trail", sprintf("trail %s has a malformed CloudWatchLogsLogGroupArn %q", [tr.name, h.record.CloudWatchLogsLogGroupArn]), trail_loc(tr, h), arn, []) if {
 	not log_group_ref(h.record.CloudWatchLogsLogGroupArn)
+} else := outcome("fail", 0, "trail", sprintf("trail %s delivers to log group ARN %s of partition %s, but this account is in partition %s", [tr.name, h.record.CloudWatchLogsLogGroupArn, log_group_ref(h.record.CloudWatchLogsLogGroupArn).partition, input.partition]), trail_loc(tr, h), arn, []) if {
+	log_group_ref(h.record.CloudWatchLogsLogGroupArn).partition != input.partition
 } else := {
 	"state": "ok",
 	"trail": tr,
@@ -345,13 +363,21 @@ after_log_group(t, params, s) := [outcome("fail", 1, "log_group", sprintf("no me
 	lg := t.log_group
 	chain := array.concat(t.chain, [log_group_evidence(lg)])
 	filter_count(s, lg.name) == 0
-} else := [o |
+} else := array.concat([o |
 	lg := t.log_group
 	chain := array.concat(t.chain, [log_group_evidence(lg)])
 	some f in filters_on(s, lg.name)
 	cov := cwl.filter_covers(object.get(f.filter, "filterPattern", ""), params.reference)
 	some o in after_filter(lg, s, f, cov, chain, params)
-]
+], filters_gap(t, s))
+
+# A listing that failed part way (a denied or throttled page, recorded in `errors`) may have left
+# out the very filter that completes the chain: beside the listed filters' outcomes it is an
+# `unknown`, so an account whose listed filters all fail is unknown, not fail.
+filters_gap(t, s) := [outcome("unknown", 1, "log_group", sprintf("the metric filters of %s (account %s) were listed only in part (%s), so a filter that completes the chain may be missing", [lg.region, lg.account, reason(s, "DescribeMetricFilters", null)]), loc(lg.account, lg.region, missing_pointer(s, "DescribeMetricFilters", null, "/logs")), lg.arn, array.concat(t.chain, [log_group_evidence(lg)]))] if {
+	lg := t.log_group
+	count(op_errors(s, "DescribeMetricFilters", null)) > 0
+} else := []
 
 # ---------------------------------------------------------------- 3. metric filter
 
@@ -420,27 +446,74 @@ non_empty_string(x) if {
 	x != ""
 }
 
-numeric(v) if regex.match(`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`, v)
+# A number as CloudWatch Logs reads a metric value; bounded so that to_number never overflows
+# (`1e400` is refused as a value rather than stopping the evaluation).
+numeric(v) if regex.match(`^-?[0-9]{1,15}(\.[0-9]{1,15})?([eE][-+]?[0-9]{1,2})?$`, v)
 
 metric_name(mt) := sprintf("%s/%s", [mt.metricNamespace, mt.metricName])
 
 metric_loc(lg, f, mi) := loc(lg.account, lg.region, sprintf("/logs/metricFilters/%d/metricTransformations/%d", [f.index, mi]))
 
 after_metric(lg, s, f, mi, mt, chain, params) := [outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %q taken from the event, so one event is not known to reach any threshold", [f.filter.filterName, metric_name(mt), mt.metricValue]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
-	not numeric(object.get(mt, "metricValue", ""))
+	startswith(mt.metricValue, "$")
+} else := [outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %q, which is not a number cwl-audit can read (digits, an optional fraction and exponent), so one event is not known to reach any threshold", [f.filter.filterName, metric_name(mt), mt.metricValue]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
+	not numeric(mt.metricValue)
 } else := [outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %s for each event, so no alarm on it can fire", [f.filter.filterName, metric_name(mt), mt.metricValue]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
 	to_number(mt.metricValue) <= 0
 } else := [outcome("fail", 3, "metric", sprintf("metric %s has dimensions taken from event fields (%s), so an alarm on one dimension value misses the others", [metric_name(mt), concat(", ", sort(object.keys(mt.dimensions)))]), metric_loc(lg, f, mi), filter_resource(lg, f), chain)] if {
-	count(object.get(mt, "dimensions", {})) > 0
+	count(opt(mt, "dimensions", {})) > 0
+} else := [outcome(p.state, 3, "metric", p.message, loc(lg.account, lg.region, sprintf("/logs/metricFilters/%d", [p.index])), sprintf("arn:%s:logs:%s:%s:log-group:%s:metric-filter:%s", [lg.partition, lg.region, lg.account, p.log_group, p.name]), chain)] if {
+	p := shared_metric_problem(s, f, mi, mt, params)
 } else := after_metric_value(lg, s, mt, to_number(mt.metricValue), array.concat(chain, [{"link": "metric", "namespace": mt.metricNamespace, "name": mt.metricName, "value": to_number(mt.metricValue)}]), params)
+
+# The other transformations of the log group's account and region that publish the same metric
+# (namespace and name, no dimensions), from any log group: CloudWatch keys a metric by namespace,
+# name and dimensions only, so the alarm sees every publisher's data points.
+co_publishers(s, f, mi, mt) := [{"index": i, "filter": g, "mt": t} |
+	some i, g in list(s.logs.metricFilters)
+	some j, t in list(g.metricTransformations)
+	[i, j] != [f.index, mi]
+	t.metricNamespace == mt.metricNamespace
+	t.metricName == mt.metricName
+	count(opt(t, "dimensions", {})) == 0
+]
+
+# What another publisher of the metric does to its data points, or undefined when it only adds
+# data points that the chain's own filter could have produced: positive values on events of the
+# kind the control watches. Conservative where the data points cannot be followed through every
+# alarm statistic: a defaultValue on another publisher (even 0) fails.
+co_publisher_problem(p, params) := {"state": "fail", "message": sprintf("filter %s (log group %s) also publishes metric %s with value %q taken from the event, so the alarm's data points are not known", [p.filter.filterName, p.filter.logGroupName, metric_name(p.mt), p.mt.metricValue])} if {
+	not numeric(p.mt.metricValue)
+} else := {"state": "fail", "message": sprintf("filter %s (log group %s) also publishes metric %s with value %s, which holds the metric below what one event reaches", [p.filter.filterName, p.filter.logGroupName, metric_name(p.mt), p.mt.metricValue])} if {
+	to_number(p.mt.metricValue) <= 0
+} else := {"state": "fail", "message": sprintf("filter %s (log group %s) also publishes metric %s, with defaultValue %v for every log event it does not match, so ordinary activity adds data points to the alarm's metric", [p.filter.filterName, p.filter.logGroupName, metric_name(p.mt), default_value(p.mt)])} if {
+	default_value(p.mt)
+} else := {"state": "unknown", "message": sprintf("filter %s (log group %s) also publishes metric %s, and cwl-audit cannot decide which events it matches: %s", [p.filter.filterName, p.filter.logGroupName, metric_name(p.mt), cov.error])} if {
+	params.reject_non_root == true
+	cov := cwl.filter_covers(object.get(p.filter, "filterPattern", ""), params.reference)
+	cov.undecided == true
+} else := {"state": "fail", "message": sprintf("filter %s (log group %s) also publishes metric %s and matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [p.filter.filterName, p.filter.logGroupName, metric_name(p.mt), non_root_kind(cov), params.label])} if {
+	params.reject_non_root == true
+	cov := cwl.filter_covers(object.get(p.filter, "filterPattern", ""), params.reference)
+	cov.matches_non_root == true
+}
+
+# The first co-publisher's problem, by position in the snapshot.
+shared_metric_problem(s, f, mi, mt, params) := ps[0] if {
+	ps := [object.union(x, {"index": p.index, "log_group": p.filter.logGroupName, "name": p.filter.filterName}) |
+		some p in co_publishers(s, f, mi, mt)
+		x := co_publisher_problem(p, params)
+	]
+	count(ps) > 0
+}
 
 # ---------------------------------------------------------------- 5. alarm
 
 # The alarm's MetricStat query on the metric, or the alarm itself for a single-metric alarm.
-watched(a, ns, name) := {"kind": "single", "dimensions": list(object.get(a, "Dimensions", [])), "stat": object.get(a, "Statistic", object.get(a, "ExtendedStatistic", "")), "unit": object.get(a, "Unit", null)} if {
+watched(a, ns, name) := {"kind": "single", "dimensions": list(opt(a, "Dimensions", [])), "stat": opt(a, "Statistic", opt(a, "ExtendedStatistic", "")), "unit": opt(a, "Unit", null)} if {
 	a.Namespace == ns
 	a.MetricName == name
-} else := {"kind": "math", "query": q, "dimensions": list(object.get(q.MetricStat.Metric, "Dimensions", [])), "stat": object.get(q.MetricStat, "Stat", ""), "unit": object.get(q.MetricStat, "Unit", null)} if {
+} else := {"kind": "math", "query": q, "dimensions": list(opt(q.MetricStat.Metric, "Dimensions", [])), "stat": opt(q.MetricStat, "Stat", ""), "unit": opt(q.MetricStat, "Unit", null)} if {
 	q := [m | some m in list(a.Metrics); m.MetricStat.Metric.Namespace == ns; m.MetricStat.Metric.MetricName == name][0]
 }
 
@@ -504,10 +577,15 @@ after_alarms(lg, s, mt, value, on, chain, params) := [outcome("fail", 4, "alarm"
 	complete(s, s.cloudwatch.MetricAlarms, "DescribeAlarms")
 } else := [outcome("unknown", 4, "alarm", sprintf("the alarms of %s (account %s) could not be read (%s)", [lg.region, lg.account, reason(s, "DescribeAlarms", null)]), loc(lg.account, lg.region, missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
 	count(on) == 0
-} else := [o |
+} else := array.concat([o |
 	some entry in on
 	some o in after_alarm(lg, s, mt, value, entry, chain, params)
-]
+], alarms_gap(lg, s, mt, chain))
+
+# As filters_gap: alarms listed only in part may lack the one that completes the chain.
+alarms_gap(lg, s, mt, chain) := [outcome("unknown", 4, "alarm", sprintf("the alarms of %s (account %s) were listed only in part (%s), so an alarm that completes the chain may be missing", [lg.region, lg.account, reason(s, "DescribeAlarms", null)]), loc(lg.account, lg.region, missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
+	count(op_errors(s, "DescribeAlarms", null)) > 0
+} else := []
 
 breaches(op, x, threshold) if {
 	op == "GreaterThanOrEqualToThreshold"
@@ -540,16 +618,16 @@ else := value
 # (Built with concat, not sprintf: regorus 0.14.1's sprintf doubles the backslashes of its format.)
 passthrough(expr, id) if regex.match(concat("", [`^\s*(`, id, `|FILL\(\s*`, id, `\s*,\s*0\s*\)|(SUM|MAX|MIN|AVG)\(\s*\[\s*`, id, `\s*\]\s*\))\s*$`]), expr)
 
-returned_queries(a) := [q | some q in list(a.Metrics); object.get(q, "ReturnData", true) == true]
+returned_queries(a) := [q | some q in list(a.Metrics); opt(q, "ReturnData", true) == true]
 
 math_problem(a, w, acct) := sprintf("returns %d time series instead of one", [count(returned_queries(a))]) if {
 	w.kind == "math"
 	count(returned_queries(a)) != 1
-} else := sprintf("returns expression %q, which cwl-audit cannot prove to fire on one event (use the metric itself or FILL(%s, 0))", [r.Expression, w.query.Id]) if {
+} else := sprintf("returns expression %q, which cwl-audit cannot prove to fire on one event (use the metric itself or FILL(%s, 0))", [opt(r, "Expression", ""), w.query.Id]) if {
 	w.kind == "math"
 	r := returned_queries(a)[0]
 	r.Id != w.query.Id
-	not passthrough(object.get(r, "Expression", ""), w.query.Id)
+	not passthrough(opt(r, "Expression", ""), w.query.Id)
 } else := sprintf("reads the metric from account %s", [w.query.AccountId]) if {
 	w.kind == "math"
 	is_string(w.query.AccountId)
@@ -571,9 +649,14 @@ math_problem(a, w, acct) := sprintf("returns %d time series instead of one", [co
 # - Average, Minimum, other percentiles and trimmed or winsorized means tend to d as k grows: d
 #   breaching keeps the alarm in ALARM, d not breaching lets one event go unnoticed.
 default_value(mt) := d if {
-	d := object.get(mt, "defaultValue", null)
+	d := opt(mt, "defaultValue", null)
 	is_number(d)
 }
+
+# The NN of a percentile statistic pNN (AWS: "If the percentile is between 0.5 and 1.00 and there
+# are fewer than 10/(1-percentile) data points ... `ignore` keeps the alarm state"; with p the
+# percentage, 10/(1-p/100) = 1000/(100-p)).
+percentile(stat) := to_number(substring(stat, 1, -1)) if regex.match(`^[pP][0-9]{1,2}(\.[0-9]{1,6})?$`, stat)
 
 max_like(stat) if stat == "Maximum"
 
@@ -602,7 +685,7 @@ default_value_problem(a, stat, mt, value) := sprintf("counts data points (Sample
 
 dims_text(ds) := concat(", ", [sprintf("%s=%s", [d.Name, d.Value]) | some d in ds])
 
-datapoints(a) := object.get(a, "DatapointsToAlarm", object.get(a, "EvaluationPeriods", 1))
+datapoints(a) := opt(a, "DatapointsToAlarm", opt(a, "EvaluationPeriods", 1))
 
 alarm_loc(lg, entry) := loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d", [entry.index]))
 
@@ -626,32 +709,39 @@ alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with di
 } else := sprintf("alarm %s (%s) compares against an anomaly detection band, which one event does not reliably cross", [a.AlarmName, lg.region]) if {
 	a := entry.alarm
 	is_string(a.ThresholdMetricId)
-} else := sprintf("alarm %s (%s) fires when the value is %s %v; it must fire when events are counted (>= 1)", [a.AlarmName, lg.region, op_word(op), object.get(a, "Threshold", "?")]) if {
+} else := sprintf("alarm %s (%s) fires when the value is %s %v; it must fire when events are counted (>= 1)", [a.AlarmName, lg.region, op_word(op), opt(a, "Threshold", "?")]) if {
 	a := entry.alarm
 	op := object.get(a, "ComparisonOperator", "")
 	not op in {"GreaterThanOrEqualToThreshold", "GreaterThanThreshold"}
 } else := sprintf("alarm %s (%s) has no threshold", [a.AlarmName, lg.region]) if {
 	a := entry.alarm
-	not is_number(object.get(a, "Threshold", null))
+	not is_number(opt(a, "Threshold", null))
 } else := sprintf("alarm %s (%s) needs %s %s %v to fire, but one event produces %v", [a.AlarmName, lg.region, entry.watch.stat, op_word(a.ComparisonOperator), a.Threshold, observed(entry.watch.stat, value)]) if {
 	a := entry.alarm
 	not breaches(a.ComparisonOperator, observed(entry.watch.stat, value), a.Threshold)
 } else := sprintf("alarm %s (%s) is breached by a zero count (%s %v), so it stays in ALARM and a new event sends no notification", [a.AlarmName, lg.region, op_word(a.ComparisonOperator), a.Threshold]) if {
 	a := entry.alarm
 	breaches(a.ComparisonOperator, 0, a.Threshold)
+} else := sprintf("alarm %s (%s) reads %s with EvaluateLowSampleCountPercentile=ignore: with fewer than %v data points in a period it keeps its state, and one event is one data point", [a.AlarmName, lg.region, entry.watch.stat, min_samples]) if {
+	a := entry.alarm
+	opt(a, "EvaluateLowSampleCountPercentile", "") == "ignore"
+	p := percentile(entry.watch.stat)
+	p >= 50
+	p < 100
+	min_samples := ceil(1000 / (100 - p))
 } else := sprintf("alarm %s (%s) %s", [a.AlarmName, lg.region, msg]) if {
 	a := entry.alarm
 	msg := default_value_problem(a, entry.watch.stat, mt, value)
-} else := sprintf("alarm %s (%s) needs %v of %v periods breaching, but one event breaches only one period", [a.AlarmName, lg.region, datapoints(a), object.get(a, "EvaluationPeriods", 1)]) if {
+} else := sprintf("alarm %s (%s) needs %v of %v periods breaching, but one event breaches only one period", [a.AlarmName, lg.region, datapoints(a), opt(a, "EvaluationPeriods", 1)]) if {
 	a := entry.alarm
 	datapoints(a) != 1
 } else := sprintf("alarm %s (%s) treats missing data as breaching, so it stays in ALARM and a new event sends no notification", [a.AlarmName, lg.region]) if {
 	a := entry.alarm
 	a.TreatMissingData == "breaching"
-} else := sprintf("alarm %s (%s) expects unit %s, but the metric is published with unit %s", [a.AlarmName, lg.region, entry.watch.unit, object.get(mt, "unit", "None")]) if {
+} else := sprintf("alarm %s (%s) expects unit %s, but the metric is published with unit %s", [a.AlarmName, lg.region, entry.watch.unit, opt(mt, "unit", "None")]) if {
 	a := entry.alarm
 	is_string(entry.watch.unit)
-	entry.watch.unit != object.get(mt, "unit", "None")
+	entry.watch.unit != opt(mt, "unit", "None")
 }
 
 # ---------------------------------------------------------------- 6. notification
@@ -842,6 +932,14 @@ unknown_outside_covering(_) if {
 	lg := r.log_group
 	s := snapshot(lg.account, lg.region)
 	filter_count(s, lg.name) == 0
+}
+
+unknown_outside_covering(_) if {
+	some r in trail_results
+	r.state == "ok"
+	lg := r.log_group
+	s := snapshot(lg.account, lg.region)
+	count(op_errors(s, "DescribeMetricFilters", null)) > 0
 }
 
 unknown_outside_covering(params) if {

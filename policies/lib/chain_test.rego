@@ -392,3 +392,72 @@ test_alarm_without_statistic_fails_naming_the_absence if {
 	d.verdict == "fail"
 	contains(d.message, "names no statistic")
 }
+
+# ------------------------------------------------------------------ found by trying combinations
+
+noise_filter(pattern, extra) := object.union({
+	"filterName": "Noise",
+	"logGroupName": "other-logs",
+	"filterPattern": pattern,
+	"metricTransformations": [object.union({"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1"}, extra)],
+}, {})
+
+with_noise(f) := object.union(snap, {"logs": {"metricFilters": [metric_filter, f]}})
+
+test_another_filter_on_the_same_metric_is_part_of_the_chain if {
+	# Metrics are keyed by namespace and name: a second publisher from any log group feeds the alarm.
+	d := decide(with_noise(noise_filter(`{ $.userIdentity.type = "IAMUser" }`, {})))
+	d.verdict == "fail"
+	startswith(d.message, "filter Noise (log group other-logs) also publishes metric CIS/RootCount and matches events of other identities")
+	d.location.pointer == "/logs/metricFilters/1"
+	d.resource == "arn:aws:logs:us-east-1:111111111111:log-group:other-logs:metric-filter:Noise"
+	contains(decide(with_noise(noise_filter(`{ $.x = "never" }`, {"defaultValue": 1}))).message, "with defaultValue 1 for every log event")
+	contains(decide(with_noise(noise_filter(`{ $.userIdentity.type = "IAMUser" }`, {"metricValue": "0"}))).message, "with value 0")
+	contains(decide(with_noise(noise_filter(`{ $.userIdentity.type = "IAMUser" }`, {"metricValue": "$.x"}))).message, "taken from the event")
+	# Another root filter on the same metric adds only root data points; one with dimensions is
+	# another metric.
+	decide(with_noise(noise_filter(params.reference, {}))).verdict == "pass"
+	decide(with_noise(noise_filter(`{ $.userIdentity.type = "IAMUser" }`, {"dimensions": {"user": "$.userIdentity.arn"}}))).verdict == "pass"
+}
+
+test_percentile_alarm_that_ignores_low_samples_fails if {
+	d := decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p99", "EvaluateLowSampleCountPercentile": "ignore"}))
+	d.verdict == "fail"
+	contains(d.message, "fewer than 1000 data points")
+	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p99", "EvaluateLowSampleCountPercentile": "evaluate"})).verdict == "pass"
+	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p100", "EvaluateLowSampleCountPercentile": "ignore"})).verdict == "pass"
+	chain.percentile("p99.9") == 99.9
+	not chain.percentile("tm99")
+}
+
+test_null_members_read_as_absent if {
+	decide(with_alarm({"DatapointsToAlarm": null, "Dimensions": null, "Unit": null})).verdict == "pass"
+	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p50"})).verdict == "pass"
+	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1", "dimensions": null, "defaultValue": null}]})
+	decide(object.union(snap, {"logs": {"metricFilters": [f]}})).verdict == "pass"
+}
+
+test_a_listing_cut_short_is_unknown_not_fail if {
+	weak := object.union(metric_filter, {"filterPattern": `{ $.userIdentity.type = "Root" && $.sourceIPAddress = "1.2.3.4" }`})
+	partial := object.union(snap, {"logs": {"metricFilters": [weak]}, "errors": [{"service": "logs", "operation": "DescribeMetricFilters", "code": "ThrottlingException"}]})
+	d := decide(partial)
+	d.verdict == "unknown"
+	contains(d.message, "were listed only in part")
+	alarms := object.union(with_alarm({"ActionsEnabled": false}), {"errors": [{"service": "cloudwatch", "operation": "DescribeAlarms", "code": "Throttling"}]})
+	a := decide(alarms)
+	a.verdict == "unknown"
+	contains(a.message, "alarms of us-east-1 (account 111111111111) were listed only in part")
+}
+
+test_selectors_with_neither_kind_are_not_collected if {
+	d := decide(object.union(snap, {"cloudtrail": {"selectors": {trail_arn: {"EventSelectors": null}}}}))
+	d.verdict == "unknown"
+	contains(d.message, "hold neither EventSelectors nor AdvancedEventSelectors")
+}
+
+test_log_group_of_another_partition_fails if {
+	t := object.union(trail, {"CloudWatchLogsLogGroupArn": "arn:aws-cn:logs:us-east-1:111111111111:log-group:trail-logs:*"})
+	d := decide(object.union(snap, {"cloudtrail": {"trailList": [t]}}))
+	d.verdict == "fail"
+	contains(d.message, "of partition aws-cn, but this account is in partition aws")
+}

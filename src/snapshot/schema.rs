@@ -20,6 +20,9 @@ enum Shape {
     Bool,
     Number,
     Str,
+    /// A string that is one of these (an AWS enumeration: a value AWS never returns is a typo or
+    /// a hand-made file, and policies compare these exactly).
+    OneOf(&'static [&'static str]),
     /// Anything: kept for policies, not checked.
     Any,
     Array(&'static Shape),
@@ -46,7 +49,11 @@ const TRAIL: Shape = Object(&[
 ]);
 const TRAIL_STATUS: Shape = Object(&[("IsLogging", Bool, true)]);
 const EVENT_SELECTOR: Shape = Object(&[
-    ("ReadWriteType", Str, true),
+    (
+        "ReadWriteType",
+        OneOf(&["ReadOnly", "WriteOnly", "All"]),
+        true,
+    ),
     ("IncludeManagementEvents", Bool, true),
     ("ExcludeManagementEventSources", STRINGS, false),
 ]);
@@ -116,7 +123,11 @@ const METRIC_ALARM: Shape = Object(&[
     ("InsufficientDataActions", STRINGS, false),
     ("MetricName", Str, false),
     ("Namespace", Str, false),
-    ("Statistic", Str, false),
+    (
+        "Statistic",
+        OneOf(&["SampleCount", "Average", "Sum", "Minimum", "Maximum"]),
+        false,
+    ),
     ("ExtendedStatistic", Str, false),
     ("Dimensions", DIMENSIONS, false),
     ("Period", Number, false),
@@ -124,8 +135,29 @@ const METRIC_ALARM: Shape = Object(&[
     ("EvaluationPeriods", Number, true),
     ("DatapointsToAlarm", Number, false),
     ("Threshold", Number, false),
-    ("ComparisonOperator", Str, true),
-    ("TreatMissingData", Str, false),
+    (
+        "ComparisonOperator",
+        OneOf(&[
+            "GreaterThanOrEqualToThreshold",
+            "GreaterThanThreshold",
+            "LessThanThreshold",
+            "LessThanOrEqualToThreshold",
+            "LessThanLowerOrGreaterThanUpperThreshold",
+            "LessThanLowerThreshold",
+            "GreaterThanUpperThreshold",
+        ]),
+        true,
+    ),
+    (
+        "TreatMissingData",
+        OneOf(&["breaching", "notBreaching", "ignore", "missing"]),
+        false,
+    ),
+    (
+        "EvaluateLowSampleCountPercentile",
+        OneOf(&["evaluate", "ignore"]),
+        false,
+    ),
     ("Metrics", Array(&METRIC_QUERY), false),
     ("ThresholdMetricId", Str, false),
 ]);
@@ -184,7 +216,7 @@ fn expected(shape: &Shape) -> &'static str {
     match shape {
         Bool => "a boolean",
         Number => "a number",
-        Str => "a string",
+        Str | OneOf(_) => "a string",
         Any => "any value",
         Array(_) => "an array",
         Object(_) | Map(_) => "an object",
@@ -202,6 +234,26 @@ fn under(segment: &str, mut p: Problem) -> Problem {
     p
 }
 
+/// Is `key` a misspelling of `member`: the same ignoring case, or (for names of 6 letters or more)
+/// one letter inserted, dropped or changed?
+fn near_miss(key: &str, member: &str) -> bool {
+    let (a, b) = (key.to_ascii_lowercase(), member.to_ascii_lowercase());
+    if a == b {
+        return true;
+    }
+    if a.len().min(b.len()) < 6 || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        short[prefix + 1..] == long[prefix + 1..]
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
+}
+
 /// Checks `v` against `shape`; a problem's pointer is relative to `v`.
 fn check_shape(v: &Value, shape: &Shape) -> Result<(), Problem> {
     let wrong = || Problem {
@@ -213,6 +265,16 @@ fn check_shape(v: &Value, shape: &Shape) -> Result<(), Problem> {
         | (Bool, Value::Bool(_))
         | (Number, Value::Number(_))
         | (Str, Value::String(_)) => Ok(()),
+        (OneOf(allowed), Value::String(x)) => {
+            if allowed.contains(&x.as_ref()) {
+                Ok(())
+            } else {
+                Err(Problem {
+                    pointer: String::new(),
+                    message: format!("{x:?} is not one of {}", allowed.join(", ")),
+                })
+            }
+        }
         (Array(item), Value::Array(items)) => {
             for (i, x) in items.iter().enumerate() {
                 check_shape(x, item).map_err(|p| under(&i.to_string(), p))?;
@@ -239,6 +301,14 @@ fn check_shape(v: &Value, shape: &Shape) -> Result<(), Problem> {
                         if let Some(slot) = found.get_mut(i) {
                             *slot = Some(x);
                         }
+                    } else if let Some((m, ..)) = members.iter().find(|m| near_miss(k, m.0)) {
+                        // Unknown keys are allowed (newer collectors), but one a letter away from
+                        // a member the policies read is a typo that would silently read as
+                        // absent (`DefaultValue` for `defaultValue`: no default, a false pass).
+                        return Err(Problem {
+                            pointer: format!("/{}", escape(k)),
+                            message: format!("unknown key {k:?}: did you mean {m:?}?"),
+                        });
                     }
                 }
             }

@@ -1621,7 +1621,12 @@ fn exotic_names(c: &mut Ctx) -> Option<Done> {
         0 => {
             let (fi, r) = c.rule_filter()?;
             let f = c.w.filters[fi].clone();
-            let (ns, name) = ("CIS/Monitoring v1", "Root Account Usage (count)");
+            // Unique per change: two filters publishing one metric share its data points, which
+            // is a breaking change (a filter for other events then feeds the alarm), not a rename.
+            let ns = "CIS/Monitoring v1";
+            let name = format!("Root Account Usage #{} (count)", c.w.counter);
+            c.w.counter += 1;
+            let name = name.as_str();
             for a in &mut c.w.alarms {
                 if a.loc == f.loc
                     && a.watch.namespace == f.metric.namespace
