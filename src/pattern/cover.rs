@@ -71,8 +71,8 @@ pub(crate) enum CPat {
 }
 
 pub(crate) enum CExpr {
-    And(Box<CExpr>, Box<CExpr>),
-    Or(Box<CExpr>, Box<CExpr>),
+    And(Vec<CExpr>),
+    Or(Vec<CExpr>),
     Atom(usize),
 }
 
@@ -206,8 +206,8 @@ impl Builder {
 
     fn expr(&mut self, e: &Expr) -> Result<CExpr, String> {
         Ok(match e {
-            Expr::And(a, b) => CExpr::And(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
-            Expr::Or(a, b) => CExpr::Or(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
+            Expr::And(es) => CExpr::And(es.iter().map(|e| self.expr(e)).collect::<Result<_, _>>()?),
+            Expr::Or(es) => CExpr::Or(es.iter().map(|e| self.expr(e)).collect::<Result<_, _>>()?),
             Expr::Cond(c) => {
                 if let Test::Cmp(
                     _,
@@ -835,8 +835,8 @@ fn number_json(n: f64) -> Json {
 
 fn eval_cexpr(e: &CExpr, truth: &[bool]) -> bool {
     match e {
-        CExpr::And(a, b) => eval_cexpr(a, truth) && eval_cexpr(b, truth),
-        CExpr::Or(a, b) => eval_cexpr(a, truth) || eval_cexpr(b, truth),
+        CExpr::And(es) => es.iter().all(|e| eval_cexpr(e, truth)),
+        CExpr::Or(es) => es.iter().any(|e| eval_cexpr(e, truth)),
         CExpr::Atom(i) => truth[*i],
     }
 }
@@ -981,9 +981,10 @@ impl Model {
 /// The candidate's JSON conditions that are false in a combination (why it does not match).
 pub(crate) fn false_atoms(e: &CExpr, truth: &[bool], out: &mut Vec<usize>) {
     match e {
-        CExpr::And(a, b) | CExpr::Or(a, b) => {
-            false_atoms(a, truth, out);
-            false_atoms(b, truth, out);
+        CExpr::And(es) | CExpr::Or(es) => {
+            for e in es {
+                false_atoms(e, truth, out);
+            }
         }
         CExpr::Atom(i) => {
             if !truth[*i] && !out.contains(i) {

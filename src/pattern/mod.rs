@@ -20,7 +20,7 @@ pub mod space;
 pub use ast::Pattern;
 pub use cover::{MAX_COMBINATIONS, MAX_TERMS};
 pub use matcher::Event;
-pub use parse::parse;
+pub use parse::{parse, MAX_NESTING};
 use serde::Serialize;
 
 /// A pattern CloudWatch Logs would reject, or one this engine does not support.
@@ -95,9 +95,29 @@ impl Coverage {
     }
 }
 
+/// The longest filter pattern CloudWatch Logs stores (PutMetricFilter, `filterPattern`: "Maximum
+/// length of 1024"). Longer patterns are still parsed and decided when they can be (a policy may
+/// pass any text); when one cannot be, the message says that AWS would not hold it.
+pub const MAX_PATTERN_CHARS: usize = 1024;
+
 /// Does `candidate` cover `reference`? See [`Coverage`]. Never slower than [`MAX_COMBINATIONS`]
 /// evaluations; beyond that the answer is undecided.
 pub fn covers(candidate: &str, reference: &str) -> Coverage {
+    let mut c = covers_parsed(candidate, reference);
+    if c.undecided {
+        let n = candidate.chars().count();
+        if let Some(e) = c.error.as_mut().filter(|_| n > MAX_PATTERN_CHARS) {
+            // Such a pattern cannot come from a metric filter in AWS: worth saying, since it
+            // points at the snapshot rather than at the account.
+            e.push_str(&format!(
+                " (the filter's pattern is {n} characters long, and CloudWatch Logs stores at most {MAX_PATTERN_CHARS})"
+            ));
+        }
+    }
+    c
+}
+
+fn covers_parsed(candidate: &str, reference: &str) -> Coverage {
     let parsed = |which: &str, src: &str| {
         parse(src).map_err(|e| Coverage {
             error: Some(if e.unsupported {

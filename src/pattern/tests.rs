@@ -409,3 +409,68 @@ fn glob_witnesses_realise_every_combination() {
     let w2 = cover::glob_witnesses(&sel, &["ab*".to_string()], &["ab".to_string()]).unwrap();
     assert!(!w2.contains(&"ab".to_string()), "{w2:?}");
 }
+
+/// Parentheses nested far deeper than any pattern CloudWatch Logs can store (7,000 levels, 14 KB)
+/// are an error naming the limit, not a stack overflow that aborts the process.
+#[test]
+fn deep_parentheses_are_an_error_not_a_crash() {
+    let deep = format!(
+        "{{ {}$.eventName = \"x\"{} }}",
+        "(".repeat(7_000),
+        ")".repeat(7_000)
+    );
+    let e = parse(&deep).expect_err("too deep");
+    assert!(e.unsupported, "{e:?}");
+    // `{ ` then 512 accepted parentheses: the 513th is at column 515.
+    assert_eq!(e.column, 3 + MAX_NESTING, "{e}");
+    assert!(e.message.contains("nested more than 512 deep"), "{e}");
+    let c = covers(&deep, CIS);
+    assert!(!c.covers && c.undecided, "{c:?}");
+    let msg = c.error.as_deref().unwrap_or_default();
+    assert!(
+        msg.starts_with(
+            "too complex to decide: the filter uses parentheses nested more than 512 deep"
+        ) && msg.contains("14021 characters long, and CloudWatch Logs stores at most 1024"),
+        "{msg}"
+    );
+    assert!(matches(&deep, &json!({"eventName": "x"})).is_err());
+    // The same against a deep reference: undecided too, nothing recursed without bound.
+    assert!(covers(CIS, &deep).undecided);
+}
+
+/// The deepest nesting accepted, alternating `||` and `&&` so that no level flattens away, is
+/// parsed, matched and decided.
+#[test]
+fn the_deepest_accepted_nesting_is_decided() {
+    let mut p = String::from("$.eventName = \"x\"");
+    for i in 0..MAX_NESTING {
+        let op = if i % 2 == 0 { "||" } else { "&&" };
+        p = format!("($.eventName = \"v\" {op} {p})");
+    }
+    let p = format!("{{ {p} }}");
+    assert!(parse(&p).is_ok());
+    assert_eq!(matches(&p, &json!({"eventName": "v"})), Ok(true));
+    assert_eq!(matches(&p, &json!({"eventName": "w"})), Ok(false));
+    let c = covers(&p, CIS);
+    assert!(c.error.is_none() && !c.covers, "{c:?}");
+    assert!(
+        c.missed.as_deref().is_some_and(|m| m.contains("eventName")),
+        "{c:?}"
+    );
+}
+
+/// Long chains of one operator are one flat node: matching and dropping them recurses no deeper
+/// than one level, however many operands there are.
+#[test]
+fn long_chains_do_not_recurse() {
+    let or: Vec<String> = (0..50_000)
+        .map(|i| format!("$.eventName = \"E{i}\""))
+        .collect();
+    let p = format!("{{ {} }}", or.join(" || "));
+    assert_eq!(matches(&p, &json!({"eventName": "E49999"})), Ok(true));
+    assert_eq!(matches(&p, &json!({"eventName": "F"})), Ok(false));
+    let and: Vec<String> = (0..50_000).map(|i| format!("f{i} != {i}")).collect();
+    let p = format!("[f, ..., g = 1 && {}]", and.join(" && "));
+    assert!(parse(&p).is_ok());
+    assert_eq!(matches(&p, &json!("x 1")), Ok(false));
+}
