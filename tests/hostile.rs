@@ -436,3 +436,47 @@ fn a_deeply_nested_filter_pattern_is_unknown_and_the_run_goes_on() {
         "{out}"
     );
 }
+
+/// A filter whose coverage takes far longer than `--time-limit` (4,000 `&&` groups over six fields:
+/// some 150,000 combinations, each tested against all of them) is `unknown` with a message naming
+/// the limit, instead of stopping the whole evaluation; the other account is still decided.
+#[test]
+fn coverage_slower_than_the_time_limit_is_unknown_naming_the_limit() {
+    let dir = dir_with_good_snapshot();
+    let mut s = compliant(DEEP, "us-east-1");
+    let groups: Vec<String> = (0..4_000)
+        .map(|i| {
+            let conds: Vec<String> = (0..6)
+                .map(|f| {
+                    format!(
+                        "$.f{f} {} \"a\"",
+                        if (i >> f) & 1 == 1 { "=" } else { "!=" }
+                    )
+                })
+                .collect();
+            format!("({})", conds.join(" && "))
+        })
+        .collect();
+    let slow = format!(
+        "{{ {} || {} }}",
+        &CIS[1..CIS.len() - 1],
+        groups.join(" || ")
+    );
+    set(&mut s, "/logs/metricFilters/0/filterPattern", json!(slow));
+    write_json(&dir.path().join("in/slow.json"), &s);
+    let o = run_in(
+        dir.path(),
+        &["eval", "in", "--rule", "CWL-014", "--time-limit", "1"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_good_still_reported(&o);
+    let out = text(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("UNKNOWN  CWL-014  {DEEP}")))
+        .unwrap_or_else(|| panic!("the slow account is unknown:\n{out}"));
+    assert!(
+        line.contains("cannot decide whether filter RootAccountUsage catches all root events: too complex to decide: not decided within the evaluation's time limit of 1s (--time-limit)"),
+        "{line}"
+    );
+}

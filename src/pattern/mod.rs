@@ -22,6 +22,7 @@ pub use cover::{MAX_COMBINATIONS, MAX_TERMS};
 pub use matcher::Event;
 pub use parse::{parse, MAX_NESTING};
 use serde::Serialize;
+use std::time::Instant;
 
 /// A pattern CloudWatch Logs would reject, or one this engine does not support.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,35 +101,90 @@ impl Coverage {
 /// pass any text); when one cannot be, the message says that AWS would not hold it.
 pub const MAX_PATTERN_CHARS: usize = 1024;
 
+/// [`covers_until`]'s deadline passed before the question was decided. Not a property of the
+/// patterns: with more time the same question may be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("coverage was not decided before the deadline")]
+pub struct TimedOut;
+
 /// Does `candidate` cover `reference`? See [`Coverage`]. Never slower than [`MAX_COMBINATIONS`]
 /// evaluations; beyond that the answer is undecided.
 pub fn covers(candidate: &str, reference: &str) -> Coverage {
-    let mut c = covers_parsed(candidate, reference);
-    if c.undecided {
-        let n = candidate.chars().count();
-        if let Some(e) = c.error.as_mut().filter(|_| n > MAX_PATTERN_CHARS) {
-            // Such a pattern cannot come from a metric filter in AWS: worth saying, since it
-            // points at the snapshot rather than at the account.
-            e.push_str(&format!(
-                " (the filter's pattern is {n} characters long, and CloudWatch Logs stores at most {MAX_PATTERN_CHARS})"
-            ));
-        }
+    match covers_until(candidate, reference, None) {
+        Ok(c) => c,
+        // No deadline was given, so none passed.
+        Err(TimedOut) => Coverage {
+            error: Some("too complex to decide: stopped".to_string()),
+            undecided: true,
+            ..Coverage::empty()
+        },
     }
-    c
 }
 
-fn covers_parsed(candidate: &str, reference: &str) -> Coverage {
-    let parsed = |which: &str, src: &str| {
-        parse(src).map_err(|e| Coverage {
-            error: Some(if e.unsupported {
-                format!("too complex to decide: {which} uses {}", e.message)
-            } else if which == "the reference" {
-                format!("the reference pattern is invalid: {e}")
-            } else {
-                e.to_string()
-            }),
-            undecided: e.unsupported,
+/// [`covers`], stopped at `deadline`: the work is spread over loops that each read the clock now
+/// and then, so the answer or [`TimedOut`] comes shortly after the deadline at the latest.
+pub fn covers_until(
+    candidate: &str,
+    reference: &str,
+    deadline: Option<Instant>,
+) -> Result<Coverage, TimedOut> {
+    let mut budget = cover::Budget::new(deadline);
+    // A deadline already past (an earlier question of the same evaluation used it up) ends here.
+    budget.check().map_err(|_| TimedOut)?;
+    let mut c = covers_parsed(candidate, reference, &mut budget)?;
+    if c.undecided {
+        length_hint(&mut c, candidate);
+    }
+    Ok(c)
+}
+
+impl Coverage {
+    /// The answer "too complex to decide: `reason`" about `candidate`, e.g. for a caller whose
+    /// deadline passed ([`TimedOut`]).
+    pub fn undecided(candidate: &str, reason: &str) -> Coverage {
+        let mut c = Coverage::plain_undecided(reason);
+        length_hint(&mut c, candidate);
+        c
+    }
+
+    fn plain_undecided(reason: &str) -> Coverage {
+        Coverage {
+            error: Some(format!("too complex to decide: {reason}")),
+            undecided: true,
             ..Coverage::empty()
+        }
+    }
+}
+
+/// Such a pattern cannot come from a metric filter in AWS: worth saying when it cannot be decided,
+/// since it points at the snapshot rather than at the account.
+fn length_hint(c: &mut Coverage, candidate: &str) {
+    let n = candidate.chars().count();
+    if let Some(e) = c.error.as_mut().filter(|_| n > MAX_PATTERN_CHARS) {
+        e.push_str(&format!(
+            " (the filter's pattern is {n} characters long, and CloudWatch Logs stores at most {MAX_PATTERN_CHARS})"
+        ));
+    }
+}
+
+fn covers_parsed(
+    candidate: &str,
+    reference: &str,
+    budget: &mut cover::Budget,
+) -> Result<Coverage, TimedOut> {
+    let parsed = |which: &str, src: &str| {
+        parse(src).map_err(|e| {
+            Box::new(Coverage {
+                error: Some(if e.unsupported {
+                    format!("too complex to decide: {which} uses {}", e.message)
+                } else if which == "the reference" {
+                    format!("the reference pattern is invalid: {e}")
+                } else {
+                    e.to_string()
+                }),
+                undecided: e.unsupported,
+                ..Coverage::empty()
+            })
         })
     };
     let (cand, refr) = match (
@@ -136,17 +192,19 @@ fn covers_parsed(candidate: &str, reference: &str) -> Coverage {
         parsed("the reference", reference),
     ) {
         (Ok(c), Ok(r)) => (c, r),
-        (Err(e), _) | (_, Err(e)) => return e,
+        (Err(e), _) | (_, Err(e)) => return Ok(*e),
     };
-    let d = cover::decide(&cand, &refr);
-    if let Some(reason) = d.undecided {
-        return Coverage {
-            error: Some(format!("too complex to decide: {reason}")),
-            undecided: true,
-            ..Coverage::empty()
-        };
-    }
-    Coverage {
+    decided(cover::decide(&cand, &refr, budget))
+}
+
+/// The coverage for a decision (or the reason there is none).
+fn decided(d: Result<cover::Decision, cover::Stop>) -> Result<Coverage, TimedOut> {
+    let d = match d {
+        Ok(d) => d,
+        Err(cover::Stop::TimedOut) => return Err(TimedOut),
+        Err(cover::Stop::Undecided(reason)) => return Ok(Coverage::plain_undecided(&reason)),
+    };
+    Ok(Coverage {
         covers: d.covers,
         matches_non_root: d.matches_non_root,
         matches_extra_root: d.matches_extra_root,
@@ -155,7 +213,7 @@ fn covers_parsed(candidate: &str, reference: &str) -> Coverage {
         non_root_example: d.non_root_example,
         error: None,
         undecided: false,
-    }
+    })
 }
 
 #[cfg(test)]
