@@ -349,23 +349,6 @@ impl Builder {
             ),
             Expr::Cond(c) => {
                 budget.spend(1)?;
-                if let Test::Cmp(
-                    _,
-                    Value::Lit {
-                        text, glob: true, ..
-                    },
-                ) = &c.test
-                {
-                    let inner = text.trim_matches('*');
-                    if inner.contains('*') {
-                        // The 2019 guide says "Ev*ent will only match the actual string Ev*ent";
-                        // the current one calls `*` a wildcard. Do not guess which AWS applies.
-                        return Err(format!(
-                            "the value \"{text}\" has a '*' inside it (the AWS guides disagree on its meaning there)"
-                        )
-                        .into());
-                    }
-                }
                 let slot = self.slot_of(&c.selector)?;
                 let key = (slot, test_key(&c.test));
                 let atom = match self.atom_index.get(&key) {
@@ -382,6 +365,101 @@ impl Builder {
                 CExpr::Atom(atom)
             }
         })
+    }
+}
+
+/// Stands for the asterisk itself in the 2019 reading (see [`literal_reading`]): a private-use
+/// character no pattern may contain (the caller checks), so that renaming every `*` of an event to
+/// it, and back, is a bijection.
+pub(crate) const LITERAL_STAR: char = '\u{E02A}';
+
+/// Whether a value's text has a `*` between other characters (`Ev*ent`).
+fn inner_star(text: &str) -> bool {
+    text.trim_matches('*').contains('*')
+}
+
+/// The values of `p` with a `*` inside them, in the order written.
+pub(crate) fn inner_star_values(p: &Pattern, out: &mut Vec<String>) {
+    fn walk(e: &Expr, out: &mut Vec<String>) {
+        match e {
+            Expr::And(es) | Expr::Or(es) => es.iter().for_each(|e| walk(e, out)),
+            Expr::Cond(Cond {
+                test: Test::Cmp(_, Value::Lit { text, .. }),
+                ..
+            }) if inner_star(text) && !out.contains(text) => out.push(text.clone()),
+            Expr::Cond(_) => {}
+        }
+    }
+    if let Pattern::Json(e) = p {
+        walk(e, out);
+    }
+}
+
+/// `p` as the 2019 guide reads it: "You can use the asterisk '*' wildcard character to match any
+/// text at, before, or after a search term ... Ev*ent will only match the actual string Ev*ent".
+/// The stars at the ends of a value stay wildcards; those inside become [`LITERAL_STAR`], and so
+/// do the stars of text terms (always the character itself). Deciding the result with the usual
+/// semantics decides the 2019 reading for the same events with every `*` renamed to that
+/// character; [`unrename`] turns what is found back.
+pub(crate) fn literal_reading(p: &Pattern) -> Pattern {
+    fn value(v: &Value) -> Value {
+        match v {
+            Value::Lit { text, .. } if inner_star(text) => {
+                let lead = text.len() - text.trim_start_matches('*').len();
+                let inner = text.trim_matches('*');
+                let trail = text.len() - lead - inner.len();
+                let text = format!(
+                    "{}{}{}",
+                    "*".repeat(lead),
+                    inner.replace('*', &LITERAL_STAR.to_string()),
+                    "*".repeat(trail)
+                );
+                Value::Lit {
+                    num: super::parse::parse_number(&text),
+                    glob: text.contains('*'),
+                    text,
+                }
+            }
+            other => other.clone(),
+        }
+    }
+    fn expr(e: &Expr) -> Expr {
+        match e {
+            Expr::And(es) => Expr::And(es.iter().map(expr).collect()),
+            Expr::Or(es) => Expr::Or(es.iter().map(expr).collect()),
+            Expr::Cond(c) => Expr::Cond(Cond {
+                selector: c.selector.clone(),
+                test: match &c.test {
+                    Test::Cmp(op, v) => Test::Cmp(*op, value(v)),
+                    t => t.clone(),
+                },
+            }),
+        }
+    }
+    let term = |t: &Term| Term(t.0.replace('*', &LITERAL_STAR.to_string()));
+    match p {
+        Pattern::Json(e) => Pattern::Json(expr(e)),
+        Pattern::Text(t) => Pattern::Text(TextPattern {
+            all: t.all.iter().map(term).collect(),
+            any: t.any.iter().map(term).collect(),
+            none: t.none.iter().map(term).collect(),
+        }),
+        other => other.clone(),
+    }
+}
+
+/// A text found under [`literal_reading`], with its asterisks back.
+pub(crate) fn unrename(s: &str) -> String {
+    s.replace(LITERAL_STAR, "*")
+}
+
+/// A record found under [`literal_reading`], with its asterisks back.
+pub(crate) fn unrename_json(v: &mut Json) {
+    match v {
+        Json::String(s) if s.contains(LITERAL_STAR) => *s = unrename(s),
+        Json::Array(a) => a.iter_mut().for_each(unrename_json),
+        Json::Object(m) => m.values_mut().for_each(unrename_json),
+        _ => {}
     }
 }
 

@@ -79,6 +79,9 @@ pub struct Coverage {
     pub error: Option<String>,
     /// True when `error` means "too complex to decide" rather than "invalid pattern".
     pub undecided: bool,
+    /// How the answer was reached, when that is worth saying: a `*` inside a value that the AWS
+    /// guides read in two ways, and the answer that is the same under both.
+    pub note: Option<String>,
 }
 
 impl Coverage {
@@ -92,6 +95,7 @@ impl Coverage {
             non_root_example: None,
             error: None,
             undecided: false,
+            note: None,
         }
     }
 }
@@ -194,7 +198,99 @@ fn covers_parsed(
         (Ok(c), Ok(r)) => (c, r),
         (Err(e), _) | (_, Err(e)) => return Ok(*e),
     };
-    decided(cover::decide(&cand, &refr, budget))
+    let mut starred = Vec::new();
+    cover::inner_star_values(&cand, &mut starred);
+    cover::inner_star_values(&refr, &mut starred);
+    if starred.is_empty() {
+        return decided(cover::decide(&cand, &refr, budget));
+    }
+    // A `*` inside a value: a wildcard for the current guide, the character itself for the 2019
+    // one ("Ev*ent will only match the actual string Ev*ent"). Which AWS applies is not known, so
+    // the question is decided under both readings; an answer both give is the answer.
+    let value = if starred.len() == 1 {
+        format!("the '*' inside \"{}\"", starred[0])
+    } else {
+        format!(
+            "the '*' inside \"{}\" (and {} other values)",
+            starred[0],
+            starred.len() - 1
+        )
+    };
+    if candidate.contains(cover::LITERAL_STAR) || reference.contains(cover::LITERAL_STAR) {
+        return Ok(Coverage::plain_undecided(
+            &format!(
+                "{value} has two readings, and the character U+E02A the second one is decided with appears in the patterns"
+            ),
+        ));
+    }
+    let wildcard = cover::decide(&cand, &refr, budget);
+    let literal = cover::decide(
+        &cover::literal_reading(&cand),
+        &cover::literal_reading(&refr),
+        budget,
+    );
+    let (w, mut l) = match (wildcard, literal) {
+        (Err(cover::Stop::TimedOut), _) | (_, Err(cover::Stop::TimedOut)) => return Err(TimedOut),
+        (Err(cover::Stop::Undecided(reason)), _) => {
+            return Ok(Coverage::plain_undecided(&format!(
+                "{reason} (reading {value} as a wildcard, as the current AWS guide does)"
+            )))
+        }
+        (_, Err(cover::Stop::Undecided(reason))) => {
+            return Ok(Coverage::plain_undecided(&format!(
+                "{reason} (reading {value} as the asterisk itself, as the 2019 AWS guide does)"
+            )))
+        }
+        (Ok(w), Ok(l)) => (w, l),
+    };
+    l.missed = l.missed.map(|m| cover::unrename(&m));
+    for r in [&mut l.counterexample, &mut l.non_root_example]
+        .into_iter()
+        .flatten()
+    {
+        cover::unrename_json(r);
+    }
+    let answer = |d: &cover::Decision| (d.covers, d.matches_non_root, d.matches_extra_root);
+    if answer(&w) != answer(&l) {
+        return Ok(Coverage::plain_undecided(
+            &format!(
+                "{value} is a wildcard in the current AWS guide and the asterisk itself in the 2019 guide, and the answer depends on it: as a wildcard the filter {}; as the asterisk itself it {}",
+                summary(&w),
+                summary(&l)
+            ),
+        ));
+    }
+    let mut c = decided(Ok(w))?;
+    if let (Some(wm), Some(lm)) = (&c.missed, &l.missed) {
+        if wm != lm {
+            c.missed = Some(format!(
+                "{wm} (or, reading {value} as the asterisk itself, those {lm})"
+            ));
+        }
+    }
+    c.note = Some(format!(
+        "{value} is a wildcard for the current AWS guide and the asterisk itself for the 2019 guide; the answer is the same under both readings"
+    ));
+    Ok(c)
+}
+
+/// One reading's answer, in words, for the message that says the readings disagree.
+fn summary(d: &cover::Decision) -> String {
+    let mut parts = vec![if d.covers {
+        "catches every record the reference catches".to_string()
+    } else {
+        format!(
+            "misses records {}",
+            d.missed.as_deref().unwrap_or("the reference catches")
+        )
+    }];
+    if d.matches_non_root {
+        parts.push("matches records of identities other than Root".to_string());
+    }
+    if d.matches_extra_root {
+        parts.push("matches root records the reference leaves out".to_string());
+    }
+    parts.join(", and ")
 }
 
 /// The coverage for a decision (or the reason there is none).
@@ -213,6 +309,7 @@ fn decided(d: Result<cover::Decision, cover::Stop>) -> Result<Coverage, TimedOut
         non_root_example: d.non_root_example,
         error: None,
         undecided: false,
+        note: None,
     })
 }
 

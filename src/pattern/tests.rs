@@ -167,7 +167,8 @@ const VARIANTS: &[(&str, Want)] = &[
     // userIdentity is always an object: it has no element 0.
     (r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" && $.userIdentity[0] NOT EXISTS }"#, Exact),
     ("[version, account, ...]", Undecided),
-    ("{ $.a = \"x*y\" }", Undecided),
+    // A `*` inside a value: the same answer under both readings of the guides.
+    ("{ $.a = \"x*y\" }", Misses("without a")),
 ];
 
 /// `CIS.replace(' ', "")`: `$.userIdentity.invokedByNOTEXISTS` is one selector with no operator,
@@ -558,6 +559,55 @@ fn long_disjunctions_are_decided() {
         let c = covers(&p, iam);
         assert!(c.error.is_none() && !c.covers, "{}: {c:?}", &p[..40]);
     }
+}
+
+/// A `*` inside a value is a wildcard for the current guide and the asterisk itself for the 2019
+/// one ("Ev*ent will only match the actual string Ev*ent"): decided when both readings give the
+/// same answer, with a note; undecided, saying which reading gives which, when they do not.
+#[test]
+fn a_star_inside_a_value_is_decided_under_both_readings() {
+    let inner = &CIS[2..CIS.len() - 2];
+    let sso = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*";
+    let note = format!("the '*' inside \"{sso}\" is a wildcard for the current AWS guide and the asterisk itself for the 2019 guide; the answer is the same under both readings");
+
+    // Exact under both: the second group adds nothing to the first.
+    let p = format!("{{ ({inner}) || ({inner} && $.userIdentity.arn = \"{sso}\") }}");
+    let c = covers(&p, CIS);
+    assert!(
+        c.covers && !c.matches_non_root && !c.matches_extra_root && c.error.is_none(),
+        "{c:?}"
+    );
+    assert_eq!(c.note.as_deref(), Some(note.as_str()));
+
+    // Misses under both, different records: both are said, and the record shown is one the
+    // matcher (wildcard reading) confirms.
+    let p = format!("{{ {inner} && $.userIdentity.arn != \"{sso}\" }}");
+    let c = covers(&p, CIS);
+    assert!(!c.covers && c.error.is_none(), "{c:?}");
+    assert_eq!(c.note.as_deref(), Some(note.as_str()));
+    let missed = c.missed.as_deref().unwrap_or_default();
+    assert!(
+        missed.starts_with("whose userIdentity.arn is \"arn:aws:iam::")
+            && missed.contains(&format!(
+                "(or, reading the '*' inside \"{sso}\" as the asterisk itself, those whose userIdentity.arn is \"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/"
+            )),
+        "{missed}"
+    );
+    let ex = c.counterexample.as_ref().expect("counterexample");
+    assert_eq!(matches(CIS, ex), Ok(true));
+    assert_eq!(matches(&p, ex), Ok(false));
+
+    // The readings disagree: excluding "aqb" too is redundant only if `a*b` is a wildcard.
+    let refr = format!("{{ {inner} && $.x != \"a*b\" }}");
+    let cand = format!("{{ {inner} && $.x != \"a*b\" && $.x != \"aqb\" }}");
+    let c = covers(&cand, &refr);
+    assert!(c.undecided && !c.covers && c.note.is_none(), "{c:?}");
+    assert_eq!(
+        c.error.as_deref(),
+        Some("too complex to decide: the '*' inside \"a*b\" is a wildcard in the current AWS guide and the asterisk itself in the 2019 guide, and the answer depends on it: as a wildcard the filter catches every record the reference catches; as the asterisk itself it misses records whose x is \"aqb\"")
+    );
+    // No `*` inside a value: no note.
+    assert_eq!(covers(CIS, CIS).note, None);
 }
 
 mod shortcuts {
