@@ -1,6 +1,8 @@
 //! `make bench`: parse and coverage time for the CIS monitoring reference patterns (CIS AWS
-//! Foundations 4.1-4.15 / 3.x) and variants of the root-usage filter. Plain `Instant` timing; the
-//! target is covers under 1 ms per pair.
+//! Foundations 4.1-4.15 / 3.x) and variants of the root-usage filter, then long disjunctions of
+//! simple conditions (issue #12: 4,000 `||` of prefix wildcards took 8 s per rule), whose time must
+//! grow linearly with their length. Plain `Instant` timing; the target is covers under 1 ms per
+//! pair for the CIS patterns.
 use cwl_audit::pattern::{covers, parse};
 use std::time::{Duration, Instant};
 
@@ -70,4 +72,46 @@ fn main() {
         println!("{shown:<100} {t:>12.2?}");
     }
     println!("\nslowest covers pair: {worst:.2?} (target: under 1 ms)");
+
+    // `{ $.eventName = "Abc1*" || $.eventName = "Abc2*" || ... }` and its variants, against every
+    // CIS reference (what `eval` asks for one filter when it checks all rules), at two lengths:
+    // four times the conditions should take about four times as long.
+    println!(
+        "\n{:<44} {:>12} {:>12} {:>8}",
+        "N conditions `||`, against all 15 references", "N = 1,000", "N = 4,000", "ratio"
+    );
+    type Clause = fn(usize) -> String;
+    let kinds: [(&str, Clause); 4] = [
+        ("$.eventName = \"Abc{i}*\"", |i| {
+            format!("$.eventName = \"Abc{i}*\"")
+        }),
+        ("$.eventName = \"*Abc{i}\"", |i| {
+            format!("$.eventName = \"*Abc{i}\"")
+        }),
+        ("$.eventName = \"Abc{i}\"", |i| {
+            format!("$.eventName = \"Abc{i}\"")
+        }),
+        ("$.f{i % 3} = \"Abc{i}*\"", |i| {
+            format!("$.f{} = \"Abc{i}*\"", i % 3)
+        }),
+    ];
+    for (name, clause) in kinds {
+        let run = |n: usize| {
+            let p = format!(
+                "{{ {} }}",
+                (1..=n).map(clause).collect::<Vec<_>>().join(" || ")
+            );
+            time(3, || {
+                for (_, r) in CIS_PATTERNS {
+                    let c = covers(&p, r);
+                    assert!(c.error.is_none(), "{name} against {r}: {c:?}");
+                }
+            })
+        };
+        let (small, large) = (run(1_000), run(4_000));
+        println!(
+            "{name:<44} {small:>12.2?} {large:>12.2?} {:>8.1}",
+            large.as_secs_f64() / small.as_secs_f64()
+        );
+    }
 }

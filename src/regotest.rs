@@ -113,6 +113,8 @@ pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, Eng
             let outcome = if name.starts_with("todo_") {
                 Outcome::Skip
             } else {
+                // Each test as `eval` bounds an evaluation: coverage too.
+                let _bound = engine::builtins::time_bound(engine::DEFAULT_TIME_LIMIT);
                 match engine.eval_rule(format!("data.{full}")) {
                     Ok(Value::Bool(true)) => Outcome::Pass,
                     Ok(Value::Undefined) => Outcome::Fail(

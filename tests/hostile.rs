@@ -500,4 +500,122 @@ fn near_miss_keys_and_values_outside_an_enumeration_are_input_errors() {
         );
         assert_good_still_reported(&o);
     }
+
+const DEEP: &str = "444444444444";
+
+/// `in/` holds the good snapshot and one of account 444444444444 whose root-usage filter is 7,000
+/// nested parentheses (14 KB; CloudWatch Logs stores at most 1,024 characters, so no real account
+/// has it). `pattern` replaces it when given.
+fn dir_with_deep_filter() -> tempfile::TempDir {
+    let dir = dir_with_good_snapshot();
+    let mut s = compliant(DEEP, "us-east-1");
+    let deep = format!(
+        "{{ {}$.userIdentity.type = \"Root\"{} }}",
+        "(".repeat(7_000),
+        ")".repeat(7_000)
+    );
+    set(&mut s, "/logs/metricFilters/0/filterPattern", json!(deep));
+    write_json(&dir.path().join("in/deep.json"), &s);
+    dir
+}
+
+/// A pattern too deeply nested to parse makes its filter `unknown` with a message naming the limit;
+/// `eval`, `remediate` and `diff` all finish and still report the other account.
+#[test]
+fn a_deeply_nested_filter_pattern_is_unknown_and_the_run_goes_on() {
+    let dir = dir_with_deep_filter();
+    let why = "too complex to decide: the filter uses parentheses nested more than 512 deep";
+
+    let o = run_in(dir.path(), &["eval", "in", "--rule", "CWL-014"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_good_still_reported(&o);
+    let out = text(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("UNKNOWN  CWL-014  {DEEP}")))
+        .unwrap_or_else(|| panic!("the deep account is unknown:\n{out}"));
+    assert!(
+        line.contains("cannot decide whether filter RootAccountUsage catches all root events")
+            && line.contains(why)
+            && line.contains("and CloudWatch Logs stores at most 1024"),
+        "{line}"
+    );
+
+    // Every rule at once, too (they share the one query that failed before).
+    let o = run_in(dir.path(), &["eval", "in"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_good_still_reported(&o);
+
+    let o = run_in(dir.path(), &["remediate", "in"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan = text(&o);
+    assert!(plan.contains(GOOD) && plan.contains(DEEP), "{plan}");
+    assert!(
+        plan.contains(why),
+        "the plan says why {DEEP} gets no fix:\n{plan}"
+    );
+    assert!(
+        plan.contains(&format!(
+            "check the metric filter of account {DEEP} region us-east-1 by hand"
+        )),
+        "collecting again would not help:\n{plan}"
+    );
+
+    // old/: both accounts with the CIS filter; new/: the deep one.
+    let old = dir.path().join("old");
+    std::fs::create_dir_all(&old).expect("mkdir");
+    std::fs::copy(dir.path().join("in/good.json"), old.join("good.json")).expect("copy");
+    write_json(&old.join("deep.json"), &compliant(DEEP, "us-east-1"));
+    let o = run_in(dir.path(), &["diff", "old", "in"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "pass -> unknown is worse:\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains(DEEP) && l.contains("pass") && l.contains("unknown")),
+        "{out}"
+    );
+}
+
+/// A filter whose coverage takes far longer than `--time-limit` (4,000 `&&` groups over six fields:
+/// some 150,000 combinations, each tested against all of them) is `unknown` with a message naming
+/// the limit, instead of stopping the whole evaluation; the other account is still decided.
+#[test]
+fn coverage_slower_than_the_time_limit_is_unknown_naming_the_limit() {
+    let dir = dir_with_good_snapshot();
+    let mut s = compliant(DEEP, "us-east-1");
+    let groups: Vec<String> = (0..4_000)
+        .map(|i| {
+            let conds: Vec<String> = (0..6)
+                .map(|f| {
+                    format!(
+                        "$.f{f} {} \"a\"",
+                        if (i >> f) & 1 == 1 { "=" } else { "!=" }
+                    )
+                })
+                .collect();
+            format!("({})", conds.join(" && "))
+        })
+        .collect();
+    let slow = format!(
+        "{{ {} || {} }}",
+        &CIS[1..CIS.len() - 1],
+        groups.join(" || ")
+    );
+    set(&mut s, "/logs/metricFilters/0/filterPattern", json!(slow));
+    write_json(&dir.path().join("in/slow.json"), &s);
+    let o = run_in(
+        dir.path(),
+        &["eval", "in", "--rule", "CWL-014", "--time-limit", "1"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_good_still_reported(&o);
+    let out = text(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("UNKNOWN  CWL-014  {DEEP}")))
+        .unwrap_or_else(|| panic!("the slow account is unknown:\n{out}"));
+    assert!(
+        line.contains("cannot decide whether filter RootAccountUsage catches all root events: too complex to decide: not decided within the evaluation's time limit of 1s (--time-limit)"),
+        "{line}"
+    );
 }

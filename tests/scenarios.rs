@@ -85,6 +85,36 @@ fn s02_root_only_filter_passes_with_a_note() {
     }
 }
 
+/// A `*` inside a value (the AWS guides read it as a wildcard, or, in 2019, as the asterisk
+/// itself): a filter that catches exactly the root events under both readings passes, and the
+/// chain's notes say so; one whose answer depends on the reading is unknown, and the message says
+/// which reading gives which.
+#[test]
+fn s02_a_star_inside_a_value_is_decided_when_both_readings_agree() {
+    let inner = &CIS[2..CIS.len() - 2];
+    let sso = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*";
+    let f = with_filter(&format!(
+        "{{ ({inner}) || ({inner} && $.userIdentity.arn = \"{sso}\") }}"
+    ));
+    assert_verdict(&f, Pass, "filter RootAccountUsage");
+    assert_eq!(
+        f.notes,
+        vec![format!("the '*' inside \"{sso}\" is a wildcard for the current AWS guide and the asterisk itself for the 2019 guide; the answer is the same under both readings")]
+    );
+
+    // IAM users whose x is "aqb" match only if `*` is a wildcard (then "aqb" matches "a*b"): the
+    // filter fails as a wildcard (other identities keep the alarm in ALARM) and passes as the
+    // asterisk itself, so the verdict cannot be known.
+    let f = with_filter(&format!(
+        "{{ {inner} || ($.userIdentity.type = \"IAMUser\" && $.x = \"a*b\" && $.x = \"aqb\") }}"
+    ));
+    assert_verdict(
+        &f,
+        Unknown,
+        "cannot decide whether filter RootAccountUsage catches all root events: too complex to decide: the '*' inside \"a*b\" is a wildcard in the current AWS guide and the asterisk itself in the 2019 guide, and the answer depends on it: as a wildcard the filter catches every record the reference catches, and matches records of identities other than Root; as the asterisk itself it catches every record the reference catches",
+    );
+}
+
 /// Row 3: weakened filters fail at the filter, and the message says which root events are missed
 /// (or which other identities are matched).
 #[test]

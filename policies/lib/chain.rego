@@ -437,6 +437,8 @@ filter_note(cov, params) := {"note": sprintf("the filter also counts %s the refe
 	reverse := cwl.filter_covers(params.reference, params.pattern)
 	reverse.covers == false
 	not is_string(reverse.error)
+} else := {"note": cov.note} if {
+	is_string(cov.note)
 } else := {}
 
 # ---------------------------------------------------------------- 4. metric

@@ -4,8 +4,52 @@
 use crate::pattern;
 use anyhow::{bail, Result};
 use regorus::{Engine, Value};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The time bound of the evaluation running on this thread: when it ends, and its limit. Per thread
+/// because each worker evaluates its own account with the same (cloned) engine, and regorus calls
+/// the builtins on the thread that evaluates.
+#[derive(Clone, Copy)]
+struct Bound {
+    end: Instant,
+    limit: Duration,
+}
+
+thread_local! {
+    static BOUND: Cell<Option<Bound>> = const { Cell::new(None) };
+}
+
+/// The share of an evaluation's time limit one coverage question may take. A question not decided
+/// by then is answered "too complex to decide within the time limit" (so its filter is `unknown`)
+/// and the policy goes on: the other questions, mostly answered in microseconds, keep their own
+/// share instead of being starved by a slow one, and the policy has time left to finish. If slow
+/// questions add up to more than the limit, regorus stops the evaluation as for any slow policy,
+/// and its rules are retried one at a time (`eval::decide`), each with fewer questions.
+const QUESTION_SHARE: u32 = 8;
+
+/// While alive, the coverage builtins called on this thread are bounded as [`QUESTION_SHARE`]
+/// says, and never past `limit` from now (when regorus stops the evaluation anyway).
+pub struct TimeBound {
+    previous: Option<Bound>,
+}
+
+pub fn time_bound(limit: Duration) -> TimeBound {
+    let bound = Instant::now()
+        .checked_add(limit)
+        .map(|end| Bound { end, limit });
+    TimeBound {
+        previous: BOUND.replace(bound),
+    }
+}
+
+impl Drop for TimeBound {
+    fn drop(&mut self) {
+        BOUND.set(self.previous);
+    }
+}
 
 fn string_arg<'a>(name: &str, args: &'a [Value], i: usize) -> Result<&'a str> {
     match args.get(i) {
@@ -40,6 +84,11 @@ type CoverCache = Arc<Mutex<HashMap<String, HashMap<String, Value>>>>;
 const CACHE_LIMIT: usize = 10_000;
 
 /// The coverage of `candidate` against `reference`, from the cache or computed once.
+///
+/// A question cut short by the thread's [`time_bound`] is not cached: running out of time is not a
+/// property of the patterns but of the time left (and of the machine's load), and caching it would
+/// make one account's verdict depend on which account happened to be evaluated first. Each
+/// evaluation gets its own attempt within its own limit instead.
 fn coverage(cache: &CoverCache, candidate: &str, reference: &str) -> Result<Value> {
     if let Some(v) = cache
         .lock()
@@ -48,7 +97,24 @@ fn coverage(cache: &CoverCache, candidate: &str, reference: &str) -> Result<Valu
     {
         return Ok(v);
     }
-    let v = Value::from(serde_json::to_value(pattern::covers(candidate, reference))?);
+    let bound = BOUND.get();
+    let deadline = bound.map(|b| {
+        let share = Instant::now().checked_add(b.limit / QUESTION_SHARE);
+        share.map_or(b.end, |s| s.min(b.end))
+    });
+    let c = match pattern::covers_until(candidate, reference, deadline) {
+        Ok(c) => c,
+        Err(pattern::TimedOut) => {
+            let limit = bound.map_or(Duration::ZERO, |b| b.limit);
+            let reason = format!(
+                "not decided within the evaluation's time limit of {limit:?} (--time-limit)"
+            );
+            return Ok(Value::from(serde_json::to_value(
+                pattern::Coverage::undecided(candidate, &reason),
+            )?));
+        }
+    };
+    let v = Value::from(serde_json::to_value(c)?);
     if let Ok(mut c) = cache.lock() {
         if c.values().map(HashMap::len).sum::<usize>() >= CACHE_LIMIT {
             c.clear();
@@ -177,6 +243,60 @@ mod tests {
         // covers (and `filter_covers` says it also matches other identities).
         let positions: Vec<Value> = [1u64, 2, 3, 4].into_iter().map(Value::from).collect();
         assert_eq!(got, Value::from(positions));
+    }
+
+    /// Covers, but only after some 150,000 combinations are tested against 4,000 groups (seconds).
+    fn slow_pattern() -> String {
+        let groups: Vec<String> = (0..4_000)
+            .map(|i| {
+                let conds: Vec<String> = (0..6)
+                    .map(|f| {
+                        format!(
+                            "$.f{f} {} \"a\"",
+                            if (i >> f) & 1 == 1 { "=" } else { "!=" }
+                        )
+                    })
+                    .collect();
+                format!("({})", conds.join(" && "))
+            })
+            .collect();
+        format!(
+            "{{ {} || {} }}",
+            &ROOT[1..ROOT.len() - 1],
+            groups.join(" || ")
+        )
+    }
+
+    #[test]
+    fn a_question_cut_short_by_the_time_limit_is_undecided_and_not_cached() {
+        let cache = CoverCache::default();
+        let slow = slow_pattern();
+        let v = {
+            let _bound = time_bound(Duration::from_millis(40));
+            coverage(&cache, &slow, ROOT).unwrap()
+        };
+        assert_eq!(v["undecided"], Value::Bool(true), "{v}");
+        let e = v["error"]
+            .as_string()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.starts_with("too complex to decide: not decided within the evaluation's time limit of 40ms (--time-limit)"),
+            "{e}"
+        );
+        assert!(
+            cache.lock().unwrap().values().all(HashMap::is_empty),
+            "a time-out is no property of the patterns"
+        );
+        // Decided in time: cached.
+        let v = {
+            let _bound = time_bound(Duration::from_secs(60));
+            coverage(&cache, ROOT, ROOT).unwrap()
+        };
+        assert_eq!(v["covers"], Value::Bool(true), "{v}");
+        assert!(cache.lock().unwrap()[ROOT].contains_key(ROOT));
+        // Without a bound (outside an evaluation), nothing stops a question.
+        assert!(BOUND.get().is_none());
     }
 
     #[test]

@@ -249,6 +249,8 @@ pub struct Evaluator {
     pub checks: Vec<RuleMeta>,
     /// The query that decides every check at once (see `decide_all`), built once.
     all_query: String,
+    /// Bound of one evaluation, for regorus and for the coverage builtins.
+    time_limit: Duration,
 }
 
 impl Evaluator {
@@ -262,12 +264,16 @@ impl Evaluator {
             engine,
             checks,
             all_query,
+            time_limit: DEFAULT_TIME_LIMIT,
         })
     }
 
-    /// Bounds each evaluation (one account's rules, or one rule) to `limit` of wall-clock time.
+    /// Bounds each evaluation (one account's rules, or one rule) to `limit` of wall-clock time:
+    /// regorus stops a policy that runs longer, and a coverage question still open near the end is
+    /// answered "undecided" (see [`builtins::time_bound`]).
     pub fn set_time_limit(&mut self, limit: Duration) {
         self.engine.set_execution_timer_config(timer(limit));
+        self.time_limit = limit;
     }
 
     /// Makes `accounts` (those other snapshots refer to) visible to policies as
@@ -292,6 +298,7 @@ impl Evaluator {
     /// a whole (one check's error or time limit fails them all); the caller then decides check by
     /// check, so the report names the check at fault.
     pub fn decide_all(&mut self) -> Result<Vec<Value>, String> {
+        let _bound = builtins::time_bound(self.time_limit);
         let results = self
             .engine
             .eval_query(self.all_query.clone(), false)
@@ -311,6 +318,7 @@ impl Evaluator {
 
     /// The decision of `check` for the current input. `Undefined` when the policy decided nothing.
     pub fn decide(&mut self, check: &RuleMeta) -> Result<Value, String> {
+        let _bound = builtins::time_bound(self.time_limit);
         self.engine
             .eval_rule(format!("data.{}.{}", check.package, DECISION_RULE))
             .map_err(|e| compact_error(&e.to_string()))

@@ -19,10 +19,15 @@ pub enum Pattern {
 }
 
 /// A boolean expression of a JSON pattern. Precedence as documented: `()` > `&&` > `||`.
+///
+/// `And` and `Or` hold all their operands (two or more) in one list, nested operators of the same
+/// kind flattened: a chain of 4,000 `||` is one node, not a tree 4,000 deep, so every walk over an
+/// expression (matching, coverage, dropping it) recurses only as deep as the parentheses nest,
+/// which the parser bounds ([`MAX_NESTING`](crate::pattern::MAX_NESTING)).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
     Cond(Cond),
 }
 
@@ -159,9 +164,18 @@ pub enum DelimField {
 }
 
 /// Conditions inside a space-delimited field: `status=4* && bytes>1000`, `w1=ERROR || w1=WARN`.
+/// There are no parentheses there, so with `&&` binding tighter than `||` the conditions are always
+/// an `||` of `&&` groups: kept as such, flat, however many there are.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DelimExpr {
-    And(Box<DelimExpr>, Box<DelimExpr>),
-    Or(Box<DelimExpr>, Box<DelimExpr>),
-    Cmp { field: String, op: Op, value: Value },
+pub struct DelimExpr {
+    /// At least one group; the expression holds when every comparison of some group holds.
+    pub any: Vec<Vec<DelimCmp>>,
+}
+
+/// One comparison of a space-delimited field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DelimCmp {
+    pub field: String,
+    pub op: Op,
+    pub value: Value,
 }

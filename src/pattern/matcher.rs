@@ -51,8 +51,8 @@ pub fn matches(pattern: &Pattern, event: &Event) -> bool {
 
 fn eval_expr(e: &Expr, j: &Json) -> bool {
     match e {
-        Expr::And(a, b) => eval_expr(a, j) && eval_expr(b, j),
-        Expr::Or(a, b) => eval_expr(a, j) || eval_expr(b, j),
+        Expr::And(es) => es.iter().all(|e| eval_expr(e, j)),
+        Expr::Or(es) => es.iter().any(|e| eval_expr(e, j)),
         Expr::Cond(c) => {
             let nodes = resolve(&c.selector, j);
             eval_test_nodes(&c.test, nodes.iter().map(|n| node_of(n)))
@@ -306,27 +306,28 @@ fn eval_delimited(fields: &[DelimField], raw: &str) -> bool {
 }
 
 fn eval_delim_expr(e: &DelimExpr, bound: &[(&str, &str)]) -> bool {
-    match e {
-        DelimExpr::And(a, b) => eval_delim_expr(a, bound) && eval_delim_expr(b, bound),
-        DelimExpr::Or(a, b) => eval_delim_expr(a, bound) || eval_delim_expr(b, bound),
-        DelimExpr::Cmp { field, op, value } => {
-            let Some((_, tok)) = bound.iter().find(|(n, _)| n == field) else {
-                return false;
-            };
-            // "For numeric fields, you can use the >, <, >=, <=, =, and != operators": a field that
-            // reads as a number is compared as one when the value is a number.
-            match (value, super::parse::parse_number(tok)) {
-                (
-                    Value::Lit {
-                        num: Some(_),
-                        glob: false,
-                        ..
-                    },
-                    Some(n),
-                ) => cmp_num(*op, value, n),
-                _ => cmp_str(*op, value, tok),
-            }
-        }
+    e.any
+        .iter()
+        .any(|group| group.iter().all(|c| eval_delim_cmp(c, bound)))
+}
+
+fn eval_delim_cmp(c: &DelimCmp, bound: &[(&str, &str)]) -> bool {
+    let DelimCmp { field, op, value } = c;
+    let Some((_, tok)) = bound.iter().find(|(n, _)| n == field) else {
+        return false;
+    };
+    // "For numeric fields, you can use the >, <, >=, <=, =, and != operators": a field that
+    // reads as a number is compared as one when the value is a number.
+    match (value, super::parse::parse_number(tok)) {
+        (
+            Value::Lit {
+                num: Some(_),
+                glob: false,
+                ..
+            },
+            Some(n),
+        ) => cmp_num(*op, value, n),
+        _ => cmp_str(*op, value, tok),
     }
 }
 

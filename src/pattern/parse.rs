@@ -16,7 +16,11 @@ use super::PatternError;
 /// Parse a filter pattern.
 pub fn parse(src: &str) -> Result<Pattern, PatternError> {
     let chars: Vec<char> = src.chars().collect();
-    let mut p = Parser { s: &chars, i: 0 };
+    let mut p = Parser {
+        s: &chars,
+        i: 0,
+        depth: 0,
+    };
     p.skip_ws();
     if p.eof() {
         // "an empty filter pattern matches all log events" (PutMetricFilter, filterPattern).
@@ -35,9 +39,26 @@ pub fn parse(src: &str) -> Result<Pattern, PatternError> {
     Ok(pattern)
 }
 
+/// How deep parentheses may nest in a JSON pattern. CloudWatch Logs stores at most 1,024
+/// characters of pattern, and every level takes two of them (`(` and `)`), so no pattern AWS can
+/// hold nests deeper than this.
+pub const MAX_NESTING: usize = 512;
+
 struct Parser<'a> {
     s: &'a [char],
     i: usize,
+    /// Parentheses open at `i`.
+    depth: usize,
+}
+
+/// One operand as itself, several as an `&&` or `||` of them.
+fn join(mut operands: Vec<Expr>, node: fn(Vec<Expr>) -> Expr) -> Expr {
+    if operands.len() == 1 {
+        if let Some(e) = operands.pop() {
+            return e;
+        }
+    }
+    node(operands)
 }
 
 /// Characters that end an unquoted value or term inside a JSON expression.
@@ -109,31 +130,35 @@ impl<'a> Parser<'a> {
     /// "Compound expressions support the use of parentheses and the following standard order of
     /// operations: () > && > ||".
     fn or_expr(&mut self) -> Result<Expr, PatternError> {
-        let mut left = self.and_expr()?;
+        let mut operands = Vec::new();
         loop {
-            self.skip_ws();
-            if self.starts_with("||") {
-                self.i += 2;
-                let right = self.and_expr()?;
-                left = Expr::Or(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
+            match self.and_expr()? {
+                Expr::Or(inner) => operands.extend(inner),
+                e => operands.push(e),
             }
+            self.skip_ws();
+            if !self.starts_with("||") {
+                break;
+            }
+            self.i += 2;
         }
+        Ok(join(operands, Expr::Or))
     }
 
     fn and_expr(&mut self) -> Result<Expr, PatternError> {
-        let mut left = self.unary()?;
+        let mut operands = Vec::new();
         loop {
-            self.skip_ws();
-            if self.starts_with("&&") {
-                self.i += 2;
-                let right = self.unary()?;
-                left = Expr::And(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
+            match self.unary()? {
+                Expr::And(inner) => operands.extend(inner),
+                e => operands.push(e),
             }
+            self.skip_ws();
+            if !self.starts_with("&&") {
+                break;
+            }
+            self.i += 2;
         }
+        Ok(join(operands, Expr::And))
     }
 
     fn unary(&mut self) -> Result<Expr, PatternError> {
@@ -141,8 +166,19 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some('(') => {
                 let open = self.i;
+                // Each level of parentheses is a level of recursion here and in every walk over
+                // the expression: bounded, so a hostile pattern is an error instead of a stack
+                // overflow that would abort the whole run.
+                if self.depth >= MAX_NESTING {
+                    return Err(PatternError::unsupported(
+                        open + 1,
+                        format!("parentheses nested more than {MAX_NESTING} deep"),
+                    ));
+                }
+                self.depth += 1;
                 self.i += 1;
                 let e = self.or_expr()?;
+                self.depth -= 1;
                 self.skip_ws();
                 if self.peek() == Some(')') {
                     self.i += 1;
@@ -586,7 +622,7 @@ impl<'a> Parser<'a> {
         Ok(self.s[start..self.i].iter().collect())
     }
 
-    fn delim_cmp(&mut self, field: String) -> Result<DelimExpr, PatternError> {
+    fn delim_cmp(&mut self, field: String) -> Result<DelimCmp, PatternError> {
         let (op, len) = if self.starts_with("!=") {
             (Op::Ne, 2)
         } else if self.starts_with("<=") {
@@ -654,13 +690,12 @@ impl<'a> Parser<'a> {
                 format!("expected a number after '{}'", op.symbol()),
             ));
         }
-        Ok(DelimExpr::Cmp { field, op, value })
+        Ok(DelimCmp { field, op, value })
     }
 
-    fn delim_rest(&mut self, first: DelimExpr) -> Result<DelimExpr, PatternError> {
-        // && binds tighter than ||, as in JSON patterns.
-        let mut ors: Vec<DelimExpr> = Vec::new();
-        let mut current = first;
+    fn delim_rest(&mut self, first: DelimCmp) -> Result<DelimExpr, PatternError> {
+        // && binds tighter than ||, as in JSON patterns: `||` starts a new group.
+        let mut any: Vec<Vec<DelimCmp>> = vec![vec![first]];
         loop {
             self.skip_ws();
             let and = self.starts_with("&&");
@@ -673,17 +708,12 @@ impl<'a> Parser<'a> {
             let name = self.delim_name()?;
             self.skip_ws();
             let next = self.delim_cmp(name)?;
-            if and {
-                current = DelimExpr::And(Box::new(current), Box::new(next));
-            } else {
-                ors.push(current);
-                current = next;
+            match any.last_mut() {
+                Some(group) if and => group.push(next),
+                _ => any.push(vec![next]),
             }
         }
-        for left in ors.into_iter().rev() {
-            current = DelimExpr::Or(Box::new(left), Box::new(current));
-        }
-        Ok(current)
+        Ok(DelimExpr { any })
     }
 }
 
