@@ -421,7 +421,8 @@ fn a_misspelled_member_the_chain_reads_is_an_input_error_naming_the_place() {
         let errors = error_lines(&o, dir.path());
         // A typo this close to the member is named as such; a member removed outright is
         // "missing required key" (tests/cli.rs, bad_input).
-        let want = format!("{pointer}/{typo}: unknown key \"{typo}\": did you mean \"{key_name}\"?");
+        let want =
+            format!("{pointer}/{typo}: unknown key \"{typo}\": did you mean \"{key_name}\"?");
         assert!(
             errors.contains(&format!("in/{name}.json:")) && errors.contains(&want),
             "{name}: one line naming the file, line and pointer ({want}):\n{errors}"
@@ -500,6 +501,7 @@ fn near_miss_keys_and_values_outside_an_enumeration_are_input_errors() {
         );
         assert_good_still_reported(&o);
     }
+}
 
 const DEEP: &str = "444444444444";
 
