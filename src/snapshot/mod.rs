@@ -8,7 +8,7 @@ mod scan;
 mod schema;
 
 pub use discover::discover;
-pub use locate::{line_col, locate, locate_many};
+pub use locate::{line_col, locate, locate_many, pointer_at};
 pub use scan::{scan, Scan};
 pub use schema::{is_region, PARTITIONS};
 
