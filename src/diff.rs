@@ -476,6 +476,18 @@ pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineE
     }
     let run = |p: &PathBuf| eval::run(&eval::Options::new(vec![p.clone()]));
     let (ro, rn) = (run(old)?, run(new)?);
+    // Each set is evaluated with its own run manifests, so the accounts they report (unknown when
+    // not collected) are in the verdicts of both alike; a manifest that could not be used, or two
+    // that contradict each other, is an input error of the diff as of `eval`.
+    for n in ro.notifications.iter().chain(&rn.notifications) {
+        let of_manifest = n
+            .path
+            .as_deref()
+            .is_some_and(|p| crate::manifest::is_manifest_path(std::path::Path::new(p)));
+        if n.level == crate::findings::Level::Error && of_manifest && !errors.contains(&n.message) {
+            errors.push(n.message.clone());
+        }
+    }
     Ok(Diff {
         changes,
         verdicts: verdicts(&ro.findings, &rn.findings),

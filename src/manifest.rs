@@ -7,7 +7,12 @@
 //! directories it evaluates. docs/snapshot-format.md ("Run manifest") is the contract. A manifest is
 //! untrusted input like a snapshot: every member is checked before it is used, and its strings only
 //! reach reports through their escaping.
-use crate::findings::{Finding, Level, Location, Notification, Verdict};
+//!
+//! Here: the types, their checks, and reading a file ([`load`]; a file that fails is [`Refused`],
+//! and still names the accounts it lists, which then cannot pass). `combine`: several manifests
+//! into one standing per account, contradictions being input errors. `apply`: what that changes
+//! in a run's findings (a pass stands only on snapshots the collection wrote, along the whole
+//! chain).
 use crate::snapshot::{self, is_region, LoadError, Place};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -237,11 +242,48 @@ impl Manifest {
                     "a failed account needs an `error`".into(),
                 );
             }
-            if a.status == Status::OtherShard && a.shard.is_none() {
-                return bad(
-                    format!("/accounts/{i}"),
-                    "an `other_shard` account needs its `shard`".into(),
-                );
+            // Only a shard part can point at another part, and only at a part of its own run.
+            match (a.status, a.shard, self.shard) {
+                (Status::OtherShard, _, None) => {
+                    return bad(
+                        format!("/accounts/{i}/status"),
+                        "`other_shard` in a manifest that is not a shard part (it has no `shard`)"
+                            .into(),
+                    )
+                }
+                (Status::OtherShard, None, Some(_)) => {
+                    return bad(
+                        format!("/accounts/{i}"),
+                        "an `other_shard` account needs its `shard`".into(),
+                    )
+                }
+                (Status::OtherShard, Some(k), Some(own)) if k == 0 || k > own.count => {
+                    return bad(
+                        format!("/accounts/{i}/shard"),
+                        format!("shard {k} is not one of the run's {} shards", own.count),
+                    )
+                }
+                (Status::OtherShard, Some(k), Some(own)) if k == own.index => {
+                    return bad(
+                        format!("/accounts/{i}/shard"),
+                        format!(
+                            "`other_shard` names this manifest's own shard {k}/{}",
+                            own.count
+                        ),
+                    )
+                }
+                (Status::OtherShard, Some(_), Some(_)) => {}
+                (_, Some(k), own) if own.map(|s| s.index) != Some(k) => {
+                    return bad(
+                        format!("/accounts/{i}/shard"),
+                        format!(
+                            "account {} is listed as {:?} here, and its `shard` {k} is not this manifest's",
+                            a.account_id,
+                            status_word(a.status)
+                        ),
+                    )
+                }
+                _ => {}
             }
             for r in a.regions.keys() {
                 if !is_region(r) {
@@ -256,6 +298,34 @@ impl Manifest {
     }
 }
 
+impl Status {
+    /// The word the manifest uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Collected => "collected",
+            Status::Partial => "partial",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Pending => "pending",
+            Status::OtherShard => "other_shard",
+        }
+    }
+}
+
+fn status_word(s: Status) -> &'static str {
+    s.as_str()
+}
+
+/// The shard a part's file name claims (`cwl-audit-manifest.shard-I-of-N.json`), if it has that form.
+fn shard_in_name(path: &Path) -> Option<(u32, u32)> {
+    let name = path.file_name()?.to_str()?;
+    let rest = name
+        .strip_prefix("cwl-audit-manifest.shard-")?
+        .strip_suffix(".json")?;
+    let (i, n) = rest.split_once("-of-")?;
+    Some((i.parse().ok()?, n.parse().ok()?))
+}
+
 /// A manifest read from a file.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -263,213 +333,226 @@ pub struct Loaded {
     pub path: String,
     pub text: String,
     pub manifest: Manifest,
+    /// The line of each `accounts` entry (findings about an account point at its entry), found in
+    /// one pass over the text.
+    pub lines: Vec<usize>,
 }
 
-/// Reads and checks one manifest file; a bad one is a load error with its line and pointer, like a
-/// bad snapshot.
-pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+impl Loaded {
+    /// Builds a loaded manifest from its text (which must be `manifest`'s).
+    pub fn new(path: String, text: String, manifest: Manifest) -> Self {
+        let pointers: Vec<String> = (0..manifest.accounts.len())
+            .map(|i| format!("/accounts/{i}"))
+            .collect();
+        let refs: Vec<&str> = pointers.iter().map(String::as_str).collect();
+        let lines = snapshot::locate_many(&text, &refs)
+            .into_iter()
+            .map(|at| at.map_or(1, |(l, _)| l))
+            .collect();
+        Loaded {
+            path,
+            text,
+            manifest,
+            lines,
+        }
+    }
+}
+
+/// A manifest file that could not be used. The accounts it names (as far as its text can be read)
+/// must not pass from snapshots alone: the file says something about them, and what it says is
+/// not known.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub error: LoadError,
+    /// The accounts the file names (`accounts[*].account_id`, 12-digit ones only: nothing else can
+    /// match a snapshot), each with where its entry is.
+    pub named: Vec<Named>,
+}
+
+/// An account a refused manifest names, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub account_id: String,
+    /// `/accounts/I` when the text is JSON; empty when the id was found in unparsable text.
+    pub pointer: String,
+    pub line: usize,
+}
+
+impl Refused {
+    fn new(error: LoadError, text: &str) -> Self {
+        Refused {
+            error,
+            named: named_accounts(text),
+        }
+    }
+}
+
+/// The account ids a manifest's text names. From the parsed JSON when it parses (whatever the rest
+/// of it is); else, for a file cut short or otherwise broken, every `"account_id": "<12 digits>"`
+/// in the text, so a truncated manifest still covers the accounts written before the cut.
+fn named_accounts(text: &str) -> Vec<Named> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        let Some(accounts) = v.get("accounts").and_then(|a| a.as_array()) else {
+            return Vec::new();
+        };
+        let found: Vec<(usize, String)> = accounts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let id = a.get("account_id")?.as_str()?;
+                is_account_id(id).then(|| (i, id.to_string()))
+            })
+            .collect();
+        let pointers: Vec<String> = found
+            .iter()
+            .map(|(i, _)| format!("/accounts/{i}"))
+            .collect();
+        let refs: Vec<&str> = pointers.iter().map(String::as_str).collect();
+        let lines = snapshot::locate_many(text, &refs);
+        return found
+            .into_iter()
+            .zip(pointers)
+            .zip(lines)
+            .map(|(((_, account_id), pointer), at)| Named {
+                account_id,
+                pointer,
+                line: at.map_or(1, |(l, _)| l),
+            })
+            .collect();
+    }
+    let bytes = text.as_bytes();
+    let key = b"\"account_id\"";
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(k) = find(&bytes[from..], key).map(|k| from + k) {
+        from = k + key.len();
+        let skip = |mut i: usize| {
+            while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            i
+        };
+        let colon = skip(from);
+        if bytes.get(colon) != Some(&b':') {
+            continue;
+        }
+        let open = skip(colon + 1);
+        let id = bytes.get(open + 1..open + 13);
+        if bytes.get(open) == Some(&b'"') && bytes.get(open + 13) == Some(&b'"') {
+            if let Some(id) = id.and_then(|b| std::str::from_utf8(b).ok()) {
+                if is_account_id(id) {
+                    out.push(Named {
+                        account_id: id.to_string(),
+                        pointer: String::new(),
+                        line: snapshot::line_col(bytes, k).0,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads and checks one manifest file; a bad one is refused with its line and pointer, like a bad
+/// snapshot, and with the accounts it names.
+pub fn load(path: &Path) -> Result<Loaded, Refused> {
     let shown = snapshot::display_path(path);
-    let err =
-        |line_col: Option<(usize, usize)>, pointer: Option<String>, message: String| LoadError {
+    let bytes = snapshot::read_file(path).map_err(|e| Refused::new(e, ""))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let at = snapshot::line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+            let err = LoadError {
+                path: shown,
+                place: Some(Place {
+                    pointer: None,
+                    line_col: Some(at),
+                }),
+                message: "not valid UTF-8 (a manifest is UTF-8 JSON)".into(),
+            };
+            return Err(Refused::new(err, &lossy));
+        }
+    };
+    let claimed = shard_in_name(path);
+    parse(shown, text, claimed)
+}
+
+/// Parses and checks manifest text read from `shown`; `claimed`: the shard its file name claims.
+fn parse(shown: String, text: String, claimed: Option<(u32, u32)>) -> Result<Loaded, Refused> {
+    let refuse = |line_col: Option<(usize, usize)>, pointer: Option<String>, message: String| {
+        let error = LoadError {
             path: shown.clone(),
             place: Some(Place { pointer, line_col }),
             message,
         };
-    let bytes = snapshot::read_file(path)?;
-    let text = String::from_utf8(bytes).map_err(|_| LoadError::new(&shown, "not UTF-8"))?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-        err(
+        Refused::new(error, &text)
+    };
+    // serde's message ends with " at line L column C"; the place is shown in front instead.
+    let words = |e: &serde_json::Error| {
+        let m = e.to_string();
+        m.split(" at line ").next().unwrap_or(&m).to_string()
+    };
+    // Syntax first: a JSON error has a position and no pointer.
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
+        return Err(refuse(
             Some((e.line().max(1), e.column().max(1))),
             None,
-            format!("not a run manifest: {e}"),
+            format!("invalid JSON: {}", words(&e)),
+        ));
+    }
+    // Then the shape. serde names the position where it stopped (the last byte it read: the end of
+    // a bad value, the closing brace of an object that lacks a member), which is inside the
+    // offending value: its pointer is the innermost value there.
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+        let (line, col) = (e.line().max(1), e.column().max(1));
+        // Line L starts after the (L-1)th newline; serde counts columns in bytes from 1.
+        let line_start = match line {
+            1 => 0,
+            l => text
+                .match_indices('\n')
+                .nth(l - 2)
+                .map_or(0, |(i, _)| i + 1),
+        };
+        let pointer = snapshot::pointer_at(&text, line_start + col - 1);
+        refuse(
+            Some((line, col)),
+            pointer,
+            format!("not a run manifest: {}", words(&e)),
         )
     })?;
     manifest.check().map_err(|(pointer, message)| {
         let at = snapshot::locate(&text, &pointer);
-        err(at, Some(pointer), message)
+        refuse(at, Some(pointer), message)
     })?;
-    Ok(Loaded {
-        path: shown,
-        text,
-        manifest,
-    })
-}
-
-/// One account's entry as the manifests of a run say it, with where it was read.
-struct Entry<'a> {
-    manifest: &'a Loaded,
-    index: usize,
-    account: &'a Account,
-}
-
-/// Which entry speaks for an account when several manifests list it: its own shard's entry over
-/// another shard's `other_shard` line, then the most complete status (a resumed run's manifest
-/// replaces the earlier one, so two full entries disagree only when two runs' files are mixed).
-fn rank(a: &Account) -> u8 {
-    match a.status {
-        Status::Collected => 0,
-        Status::Partial => 1,
-        Status::Skipped => 2,
-        Status::Failed => 3,
-        Status::Pending => 4,
-        Status::OtherShard => 5,
-    }
-}
-
-/// What the manifests add to a run: a finding per rule for every expected account that has no
-/// snapshot (`unknown`, saying why), a pass downgraded to `unknown` where the manifest says the
-/// account's last collection failed or did not finish, and notes for skipped accounts.
-pub struct Applied {
-    pub findings: Vec<Finding>,
-    pub notifications: Vec<Notification>,
-}
-
-/// Applies `manifests` to the findings of a run. `present`: accounts with at least one snapshot
-/// loaded; `rules`: the ids of the rules that were evaluated.
-pub fn apply(
-    manifests: &[Loaded],
-    findings: &mut [Finding],
-    present: &BTreeSet<String>,
-    rules: &[String],
-) -> Applied {
-    let mut out = Applied {
-        findings: Vec::new(),
-        notifications: Vec::new(),
-    };
-    let mut by_account: BTreeMap<&str, Entry> = BTreeMap::new();
-    for m in manifests {
-        for (index, account) in m.manifest.accounts.iter().enumerate() {
-            let e = Entry {
-                manifest: m,
-                index,
-                account,
-            };
-            match by_account.get(account.account_id.as_str()) {
-                Some(old) if rank(old.account) <= rank(account) => {}
-                _ => {
-                    by_account.insert(account.account_id.as_str(), e);
-                }
-            }
-        }
-    }
-    // Shards whose part was found, per organization: an `other_shard` entry whose shard's part is
-    // missing means that part of the organization was not evaluated.
-    let found_shards: BTreeSet<(&str, u32)> = manifests
-        .iter()
-        .filter_map(|m| {
-            m.manifest
+    if let Some((i, n)) = claimed {
+        if manifest.shard != Some(Shard { index: i, count: n }) {
+            let says = manifest
                 .shard
-                .map(|s| (m.manifest.organization.id.as_str(), s.index))
-        })
-        .collect();
-    let mut skipped: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (id, e) in &by_account {
-        let m = &e.manifest.manifest;
-        let a = e.account;
-        let why_missing: Option<String> = match a.status {
-            Status::Skipped => {
-                let reason = a.reason.clone().unwrap_or_else(|| "skipped".into());
-                // Snapshots of a skipped account are from another collection: decided as found,
-                // with a note saying so.
-                for f in findings.iter_mut().filter(|f| f.account_id == *id) {
-                    f.notes.push(format!(
-                        "the manifest lists account {id} as skipped ({reason}); its snapshots are not from this collection"
-                    ));
-                }
-                skipped.entry(reason).or_default().push(id.to_string());
-                continue;
-            }
-            Status::Collected | Status::Partial if present.contains(*id) => continue,
-            Status::Collected | Status::Partial => Some(format!(
-                "the manifest lists account {id} as collected, and none of its snapshots was found"
-            )),
-            Status::Failed => Some(failure_words(m, a)),
-            Status::Pending => Some(format!(
-                "account {id} was not collected: the collection stopped before it (run `collect --organization ... --resume` to finish it)"
-            )),
-            Status::OtherShard => {
-                let shard = a.shard.unwrap_or(0);
-                let count = m.shard.map_or(0, |s| s.count);
-                if found_shards.contains(&(m.organization.id.as_str(), shard)) {
-                    // Its own shard's part was read and had no entry for it: that part is from
-                    // another run or selection.
-                    Some(format!(
-                        "account {id} belongs to shard {shard}/{count}, whose manifest does not list it"
-                    ))
-                } else {
-                    Some(format!(
-                        "account {id} belongs to shard {shard}/{count}, and that shard's manifest ({}) was not found",
-                        shard_file_name(shard, count)
-                    ))
-                }
-            }
-        };
-        let Some(why) = why_missing else { continue };
-        let location = Location {
-            path: e.manifest.path.clone(),
-            pointer: format!("/accounts/{}", e.index),
-            line: snapshot::locate(&e.manifest.text, &format!("/accounts/{}", e.index))
-                .map_or(1, |(l, _)| l),
-            account_id: id.to_string(),
-            region: m.regions.first().cloned().unwrap_or_default(),
-        };
-        if present.contains(*id) {
-            // Snapshots of an account the manifest says was not (fully) collected this time are
-            // older evidence: a pass from them is not proven for now; a fail or unknown stands,
-            // with a note.
-            for f in findings.iter_mut().filter(|f| f.account_id == *id) {
-                if f.verdict == Verdict::Pass {
-                    f.verdict = Verdict::Unknown;
-                    f.notes
-                        .push(format!("the snapshots found would pass: {}", f.message));
-                    f.message = format!("{why}; its snapshots were not written by this collection");
-                    f.link = Some("account".into());
-                    f.location = Some(location.clone());
-                } else {
-                    f.notes.push(why.clone());
-                }
-            }
-            continue;
-        }
-        for rule in rules {
-            out.findings.push(Finding {
-                rule_id: rule.clone(),
-                account_id: id.to_string(),
-                verdict: Verdict::Unknown,
-                message: why.clone(),
-                region: None,
-                resource: Some(format!(
-                    "arn:{}:organizations::{}:account/{}/{}",
-                    m.organization.partition,
-                    m.organization.management_account_id,
-                    m.organization.id,
-                    id
-                )),
-                link: Some("account".into()),
-                location: Some(location.clone()),
-                chain: serde_json::Value::Array(Vec::new()),
-                notes: a
-                    .name
-                    .iter()
-                    .map(|n| format!("account name: {n}"))
-                    .collect(),
-            });
+                .map_or("is not a shard part".to_string(), |s| {
+                    format!("is shard {}/{}", s.index, s.count)
+                });
+            let pointer = if manifest.shard.is_some() {
+                "/shard"
+            } else {
+                ""
+            };
+            return Err(refuse(
+                snapshot::locate(&text, pointer),
+                Some(pointer.into()),
+                format!("the file name says shard {i} of {n}, and the manifest {says}"),
+            ));
         }
     }
-    for (reason, ids) in skipped {
-        out.notifications.push(Notification {
-            level: Level::Note,
-            message: format!(
-                "{} skipped by the collection ({reason}): {}",
-                plural(ids.len(), "account"),
-                ids.join(", ")
-            ),
-            path: manifests.first().map(|m| m.path.clone()),
-            line: None,
-        });
-    }
-    out
+    Ok(Loaded::new(shown, text, manifest))
 }
+
+mod apply;
+mod combine;
 
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -497,11 +580,14 @@ fn failure_words(m: &Manifest, a: &Account) -> String {
     }
 }
 
+pub use apply::{apply, Applied, Run};
+
+/// Manifests built in code, for the tests of this module and its parts.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    fn manifest(accounts: Vec<Account>) -> Manifest {
+    pub fn manifest(accounts: Vec<Account>) -> Manifest {
         Manifest {
             format: FORMAT_V1.into(),
             organization: Organization {
@@ -524,7 +610,7 @@ mod tests {
         }
     }
 
-    fn account(id: &str, status: Status) -> Account {
+    pub fn account(id: &str, status: Status) -> Account {
         Account {
             account_id: id.into(),
             name: Some(format!("acct-{id}")),
@@ -538,71 +624,42 @@ mod tests {
         }
     }
 
-    fn loaded(m: Manifest) -> Loaded {
-        let text = serde_json::to_string_pretty(&m).expect("serialize");
-        Loaded {
-            path: "snapshots/cwl-audit-manifest.json".into(),
-            text,
-            manifest: m,
-        }
-    }
-
-    #[test]
-    fn a_failed_account_without_snapshots_is_unknown_for_every_rule() {
-        let mut denied = account("222222222222", Status::Failed);
-        denied.error = Some(AccountError {
+    pub fn failed(id: &str) -> Account {
+        let mut a = account(id, Status::Failed);
+        a.error = Some(AccountError {
             operation: "AssumeRole".into(),
             code: "AccessDenied".into(),
             message: None,
         });
-        let mut suspended = account("333333333333", Status::Skipped);
-        suspended.reason = Some("suspended".into());
-        let m = loaded(manifest(vec![
-            account("111111111111", Status::Collected),
-            denied,
-            suspended,
-        ]));
-        let present: BTreeSet<String> = ["111111111111".to_string()].into();
-        let rules = vec!["CWL-014".to_string(), "CIS-4.1".to_string()];
-        let applied = apply(&[m], &mut [], &present, &rules);
-        assert_eq!(applied.findings.len(), 2);
-        for f in &applied.findings {
-            assert_eq!(f.verdict, Verdict::Unknown);
-            assert_eq!(f.account_id, "222222222222");
-            assert_eq!(
-                f.message,
-                "account 222222222222 was not collected: the role CwlAuditReadOnly could not be assumed: AccessDenied"
-            );
-            let l = f.location.as_ref().expect("placed at the manifest");
-            assert_eq!(l.pointer, "/accounts/1");
-            assert!(l.line > 1, "the entry's line: {l:?}");
-        }
-        assert_eq!(applied.notifications.len(), 1);
-        assert_eq!(
-            applied.notifications[0].message,
-            "1 account skipped by the collection (suspended): 333333333333"
-        );
+        a
     }
 
-    #[test]
-    fn a_missing_shard_makes_its_accounts_unknown() {
-        let mut m = manifest(vec![account("111111111112", Status::Collected), {
-            let mut a = account("111111111111", Status::OtherShard);
-            a.shard = Some(2);
-            a
-        }]);
-        m.shard = Some(Shard { index: 1, count: 2 });
-        let present: BTreeSet<String> = ["111111111112".to_string()].into();
-        let applied = apply(&[loaded(m)], &mut [], &present, &["CWL-014".to_string()]);
-        assert_eq!(applied.findings.len(), 1);
-        assert!(
-            applied.findings[0]
-                .message
-                .contains("shard 2/2, and that shard's manifest (cwl-audit-manifest.shard-2-of-2.json) was not found"),
-            "{}",
-            applied.findings[0].message
-        );
+    pub fn other_shard(id: &str, shard: u32) -> Account {
+        let mut a = account(id, Status::OtherShard);
+        a.shard = Some(shard);
+        a
     }
+
+    pub fn sharded(mut m: Manifest, index: u32, count: u32) -> Manifest {
+        m.shard = Some(Shard { index, count });
+        m
+    }
+
+    /// `m` as read from `path`.
+    pub fn loaded_at(path: &str, m: Manifest) -> Loaded {
+        let text = serde_json::to_string_pretty(&m).expect("serialize");
+        Loaded::new(path.into(), text, m)
+    }
+
+    pub fn loaded(m: Manifest) -> Loaded {
+        loaded_at("snapshots/cwl-audit-manifest.json", m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
 
     #[test]
     fn shard_assignment_is_stable_and_in_range() {
@@ -612,6 +669,178 @@ mod tests {
             assert_eq!(s, Shard::of(id, 4));
         }
         assert_eq!(Shard::of("000000000005", 4), 2);
+    }
+
+    fn text_of(m: &Manifest) -> String {
+        serde_json::to_string_pretty(m).expect("serialize")
+    }
+
+    fn refused(text: &str, claimed: Option<(u32, u32)>) -> Refused {
+        parse("d/cwl-audit-manifest.json".into(), text.into(), claimed).expect_err("refused")
+    }
+
+    #[test]
+    fn other_shard_needs_a_shard_part_and_a_shard_of_its_run() {
+        // An unsharded manifest cannot send an account elsewhere ("shard 3/0" before).
+        let m = manifest(vec![
+            account("111111111111", Status::Collected),
+            other_shard("222222222222", 3),
+        ]);
+        let (pointer, message) = m.check().expect_err("refused");
+        assert_eq!(pointer, "/accounts/1/status");
+        assert!(message.contains("not a shard part"), "{message}");
+        let part = |accounts| sharded(manifest(accounts), 1, 2);
+        let e = part(vec![other_shard("222222222222", 3)])
+            .check()
+            .expect_err("3 of 2");
+        assert_eq!(
+            e,
+            (
+                "/accounts/0/shard".into(),
+                "shard 3 is not one of the run's 2 shards".into()
+            )
+        );
+        let e = part(vec![other_shard("222222222222", 1)])
+            .check()
+            .expect_err("itself");
+        assert_eq!(e.0, "/accounts/0/shard");
+        assert!(e.1.contains("own shard 1/2"), "{}", e.1);
+        let mut own = account("222222222222", Status::Collected);
+        own.shard = Some(2);
+        let e = part(vec![own.clone()])
+            .check()
+            .expect_err("own entry of shard 2 in part 1");
+        assert_eq!(e.0, "/accounts/0/shard");
+        own.shard = Some(1);
+        assert_eq!(
+            part(vec![own, other_shard("333333333333", 2)]).check(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_type_error_names_the_member() {
+        let mut m = manifest(vec![account("111111111111", Status::Collected)]);
+        m.accounts[0]
+            .regions
+            .insert("us-east-1".into(), RegionStatus::Complete);
+        let good = text_of(&m);
+        assert!(parse("x".into(), good.clone(), None).is_ok());
+        for (from, to, pointer, words) in [
+            (
+                "\"collected\"",
+                "\"Collected\"",
+                "/accounts/0/status",
+                "unknown variant `Collected`",
+            ),
+            (
+                "\"status\": \"collected\",",
+                "",
+                "/accounts/0",
+                "missing field `status`",
+            ),
+            (
+                "\"complete\"",
+                "\"failed\"",
+                "/accounts/0/regions/us-east-1",
+                "unknown variant `failed`",
+            ),
+            (
+                "\"member_role\": \"CwlAuditReadOnly\"",
+                "\"member_role\": 7",
+                "/member_role",
+                "invalid type",
+            ),
+        ] {
+            let text = good.replacen(from, to, 1);
+            assert_ne!(text, good, "{from}");
+            let r = refused(&text, None);
+            let place = r.error.place.as_ref().expect("placed");
+            assert_eq!(place.pointer.as_deref(), Some(pointer), "{text}");
+            assert!(place.line_col.is_some());
+            assert!(r.error.message.contains(words), "{}", r.error.message);
+            assert!(
+                !r.error.message.contains(" at line "),
+                "{}",
+                r.error.message
+            );
+            // The accounts it lists are still known.
+            assert_eq!(r.named.len(), 1, "{text}");
+        }
+        let accounts_null = good.replacen("\"accounts\": [", "\"accounts\": null, \"x\": [", 1);
+        let r = refused(&accounts_null, None);
+        assert_eq!(
+            r.error.place.and_then(|p| p.pointer).as_deref(),
+            Some("/accounts")
+        );
+    }
+
+    #[test]
+    fn a_refused_manifest_still_names_its_accounts() {
+        let m = manifest(vec![
+            failed("888888888888"),
+            account("888888888888", Status::Collected),
+            account("../../etc/pw", Status::Collected),
+        ]);
+        let text = text_of(&m);
+        let r = refused(&text, None);
+        assert!(r.error.message.contains("listed twice"), "{}", r.error);
+        let ids: Vec<(&str, &str)> = r
+            .named
+            .iter()
+            .map(|n| (n.account_id.as_str(), n.pointer.as_str()))
+            .collect();
+        // Only 12-digit ids: nothing else can be a snapshot's account.
+        assert_eq!(
+            ids,
+            [
+                ("888888888888", "/accounts/0"),
+                ("888888888888", "/accounts/1")
+            ]
+        );
+        assert!(r.named[1].line > r.named[0].line);
+        // Cut short: not JSON, and the ids written before the cut are still read.
+        let cut = &text[..text.find("../../etc").expect("third entry")];
+        let r = refused(cut, None);
+        assert!(r.error.message.starts_with("invalid JSON"), "{}", r.error);
+        let ids: Vec<&str> = r.named.iter().map(|n| n.account_id.as_str()).collect();
+        assert_eq!(ids, ["888888888888", "888888888888"]);
+        let line = cut
+            .lines()
+            .position(|l| l.contains("\"account_id\": \"888888888888\""))
+            .map(|i| i + 1);
+        assert_eq!(Some(r.named[0].line), line, "the line of its `account_id`");
+        // Another format: refused, accounts named.
+        let mut v2 = manifest(vec![account("111111111111", Status::Collected)]);
+        v2.format = "cwl-audit.manifest/v2".into();
+        let r = refused(&text_of(&v2), None);
+        assert_eq!(r.named.len(), 1);
+        assert!(refused("", None).named.is_empty());
+    }
+
+    #[test]
+    fn a_shard_file_name_must_match_its_shard() {
+        assert_eq!(
+            shard_in_name(Path::new("o/cwl-audit-manifest.shard-2-of-3.json")),
+            Some((2, 3))
+        );
+        assert_eq!(shard_in_name(Path::new("o/cwl-audit-manifest.json")), None);
+        let m = sharded(
+            manifest(vec![account("111111111111", Status::Collected)]),
+            2,
+            2,
+        );
+        let r = refused(&text_of(&m), Some((1, 2)));
+        assert_eq!(
+            r.error.message,
+            "the file name says shard 1 of 2, and the manifest is shard 2/2"
+        );
+        assert!(parse("x".into(), text_of(&m), Some((2, 2))).is_ok());
+        let whole = manifest(vec![account("111111111111", Status::Collected)]);
+        assert!(refused(&text_of(&whole), Some((1, 2)))
+            .error
+            .message
+            .ends_with("the manifest is not a shard part"));
     }
 
     #[test]

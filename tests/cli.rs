@@ -753,8 +753,8 @@ fn manifest_dir() -> tempfile::TempDir {
         "caller_account_id": "111111111111",
         "member_role": "CwlAuditReadOnly",
         "regions": ["us-east-1"],
-        "started_at": "2026-12-01T10:00:00Z",
-        "finished_at": "2026-12-01T10:05:00Z",
+        "started_at": "2026-11-25T09:55:00Z",
+        "finished_at": "2026-11-25T10:05:00Z",
         "collector": {"name": "cwl-audit", "version": "0.1.0"},
         "accounts": [
             {"account_id": "111111111111", "name": "management", "status": "collected", "regions": {"us-east-1": "complete"}},
@@ -843,5 +843,246 @@ fn a_bad_manifest_is_a_one_line_error_naming_the_place() {
         stdout(&o).contains("CWL-014  333333333333"),
         "{}",
         stdout(&o)
+    );
+}
+
+/// A manifest of organization o-abc123defg started before the demo snapshots were collected, with
+/// `accounts` as given.
+fn manifest_json(accounts: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "format": "cwl-audit.manifest/v1",
+        "organization": {"id": "o-abc123defg", "management_account_id": "111111111111", "partition": "aws"},
+        "caller_account_id": "111111111111",
+        "member_role": "CwlAuditReadOnly",
+        "regions": ["us-east-1"],
+        "started_at": "2026-11-25T09:55:00Z",
+        "finished_at": "2026-11-25T10:05:00Z",
+        "collector": {"name": "cwl-audit", "version": "0.1.0"},
+        "accounts": accounts
+    })
+}
+
+fn collected(id: &str) -> serde_json::Value {
+    serde_json::json!({"account_id": id, "status": "collected", "regions": {"us-east-1": "complete"}})
+}
+
+fn failed(id: &str) -> serde_json::Value {
+    serde_json::json!({"account_id": id, "status": "failed", "error": {"operation": "AssumeRole", "code": "AccessDenied"}})
+}
+
+/// `org/<account>/us-east-1.json` from the demo for each of `accounts`, and each `(path, text)`
+/// under `org/`.
+fn org_set(accounts: &[&str], files: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for acct in accounts {
+        std::fs::create_dir_all(dir.path().join("org").join(acct)).unwrap();
+        std::fs::copy(
+            root().join(format!("snapshots/{acct}/us-east-1.json")),
+            dir.path().join(format!("org/{acct}/us-east-1.json")),
+        )
+        .unwrap();
+    }
+    for (path, text) in files {
+        let to = dir.path().join("org").join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+    dir
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap()
+}
+
+/// (account, verdict, message) of every result of a JSON report.
+fn results(o: &std::process::Output) -> Vec<(String, String, String)> {
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (s("account_id"), s("verdict"), s("message"))
+        })
+        .collect()
+}
+
+#[test]
+fn manifest_a_pass_through_an_account_not_collected_is_unknown() {
+    // 222's organization trail, its log group, alarm and topic are 111's, which this collection
+    // could not read: the 111 snapshots found are older, and prove nothing for 222 either.
+    let m = manifest_json(serde_json::json!([
+        failed("111111111111"),
+        collected("222222222222")
+    ]));
+    let dir = org_set(
+        &["111111111111", "222222222222"],
+        &[("cwl-audit-manifest.json", pretty(&m))],
+    );
+    let o = run_in(
+        dir.path(),
+        &["eval", "org", "--rule", "CWL-014", "--format", "json"],
+    );
+    let r = results(&o);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert!(r.iter().all(|(_, v, _)| v == "unknown"), "{r:?}");
+    assert!(
+        r[1].2.starts_with("the chain runs through account 111111111111 (trail organization-trail), and account 111111111111 was not collected: the role CwlAuditReadOnly could not be assumed: AccessDenied"),
+        "{}",
+        r[1].2
+    );
+}
+
+#[test]
+fn manifest_contradictions_are_input_errors_and_never_pass() {
+    let one = |accounts| pretty(&manifest_json(accounts));
+    let part = |index: u32, accounts| {
+        let mut m = manifest_json(accounts);
+        m["shard"] = serde_json::json!({"index": index, "count": 2});
+        pretty(&m)
+    };
+    let cases = [
+        (
+            vec![
+                ("a/cwl-audit-manifest.json", one(serde_json::json!([collected("888888888888")]))),
+                ("b/cwl-audit-manifest.json", one(serde_json::json!([failed("888888888888")]))),
+            ],
+            "error: the manifests org/a/cwl-audit-manifest.json (the first) and org/b/cwl-audit-manifest.json (the second) disagree about 1 account, left unknown: 888888888888 (collected in the first, failed in the second)",
+        ),
+        (
+            vec![
+                ("cwl-audit-manifest.shard-1-of-2.json", part(1, serde_json::json!([collected("888888888888")]))),
+                ("cwl-audit-manifest.shard-2-of-2.json", part(2, serde_json::json!([collected("888888888888")]))),
+            ],
+            "error: the manifests org/cwl-audit-manifest.shard-1-of-2.json (the first) and org/cwl-audit-manifest.shard-2-of-2.json (the second) disagree about 1 account, left unknown: 888888888888 (shard 1/2 (the first) and shard 2/2 (the second) both list it as collected)",
+        ),
+    ];
+    for (files, error) in cases {
+        let dir = org_set(&["888888888888"], &files);
+        let o = run_in(dir.path(), &["eval", "org", "--rule", "CWL-014"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+        let out = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(out.lines().any(|l| l == error), "{out}");
+        assert!(
+            out.contains("UNKNOWN  CWL-014  888888888888  the manifests "),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn manifest_refused_leaves_the_accounts_it_names_unknown() {
+    // Listed twice (failed, then collected): refused, and 888 is not decided from snapshots alone.
+    let text = pretty(&manifest_json(serde_json::json!([
+        failed("888888888888"),
+        collected("888888888888")
+    ])));
+    let dir = org_set(
+        &["888888888888"],
+        &[("cwl-audit-manifest.json", text.clone())],
+    );
+    let o = run_in(
+        dir.path(),
+        &["eval", "org", "--rule", "CWL-014", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let r = results(&o);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].1, "unknown");
+    assert!(r[0].2.starts_with("the manifest that lists account 888888888888 could not be used: org/cwl-audit-manifest.json:"), "{}", r[0].2);
+    // Cut short: still not a pass, and the SARIF run says it did not complete.
+    let cut = &text[..text.find("\"status\": \"collected\"").unwrap()];
+    let dir = org_set(
+        &["888888888888"],
+        &[("cwl-audit-manifest.json", cut.to_string())],
+    );
+    let o = run_in(
+        dir.path(),
+        &["eval", "org", "--rule", "CWL-014", "--format", "sarif"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).expect("SARIF");
+    assert_eq!(
+        sarif["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
+    // Passes are not SARIF results; 888 is one, open (unknown).
+    let kinds: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["open"]);
+}
+
+#[test]
+fn manifest_a_skipped_account_gets_no_verdict() {
+    let m = manifest_json(serde_json::json!([
+        {"account_id": "888888888888", "status": "skipped", "state": "SUSPENDED", "reason": "suspended"},
+        collected("111111111111")
+    ]));
+    let dir = org_set(
+        &["888888888888", "111111111111"],
+        &[("cwl-audit-manifest.json", pretty(&m))],
+    );
+    let o = run_in(dir.path(), &["eval", "org", "--rule", "CWL-014"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("CWL-014  888888888888"), "{out}");
+    assert!(out.contains("note: 1 account skipped by the collection (suspended): 888888888888; snapshots of 888888888888 were found and given no verdict"), "{out}");
+}
+
+#[test]
+fn manifest_errors_name_the_member() {
+    for (accounts, error) in [
+        // `other_shard` in a manifest that is not a shard part ("shard 3/0" before).
+        (
+            serde_json::json!([collected("888888888888"), {"account_id": "777777777777", "status": "other_shard", "shard": 3}]),
+            "/accounts/1/status: `other_shard` in a manifest that is not a shard part (it has no `shard`)",
+        ),
+        (
+            serde_json::json!([{"account_id": "888888888888", "status": "Collected"}]),
+            "/accounts/0/status: not a run manifest: unknown variant `Collected`",
+        ),
+        (
+            serde_json::json!([{"account_id": "888888888888", "regions": {"us-east-1": "complete"}}]),
+            "/accounts/0: not a run manifest: missing field `status`",
+        ),
+    ] {
+        let dir = org_set(&["888888888888"], &[("cwl-audit-manifest.json", pretty(&manifest_json(accounts)))]);
+        let o = run_in(dir.path(), &["eval", "org", "--rule", "CWL-014"]);
+        assert_eq!(o.status.code(), Some(2));
+        let out = stdout(&o);
+        assert!(
+            out.lines().any(|l| l.starts_with("error: org/cwl-audit-manifest.json:") && l.contains(error)),
+            "{out}"
+        );
+        assert!(!out.contains("PASS"), "{out}");
+    }
+}
+
+#[test]
+fn manifest_a_region_listed_without_its_snapshot_is_a_warning() {
+    let m = manifest_json(serde_json::json!([
+        {"account_id": "888888888888", "status": "collected", "regions": {"us-east-1": "complete", "eu-west-1": "complete"}}
+    ]));
+    let dir = org_set(
+        &["888888888888"],
+        &[("cwl-audit-manifest.json", pretty(&m))],
+    );
+    let o = run_in(dir.path(), &["eval", "org", "--rule", "CWL-014"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "a warning, not an error: {}",
+        stdout(&o)
+    );
+    let out = stdout(&o);
+    assert!(out.contains("PASS     CWL-014  888888888888"), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("warning: org/cwl-audit-manifest.json:") && l.ends_with(": the manifest lists region eu-west-1 of account 888888888888 as complete, and its snapshot was not found")),
+        "{out}"
     );
 }

@@ -750,3 +750,79 @@ fn diff_bad_input_exits_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stdout(&o).contains("error: new/bad.json"), "{}", stdout(&o));
 }
+
+/// A run manifest listing the nine demo accounts as collected, except `failed`, plus 123456789013
+/// (failed, no snapshots), started before the demo snapshots were collected.
+fn demo_manifest(failed: &str) -> String {
+    let accounts: Vec<serde_json::Value> = (1..=9)
+        .map(|d| d.to_string().repeat(12))
+        .chain(["123456789013".to_string()])
+        .map(|id| {
+            if id == failed || id == "123456789013" {
+                serde_json::json!({"account_id": id, "status": "failed", "error": {"operation": "AssumeRole", "code": "AccessDenied"}})
+            } else {
+                serde_json::json!({"account_id": id, "status": "collected", "regions": {"us-east-1": "complete"}})
+            }
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "format": "cwl-audit.manifest/v1",
+        "organization": {"id": "o-abc123defg", "management_account_id": "111111111111", "partition": "aws"},
+        "caller_account_id": "111111111111",
+        "member_role": "CwlAuditReadOnly",
+        "regions": ["us-east-1"],
+        "started_at": "2026-11-25T09:55:00Z",
+        "finished_at": "2026-11-25T10:05:00Z",
+        "collector": {"name": "cwl-audit", "version": "0.1.0"},
+        "accounts": accounts
+    }))
+    .unwrap()
+}
+
+#[test]
+fn diff_reads_run_manifests_as_manifests_in_both_sets() {
+    // The same manifest on both sides: nothing changed.
+    let dir = two_sets(|new| {
+        std::fs::write(new.join("cwl-audit-manifest.json"), demo_manifest("")).unwrap()
+    });
+    std::fs::write(
+        dir.path().join("old/cwl-audit-manifest.json"),
+        demo_manifest(""),
+    )
+    .unwrap();
+    let o = run_in(dir.path(), &["diff", "old", "new"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "0 changes, 0 verdict changes (0 worse)\n");
+    // New: 888 could not be collected this time (its snapshot there is the old one), and
+    // 123456789013 joined and could not be collected. Both are unknown, as `eval` says.
+    let dir = two_sets(|new| {
+        std::fs::write(
+            new.join("cwl-audit-manifest.json"),
+            demo_manifest("888888888888"),
+        )
+        .unwrap()
+    });
+    let o = run_in(dir.path(), &["diff", "old", "new"]);
+    let out = stdout(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "888 lost its pass: {out}{}",
+        stderr(&o)
+    );
+    assert!(!out.contains("error"), "{out}");
+    assert!(
+        out.contains("CWL-014  888888888888  pass -> unknown (worse): account 888888888888 was not collected"),
+        "{out}"
+    );
+    assert!(out.contains("CWL-014  123456789013  "), "{out}");
+    // A manifest that cannot be used is an input error of the diff, as of `eval`.
+    let dir = two_sets(|new| std::fs::write(new.join("cwl-audit-manifest.json"), "{").unwrap());
+    let o = run_in(dir.path(), &["diff", "old", "new"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).contains("error: new/cwl-audit-manifest.json:1:1: invalid JSON"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -189,6 +189,7 @@ struct Gathered {
     warnings: Vec<(usize, Notification)>,
     used: Vec<(usize, String)>,
     paths: BTreeMap<(String, String), String>,
+    collected_at: BTreeMap<(String, String), String>,
 }
 
 impl Gathered {
@@ -197,6 +198,7 @@ impl Gathered {
         self.warnings.append(&mut l.warnings);
         self.used.append(&mut l.used);
         self.paths.extend(l.paths.drain(..));
+        self.collected_at.extend(l.collected_at.drain(..));
     }
 }
 
@@ -241,11 +243,14 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     let (manifest_files, files): (Vec<PathBuf>, Vec<PathBuf>) = files
         .into_iter()
         .partition(|f| manifest::is_manifest_path(f));
-    let (manifests, manifest_errors): (Vec<_>, Vec<_>) = manifest_files
-        .iter()
-        .map(|f| manifest::load(f))
-        .partition(Result::is_ok);
-    let manifests: Vec<manifest::Loaded> = manifests.into_iter().flatten().collect();
+    let mut manifests = Vec::new();
+    let mut refused = Vec::new();
+    for f in &manifest_files {
+        match manifest::load(f) {
+            Ok(m) => manifests.push(m),
+            Err(r) => refused.push(r),
+        }
+    }
     let Plan {
         mut accounts,
         errors: load_errors,
@@ -328,12 +333,20 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
         mut warnings,
         mut used,
         paths: paths_by_key,
+        collected_at,
     } = gathered;
     resolve_locations(&mut findings, &paths_by_key);
-    let present: std::collections::BTreeSet<String> =
-        paths_by_key.keys().map(|(a, _)| a.clone()).collect();
     let rule_ids: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
-    let applied = manifest::apply(&manifests, &mut findings, &present, &rule_ids);
+    let applied = manifest::apply(
+        &manifest::Run {
+            manifests: &manifests,
+            refused: &refused,
+            snapshots: &paths_by_key,
+            collected_at: &collected_at,
+            rules: &rule_ids,
+        },
+        &mut findings,
+    );
     findings.extend(applied.findings);
     findings.sort_by(|a, b| (&a.rule_id, &a.account_id).cmp(&(&b.rule_id, &b.account_id)));
     // Problems in discovery order, as a one-pass load would list them.
@@ -342,7 +355,7 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     used.sort_by_key(|(i, _)| *i);
     let all_errors: Vec<LoadError> = discover_errors
         .into_iter()
-        .chain(manifest_errors.into_iter().filter_map(Result::err))
+        .chain(refused.into_iter().map(|r| r.error))
         .chain(load_errors.into_iter().map(|(_, e)| e))
         .collect();
     let mut errors = input_notifications(&[], &all_errors);

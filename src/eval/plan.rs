@@ -185,6 +185,9 @@ pub(super) struct Loaded {
     pub(super) used: Vec<(usize, String)>,
     /// ((account, region), path) of each usable file, to place findings.
     pub(super) paths: Vec<((String, String), String)>,
+    /// ((account, region), `collected_at`) of each usable file that has one: the run manifest
+    /// tells a snapshot of its collection from an older one by it.
+    pub(super) collected_at: Vec<((String, String), String)>,
     /// Files that failed the full parse, by discovery index.
     pub(super) errors: Vec<(usize, LoadError)>,
     /// What the collector could not read, per file, by discovery index.
@@ -196,6 +199,7 @@ pub(super) fn load_account(account: &mut AccountFiles) -> Loaded {
         input: None,
         used: Vec::new(),
         paths: Vec::new(),
+        collected_at: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
     };
@@ -230,6 +234,10 @@ pub(super) fn load_account(account: &mut AccountFiles) -> Loaded {
                 out.used.push((f.index, s.path.clone()));
                 out.paths
                     .push(((s.account_id.clone(), s.region.clone()), s.path.clone()));
+                if let Ok(at) = s.doc["collected_at"].as_string() {
+                    out.collected_at
+                        .push(((s.account_id.clone(), s.region.clone()), at.to_string()));
+                }
                 snapshots.push(s);
             }
             Err(e) => out.errors.push((f.index, e)),

@@ -127,6 +127,59 @@ pub fn locate_many(text: &str, pointers: &[&str]) -> Vec<Option<(usize, usize)>>
     out
 }
 
+/// The JSON pointer of the innermost value of `text` that holds byte `offset`: for errors that
+/// give a position but no path (serde's "unknown variant" or "missing field" while deserializing
+/// into a type). `None` when `offset` is outside the document's value or the text is not JSON up
+/// to there. An offset on a member's key (or its colon) is that member's.
+pub fn pointer_at(text: &str, offset: usize) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut pos = skip_ws(bytes, 0);
+    if offset < pos || offset >= skip_value(bytes, pos)? {
+        return None;
+    }
+    let mut pointer = String::new();
+    // Down one level per turn (a loop, so deep nesting cannot overflow the stack).
+    'down: loop {
+        let open = *bytes.get(pos)?;
+        if open != b'{' && open != b'[' {
+            return Some(pointer);
+        }
+        let mut at = skip_ws(bytes, pos + 1);
+        let mut index = 0usize;
+        while !matches!(bytes.get(at)?, b'}' | b']') {
+            let member_start = at;
+            let mut segment = index.to_string();
+            if open == b'{' {
+                let key_end = skip_string(bytes, at)?;
+                let key: String = serde_json::from_str(text.get(at..key_end)?).ok()?;
+                segment = key.replace('~', "~0").replace('/', "~1");
+                at = skip_ws(bytes, key_end);
+                if bytes.get(at)? != &b':' {
+                    return None;
+                }
+                at = skip_ws(bytes, at + 1);
+            }
+            let value_end = skip_value(bytes, at)?;
+            if (member_start..value_end).contains(&offset) {
+                pointer.push('/');
+                pointer.push_str(&segment);
+                if offset < at {
+                    return Some(pointer);
+                }
+                pos = at;
+                continue 'down;
+            }
+            at = skip_ws(bytes, value_end);
+            if bytes.get(at)? == &b',' {
+                at = skip_ws(bytes, at + 1);
+            }
+            index += 1;
+        }
+        // Between members, or on the closing bracket: the container itself.
+        return Some(pointer);
+    }
+}
+
 fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
     while matches!(bytes.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
         pos += 1;
@@ -234,6 +287,36 @@ mod tests {
             assert_eq!(got, locate(DOC, p), "{p}");
         }
         assert_eq!(locate_many("not json", &["/a", ""]), [None, Some((1, 1))]);
+    }
+
+    #[test]
+    fn the_pointer_at_an_offset_is_the_innermost_value_there() {
+        let at = |needle: &str| DOC.find(needle).expect("in DOC");
+        assert_eq!(pointer_at(DOC, 0).as_deref(), Some(""));
+        assert_eq!(pointer_at(DOC, at("1,")).as_deref(), Some("/a"));
+        assert_eq!(
+            pointer_at(DOC, at("\"b/c\"")).as_deref(),
+            Some("/b~1c"),
+            "on the key"
+        );
+        assert_eq!(pointer_at(DOC, at("10")).as_deref(), Some("/b~1c/x/0"));
+        assert_eq!(
+            pointer_at(DOC, at("\"}]")).as_deref(),
+            Some("/b~1c/x/1/y"),
+            "brackets in a string"
+        );
+        assert_eq!(pointer_at(DOC, at("3]")).as_deref(), Some("/b~1c/x/2/0"));
+        assert_eq!(pointer_at(DOC, at("false")).as_deref(), Some("/d/1/e"));
+        assert_eq!(
+            pointer_at(DOC, at("false}") + 5).as_deref(),
+            Some("/d/1"),
+            "the closing brace"
+        );
+        assert_eq!(pointer_at(DOC, DOC.len()), None);
+        assert_eq!(pointer_at("{\"a\": [1, 2", 8), None, "truncated");
+        // Deep nesting is walked without recursion.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(pointer_at(&deep, 3).map(|p| p.len()), Some(3 * 2));
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod scan;
 mod schema;
 
 pub use discover::discover;
-pub use locate::{line_col, locate, locate_many};
+pub use locate::{line_col, locate, locate_many, pointer_at};
 pub use scan::{scan, Scan};
 pub use schema::{is_region, PARTITIONS};
 
@@ -195,9 +195,12 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
 }
 
 /// Every snapshot file under `paths`, loaded; bad files come back as errors, never stop the others.
+/// Run manifests (`cwl-audit-manifest*.json`, see [`crate::manifest`]) sit among the snapshots and
+/// are not snapshots: they are left out here (`eval` reads them itself).
 pub fn load_all(paths: &[PathBuf]) -> (Vec<Snapshot>, Vec<LoadError>) {
     use rayon::prelude::*;
-    let (files, mut errors) = discover(paths);
+    let (mut files, mut errors) = discover(paths);
+    files.retain(|f| !crate::manifest::is_manifest_path(f));
     // Parsing is most of a run's cost outside the policies; files are independent. The order of
     // the results is the order of `files`, so reports do not depend on scheduling.
     let loaded: Vec<Result<Snapshot, LoadError>> = files.par_iter().map(|f| load_file(f)).collect();
