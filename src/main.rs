@@ -88,7 +88,8 @@ enum Command {
     /// Print the least-privilege IAM policy that `collect` needs (exactly the actions it uses).
     IamPolicy,
     /// Answer `cwl.*` builtin calls, one JSON object per line on stdin ({"name", "args"} or
-    /// {"list": true}), for cross-checking policies with another Rego engine.
+    /// {"list": true}), and what policies get as data under a benchmark ({"benchmarks": true},
+    /// {"benchmark_data": ID}), for cross-checking policies with another Rego engine.
     #[command(hide = true)]
     Builtin,
 }
@@ -891,6 +892,10 @@ fn cmd_builtin() -> anyhow::Result<ExitCode> {
         let line = line?;
         let answer = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(q) if q["list"] == true => serde_json::json!({ "builtins": builtins::BUILTINS }),
+            Ok(q) if q["benchmarks"] == true => serde_json::json!({
+                "benchmarks": engine::benchmark::BENCHMARKS.iter().map(|b| b.id).collect::<Vec<_>>(),
+                "default": engine::benchmark::DEFAULT,
+            }),
             // What `eval --benchmark ID` gives the built-in policies as data (tests/opa-crosscheck.py
             // passes the same to OPA).
             Ok(q) if q["benchmark_data"].is_string() => {
