@@ -250,6 +250,8 @@ fn all_query(checks: &[RuleMeta]) -> String {
 pub struct Evaluator {
     engine: Engine,
     pub checks: Vec<RuleMeta>,
+    /// The benchmark whose reference patterns decide (an id of [`benchmark::BENCHMARKS`]).
+    pub benchmark: String,
     /// The query that decides every check at once (see `decide_all`), built once.
     all_query: String,
 }
@@ -284,6 +286,7 @@ impl Evaluator {
         Ok(Evaluator {
             engine,
             checks,
+            benchmark: benchmark.to_string(),
             all_query,
         })
     }

@@ -274,6 +274,7 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     drop(resident);
     evaluator.set_accounts(Value::from(data))?;
     let checks = evaluator.checks.clone();
+    let benchmark = evaluator.benchmark.clone();
     crate::memlimit::set_names(
         checks
             .iter()
@@ -343,5 +344,6 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
         findings,
         notifications: errors,
         inputs: used.into_iter().map(|(_, p)| p).collect(),
+        benchmark,
     })
 }
