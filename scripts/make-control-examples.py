@@ -2,8 +2,8 @@
 """Writes policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}/: one bundled example per control.
 
 Run from the repository root: python3 scripts/make-control-examples.py
-For each check under policies/aws/cloudwatch/ (its `reference` pattern and the `weakened` pattern
-of its _test.rego), two one-account snapshots in the format `cwl-audit collect` writes (keys
+For each check under policies/aws/cloudwatch/ (the reference pattern of the default benchmark in its
+METADATA, custom.references, and the `weakened` pattern of its _test.rego), two one-account snapshots in the format `cwl-audit collect` writes (keys
 sorted, 2-space indent): pass/ has a complete chain whose metric filter uses the CIS reference
 pattern, fail/ the same chain with the weakened filter. tests/examples.rs checks the verdicts.
 """
@@ -29,6 +29,19 @@ HOME = "us-east-1"
 def backtick(source, name):
     m = re.search(rf"^{name} := `([^`]*)`", source, re.M)
     return m.group(1) if m else None
+
+
+# The benchmark `cwl-audit eval` decides by without --benchmark (src/engine/benchmark.rs DEFAULT).
+DEFAULT_BENCHMARK = "cis-v6.0"
+
+
+def default_reference(source):
+    """The pattern of the custom.references entry (METADATA) that lists the default benchmark."""
+    entries = re.findall(r"^#     - pattern: '(.*)'\n#       benchmarks: \[(.*)\]$", source, re.M)
+    for pattern, benchmarks in entries:
+        if DEFAULT_BENCHMARK in (b.strip() for b in benchmarks.split(",")):
+            return pattern.replace("''", "'")
+    return None
 
 
 def snapshot(rule_id, camel, pattern):
@@ -83,7 +96,7 @@ def main():
             continue
         source = rego.read_text()
         rule_id = re.search(r"^#   id: (\S+)", source, re.M).group(1)
-        reference = backtick(source, "reference")
+        reference = default_reference(source)
         weakened = backtick((rego.parent / (rego.stem + "_test.rego")).read_text(), "weakened")
         camel = "".join(w.capitalize() for w in rego.stem.removesuffix("_alarm").split("_"))
         for verdict, pattern in (("pass", reference), ("fail", weakened)):

@@ -97,6 +97,8 @@ pub struct RunResult {
     pub notifications: Vec<Notification>,
     /// Snapshot files that were evaluated.
     pub inputs: Vec<String>,
+    /// The benchmark whose reference patterns decided (`--benchmark`).
+    pub benchmark: String,
 }
 
 impl RunResult {

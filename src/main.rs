@@ -88,7 +88,8 @@ enum Command {
     /// Print the least-privilege IAM policy that `collect` needs (exactly the actions it uses).
     IamPolicy,
     /// Answer `cwl.*` builtin calls, one JSON object per line on stdin ({"name", "args"} or
-    /// {"list": true}), for cross-checking policies with another Rego engine.
+    /// {"list": true}), and what policies get as data under a benchmark ({"benchmarks": true},
+    /// {"benchmark_data": ID}), for cross-checking policies with another Rego engine.
     #[command(hide = true)]
     Builtin,
 }
@@ -164,6 +165,10 @@ struct EvalArgs {
     /// Only evaluate rule ID (repeatable), e.g. CWL-014.
     #[arg(long = "rule", value_name = "ID")]
     rules: Vec<String>,
+    /// Decide by the reference patterns of this benchmark version (default: the newest CIS). Where
+    /// another version's pattern gives another verdict, a note on the finding says so.
+    #[arg(long, value_name = "ID", default_value = engine::benchmark::DEFAULT, value_parser = benchmark_parser())]
+    benchmark: String,
     /// The lowest verdict that makes the exit code 1.
     #[arg(long, value_enum, default_value = "unknown")]
     fail_on: FailOn,
@@ -177,6 +182,15 @@ struct EvalArgs {
     /// Stop the run (exit 2, no report) if the process would hold more than MIB mebibytes.
     #[arg(long, value_name = "MIB", default_value_t = cwl_audit::memlimit::DEFAULT_LIMIT_BYTES >> 20)]
     memory_limit: usize,
+}
+
+/// The `--benchmark` choices, each with its name in words (listed by `--help` and on a bad value).
+fn benchmark_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        engine::benchmark::BENCHMARKS
+            .iter()
+            .map(|b| clap::builder::PossibleValue::new(b.id).help(b.name)),
+    )
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -216,6 +230,9 @@ struct ExplainArgs {
     /// Also load the policies in DIR (repeatable).
     #[arg(long = "policy-dir", value_name = "DIR")]
     policy_dirs: Vec<PathBuf>,
+    /// Show the remediation with this benchmark version's reference pattern (default: the newest CIS).
+    #[arg(long, value_name = "ID", default_value = engine::benchmark::DEFAULT, value_parser = benchmark_parser())]
+    benchmark: String,
 }
 
 #[derive(Args)]
@@ -301,6 +318,7 @@ fn cmd_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         policy_dirs: args.policy_dirs,
         rules: args.rules,
         time_limit: std::time::Duration::from_secs_f64(args.time_limit),
+        benchmark: args.benchmark,
     };
     let started = std::time::Instant::now();
     let result = match eval::run(&opts) {
@@ -554,6 +572,9 @@ fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     if !r.description.is_empty() {
         out.push_str(&format!("\n{}\n", r.description.trim_end()));
     }
+    if !r.references.is_empty() {
+        out.push_str(&explain_references(r, &args.benchmark));
+    }
     if !r.related_resources.is_empty() {
         out.push_str("\nReferences:\n");
         for rr in &r.related_resources {
@@ -569,11 +590,58 @@ fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             r.recommended_action.trim_end()
         ));
     }
-    if !r.remediation.is_empty() {
-        out.push_str(&format!("\nRemediation:\n\n{}\n", r.remediation.trim_end()));
+    let remediation = r.remediation_for(&args.benchmark);
+    if !remediation.is_empty() {
+        out.push_str(&format!("\nRemediation:\n\n{}\n", remediation.trim_end()));
     }
     emit(None, out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The reference pattern `benchmark` decides by, then the other versions' (with their sources).
+fn explain_references(r: &engine::RuleMeta, benchmark: &str) -> String {
+    let mut out = String::new();
+    let name = engine::benchmark::find(benchmark).map_or(benchmark, |b| b.name);
+    let Some(chosen) = r.reference_for(benchmark) else {
+        return out;
+    };
+    let label = |x: &engine::Reference| engine::benchmark::label(&x.benchmarks, &r.frameworks);
+    if r.has_reference_for(benchmark) {
+        out.push_str(&format!(
+            "\nReference pattern ({name}; the same in {}):\n  {}\n",
+            label(chosen),
+            chosen.pattern
+        ));
+    } else {
+        out.push_str(&format!(
+            "\nReference pattern ({name} has none for this control; decided by that of {}):\n  {}\n",
+            label(chosen),
+            chosen.pattern
+        ));
+    }
+    if !chosen.source.is_empty() {
+        out.push_str(&format!("  source: {}\n", chosen.source));
+    }
+    let others: Vec<&engine::Reference> = r
+        .references
+        .iter()
+        .filter(|x| x.pattern != chosen.pattern)
+        .collect();
+    if !others.is_empty() {
+        out.push_str("Other benchmark versions (`--benchmark` chooses):\n");
+        for x in others {
+            out.push_str(&format!(
+                "  {} ({}):\n    {}\n",
+                label(x),
+                x.benchmarks.join(", "),
+                x.pattern
+            ));
+            if !x.source.is_empty() {
+                out.push_str(&format!("    source: {}\n", x.source));
+            }
+        }
+    }
+    out
 }
 
 fn cmd_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
@@ -837,6 +905,27 @@ fn cmd_builtin() -> anyhow::Result<ExitCode> {
         let line = line?;
         let answer = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(q) if q["list"] == true => serde_json::json!({ "builtins": builtins::BUILTINS }),
+            Ok(q) if q["benchmarks"] == true => serde_json::json!({
+                "benchmarks": engine::benchmark::BENCHMARKS.iter().map(|b| b.id).collect::<Vec<_>>(),
+                "default": engine::benchmark::DEFAULT,
+            }),
+            // What `eval --benchmark ID` gives the built-in policies as data (tests/opa-crosscheck.py
+            // passes the same to OPA).
+            Ok(q) if q["benchmark_data"].is_string() => {
+                let id = q["benchmark_data"].as_str().unwrap_or_default();
+                match engine::checks(&engine::builtin_sources(), &[]) {
+                    Ok(_) if engine::benchmark::find(id).is_none() => serde_json::json!({
+                        "error": format!("unknown benchmark {id} (choose one of {})", engine::benchmark::ids())
+                    }),
+                    Ok(checks) => {
+                        match serde_json::to_value(engine::benchmark::data(&checks, id)) {
+                            Ok(v) => serde_json::json!({ "result": v }),
+                            Err(e) => serde_json::json!({ "error": e.to_string() }),
+                        }
+                    }
+                    Err(e) => serde_json::json!({ "error": e.to_string() }),
+                }
+            }
             Ok(q) => {
                 let name = q["name"].as_str().unwrap_or_default();
                 let args: Vec<regorus::Value> = q["args"]

@@ -96,6 +96,21 @@ pub fn run(sources: &[PolicySource]) -> Result<Vec<TestCase>, EngineError> {
 /// [`run`] with a selection of tests, coverage and failure details.
 pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, EngineError> {
     let mut engine = engine::compile(sources)?;
+    // Checks read their reference patterns from data.cwl_audit (lib.benchmark), as under `eval`:
+    // tests see the default benchmark's and may choose another with `with data.cwl_audit.benchmark`.
+    // A file whose METADATA does not parse is left out here; `eval` reports it.
+    let checks: Vec<engine::RuleMeta> = sources
+        .iter()
+        .filter(|s| !s.is_test())
+        .filter_map(|s| {
+            engine::metadata::parse_check(&s.path, &s.text)
+                .ok()
+                .flatten()
+        })
+        .collect();
+    engine
+        .add_data(engine::benchmark::data(&checks, engine::benchmark::DEFAULT))
+        .map_err(|e| EngineError::Internal(compact_error(&e.to_string())))?;
     let base = opts.explain_failures.then(|| engine.clone());
     if opts.coverage {
         engine.set_enable_coverage(true);

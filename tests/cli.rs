@@ -1086,3 +1086,88 @@ fn manifest_a_region_listed_without_its_snapshot_is_a_warning() {
         "{out}"
     );
 }
+
+/// `--benchmark` takes only the benchmarks the checks carry patterns for: another value is a usage
+/// error that lists them.
+#[test]
+fn unknown_benchmark_is_a_usage_error_listing_the_choices() {
+    for sub in [&["eval", "snapshots"][..], &["explain", "CWL-004"][..]] {
+        let mut args = sub.to_vec();
+        args.extend(["--benchmark", "bogus"]);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        for choice in cwl_audit::engine::benchmark::BENCHMARKS {
+            assert!(
+                err.contains(choice.id),
+                "{args:?}: {choice:?} not listed:\n{err}"
+            );
+        }
+    }
+}
+
+/// The bundled CWL-004 failure is a filter with the six events of CIS v1.2-v4.0 and Security Hub
+/// CloudWatch.10: it fails the default (the newest CIS), naming ModifySecurityGroupRules and the
+/// versions it passes, and passes under Security Hub.
+#[test]
+fn six_security_group_events_pass_security_hub_and_fail_the_default() {
+    let dir = "policies/aws/cloudwatch/examples/CWL-004/fail";
+    let o = run(&["eval", dir, "--rule", "CWL-004"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            r#"misses security group changes whose eventName is "ModifySecurityGroupRules""#
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: the verdict depends on the benchmark version: passes Security Hub CloudWatch.10 and CIS v1.2-v4.0; fails CIS v5.0-v6.0 (this finding)"),
+        "{out}"
+    );
+    let o = run(&[
+        "eval",
+        dir,
+        "--rule",
+        "CWL-004",
+        "--benchmark",
+        "aws-security-hub",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("PASS     CWL-004"), "{}", stdout(&o));
+}
+
+/// `explain --benchmark` shows the chosen version's pattern, the others with their sources, and
+/// the remediation command with the chosen pattern.
+#[test]
+fn explain_shows_the_chosen_benchmark_pattern() {
+    let o = run(&["explain", "CWL-004", "--benchmark", "aws-security-hub"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("Reference pattern (Security Hub; the same in Security Hub CloudWatch.10 and CIS v1.2-v4.0):"),
+        "{out}"
+    );
+    assert!(out.contains("Other benchmark versions"), "{out}");
+    assert!(
+        out.contains("  CIS v5.0-v6.0 (cis-v6.0, cis-v5.0):"),
+        "{out}"
+    );
+    let command = out
+        .lines()
+        .find(|l| l.contains("--filter-pattern"))
+        .expect("a put-metric-filter command");
+    assert!(command.contains("DeleteSecurityGroup"), "{command}");
+    assert!(!command.contains("ModifySecurityGroupRules"), "{command}");
+    // The default shows the newest CIS pattern in the command.
+    let out = stdout(&run(&["explain", "CWL-004"]));
+    let command = out
+        .lines()
+        .find(|l| l.contains("--filter-pattern"))
+        .expect("a put-metric-filter command");
+    assert!(command.contains("ModifySecurityGroupRules"), "{command}");
+    assert!(
+        out.contains("Reference pattern (CIS v6.0; the same in CIS v5.0-v6.0):"),
+        "{out}"
+    );
+}

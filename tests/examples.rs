@@ -1,7 +1,11 @@
-//! The fifteen CIS monitoring controls: every check's reference pattern is decided by the coverage
-//! engine (it covers itself; the weakened pattern of its tests does not, with a counter-example),
-//! and every check's bundled examples (policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}) get
-//! the verdict their directory names.
+//! The fifteen CIS monitoring controls: every reference pattern of every check (one per benchmark
+//! version group, from `custom.references`) is decided by the coverage engine (it covers itself;
+//! the weakened pattern of its tests does not cover the default one, with a counter-example), the
+//! groups are what the check's frameworks map to, and every check's bundled examples
+//! (policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}) get the verdict their directory names.
+use cwl_audit::engine::benchmark;
+use cwl_audit::engine::metadata::parse_check;
+use cwl_audit::engine::RuleMeta;
 use cwl_audit::pattern::{covers, matches};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +27,8 @@ fn backtick(source: &str, name: &str) -> Option<String> {
 
 struct Check {
     id: String,
+    meta: RuleMeta,
+    /// The reference of the default benchmark (the newest CIS).
     reference: String,
     weakened: String,
 }
@@ -40,19 +46,23 @@ fn checks() -> Vec<Check> {
     paths.sort();
     for p in paths {
         let source = std::fs::read_to_string(&p).unwrap();
-        let id = source
-            .lines()
-            .find_map(|l| l.strip_prefix("#   id: "))
-            .unwrap_or_else(|| panic!("{}: no custom.id", p.display()))
-            .to_string();
+        let meta = parse_check(&p.to_string_lossy(), &source)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{}: no custom.id", p.display()));
         let test = std::fs::read_to_string(p.with_file_name(format!(
             "{}_test.rego",
             p.file_stem().unwrap().to_string_lossy()
         )))
         .unwrap();
+        let reference = meta
+            .reference_for(benchmark::DEFAULT)
+            .unwrap_or_else(|| panic!("{}: no custom.references", meta.id))
+            .pattern
+            .clone();
         out.push(Check {
-            id,
-            reference: backtick(&source, "reference").expect("reference"),
+            id: meta.id.clone(),
+            meta,
+            reference,
             weakened: backtick(&test, "weakened").expect("weakened"),
         });
     }
@@ -68,17 +78,21 @@ fn fifteen_controls_with_distinct_ids() {
     assert_eq!(ids.len(), 15, "{ids:?}");
 }
 
-/// Every reference pattern is decided: it covers itself, and the weakened variant does not, with a
-/// record the reference matches and the weakened filter does not.
+/// Every reference pattern of every benchmark group is decided: it covers itself. The weakened
+/// variant does not cover the default one, with a record the reference matches and the weakened
+/// filter does not.
 #[test]
 fn every_reference_pattern_is_decided() {
     for c in checks() {
-        let same = covers(&c.reference, &c.reference);
-        assert!(
-            same.covers && same.error.is_none(),
-            "{}: reference does not cover itself: {same:?}",
-            c.id
-        );
+        for r in &c.meta.references {
+            let same = covers(&r.pattern, &r.pattern);
+            assert!(
+                same.covers && same.error.is_none(),
+                "{} ({:?}): reference does not cover itself: {same:?}",
+                c.id,
+                r.benchmarks
+            );
+        }
         let weak = covers(&c.weakened, &c.reference);
         assert!(
             !weak.covers && weak.error.is_none() && !weak.undecided,
@@ -89,6 +103,84 @@ fn every_reference_pattern_is_decided() {
         assert_eq!(matches(&c.reference, ex), Ok(true), "{}", c.id);
         assert_eq!(matches(&c.weakened, ex), Ok(false), "{}", c.id);
     }
+}
+
+/// The benchmarks a framework key of `custom.frameworks` stands for.
+fn benchmarks_of(framework: &str) -> Vec<&'static str> {
+    benchmark::BENCHMARKS
+        .iter()
+        .filter(|b| b.framework == framework)
+        .map(|b| b.id)
+        .collect()
+}
+
+/// Each check has a reference for exactly the benchmarks its frameworks map to, every entry says
+/// where its text comes from, and entries are real differences: two groups whose patterns match
+/// the same events would be one version written twice.
+#[test]
+fn references_cover_the_mapped_benchmarks_and_differ_by_meaning() {
+    for c in checks() {
+        let mut want: Vec<&str> = c
+            .meta
+            .frameworks
+            .keys()
+            .flat_map(|k| benchmarks_of(k))
+            .collect();
+        want.sort();
+        let mut got: Vec<&str> = c
+            .meta
+            .references
+            .iter()
+            .flat_map(|r| r.benchmarks.iter().map(String::as_str))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got, want,
+            "{}: custom.references vs custom.frameworks",
+            c.id
+        );
+        for r in &c.meta.references {
+            assert!(
+                r.source.contains("github.com/"),
+                "{} ({:?}): the source names no repository: {:?}",
+                c.id,
+                r.benchmarks,
+                r.source
+            );
+        }
+        for (i, a) in c.meta.references.iter().enumerate() {
+            for b in &c.meta.references[i + 1..] {
+                let ab = covers(&a.pattern, &b.pattern);
+                let ba = covers(&b.pattern, &a.pattern);
+                assert!(
+                    !(ab.covers && ba.covers),
+                    "{}: {:?} and {:?} prescribe the same events",
+                    c.id,
+                    a.benchmarks,
+                    b.benchmarks
+                );
+            }
+        }
+        // `explain --benchmark` swaps the pattern in the remediation command: it must be there.
+        assert!(
+            c.meta.remediation.contains(&c.reference),
+            "{}: the remediation does not use the default reference",
+            c.id
+        );
+    }
+}
+
+/// The versions that differ, as the README and docs/filter-patterns.md list them: 4.1, 4.2, 4.10
+/// and 4.13. Every other control prescribes the same events in every benchmark it is part of.
+#[test]
+fn the_controls_whose_reference_differs_by_version() {
+    let mut differing: Vec<String> = checks()
+        .into_iter()
+        .filter(|c| c.meta.references.len() > 1)
+        .map(|c| c.id)
+        .collect();
+    differing.sort();
+    assert_eq!(differing, ["CIS-4.13", "CWL-002", "CWL-004", "CWL-017"]);
 }
 
 fn verdicts(dir: &Path, id: &str) -> Vec<(String, String)> {

@@ -9,13 +9,19 @@ CWL_AUDIT_KEEP_SCENARIOS) is expanded into them. For every set, the script
 
 1. runs `cwl-audit eval SET --format json` for the verdicts of our evaluator;
 2. loads the same policies into OPA (PyPI opa-golib-python-bindings, which embeds OPA's Go engine),
-   builds the same input and data from the same files (snapshot-format.md, "What policies see"), and
-   evaluates every check's `decision`;
+   builds the same input and data from the same files (snapshot-format.md, "What policies see"), with
+   the same benchmark data (data.cwl_audit.benchmark and .references, as `cwl-audit builtin` answers
+   for the benchmark the set is decided by), and evaluates every check's `decision`;
 3. compares verdict, message, link, resource, chain, notes and the location's account, region and
    JSON pointer.
 
+A scenario set is decided by the benchmark its test used (its `.benchmark` file, else the default);
+a set given by name (the bundled snapshots) by the default and as few other benchmarks as make every
+reference pattern of every check decide once (benchmarks that choose the same patterns decide alike).
+
 OPA decides without the shortcuts cwl-audit takes: lib.chain's `decision` becomes `full_decision`
-(every chain outcome, no fast paths), and OPA's input has no `index` tables (snapshots loaded by
+(every chain outcome, no fast paths), lib.benchmark's `verdicts` becomes `full_verdicts` (every other
+benchmark version's pattern decided from scratch), and OPA's input has no `index` tables (snapshots loaded by
 cwl-audit have them; the policies then scan instead of looking up). Agreement therefore also shows
 that the fast paths and the lookup tables never change a decision.
 
@@ -62,14 +68,32 @@ class Builtins:
             self.memo[key] = answer["result"]
         return self.memo[key]
 
-    def names(self):
-        self.proc.stdin.write(json.dumps({"list": True}) + "\n")
+    def ask(self, question):
+        self.proc.stdin.write(json.dumps(question) + "\n")
         self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())["builtins"]
+        answer = json.loads(self.proc.stdout.readline())
+        if "error" in answer:
+            raise RuntimeError(f"{question}: {answer['error']}")
+        return answer
+
+    def names(self):
+        return self.ask({"list": True})["builtins"]
+
+    def benchmarks(self):
+        """Every `--benchmark` id, and the default."""
+        a = self.ask({"benchmarks": True})
+        return a["benchmarks"], a["default"]
+
+    def benchmark_data(self, benchmark):
+        """What `cwl-audit eval --benchmark BENCHMARK` gives the policies under data.cwl_audit."""
+        return self.ask({"benchmark_data": benchmark})["result"]["cwl_audit"]
 
 
 FAST = "decision(params) := decide_from(covering_outcomes(params), params)"
 FULL = "decision(params) := full_decision(params)"
+# lib.benchmark decides the other benchmark versions' patterns from scratch too.
+FAST_VERSIONS = "verdicts(gs, ci, p, d0) := quick_verdicts(gs, ci, p, d0)"
+FULL_VERSIONS = "verdicts(gs, ci, p, d0) := full_verdicts(gs, ci, p)"
 
 
 def policies():
@@ -80,10 +104,11 @@ def policies():
     for p in sorted((ROOT / "policies").rglob("*.rego")):
         if not p.name.endswith("_test.rego"):
             text = p.read_text()
-            if p.name == "chain.rego":
-                if FAST not in text:
-                    raise RuntimeError(f"{p}: the line `{FAST}` is gone; update {__file__}")
-                text = text.replace(FAST, FULL)
+            for name, fast, full in (("chain.rego", FAST, FULL), ("benchmark.rego", FAST_VERSIONS, FULL_VERSIONS)):
+                if p.name == name:
+                    if fast not in text:
+                        raise RuntimeError(f"{p}: the line `{fast}` is gone; update {__file__}")
+                    text = text.replace(fast, full)
             out.append((p.relative_to(ROOT).as_posix(), text))
     return out
 
@@ -99,17 +124,41 @@ def checks(sources):
     return found
 
 
-def snapshot_sets(dirs):
+def covering_benchmarks(builtins, benchmarks, default):
+    """The default benchmark, then as few others as make every check's every reference pattern (and
+    the fallback of a check a benchmark has no pattern for) decide once: benchmarks that choose the
+    same patterns decide the same way, and OPA is slow."""
+    def chosen(b):
+        refs = builtins.benchmark_data(b)["references"]
+        return {(rule, next((i for i, g in enumerate(gs) if b in g["benchmarks"]), "fallback"))
+                for rule, gs in refs.items()}
+    of = {b: chosen(b) for b in benchmarks}
+    picked, seen = [default], set(of[default])
+    while True:
+        gain, best = max(((len(of[b] - seen), b) for b in benchmarks if b not in picked), default=(0, None))
+        if gain == 0:
+            return picked
+        picked.append(best)
+        seen |= of[best]
+
+
+def snapshot_sets(dirs, benchmarks, default):
+    """(set, benchmark) pairs: a scenario set is decided by the benchmark its `.benchmark` file names
+    (the one its test used), else the default; a set given by name (the bundled snapshots) by each of
+    `benchmarks`."""
     for d in map(pathlib.Path, dirs):
         subs = [s for s in sorted(d.iterdir()) if s.is_dir()] if d.is_dir() else []
         if subs and all(any(x.is_dir() for x in s.iterdir()) for s in subs):
-            yield from subs
+            for s in subs:
+                named = s / ".benchmark"
+                yield s, named.read_text().strip() if named.is_file() else default
         else:
-            yield d
+            for b in benchmarks:
+                yield d, b
 
 
-def ours(binary, snapset):
-    r = subprocess.run([binary, "eval", str(snapset), "--format", "json"],
+def ours(binary, snapset, benchmark):
+    r = subprocess.run([binary, "eval", str(snapset), "--format", "json", "--benchmark", benchmark],
                        capture_output=True, text=True, cwd=ROOT)
     if r.returncode not in (0, 1, 2):
         raise RuntimeError(f"cwl-audit eval {snapset} exited {r.returncode}: {r.stderr}")
@@ -132,7 +181,7 @@ def accounts_of(snapset, report):
     return accounts
 
 
-def compare(snapset, report, engine, rules):
+def compare(shown, snapset, report, engine, rules):
     problems = []
     by_key = {(r["rule_id"], r["account_id"]): r for r in report["results"]}
     accounts = accounts_of(snapset, report)
@@ -146,7 +195,7 @@ def compare(snapset, report, engine, rules):
             except OpaUndefinedError:
                 theirs = None
             if theirs is None:
-                problems.append(f"{snapset}: {rule_id} {account}: OPA decided nothing, cwl-audit said {mine['verdict']}")
+                problems.append(f"{shown}: {rule_id} {account}: OPA decided nothing, cwl-audit said {mine['verdict']}")
                 continue
             for key in COMPARED:
                 a, b = mine.get(key), theirs.get(key)
@@ -155,7 +204,7 @@ def compare(snapset, report, engine, rules):
                 if key == "notes" and b is None:
                     b = []
                 if a != b and not (a in (None, "") and b in (None, "")):
-                    problems.append(f"{snapset}: {rule_id} {account}: {key} differs\n  cwl-audit: {json.dumps(a)[:400]}\n  OPA:       {json.dumps(b)[:400]}")
+                    problems.append(f"{shown}: {rule_id} {account}: {key} differs\n  cwl-audit: {json.dumps(a)[:400]}\n  OPA:       {json.dumps(b)[:400]}")
             loc_a = mine.get("location") or {}
             loc_b = theirs.get("location") or {}
             if loc_b and (loc_a.get("pointer"), loc_a.get("account_id"), loc_a.get("region")) != (
@@ -164,7 +213,7 @@ def compare(snapset, report, engine, rules):
                 # snapshot; OPA's raw decision keeps what the policy said. Compare when both exist.
                 if (loc_b.get("account_id"), loc_b.get("region")) in {
                         (a, r) for a, x in accounts.items() for r in x["regions"]}:
-                    problems.append(f"{snapset}: {rule_id} {account}: location differs: {loc_a} vs {loc_b}")
+                    problems.append(f"{shown}: {rule_id} {account}: location differs: {loc_a} vs {loc_b}")
     return problems, len(accounts)
 
 
@@ -177,22 +226,24 @@ def main(argv):
     sources = policies()
     rules = checks(sources)
     problems, sets, decisions = [], 0, 0
-    for snapset in snapshot_sets(argv[2:]):
-        report = ours(binary, snapset)
+    benchmarks, default = builtins.benchmarks()
+    benchmarks = covering_benchmarks(builtins, benchmarks, default)
+    for snapset, benchmark in snapshot_sets(argv[2:], benchmarks, default):
+        report = ours(binary, snapset, benchmark)
         engine = OpaEngine()
         for path, text in sources:
             engine.add_policy(path, text)
         for name, arity in builtins.names():
             engine.register_function(name, (lambda n: lambda *args: builtins.call(n, list(args)))(name), arity=arity)
-        engine.add_data({"cwl_audit": {"accounts": accounts_of(snapset, report)}})
-        p, n = compare(snapset, report, engine, rules)
+        engine.add_data({"cwl_audit": {"accounts": accounts_of(snapset, report), **builtins.benchmark_data(benchmark)}})
+        p, n = compare(f"{snapset} (--benchmark {benchmark})", snapset, report, engine, rules)
         problems += p
         sets += 1
         decisions += n * len(rules)
         engine.close()
     for p in problems:
         print(p)
-    print(f"opa-crosscheck: {sets} snapshot sets, {decisions} decisions, {len(problems)} disagreements")
+    print(f"opa-crosscheck: {sets} snapshot sets (a set per benchmark it was decided by), {decisions} decisions, {len(problems)} disagreements")
     return 1 if problems else 0
 
 

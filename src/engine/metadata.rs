@@ -54,6 +54,27 @@ struct Custom {
     remediation: Option<String>,
     #[serde(default)]
     frameworks: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    references: Vec<ReferenceBlock>,
+}
+
+/// One entry of `custom.references`: a reference pattern and the benchmarks that prescribe it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferenceBlock {
+    pattern: String,
+    benchmarks: Vec<String>,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+/// A reference pattern of a check and the benchmarks (`--benchmark` ids) that prescribe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    pub pattern: String,
+    pub benchmarks: Vec<String>,
+    /// Where the pattern text was verified (a benchmark text, a vendor page).
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +100,10 @@ pub struct RuleMeta {
     /// Markdown: the remediation steps (SARIF `help.markdown`).
     pub remediation: String,
     pub frameworks: BTreeMap<String, Vec<String>>,
+    /// `custom.references`: the check's reference patterns by benchmark, the group of the newest
+    /// benchmark first (see [`RuleMeta::reference_for`]). Empty for checks that name their
+    /// reference in Rego only.
+    pub references: Vec<Reference>,
     pub related_resources: Vec<RelatedResource>,
     /// The Rego package, e.g. `checks.aws.cloudwatch.root_usage_alarm`.
     pub package: String,
@@ -180,6 +205,7 @@ pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadat
         let title = block
             .title
             .ok_or_else(|| err("a check needs a title".into()))?;
+        let references = references(custom.references).map_err(err)?;
         let package = package_of(source).unwrap_or_default();
         return Ok(Some(RuleMeta {
             id: custom.id,
@@ -193,12 +219,87 @@ pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadat
                 .to_string(),
             remediation: custom.remediation.unwrap_or_default().trim().to_string(),
             frameworks: custom.frameworks,
+            references,
             related_resources: block.related_resources,
             package,
             source: path.to_string(),
         }));
     }
     Ok(None)
+}
+
+/// `custom.references`, checked (known benchmarks, each in one entry, a pattern for each) and
+/// ordered by the newest benchmark of each entry, so the default's group comes first.
+fn references(blocks: Vec<ReferenceBlock>) -> Result<Vec<Reference>, String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for b in &blocks {
+        if b.pattern.trim().is_empty() {
+            return Err("custom.references: an entry has an empty pattern".into());
+        }
+        if b.benchmarks.is_empty() {
+            return Err(format!(
+                "custom.references: the entry with pattern {} names no benchmarks",
+                b.pattern
+            ));
+        }
+        for id in &b.benchmarks {
+            if super::benchmark::find(id).is_none() {
+                return Err(format!(
+                    "custom.references: unknown benchmark \"{id}\" (known: {})",
+                    super::benchmark::ids()
+                ));
+            }
+            if seen.contains(&id.as_str()) {
+                return Err(format!(
+                    "custom.references: benchmark {id} is in two entries; each benchmark prescribes one pattern"
+                ));
+            }
+            seen.push(id);
+        }
+    }
+    let mut out: Vec<Reference> = blocks
+        .into_iter()
+        .map(|b| {
+            let mut benchmarks = b.benchmarks;
+            benchmarks.sort_by_key(|id| super::benchmark::rank(id));
+            Reference {
+                pattern: b.pattern.trim().to_string(),
+                benchmarks,
+                source: b.source.unwrap_or_default().trim().to_string(),
+            }
+        })
+        .collect();
+    out.sort_by_key(|r| r.benchmarks.first().map(|id| super::benchmark::rank(id)));
+    Ok(out)
+}
+
+impl RuleMeta {
+    /// The reference that decides under `benchmark`: its entry, or for a benchmark the check is not
+    /// part of (e.g. CIS 4.15 under CIS v1.2), the entry of its newest benchmark.
+    pub fn reference_for(&self, benchmark: &str) -> Option<&Reference> {
+        self.references
+            .iter()
+            .find(|r| r.benchmarks.iter().any(|b| b == benchmark))
+            .or_else(|| self.references.first())
+    }
+
+    /// Does `benchmark` have an entry of its own in `custom.references`?
+    pub fn has_reference_for(&self, benchmark: &str) -> bool {
+        self.references
+            .iter()
+            .any(|r| r.benchmarks.iter().any(|b| b == benchmark))
+    }
+
+    /// The remediation steps for `benchmark`: they are written with the default entry's pattern,
+    /// which is replaced by the chosen entry's where the two differ.
+    pub fn remediation_for(&self, benchmark: &str) -> String {
+        match (self.references.first(), self.reference_for(benchmark)) {
+            (Some(default), Some(chosen)) if default.pattern != chosen.pattern => self
+                .remediation
+                .replace(default.pattern.as_str(), chosen.pattern.as_str()),
+            _ => self.remediation.clone(),
+        }
+    }
 }
 
 /// The YAML parser's message without its positions, and the (1-based) YAML line it names first.

@@ -1,9 +1,10 @@
 //! The Rego side: our one use of regorus. Policies are compiled once into an engine that is cloned
 //! per worker; each account is one `input`, every loaded account is in `data.cwl_audit.accounts`.
+pub mod benchmark;
 pub mod builtins;
 pub mod metadata;
 
-pub use metadata::{MetadataError, RuleMeta, Severity};
+pub use metadata::{MetadataError, Reference, RuleMeta, Severity};
 
 use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
@@ -51,6 +52,8 @@ pub enum EngineError {
     },
     #[error("unknown rule {0} (see `cwl-audit rules` for the ids)")]
     UnknownRule(String),
+    #[error("unknown benchmark {0} (choose one of {ids})", ids = benchmark::ids())]
+    UnknownBenchmark(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -247,6 +250,8 @@ fn all_query(checks: &[RuleMeta]) -> String {
 pub struct Evaluator {
     engine: Engine,
     pub checks: Vec<RuleMeta>,
+    /// The benchmark whose reference patterns decide (an id of [`benchmark::BENCHMARKS`]).
+    pub benchmark: String,
     /// The query that decides every check at once (see `decide_all`), built once.
     all_query: String,
     /// Bound of one evaluation, for regorus and for the coverage builtins.
@@ -254,15 +259,36 @@ pub struct Evaluator {
 }
 
 impl Evaluator {
+    /// Compiles `sources` to decide the `selected` checks (all when empty) by the default benchmark.
     pub fn new(sources: &[PolicySource], selected: &[String]) -> Result<Self, EngineError> {
+        Self::with_benchmark(sources, selected, benchmark::DEFAULT)
+    }
+
+    /// [`Evaluator::new`] deciding by the reference patterns `benchmark` prescribes (an id of
+    /// [`benchmark::BENCHMARKS`]), given to policies as `data.cwl_audit` (see benchmark.rs).
+    pub fn with_benchmark(
+        sources: &[PolicySource],
+        selected: &[String],
+        benchmark: &str,
+    ) -> Result<Self, EngineError> {
+        if benchmark::find(benchmark).is_none() {
+            return Err(EngineError::UnknownBenchmark(benchmark.to_string()));
+        }
         let eval_sources: Vec<PolicySource> =
             sources.iter().filter(|s| !s.is_test()).cloned().collect();
+        // Every check's references, not only the selected ones': a policy may decide by another
+        // check's patterns.
+        let all = checks(&eval_sources, &[])?;
         let checks = checks(&eval_sources, selected)?;
-        let engine = compile(&eval_sources)?;
+        let mut engine = compile(&eval_sources)?;
+        engine
+            .add_data(benchmark::data(&all, benchmark))
+            .map_err(|e| EngineError::Internal(compact_error(&e.to_string())))?;
         let all_query = all_query(&checks);
         Ok(Evaluator {
             engine,
             checks,
+            benchmark: benchmark.to_string(),
             all_query,
             time_limit: DEFAULT_TIME_LIMIT,
         })

@@ -24,6 +24,8 @@ pub struct Options {
     /// Wall-clock bound of one policy evaluation (one account's rules together; after a stop, each
     /// rule alone).
     pub time_limit: Duration,
+    /// Whose reference patterns decide: an id of [`engine::benchmark::BENCHMARKS`].
+    pub benchmark: String,
 }
 
 impl Options {
@@ -34,6 +36,7 @@ impl Options {
             policy_dirs: Vec::new(),
             rules: Vec::new(),
             time_limit: engine::DEFAULT_TIME_LIMIT,
+            benchmark: engine::benchmark::DEFAULT.to_string(),
         }
     }
 }
@@ -177,8 +180,12 @@ pub(crate) fn input_notifications(
 /// bad snapshots are reported in the result and the rest is still evaluated.
 pub fn run(opts: &Options) -> Result<RunResult, EngineError> {
     let sources: Vec<PolicySource> = engine::all_sources(&opts.policy_dirs, true)?;
-    let mut evaluator = Evaluator::new(&sources, &opts.rules)?;
+    let mut evaluator = Evaluator::with_benchmark(&sources, &opts.rules, &opts.benchmark)?;
     evaluator.set_time_limit(opts.time_limit);
+    // Reports carry the remediation of the chosen benchmark (SARIF help, JSON rules).
+    for c in &mut evaluator.checks {
+        c.remediation = c.remediation_for(&opts.benchmark);
+    }
     run_with(evaluator, &opts.paths)
 }
 
@@ -283,6 +290,7 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     drop(resident);
     evaluator.set_accounts(Value::from(data))?;
     let checks = evaluator.checks.clone();
+    let benchmark = evaluator.benchmark.clone();
     crate::memlimit::set_names(
         checks
             .iter()
@@ -369,5 +377,6 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
         findings,
         notifications: errors,
         inputs,
+        benchmark,
     })
 }

@@ -6,6 +6,8 @@ use serde_json::json;
 /// The document, members in the sorted order the format has always had.
 #[derive(serde::Serialize)]
 struct Doc<'a> {
+    /// The benchmark whose reference patterns decided: verdicts depend on it.
+    benchmark: &'a str,
     notifications: Sorted<'a, crate::findings::Notification>,
     results: Sorted<'a, crate::findings::Finding>,
     rules: Vec<serde_json::Value>,
@@ -31,6 +33,7 @@ impl<T: Serialize> Serialize for Sorted<'_, T> {
 
 pub fn render(result: &RunResult) -> Vec<u8> {
     let doc = Doc {
+        benchmark: &result.benchmark,
         tool: json!({ "name": "cwl-audit", "version": env!("CARGO_PKG_VERSION") }),
         summary: json!({
             "pass": result.count(Verdict::Pass),

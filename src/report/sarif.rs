@@ -32,6 +32,13 @@ struct Run<'a> {
     automation_details: Option<AutomationDetails>,
     invocations: Vec<Invocation>,
     results: Vec<SarifResult>,
+    properties: RunProperties<'a>,
+}
+
+/// The run's property bag: the benchmark whose reference patterns decided the results.
+#[derive(Serialize)]
+struct RunProperties<'a> {
+    benchmark: &'a str,
 }
 
 #[derive(Serialize)]
@@ -401,6 +408,9 @@ pub fn render(run: &RunResult, category: Option<&str>) -> Vec<u8> {
                 },
             },
             automation_details: category.map(|c| AutomationDetails { id: c.to_string() }),
+            properties: RunProperties {
+                benchmark: &run.benchmark,
+            },
             invocations: vec![Invocation {
                 execution_successful: !run.has_errors(),
                 tool_execution_notifications: notifications,

@@ -195,14 +195,26 @@ impl Org {
 
     pub fn eval(&self) -> RunResult {
         let dir = self.write();
-        self.keep_for_crosscheck(dir.path());
+        self.keep_for_crosscheck(dir.path(), cwl_audit::engine::benchmark::DEFAULT);
         eval::run(&Options::new(vec![PathBuf::from(dir.path())])).expect("policies compile")
+    }
+
+    /// [`Org::eval`] of only `rules`, decided by the reference patterns of `benchmark`.
+    pub fn eval_by(&self, benchmark: &str, rules: &[&str]) -> RunResult {
+        let dir = self.write();
+        self.keep_for_crosscheck(dir.path(), benchmark);
+        let mut opts = Options::new(vec![PathBuf::from(dir.path())]);
+        opts.benchmark = benchmark.to_string();
+        opts.rules = rules.iter().map(|r| r.to_string()).collect();
+        eval::run(&opts).expect("policies compile")
     }
 
     /// With CWL_AUDIT_KEEP_SCENARIOS=DIR, every evaluated snapshot set is also copied to
     /// DIR/<hash of its content>/, so tests/opa-crosscheck.py can check that real OPA decides each
-    /// scenario exactly as regorus does (`make test` does this).
-    fn keep_for_crosscheck(&self, written: &std::path::Path) {
+    /// scenario exactly as regorus does (`make test` does this). A set decided by another than the
+    /// default benchmark gets a `.benchmark` file naming it (cwl-audit skips hidden files; the
+    /// cross-check decides the set by it).
+    fn keep_for_crosscheck(&self, written: &std::path::Path, benchmark: &str) {
         let Some(keep) = std::env::var_os("CWL_AUDIT_KEEP_SCENARIOS") else {
             return;
         };
@@ -211,7 +223,15 @@ impl Org {
         serde_json::to_string(&self.snapshots.values().collect::<Vec<_>>())
             .expect("serialize")
             .hash(&mut h);
+        let default = benchmark == cwl_audit::engine::benchmark::DEFAULT;
+        if !default {
+            benchmark.hash(&mut h);
+        }
         let target = PathBuf::from(keep).join(format!("{:016x}", h.finish()));
+        if !default {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            std::fs::write(target.join(".benchmark"), benchmark).expect("write .benchmark");
+        }
         for (account, region) in self.snapshots.keys() {
             let from = written.join(account).join(format!("{region}.json"));
             let to = target.join(account).join(format!("{region}.json"));

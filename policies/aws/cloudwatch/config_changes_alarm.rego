@@ -22,6 +22,19 @@
 #     cis-aws-foundations-v1.4-v5.0: ["4.9"]
 #     cis-aws-foundations-v6.0: ["5.9"]
 #     aws-security-hub: ["CloudWatch.9"]
+#   references:
+#     - pattern: '{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }'
+#       benchmarks: [cis-v6.0, cis-v5.0, cis-v4.0, cis-v3.0, cis-v2.0, cis-v1.5, cis-v1.4, cis-v1.2, aws-security-hub]
+#       source: >-
+#         The same events in every version, compared by meaning: CIS v1.2.0 3.9 as Security Hub's CIS
+#         v1.2.0 standard prescribes it (github.com/awsdocs/aws-security-hub-user-guide,
+#         doc_source/securityhub-cis-controls.md at 3edb15c, 2020-03); CIS v1.4.0, v1.5.0, v2.0.0,
+#         v3.0.0, v4.0.1 and v5.0.0 4.9, v6.0.0 5.9: the audit text as transcribed in
+#         github.com/prowler-cloud/prowler,
+#         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0,4.0,5.0,6.0}_aws.json; AWS Security Hub user
+#         guide, cloudwatch-controls, [CloudWatch.9] remediation
+#         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/cloudwatch-controls.md at bda5bf7,
+#         2023-03).
 #   remediation: |
 #     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail
 #     (`aws cloudtrail describe-trails` shows it as `CloudWatchLogsLogGroupArn`), and `<REGION>` and
@@ -60,12 +73,13 @@
 #     ```
 package checks.aws.cloudwatch.config_changes_alarm
 
-import data.lib.chain
+import data.lib.benchmark
 
-# The CIS text (the same in every version since 1.2).
-# Filters are compared with it by meaning (cwl.filter_covers), not by text.
-reference := `{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }`
+# The reference patterns are in custom.references above, each with the benchmarks that
+# prescribe it; `eval --benchmark` chooses one (lib.benchmark). Filters are compared with
+# them by meaning (cwl.filter_covers), not by text.
+reference := benchmark.reference("CWL-011")
 
 # Any identity may cause these events, so a filter that matches more than the reference is
 # accepted (with a note that the alarm may fire more often than needed).
-decision := chain.decision({"reference": reference, "label": "AWS Config configuration changes", "reject_non_root": false})
+decision := benchmark.decision("CWL-011", {"label": "AWS Config configuration changes", "reject_non_root": false})

@@ -22,6 +22,28 @@
 #     cis-aws-foundations-v1.4-v5.0: ["4.2"]
 #     cis-aws-foundations-v6.0: ["5.2"]
 #     aws-security-hub: ["CloudWatch.3"]
+#   references:
+#     # CIS v1.4+ offers, beside the original form, one for organizations that use SSO:
+#     # successful IAM-user console sign-ins without MFA. It is the narrower of the two, so a
+#     # filter of either form passes. Security Hub CloudWatch.3 prescribes it too (since its
+#     # 2022-05 update; before, the v1.2 form).
+#     - pattern: '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }'
+#       benchmarks: [cis-v6.0, cis-v5.0, cis-v4.0, cis-v3.0, cis-v2.0, cis-v1.5, cis-v1.4, aws-security-hub]
+#       source: >-
+#         CIS v1.4.0, v1.5.0, v2.0.0, v3.0.0, v4.0.1 and v5.0.0 4.2, v6.0.0 5.2: the audit text (both
+#         forms) as transcribed in github.com/prowler-cloud/prowler,
+#         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0,4.0,5.0,6.0}_aws.json; AWS Security Hub user
+#         guide, cloudwatch-controls, [CloudWatch.3] remediation
+#         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/cloudwatch-controls.md at bda5bf7,
+#         2023-03).
+#     # CIS v1.2: any console sign-in without MFAUsed = Yes, failed ones and federated ones
+#     # included. A filter written from the SSO form misses those.
+#     - pattern: '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") }'
+#       benchmarks: [cis-v1.2]
+#       source: >-
+#         CIS v1.2.0 3.2 as Security Hub's CIS v1.2.0 standard prescribes it
+#         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/securityhub-cis-controls.md at
+#         3edb15c, 2020-03).
 #   remediation: |
 #     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail
 #     (`aws cloudtrail describe-trails` shows it as `CloudWatchLogsLogGroupArn`), and `<REGION>` and
@@ -60,14 +82,13 @@
 #     ```
 package checks.aws.cloudwatch.console_signin_without_mfa_alarm
 
-import data.lib.chain
+import data.lib.benchmark
 
-# The SSO-friendly form CIS v1.4+ offers as an alternative (and Security Hub CloudWatch.3 expects):
-# successful IAM-user console sign-ins without MFA. The original form (any ConsoleLogin without
-# MFAUsed = Yes) matches more, so both forms pass.
-# Filters are compared with it by meaning (cwl.filter_covers), not by text.
-reference := `{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }`
+# The reference patterns are in custom.references above, each with the benchmarks that
+# prescribe it; `eval --benchmark` chooses one (lib.benchmark). Filters are compared with
+# them by meaning (cwl.filter_covers), not by text.
+reference := benchmark.reference("CWL-017")
 
 # Any identity may cause these events, so a filter that matches more than the reference is
 # accepted (with a note that the alarm may fire more often than needed).
-decision := chain.decision({"reference": reference, "label": "console sign-ins without MFA", "reject_non_root": false})
+decision := benchmark.decision("CWL-017", {"label": "console sign-ins without MFA", "reject_non_root": false})

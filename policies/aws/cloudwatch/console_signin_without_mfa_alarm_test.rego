@@ -39,3 +39,15 @@ test_cis_short_pattern_passes if {
 	d := check.decision with input as fx.account(fx.snapshot(`{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") }`)) with data.cwl_audit.accounts as {}
 	d.verdict == "pass"
 }
+
+# CIS v1.2 has only the original form: the SSO form misses failed and non-IAM-user sign-ins.
+test_sso_form_fails_cis_v1_2 if {
+	p := check.reference
+	d := check.decision with input as fx.account(fx.snapshot(p))
+		with data.cwl_audit.accounts as {}
+		with data.cwl_audit.benchmark as "cis-v1.2"
+	d.verdict == "fail"
+	contains(d.message, "filter Monitored misses console sign-ins without MFA")
+	some n in d.notes
+	startswith(n, "the verdict depends on the benchmark version: passes Security Hub CloudWatch.3 and CIS v1.4-v6.0;")
+}

@@ -21,6 +21,16 @@
 #   frameworks:
 #     cis-aws-foundations-v1.4-v5.0: ["4.15"]
 #     cis-aws-foundations-v6.0: ["5.15"]
+#   references:
+#     # CIS v1.3+ only: there is no v1.2 control and no Security Hub control; under those
+#     # benchmarks the rule is decided by this pattern, with a note.
+#     - pattern: '{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = "AcceptHandshake") || ($.eventName = "AttachPolicy") || ($.eventName = "CreateAccount") || ($.eventName = "CreateOrganizationalUnit") || ($.eventName = "CreatePolicy") || ($.eventName = "DeclineHandshake") || ($.eventName = "DeleteOrganization") || ($.eventName = "DeleteOrganizationalUnit") || ($.eventName = "DeletePolicy") || ($.eventName = "DetachPolicy") || ($.eventName = "DisablePolicyType") || ($.eventName = "EnablePolicyType") || ($.eventName = "InviteAccountToOrganization") || ($.eventName = "LeaveOrganization") || ($.eventName = "MoveAccount") || ($.eventName = "RemoveAccountFromOrganization") || ($.eventName = "UpdatePolicy") || ($.eventName = "UpdateOrganizationalUnit")) }'
+#       benchmarks: [cis-v6.0, cis-v5.0, cis-v4.0, cis-v3.0, cis-v2.0, cis-v1.5, cis-v1.4]
+#       source: >-
+#         The same events in every version, compared by meaning: CIS v1.4.0, v1.5.0, v2.0.0, v3.0.0,
+#         v4.0.1 and v5.0.0 4.15, v6.0.0 5.15: the audit text as transcribed in
+#         github.com/prowler-cloud/prowler,
+#         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0,4.0,5.0,6.0}_aws.json.
 #   remediation: |
 #     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail
 #     (`aws cloudtrail describe-trails` shows it as `CloudWatchLogsLogGroupArn`), and `<REGION>` and
@@ -59,12 +69,13 @@
 #     ```
 package checks.aws.cloudwatch.organizations_changes_alarm
 
-import data.lib.chain
+import data.lib.benchmark
 
-# The CIS text (v1.3 and later; there is no v1.2 control).
-# Filters are compared with it by meaning (cwl.filter_covers), not by text.
-reference := `{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = "AcceptHandshake") || ($.eventName = "AttachPolicy") || ($.eventName = "CreateAccount") || ($.eventName = "CreateOrganizationalUnit") || ($.eventName = "CreatePolicy") || ($.eventName = "DeclineHandshake") || ($.eventName = "DeleteOrganization") || ($.eventName = "DeleteOrganizationalUnit") || ($.eventName = "DeletePolicy") || ($.eventName = "DetachPolicy") || ($.eventName = "DisablePolicyType") || ($.eventName = "EnablePolicyType") || ($.eventName = "InviteAccountToOrganization") || ($.eventName = "LeaveOrganization") || ($.eventName = "MoveAccount") || ($.eventName = "RemoveAccountFromOrganization") || ($.eventName = "UpdatePolicy") || ($.eventName = "UpdateOrganizationalUnit")) }`
+# The reference patterns are in custom.references above, each with the benchmarks that
+# prescribe it; `eval --benchmark` chooses one (lib.benchmark). Filters are compared with
+# them by meaning (cwl.filter_covers), not by text.
+reference := benchmark.reference("CWL-016")
 
 # Any identity may cause these events, so a filter that matches more than the reference is
 # accepted (with a note that the alarm may fire more often than needed).
-decision := chain.decision({"reference": reference, "label": "AWS Organizations changes", "reject_non_root": false})
+decision := benchmark.decision("CWL-016", {"label": "AWS Organizations changes", "reject_non_root": false})

@@ -34,3 +34,13 @@ test_trail_not_logging_fails if {
 	d.verdict == "fail"
 	d.link == "trail"
 }
+
+# CIS v1.2 has no AWS Organizations control: the CIS v1.4+ pattern decides, and a note says so.
+test_cis_v1_2_decides_by_the_newest_pattern if {
+	p := check.reference
+	d := check.decision with input as fx.account(fx.snapshot(p))
+		with data.cwl_audit.accounts as {}
+		with data.cwl_audit.benchmark as "cis-v1.2"
+	d.verdict == "pass"
+	"CIS v1.2 has no pattern for this control; it is decided by the pattern of CIS v1.4-v6.0" in d.notes
+}

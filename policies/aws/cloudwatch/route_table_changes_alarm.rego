@@ -21,6 +21,29 @@
 #     cis-aws-foundations-v1.4-v5.0: ["4.13"]
 #     cis-aws-foundations-v6.0: ["5.13"]
 #     aws-security-hub: ["CloudWatch.13"]
+#   references:
+#     # The CIS v3.0+ audit text: `($.eventSource = ec2.amazonaws.com) && ($.eventName =
+#     # CreateRoute) || ...`. `&&` binds tighter than `||`, so only CreateRoute is narrowed to
+#     # EC2 (API Gateway has a CreateRoute call too); the plain list of earlier versions (and of
+#     # the v3.0+ remediation command) matches more, so it passes too.
+#     - pattern: '{ ($.eventSource = ec2.amazonaws.com) && ($.eventName = CreateRoute) || ($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || ($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || ($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }'
+#       benchmarks: [cis-v6.0, cis-v5.0, cis-v4.0, cis-v3.0]
+#       source: >-
+#         CIS v3.0.0, v4.0.1 and v5.0.0 4.13, v6.0.0 5.13: the audit text as transcribed in
+#         github.com/prowler-cloud/prowler, prowler/compliance/aws/cis_{3.0,4.0,5.0,6.0}_aws.json.
+#     # CIS v1.2-v2.0 and Security Hub CloudWatch.13: the plain list, CreateRoute from any
+#     # event source. A filter written from the v3.0+ audit text misses CreateRoute calls of
+#     # other services.
+#     - pattern: '{ ($.eventName = CreateRoute) || ($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || ($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || ($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }'
+#       benchmarks: [cis-v2.0, cis-v1.5, cis-v1.4, cis-v1.2, aws-security-hub]
+#       source: >-
+#         CIS v1.2.0 3.13 as Security Hub's CIS v1.2.0 standard prescribes it
+#         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/securityhub-cis-controls.md at
+#         3edb15c, 2020-03); CIS v1.4.0, v1.5.0 and v2.0.0 4.13: the audit text as transcribed in
+#         github.com/prowler-cloud/prowler, prowler/compliance/aws/cis_{1.4,1.5,2.0}_aws.json; AWS
+#         Security Hub user guide, cloudwatch-controls, [CloudWatch.13] remediation
+#         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/cloudwatch-controls.md at bda5bf7,
+#         2023-03).
 #   remediation: |
 #     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail
 #     (`aws cloudtrail describe-trails` shows it as `CloudWatchLogsLogGroupArn`), and `<REGION>` and
@@ -62,14 +85,13 @@ package checks.aws.cloudwatch.route_table_changes_alarm
 # Rule id: no verified Trend Micro Conformity id ("Route Table Changes Alarm" is one of CWL-003/005/013,
 # which one is unverified), so the id is the CIS v1.4-v5.0 number.
 
-import data.lib.chain
+import data.lib.benchmark
 
-# The CIS v3.0+ audit text: `($.eventSource = ec2.amazonaws.com) && ($.eventName = CreateRoute) || ...`.
-# `&&` binds tighter than `||`, so only CreateRoute is narrowed to EC2; the plain list of earlier
-# versions (and of the v3.0+ remediation command) matches more, so both pass.
-# Filters are compared with it by meaning (cwl.filter_covers), not by text.
-reference := `{ ($.eventSource = ec2.amazonaws.com) && ($.eventName = CreateRoute) || ($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || ($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || ($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }`
+# The reference patterns are in custom.references above, each with the benchmarks that
+# prescribe it; `eval --benchmark` chooses one (lib.benchmark). Filters are compared with
+# them by meaning (cwl.filter_covers), not by text.
+reference := benchmark.reference("CIS-4.13")
 
 # Any identity may cause these events, so a filter that matches more than the reference is
 # accepted (with a note that the alarm may fire more often than needed).
-decision := chain.decision({"reference": reference, "label": "route table changes", "reject_non_root": false})
+decision := benchmark.decision("CIS-4.13", {"label": "route table changes", "reject_non_root": false})

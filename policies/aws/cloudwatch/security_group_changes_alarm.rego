@@ -22,6 +22,28 @@
 #     cis-aws-foundations-v1.4-v5.0: ["4.10"]
 #     cis-aws-foundations-v6.0: ["5.10"]
 #     aws-security-hub: ["CloudWatch.10"]
+#   references:
+#     # CIS v5.0+ adds ModifySecurityGroupRules (which changes rules in place) to the six
+#     # events of earlier versions.
+#     - pattern: '{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) || ($.eventName = ModifySecurityGroupRules) }'
+#       benchmarks: [cis-v6.0, cis-v5.0]
+#       source: >-
+#         CIS v5.0.0 4.10 and v6.0.0 5.10: the audit text as transcribed in
+#         github.com/prowler-cloud/prowler, prowler/compliance/aws/cis_{5.0,6.0}_aws.json.
+#     # CIS v1.2-v4.0 and Security Hub CloudWatch.10: the six events without
+#     # ModifySecurityGroupRules.
+#     - pattern: '{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }'
+#       benchmarks: [cis-v4.0, cis-v3.0, cis-v2.0, cis-v1.5, cis-v1.4, cis-v1.2, aws-security-hub]
+#       source: >-
+#         CIS v1.2.0 3.10 as Security Hub's CIS v1.2.0 standard prescribes it
+#         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/securityhub-cis-controls.md at
+#         3edb15c, 2020-03); CIS v1.4.0, v1.5.0, v2.0.0, v3.0.0 and v4.0.1 4.10: the audit text as
+#         transcribed in github.com/prowler-cloud/prowler,
+#         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0,4.0}_aws.json (v1.5.0 also in Tenable's
+#         CIS_Amazon_Web_Services_Foundations_v1.5.0_L2.audit); AWS Security Hub user guide,
+#         cloudwatch-controls, [CloudWatch.10] remediation
+#         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/cloudwatch-controls.md at bda5bf7,
+#         2023-03).
 #   remediation: |
 #     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail
 #     (`aws cloudtrail describe-trails` shows it as `CloudWatchLogsLogGroupArn`), and `<REGION>` and
@@ -60,14 +82,13 @@
 #     ```
 package checks.aws.cloudwatch.security_group_changes_alarm
 
-import data.lib.chain
+import data.lib.benchmark
 
-# The CIS v5.0+ text: the six events of earlier versions plus ModifySecurityGroupRules (which
-# changes rules in place). A filter written from CIS v1.2-v4.0 or for Security Hub CloudWatch.10
-# misses ModifySecurityGroupRules and fails, naming that event.
-# Filters are compared with it by meaning (cwl.filter_covers), not by text.
-reference := `{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) || ($.eventName = ModifySecurityGroupRules) }`
+# The reference patterns are in custom.references above, each with the benchmarks that
+# prescribe it; `eval --benchmark` chooses one (lib.benchmark). Filters are compared with
+# them by meaning (cwl.filter_covers), not by text.
+reference := benchmark.reference("CWL-004")
 
 # Any identity may cause these events, so a filter that matches more than the reference is
 # accepted (with a note that the alarm may fire more often than needed).
-decision := chain.decision({"reference": reference, "label": "security group changes", "reject_non_root": false})
+decision := benchmark.decision("CWL-004", {"label": "security group changes", "reject_non_root": false})

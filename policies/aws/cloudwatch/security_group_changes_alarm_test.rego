@@ -34,3 +34,19 @@ test_trail_not_logging_fails if {
 	d.verdict == "fail"
 	d.link == "trail"
 }
+
+# The six events of CIS v1.2-v4.0 and Security Hub: they fail the newest CIS, and the finding says
+# which versions they pass.
+test_six_events_fail_the_default_with_the_versions_they_pass if {
+	d := check.decision with input as fx.account(fx.snapshot(weakened)) with data.cwl_audit.accounts as {}
+	d.verdict == "fail"
+	"the verdict depends on the benchmark version: passes Security Hub CloudWatch.10 and CIS v1.2-v4.0; fails CIS v5.0-v6.0 (this finding)" in d.notes
+}
+
+test_six_events_pass_security_hub if {
+	d := check.decision with input as fx.account(fx.snapshot(weakened))
+		with data.cwl_audit.accounts as {}
+		with data.cwl_audit.benchmark as "aws-security-hub"
+	d.verdict == "pass"
+	check.reference == weakened with data.cwl_audit.benchmark as "aws-security-hub"
+}

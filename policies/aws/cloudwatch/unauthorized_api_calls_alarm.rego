@@ -22,6 +22,31 @@
 #     cis-aws-foundations-v1.4-v5.0: ["4.1"]
 #     cis-aws-foundations-v6.0: ["5.1"]
 #     aws-security-hub: ["CloudWatch.2"]
+#   references:
+#     # Later CIS versions add two exclusions to the v1.2 text. `&&` binds tighter than `||`:
+#     # every `*UnauthorizedOperation` error, and every `AccessDenied*` error except those of
+#     # CloudTrail log delivery and HeadBucket calls. CIS v1.4-v3.0 print the same terms all
+#     # joined by `||`, which as written matches nearly every event (any event not from log
+#     # delivery): an alarm on it would never leave ALARM, and CIS v4.0.1 corrected the
+#     # operators. cwl-audit reads those versions as the corrected text, so their verdicts are
+#     # v4.0's; it does not demand a filter that matches every event.
+#     - pattern: '{ ($.errorCode ="*UnauthorizedOperation") || ($.errorCode ="AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }'
+#       benchmarks: [cis-v6.0, cis-v5.0, cis-v4.0, cis-v3.0, cis-v2.0, cis-v1.5, cis-v1.4]
+#       source: >-
+#         CIS v4.0.1 and v5.0.0 4.1, v6.0.0 5.1: the audit text as transcribed in
+#         github.com/prowler-cloud/prowler, prowler/compliance/aws/cis_{4.0,5.0,6.0}_aws.json; CIS
+#         v1.4.0, v1.5.0, v2.0.0 and v3.0.0 4.1 print the `||` form (github.com/prowler-cloud/prowler,
+#         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0}_aws.json).
+#     # CIS v1.2 and Security Hub CloudWatch.2: both error codes, no exclusion. A filter written
+#     # from the later text misses AccessDenied errors of log delivery and HeadBucket calls.
+#     - pattern: '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }'
+#       benchmarks: [cis-v1.2, aws-security-hub]
+#       source: >-
+#         CIS v1.2.0 3.1 as Security Hub's CIS v1.2.0 standard prescribes it
+#         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/securityhub-cis-controls.md at
+#         3edb15c, 2020-03); AWS Security Hub user guide, cloudwatch-controls, [CloudWatch.2]
+#         remediation (github.com/awsdocs/aws-security-hub-user-guide, doc_source/cloudwatch-controls.md
+#         at bda5bf7, 2023-03).
 #   remediation: |
 #     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail
 #     (`aws cloudtrail describe-trails` shows it as `CloudWatchLogsLogGroupArn`), and `<REGION>` and
@@ -60,16 +85,13 @@
 #     ```
 package checks.aws.cloudwatch.unauthorized_api_calls_alarm
 
-import data.lib.chain
+import data.lib.benchmark
 
-# The CIS v2.0-v6.0 text. `&&` binds tighter than `||`, so it reads: every `*UnauthorizedOperation`
-# error, and every `AccessDenied*` error except those of CloudTrail log delivery and HeadBucket
-# calls. It is the narrowest pattern CIS has prescribed, so filters written from the v1.2 text (both
-# error codes, no exclusion) and from the v1.3-v1.5 text (its `||` joins match almost every event)
-# also cover it; a filter that drops one of the error codes does not.
-# Filters are compared with it by meaning (cwl.filter_covers), not by text.
-reference := `{ ($.errorCode ="*UnauthorizedOperation") || ($.errorCode ="AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`
+# The reference patterns are in custom.references above, each with the benchmarks that
+# prescribe it; `eval --benchmark` chooses one (lib.benchmark). Filters are compared with
+# them by meaning (cwl.filter_covers), not by text.
+reference := benchmark.reference("CWL-002")
 
 # Any identity may cause these events, so a filter that matches more than the reference is
 # accepted (with a note that the alarm may fire more often than needed).
-decision := chain.decision({"reference": reference, "label": "unauthorized API calls", "reject_non_root": false})
+decision := benchmark.decision("CWL-002", {"label": "unauthorized API calls", "reject_non_root": false})

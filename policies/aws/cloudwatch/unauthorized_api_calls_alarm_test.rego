@@ -44,3 +44,14 @@ test_cis_v1_4_pattern_passes if {
 	d := check.decision with input as fx.account(fx.snapshot(`{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") || ($.sourceIPAddress!="delivery.logs.amazonaws.com") || ($.eventName!="HeadBucket") }`)) with data.cwl_audit.accounts as {}
 	d.verdict == "pass"
 }
+
+# The CIS v4.0.1+ exclusions (log delivery, HeadBucket) are not in CIS v1.2 or Security Hub
+# CloudWatch.2, whose pattern counts those AccessDenied errors too.
+test_newest_pattern_fails_security_hub if {
+	p := check.reference
+	d := check.decision with input as fx.account(fx.snapshot(p))
+		with data.cwl_audit.accounts as {}
+		with data.cwl_audit.benchmark as "aws-security-hub"
+	d.verdict == "fail"
+	contains(d.message, "filter Monitored misses unauthorized API calls")
+}
