@@ -841,3 +841,167 @@ fn recorded_operations_are_exactly_the_organization_policies() {
         1
     );
 }
+
+/// Runs tests/support/ci.py (the CI simulator) and returns its JSON trace.
+fn ci(args: &[&str]) -> Value {
+    let python = emulator::python().expect("python");
+    let o = std::process::Command::new(python)
+        .arg(emulator::root().join("tests/support/ci.py"))
+        .args(args)
+        .env("CWL_AUDIT_BIN", env!("CARGO_BIN_EXE_cwl-audit"))
+        .current_dir(emulator::root())
+        .output()
+        .expect("run tests/support/ci.py");
+    assert!(
+        o.status.success(),
+        "ci.py {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    serde_json::from_slice(&o.stdout).expect("a JSON trace")
+}
+
+/// docs/ci/github-collect-organization.yml run as GitHub runs it (tests/support/ci.py): each
+/// instance of the collect matrix against the emulator (credentials and endpoint from the
+/// environment, as configure-aws-credentials leaves them), then the eval job on the downloaded
+/// artifacts. The shard with the denied account exits 3, retries with --resume, and still passes;
+/// the eval job sees the whole organization, as one run does.
+#[test]
+fn ci_matrix_workflow_collects_the_organization_in_shards() {
+    let Some((moto, org)) = seeded() else { return };
+    let denied = org.id_of("denied").to_string();
+    let (endpoint, _) = denying_proxy(&moto, &denied);
+    let reference = baseline(&endpoint);
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(emulator::root().join("docs/ci/github-collect-organization.yml"))
+            .unwrap()
+            .replace("<owner>", "example");
+    let wf = dir.path().join("workflow.yml");
+    std::fs::write(&wf, text).unwrap();
+    let artifacts = dir.path().join("artifacts");
+    std::fs::create_dir(&artifacts).unwrap();
+    let env = serde_json::json!({
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/nonexistent/cwl-audit-test/config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/cwl-audit-test/credentials",
+        "AWS_MAX_ATTEMPTS": "2",
+    })
+    .to_string();
+    // The repository variable CWL_AUDIT_REGIONS narrows --all-regions to the reference's two
+    // regions (17 regions of 18 accounts take moto minutes); the jobs run in order here, in
+    // parallel on GitHub.
+    let vars = serde_json::json!({
+        "CWL_AUDIT_COLLECTOR_ROLE_ARN": "arn:aws:iam::123456789012:role/CwlAuditCollector",
+        "CWL_AUDIT_REGIONS": REGIONS,
+    })
+    .to_string();
+    let shards: Vec<u32> = (1..=4).collect();
+    for shard in &shards {
+        let ws = tempfile::tempdir().unwrap();
+        let t = ci(&[
+            "github-job",
+            wf.to_str().unwrap(),
+            "collect",
+            "--action-dir",
+            emulator::root().to_str().unwrap(),
+            "--workspace",
+            ws.path().to_str().unwrap(),
+            "--event-name",
+            "schedule",
+            "--matrix",
+            &format!("{{\"shard\": {shard}}}"),
+            "--job-index",
+            &(shard - 1).to_string(),
+            "--job-total",
+            &shards.len().to_string(),
+            "--artifacts",
+            artifacts.to_str().unwrap(),
+            "--env",
+            &env,
+            "--vars",
+            &vars,
+        ]);
+        assert_eq!(t["result"], "success", "shard {shard}: {t:#}");
+        let step = t["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "Collect this shard")
+            .unwrap();
+        let err = step["stderr"].as_str().unwrap();
+        let mine = manifest::Shard::of(&denied, 4) == *shard;
+        assert_eq!(
+            err.contains(&format!(
+                "error: account {denied} (denied) failed: AssumeRole: AccessDenied"
+            )),
+            mine,
+            "shard {shard}: {err}"
+        );
+        if mine {
+            assert!(
+                err.contains("kept from the resumed run"),
+                "retried with --resume: {err}"
+            );
+        }
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let t = ci(&[
+        "github-job",
+        wf.to_str().unwrap(),
+        "eval",
+        "--action-dir",
+        emulator::root().to_str().unwrap(),
+        "--workspace",
+        ws.path().to_str().unwrap(),
+        "--event-name",
+        "schedule",
+        "--artifacts",
+        artifacts.to_str().unwrap(),
+    ]);
+    let steps = t["steps"].as_array().unwrap();
+    let down = steps
+        .iter()
+        .find(|s| {
+            s["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("actions/download-artifact")
+        })
+        .unwrap();
+    assert_eq!(down["downloaded"].as_array().unwrap().len(), 4, "{down:#}");
+    let action = steps
+        .iter()
+        .find(|s| s["name"].as_str().unwrap().contains("/cwl-audit@"))
+        .unwrap();
+    // Findings (fail-on: fail): the eval step records 1 and the upload runs.
+    assert_eq!(action["outputs"]["exit-code"], "1", "{action:#}");
+    let upload = action["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Upload SARIF to code scanning")
+        .unwrap();
+    assert_eq!(upload["outcome"], "success", "{upload:#}");
+    assert_eq!(
+        upload["uploaded"]["executionSuccessful"],
+        serde_json::json!([true])
+    );
+    // The four parts evaluated together: every account of the organization, with one run's
+    // verdicts.
+    let (r, by) = evaluate(&[&ws.path().join("snapshots")], false);
+    let (_, one) = evaluate(&[&reference], false);
+    let verdicts = |m: &BTreeMap<(String, String), Finding>| -> Vec<(String, Verdict)> {
+        m.values()
+            .map(|f| (f.account_id.clone(), f.verdict))
+            .collect()
+    };
+    assert_eq!(verdicts(&by), verdicts(&one));
+    assert!(r
+        .notifications
+        .iter()
+        .any(|n| n.message.contains("skipped by the collection (suspended)")));
+}
