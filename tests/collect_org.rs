@@ -85,7 +85,10 @@ fn seeded() -> Option<(Moto, Org)> {
 /// A proxy in front of moto that answers the AssumeRole of `denied`'s role with AccessDenied (as
 /// STS does when the role's trust policy does not allow the caller) and logs every request's
 /// operation and body.
-fn denying_proxy(moto: &Moto, denied: &str) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+/// (operation, body) of every request the proxy saw.
+type RequestLog = Arc<Mutex<Vec<(String, String)>>>;
+
+fn denying_proxy(moto: &Moto, denied: &str) -> (String, RequestLog) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (l, denied) = (log.clone(), denied.to_string());
     let endpoint = emulator::proxy(
@@ -446,7 +449,7 @@ fn ou_collects_only_that_ou_and_the_ous_below_it() {
     let o = collect_org(&moto.endpoint(), out.path(), &["--ou", &workloads]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m = read_manifest(&out.path().join(manifest::FILE_NAME));
-    assert_eq!(m.selection.ous, [workloads.clone()]);
+    assert_eq!(m.selection.ous, std::slice::from_ref(&workloads));
     let collected: BTreeMap<String, String> = m
         .accounts
         .iter()
