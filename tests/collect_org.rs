@@ -1008,3 +1008,89 @@ fn ci_matrix_workflow_collects_the_organization_in_shards() {
         .iter()
         .any(|n| n.message.contains("skipped by the collection (suspended)")));
 }
+
+/// scripts/collect-org-with-aws-cli.sh (the AWS CLI path, for CloudShell) on part of the
+/// organization: the management account with the caller's credentials, a member through the
+/// member role, the denied one failed with AccessDenied, the suspended one skipped; its manifest
+/// loads and `eval` gives the verdicts of `collect --organization`. (A subset: the AWS CLI
+/// starts a Python process per call.)
+#[test]
+fn aws_cli_organization_script_writes_the_same_verdicts_and_manifest() {
+    let Some((moto, org)) = seeded() else { return };
+    let python = emulator::python().expect("python");
+    let bin = python.parent().unwrap().to_path_buf();
+    let denied = org.id_of("denied").to_string();
+    let (endpoint, _) = denying_proxy(&moto, &denied);
+    let names = ["compliant", "denied"];
+    let mut only: Vec<String> = names.iter().map(|n| org.id_of(n).to_string()).collect();
+    only.push(MANAGEMENT.into());
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(emulator::root().join("scripts/collect-org-with-aws-cli.sh"))
+        .args([
+            "--member-role",
+            ROLE,
+            "--regions",
+            "us-east-1",
+            "--accounts",
+        ])
+        .arg(only.join(","))
+        .arg("--out")
+        .arg(out.path());
+    emulator::aws_env(&mut cmd, "testing", "testing");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin];
+    paths.extend(std::env::split_paths(&path));
+    cmd.env("PATH", std::env::join_paths(paths).unwrap())
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_MAX_ATTEMPTS", "1");
+    let o = cmd.output().expect("run the script");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "error: account {denied} (denied) failed: AssumeRole: AccessDenied"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let m = read_manifest(&out.path().join(manifest::FILE_NAME));
+    assert_eq!(m.organization.id, org.id);
+    assert_eq!(m.regions, ["us-east-1"]);
+    assert_eq!(
+        m.accounts.len(),
+        org.accounts.len() + 1,
+        "every account listed"
+    );
+    for a in &m.accounts {
+        let want = if a.account_id == denied {
+            Status::Failed
+        } else if only.contains(&a.account_id) {
+            Status::Collected
+        } else {
+            Status::Skipped
+        };
+        assert_eq!(a.status, want, "{a:?}");
+    }
+    assert_eq!(
+        entry(&m, org.id_of("suspended")).reason.as_deref(),
+        Some("suspended")
+    );
+    assert_eq!(
+        entry(&m, MANAGEMENT).regions.get("us-east-1"),
+        Some(&manifest::RegionStatus::Complete)
+    );
+    let (_, by) = evaluate(&[out.path()], false);
+    for (name, verdict, part) in EXPECTED {
+        let id = if *name == "management" {
+            MANAGEMENT
+        } else {
+            org.id_of(name)
+        };
+        if !only.iter().any(|o| o == id) {
+            continue;
+        }
+        let f = &by[&(id.to_string(), "CWL-014".to_string())];
+        assert_eq!(f.verdict, *verdict, "{name}: {}", f.message);
+        assert!(f.message.contains(part), "{name}: {}", f.message);
+    }
+}

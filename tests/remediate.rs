@@ -402,7 +402,14 @@ fn organization_stackset_template_is_cfn_lint_clean() {
         let granted: Vec<&str> = text
             .lines()
             .filter_map(|l| l.trim().strip_prefix("- "))
-            .filter(|l| l.contains(':') && !l.contains(' '))
+            // `service:Action` items only (not `- StringEquals:` and the like).
+            .filter(|l| {
+                l.split_once(':').is_some_and(|(svc, action)| {
+                    !svc.is_empty()
+                        && svc.bytes().all(|b| b.is_ascii_lowercase())
+                        && action.starts_with(|c: char| c.is_ascii_uppercase())
+                })
+            })
             .collect();
         assert_eq!(granted, cwl_audit::iam::actions(), "{text}");
         let path = dir.path().join(format!("{}.yaml", role.replace('.', "-")));
