@@ -80,13 +80,20 @@ enum Command {
     /// Write man pages (cwl-audit.1 and one per subcommand) to DIR; `make man` uses it.
     #[command(hide = true)]
     Man(ManArgs),
-    /// Read what CWL-014 needs from one AWS account (read-only) into snapshots.
+    /// Read what CWL-014 needs from one AWS account, or every account of an organization
+    /// (read-only), into snapshots.
     #[command(
-        after_help = "Exit codes: 0 complete, 3 partial (failed calls are recorded in the snapshots' `errors`), 2 nothing usable (e.g. no credentials).\n\nExamples:\n  cwl-audit collect --out snapshots/ --all-regions\n  cwl-audit collect --out snapshots/ --profile audit --regions us-east-1,eu-west-1\n  cwl-audit collect --out snapshots/ --role-arn arn:aws:iam::123456789012:role/Audit --external-id X --all-regions\n  cwl-audit iam-policy   # the permissions it needs"
+        after_help = "Exit codes: 0 complete, 3 partial (failed calls are recorded in the snapshots' `errors`; with --organization: some accounts failed or are partial, see the manifest), 2 nothing usable (e.g. no credentials).\n\nExamples:\n  cwl-audit collect --out snapshots/ --all-regions\n  cwl-audit collect --out snapshots/ --profile audit --regions us-east-1,eu-west-1\n  cwl-audit collect --out snapshots/ --role-arn arn:aws:iam::123456789012:role/Audit --external-id X --all-regions\n  cwl-audit collect --organization --member-role CwlAuditReadOnly --out snapshots/ --all-regions\n  cwl-audit collect --organization --member-role CwlAuditReadOnly --out snapshots/ --all-regions --resume\n  cwl-audit collect --organization --member-role CwlAuditReadOnly --out snapshots/ --ou ou-ab12-cdef3456 --shard 2/4\n  cwl-audit iam-policy   # the permissions it needs (--organization: both sides and a StackSet)"
     )]
-    Collect(CollectArgs),
-    /// Print the least-privilege IAM policy that `collect` needs (exactly the actions it uses).
-    IamPolicy,
+    // Boxed: the organization flags made it the largest variant by far (clippy large_enum_variant).
+    Collect(Box<CollectArgs>),
+    /// Print the least-privilege IAM policy that `collect` needs (exactly the actions it uses);
+    /// with --organization, the management side's and the member role's, or (--stackset) a
+    /// CloudFormation StackSet template of the member role.
+    #[command(
+        after_help = "Examples:\n  cwl-audit iam-policy\n  cwl-audit iam-policy --organization --member-role CwlAuditReadOnly\n  cwl-audit iam-policy --organization --stackset > cwl-audit-member-role.yaml"
+    )]
+    IamPolicy(IamPolicyArgs),
     /// Answer `cwl.*` builtin calls, one JSON object per line on stdin ({"name", "args"} or
     /// {"list": true}), and what policies get as data under a benchmark ({"benchmarks": true},
     /// {"benchmark_data": ID}), for cross-checking policies with another Rego engine.
@@ -95,6 +102,24 @@ enum Command {
 }
 
 #[derive(Args)]
+struct IamPolicyArgs {
+    /// Print the policies of `collect --organization`: the management side's (Organizations, STS
+    /// AssumeRole of the member role, and its own account's reads) and the member role's.
+    #[arg(long)]
+    organization: bool,
+    /// The member role's name (in the management policy's AssumeRole resource and the StackSet).
+    #[arg(long, value_name = "NAME", default_value = cwl_audit::iam::DEFAULT_MEMBER_ROLE, requires = "organization")]
+    member_role: String,
+    /// The partition of the role ARNs.
+    #[arg(long, value_name = "P", default_value = "aws", value_parser = ["aws", "aws-cn", "aws-us-gov"], requires = "organization")]
+    partition: String,
+    /// Print a CloudFormation template (YAML) of the member role, for a service-managed StackSet.
+    #[arg(long, requires = "organization")]
+    stackset: bool,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("assume").args(["role_arn", "organization"])))]
 struct CollectArgs {
     /// Write snapshots below DIR, as DIR/<account>/<region>.json.
     #[arg(long, value_name = "DIR")]
@@ -117,9 +142,77 @@ struct CollectArgs {
     /// Assume this role (STS AssumeRole with the credentials of the chain) and collect its account.
     #[arg(long, value_name = "ARN")]
     role_arn: Option<String>,
-    /// External id for --role-arn.
-    #[arg(long, value_name = "X", requires = "role_arn")]
+    /// External id for --role-arn or the member role of --organization.
+    #[arg(long, value_name = "X", requires = "assume")]
     external_id: Option<String>,
+    /// Collect every active account of the organization (run with the management account's or a
+    /// delegated administrator's credentials): the calling account with its own credentials, every
+    /// other through --member-role; writes the run manifest next to the snapshots.
+    #[arg(long, requires = "member_role")]
+    organization: bool,
+    /// The role assumed in each member account (arn:<partition>:iam::<account>:role/NAME);
+    /// `cwl-audit iam-policy --organization --stackset` creates it.
+    #[arg(long, value_name = "NAME", requires = "organization")]
+    member_role: Option<String>,
+    /// Only the accounts in this OU and the OUs below it (repeatable; an OU or root id).
+    #[arg(long = "ou", value_name = "OU_ID", requires = "organization")]
+    ous: Vec<String>,
+    /// Only these accounts (comma-separated 12-digit ids).
+    #[arg(
+        long,
+        value_name = "ID,...",
+        value_delimiter = ',',
+        requires = "organization"
+    )]
+    accounts: Vec<String>,
+    /// Leave these accounts out (comma-separated; listed in the manifest as skipped).
+    #[arg(
+        long,
+        value_name = "ID,...",
+        value_delimiter = ',',
+        requires = "organization"
+    )]
+    exclude_accounts: Vec<String>,
+    /// The session name of the member role's sessions (shown in the members' CloudTrail).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "cwl-audit",
+        requires = "organization"
+    )]
+    role_session_name: String,
+    /// Accounts collected at the same time (each with --concurrency regions at a time).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256), requires = "organization")]
+    account_concurrency: u32,
+    /// Finish an interrupted or partly failed run: read its manifest and collect only the accounts
+    /// and regions it does not show as complete (same arguments as the first run).
+    #[arg(long, requires = "organization")]
+    resume: bool,
+    /// Collect shard I of N: the accounts whose id modulo N is I-1, with a manifest part listing
+    /// every account, so that N jobs (a CI matrix) collect the organization in parallel.
+    #[arg(long, value_name = "I/N", requires = "organization")]
+    shard: Option<String>,
+    /// Organizations calls a second.
+    #[arg(
+        long,
+        hide = true,
+        value_name = "N",
+        default_value_t = 4.0,
+        requires = "organization"
+    )]
+    organizations_rate: f64,
+    /// STS AssumeRole calls a second.
+    #[arg(
+        long,
+        hide = true,
+        value_name = "N",
+        default_value_t = 20.0,
+        requires = "organization"
+    )]
+    sts_rate: f64,
+    /// Test hook: stop as an interrupted run would after N accounts.
+    #[arg(long, hide = true, value_name = "N", requires = "organization")]
+    stop_after_accounts: Option<usize>,
     /// Send every call to URL (an emulator or a VPC endpoint proxy).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
@@ -795,9 +888,9 @@ fn cmd_collect(_args: CollectArgs) -> anyhow::Result<ExitCode> {
 }
 
 #[cfg(feature = "collect")]
-fn cmd_collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
-    use cwl_audit::collect::{self, Regions, Status};
-    let regions = if args.all_regions {
+fn collect_regions(args: &CollectArgs) -> cwl_audit::collect::Regions {
+    use cwl_audit::collect::Regions;
+    if args.all_regions {
         Regions::All
     } else if args.regions.is_empty() {
         Regions::Configured
@@ -809,7 +902,202 @@ fn cmd_collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
                 .filter(|r| !r.is_empty())
                 .collect(),
         )
+    }
+}
+
+/// `collect --organization`: the run, then one line per failed account and a summary.
+#[cfg(feature = "collect")]
+fn cmd_collect_organization(args: CollectArgs) -> anyhow::Result<ExitCode> {
+    use cwl_audit::collect::org::{self, OrgOptions};
+    use cwl_audit::collect::{self, Status};
+    use cwl_audit::manifest::Status as AccountStatus;
+    let is_name = |s: &str, min: usize| {
+        (min..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
     };
+    let role = args.member_role.clone().unwrap_or_default();
+    if !is_name(&role, 1) {
+        return Ok(error_exit(format!(
+            "--member-role {role:?} is not a role name (1-64 letters, digits and +=,.@_-)"
+        )));
+    }
+    if !is_name(&args.role_session_name, 2) {
+        return Ok(error_exit(format!(
+            "--role-session-name {:?} is not a session name (2-64 letters, digits and +=,.@_-)",
+            args.role_session_name
+        )));
+    }
+    let ids = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let (accounts, excluded) = (ids(&args.accounts), ids(&args.exclude_accounts));
+    for (flag, list) in [("--accounts", &accounts), ("--exclude-accounts", &excluded)] {
+        if let Some(bad) = list.iter().find(|a| !collect::is_account_id(a)) {
+            return Ok(error_exit(format!(
+                "{flag}: {bad:?} is not a 12-digit account id"
+            )));
+        }
+    }
+    if let Some(bad) = args.ous.iter().find(|o| !org::is_ou_id(o)) {
+        return Ok(error_exit(format!(
+            "--ou {bad:?} is not an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)"
+        )));
+    }
+    let shard = match args.shard.as_deref().map(org::parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => return Ok(error_exit(format!("--shard: {e}"))),
+    };
+    let base = collect::Options {
+        out: args.out.clone(),
+        profile: args.profile.clone(),
+        regions: collect_regions(&args),
+        role_arn: None,
+        external_id: None,
+        endpoint_url: args.endpoint_url.clone(),
+        redact_endpoints: args.redact_endpoints,
+        concurrency: args.concurrency as usize,
+        progress: verbosity() >= 0 && std::io::stderr().is_terminal(),
+        max_attempts: args.max_attempts,
+        initial_backoff: args
+            .retry_initial_backoff_ms
+            .map(std::time::Duration::from_millis),
+        recorder: None,
+    };
+    let mut opts = OrgOptions::new(base, role);
+    opts.external_id = args.external_id;
+    opts.session_name = args.role_session_name;
+    opts.ous = args.ous;
+    opts.accounts = accounts;
+    opts.exclude_accounts = excluded;
+    opts.account_concurrency = args.account_concurrency as usize;
+    opts.resume = args.resume;
+    opts.shard = shard;
+    opts.organizations_rate = args.organizations_rate;
+    opts.sts_rate = args.sts_rate;
+    opts.stop_after = args.stop_after_accounts;
+    let outcome = match org::run(&opts) {
+        Ok(o) => o,
+        Err(e) => return Ok(error_exit(e)),
+    };
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    if verbosity() > 0 {
+        for (account, region, e) in &outcome.errors {
+            let resource = e
+                .resource
+                .as_deref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default();
+            eprintln!(
+                "error: {account} {region}: {} {}{resource}: {}: {}",
+                e.service, e.operation, e.code, e.message
+            );
+        }
+    }
+    let label = |a: &cwl_audit::manifest::Account| match &a.name {
+        Some(n) => format!("{} ({n})", a.account_id),
+        None => a.account_id.clone(),
+    };
+    for a in outcome.accounts_with(AccountStatus::Failed) {
+        if let Some(e) = &a.error {
+            eprintln!(
+                "error: account {} failed: {}: {}{}",
+                label(a),
+                e.operation,
+                e.code,
+                e.message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    for a in outcome.accounts_with(AccountStatus::Partial) {
+        let n = outcome
+            .errors
+            .iter()
+            .filter(|(id, _, _)| *id == a.account_id)
+            .count();
+        eprintln!(
+            "warning: account {} is partial: {}",
+            label(a),
+            if n > 0 {
+                format!(
+                    "{n} call{} failed (recorded in its snapshots' `errors`)",
+                    if n == 1 { "" } else { "s" }
+                )
+            } else {
+                "some calls failed in an earlier run (see its snapshots' `errors`)".to_string()
+            }
+        );
+    }
+    let count = |s| outcome.accounts_with(s).len();
+    if verbosity() >= 0 {
+        let m = &outcome.manifest;
+        let mut parts = vec![
+            format!("{} collected", count(AccountStatus::Collected)),
+            format!("{} partial", count(AccountStatus::Partial)),
+            format!("{} failed", count(AccountStatus::Failed)),
+            format!("{} skipped", count(AccountStatus::Skipped)),
+        ];
+        if m.shard.is_some() {
+            parts.push(format!(
+                "{} in other shards",
+                count(AccountStatus::OtherShard)
+            ));
+        }
+        if count(AccountStatus::Pending) > 0 {
+            parts.push(format!("{} pending", count(AccountStatus::Pending)));
+        }
+        eprintln!(
+            "organization {}: {} account{}: {}{}; manifest {}",
+            m.organization.id,
+            m.accounts.len(),
+            if m.accounts.len() == 1 { "" } else { "s" },
+            parts.join(", "),
+            if outcome.kept > 0 {
+                format!(" ({} kept from the resumed run)", outcome.kept)
+            } else {
+                String::new()
+            },
+            outcome.manifest_path.display()
+        );
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "cwl-audit: stopped after {} accounts (--stop-after-accounts); `--resume` finishes the run",
+            args.stop_after_accounts.unwrap_or(0)
+        );
+        return Ok(ExitCode::from(EXIT_PARTIAL));
+    }
+    Ok(match outcome.status {
+        Status::Complete => ExitCode::SUCCESS,
+        Status::Partial => {
+            eprintln!(
+                "cwl-audit: partial collection: {} account{} failed or partial (see the manifest; eval reports them as unknown); `--resume` collects them again",
+                count(AccountStatus::Failed) + count(AccountStatus::Partial),
+                if count(AccountStatus::Failed) + count(AccountStatus::Partial) == 1 { "" } else { "s" }
+            );
+            ExitCode::from(EXIT_PARTIAL)
+        }
+        Status::Unusable => error_exit(
+            "nothing usable was collected: every account failed (see the errors above; `cwl-audit iam-policy --organization` prints the permissions needed)",
+        ),
+    })
+}
+
+#[cfg(feature = "collect")]
+fn cmd_collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
+    use cwl_audit::collect::{self, Status};
+    if args.organization {
+        return cmd_collect_organization(args);
+    }
+    let regions = collect_regions(&args);
     let opts = collect::Options {
         out: args.out.clone(),
         profile: args.profile,
@@ -888,10 +1176,28 @@ fn cmd_collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn cmd_iam_policy() -> anyhow::Result<ExitCode> {
+fn cmd_iam_policy(args: IamPolicyArgs) -> anyhow::Result<ExitCode> {
+    let role = &args.member_role;
+    if role.is_empty()
+        || role.len() > 64
+        || !role
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    {
+        return Ok(error_exit(format!(
+            "--member-role {role:?} is not a role name (1-64 letters, digits and +=,.@_-)"
+        )));
+    }
+    let text = if !args.organization {
+        cwl_audit::iam::policy_json()
+    } else if args.stackset {
+        cwl_audit::iam::stackset_template(&args.member_role)
+    } else {
+        cwl_audit::iam::organization_policies_json(&args.partition, &args.member_role)
+    };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
-        .write_all(cwl_audit::iam::policy_json().as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|_| stdout.flush());
     Ok(ExitCode::SUCCESS)
 }
@@ -977,8 +1283,8 @@ fn main() -> ExitCode {
         Command::Diff(a) => cmd_diff(a),
         Command::Completions(a) => cmd_completions(a),
         Command::Man(a) => cmd_man(a),
-        Command::Collect(a) => cmd_collect(a),
-        Command::IamPolicy => cmd_iam_policy(),
+        Command::Collect(a) => cmd_collect(*a),
+        Command::IamPolicy(a) => cmd_iam_policy(a),
         Command::Builtin => cmd_builtin(),
     };
     outcome.unwrap_or_else(|e| error_exit(format!("{e:#}")))

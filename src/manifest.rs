@@ -44,8 +44,12 @@ pub struct Manifest {
     pub caller_account_id: String,
     /// The role name assumed in every other account.
     pub member_role: String,
-    /// The regions asked for (each account's own `regions` says which were collected).
+    /// The regions asked for (each account's own `regions` says which were collected); empty with
+    /// `all_regions`.
     pub regions: Vec<String>,
+    /// `--all-regions`: every region enabled for each account (Account ListRegions per account).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_regions: bool,
     /// Set when this manifest is one part of a sharded run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
@@ -572,6 +576,11 @@ fn failure_words(m: &Manifest, a: &Account) -> String {
             "account {} was not collected: the role {} could not be assumed: {}",
             a.account_id, m.member_role, e.code
         )
+    } else if e.operation == "collect" {
+        format!(
+            "account {} was not collected: every call failed: {}",
+            a.account_id, e.code
+        )
     } else {
         format!(
             "account {} was not collected: {} failed: {}",
@@ -598,6 +607,7 @@ pub(crate) mod fixtures {
             caller_account_id: "111111111111".into(),
             member_role: "CwlAuditReadOnly".into(),
             regions: vec!["us-east-1".into()],
+            all_regions: false,
             shard: None,
             selection: Selection::default(),
             started_at: "2026-12-01T00:00:00Z".into(),

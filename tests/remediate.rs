@@ -381,3 +381,49 @@ fn bad_input_exits_2_and_still_plans_the_rest() {
     assert!(stdout(&o).contains("enable-alarm-actions"));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.json"));
 }
+
+/// The member role's StackSet template of `iam-policy --organization --stackset` is cfn-lint
+/// clean, with the default role name and another one, and grants exactly the collector's actions.
+#[test]
+fn organization_stackset_template_is_cfn_lint_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut templates = Vec::new();
+    for role in ["CwlAuditReadOnly", "Audit.Org-Role_1"] {
+        let o = run(&[
+            "iam-policy",
+            "--organization",
+            "--member-role",
+            role,
+            "--stackset",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.contains(&format!("Default: {role}\n")), "{text}");
+        let granted: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- "))
+            // `service:Action` items only (not `- StringEquals:` and the like).
+            .filter(|l| {
+                l.split_once(':').is_some_and(|(svc, action)| {
+                    !svc.is_empty()
+                        && svc.bytes().all(|b| b.is_ascii_lowercase())
+                        && action.starts_with(|c: char| c.is_ascii_uppercase())
+                })
+            })
+            .collect();
+        assert_eq!(granted, cwl_audit::iam::actions(), "{text}");
+        let path = dir.path().join(format!("{}.yaml", role.replace('.', "-")));
+        std::fs::write(&path, text).unwrap();
+        templates.push(path);
+    }
+    cfn_lint(&templates);
+    // A role name that is not one is refused, so nothing but a name reaches the template.
+    let o = run(&[
+        "iam-policy",
+        "--organization",
+        "--member-role",
+        "x\nResources: {}",
+        "--stackset",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

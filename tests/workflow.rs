@@ -826,3 +826,61 @@ fn diff_reads_run_manifests_as_manifests_in_both_sets() {
         stdout(&o)
     );
 }
+
+/// docs/ci/github-collect-organization.yml (the CI matrix of `collect --organization --shard`)
+/// passes actionlint and shellcheck, every script parses, and its shards follow the matrix: each
+/// job collects `--shard "$SHARD/$TOTAL"` with SHARD from `matrix.shard` and TOTAL from
+/// `strategy.job-total`, uploads its own artifact, and the eval job (after every shard, also failed
+/// ones) downloads all of them and evaluates them together with the action. tests/collect_org.rs
+/// runs the jobs against the emulator.
+#[test]
+fn organization_workflow_passes_actionlint_and_shards_by_the_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = as_committed("docs/ci/github-collect-organization.yml", dir.path());
+    let lint = ci(&[
+        "lint-workflow",
+        &root().display().to_string(),
+        wf.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        lint["actionlint"]["exit_code"], 0,
+        "{}",
+        lint["actionlint"]["output"]
+    );
+    let parsed = lint["bash_n"].as_array().unwrap();
+    assert_eq!(parsed.len(), 2, "{parsed:#?}");
+    for b in parsed {
+        assert_eq!(b["exit_code"], 0, "{b:#?}");
+    }
+    let check = r#"
+import sys, yaml
+wf = yaml.safe_load(open(sys.argv[1]))
+assert wf["permissions"]["id-token"] == "write" and wf["permissions"]["security-events"] == "write", wf["permissions"]
+collect, ev = wf["jobs"]["collect"], wf["jobs"]["eval"]
+shards = collect["strategy"]["matrix"]["shard"]
+assert shards == list(range(1, len(shards) + 1)), shards
+assert collect["strategy"]["fail-fast"] is False
+steps = collect["steps"]
+run = [s for s in steps if "cwl-audit collect" in s.get("run", "")]
+assert len(run) == 1, steps
+assert run[0]["env"]["SHARD"] == "${{ matrix.shard }}" and run[0]["env"]["TOTAL"] == "${{ strategy.job-total }}", run[0]["env"]
+assert '--shard "$SHARD/$TOTAL"' in run[0]["run"] and "--organization" in run[0]["run"] and "--resume" in run[0]["run"]
+for job in wf["jobs"].values():
+    for s in job["steps"]:
+        if "run" in s:
+            assert "${{" not in s["run"], f"expressions reach scripts through env: {s['run']}"
+up = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+assert up and up[0]["with"]["name"] == "snapshots-shard-${{ matrix.shard }}", up
+assert ev["needs"] == "collect" and "cancelled()" in ev["if"], ev
+down = [s for s in ev["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+assert down and down[0]["with"]["pattern"] == "snapshots-shard-*" and "merge-multiple" not in down[0]["with"], down
+act = [s for s in ev["steps"] if s.get("uses", "").split("@")[0].endswith("/cwl-audit")]
+assert act and act[0]["with"]["snapshots"] == down[0]["with"]["path"], act
+print("ok")
+"#;
+    let o = py(check, &[wf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o).trim(), "ok");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains("(docs/ci/github-collect-organization.yml)"));
+}

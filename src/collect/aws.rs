@@ -1,6 +1,7 @@
 //! SDK configuration and clients: the standard credential chain (aws-config), an optional assumed
 //! role, an optional endpoint override (emulators), adaptive retry, and the recording interceptor
-//! on every client.
+//! on every client. `collect --organization` derives one configuration per member account from the
+//! caller's, with the member role's credentials.
 use super::record::{Recorder, RecordingInterceptor};
 use super::Options;
 use aws_config::retry::RetryConfig;
@@ -17,6 +18,7 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
 }
 
+#[derive(Clone)]
 pub struct Aws {
     config: SdkConfig,
     interceptor: RecordingInterceptor,
@@ -73,6 +75,52 @@ impl Aws {
             config,
             interceptor: RecordingInterceptor(recorder),
         }
+    }
+
+    /// The same configuration with other credentials (a member account's).
+    pub fn with_credentials(
+        &self,
+        provider: aws_sdk_sts::config::SharedCredentialsProvider,
+    ) -> Aws {
+        Aws {
+            config: self
+                .config
+                .clone()
+                .into_builder()
+                .credentials_provider(provider)
+                .build(),
+            interceptor: self.interceptor.clone(),
+        }
+    }
+
+    /// The provider of the role's credentials (STS AssumeRole with this configuration's
+    /// credentials), from `region`'s STS endpoint: regional endpoints issue tokens that every
+    /// region accepts, opt-in regions included (the global endpoint's are valid only in the
+    /// regions enabled by default).
+    pub async fn assume_role_provider(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        external_id: Option<&str>,
+        region: &str,
+    ) -> aws_config::sts::AssumeRoleProvider {
+        let mut b = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name(session_name)
+            .region(Region::new(region.to_string()))
+            .configure(&self.config);
+        if let Some(x) = external_id {
+            b = b.external_id(x);
+        }
+        b.build().await
+    }
+
+    /// Organizations is global; its endpoint is in the partition's first region (as the Account API's).
+    pub fn organizations(&self, region: &str) -> aws_sdk_organizations::Client {
+        let conf = aws_sdk_organizations::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.interceptor.clone())
+            .build();
+        aws_sdk_organizations::Client::from_conf(conf)
     }
 
     /// The region of the environment or profile, if one is configured.

@@ -3,6 +3,7 @@
 //! partial list must never look like a complete one).
 use super::convert;
 use super::errors::entry;
+use super::ratelimit::RateLimit;
 use crate::snapshot::CollectionError;
 use serde_json::Value;
 
@@ -157,6 +158,127 @@ pub async fn list_subscriptions(
                 .iter()
                 .map(|s| convert::subscription(s, redact)),
         );
+    }
+    Ok(all)
+}
+
+/// An account as Organizations lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    pub id: String,
+    pub name: Option<String>,
+    /// `State` (ACTIVE, SUSPENDED, ...), or the retired `Status` where `State` is absent.
+    pub state: Option<String>,
+}
+
+fn org_account(a: &aws_sdk_organizations::types::Account) -> OrgAccount {
+    OrgAccount {
+        id: a.id.clone().unwrap_or_default(),
+        name: a.name.clone(),
+        state: a
+            .state
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .or_else(|| a.status.as_ref().map(|s| s.as_str().to_string())),
+    }
+}
+
+/// The organization of the caller.
+#[derive(Debug, Clone)]
+pub struct OrgInfo {
+    pub id: String,
+    pub management_account_id: String,
+}
+
+/// Organizations DescribeOrganization: the organization's id and management account.
+pub async fn describe_organization(
+    c: &aws_sdk_organizations::Client,
+    limit: &RateLimit,
+) -> Result<OrgInfo, CollectionError> {
+    limit.acquire().await;
+    let out = c
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| entry("organizations", "DescribeOrganization", None, &e))?;
+    let org = out.organization.as_ref();
+    Ok(OrgInfo {
+        id: org.and_then(|o| o.id.clone()).unwrap_or_default(),
+        management_account_id: org
+            .and_then(|o| o.master_account_id.clone())
+            .unwrap_or_default(),
+    })
+}
+
+/// Organizations ListAccounts: every account of the organization, whatever its state.
+pub async fn list_accounts(
+    c: &aws_sdk_organizations::Client,
+    limit: &RateLimit,
+) -> Result<Vec<OrgAccount>, CollectionError> {
+    let mut pages = c.list_accounts().into_paginator().send();
+    let mut all = Vec::new();
+    loop {
+        limit.acquire().await;
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page.map_err(|e| entry("organizations", "ListAccounts", None, &e))?;
+        all.extend(page.accounts.unwrap_or_default().iter().map(org_account));
+    }
+    Ok(all)
+}
+
+/// Organizations ListChildren of type ORGANIZATIONAL_UNIT: the ids of the OUs directly below
+/// `parent` (a root or an OU).
+pub async fn list_child_ous(
+    c: &aws_sdk_organizations::Client,
+    limit: &RateLimit,
+    parent: &str,
+) -> Result<Vec<String>, CollectionError> {
+    use aws_sdk_organizations::types::ChildType;
+    let mut pages = c
+        .list_children()
+        .parent_id(parent)
+        .child_type(ChildType::OrganizationalUnit)
+        .into_paginator()
+        .send();
+    let mut all = Vec::new();
+    loop {
+        limit.acquire().await;
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page.map_err(|e| entry("organizations", "ListChildren", Some(parent), &e))?;
+        all.extend(
+            page.children
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|c| c.id),
+        );
+    }
+    Ok(all)
+}
+
+/// Organizations ListAccountsForParent: the accounts directly in `parent`.
+pub async fn list_accounts_for_parent(
+    c: &aws_sdk_organizations::Client,
+    limit: &RateLimit,
+    parent: &str,
+) -> Result<Vec<OrgAccount>, CollectionError> {
+    let mut pages = c
+        .list_accounts_for_parent()
+        .parent_id(parent)
+        .into_paginator()
+        .send();
+    let mut all = Vec::new();
+    loop {
+        limit.acquire().await;
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page =
+            page.map_err(|e| entry("organizations", "ListAccountsForParent", Some(parent), &e))?;
+        all.extend(page.accounts.unwrap_or_default().iter().map(org_account));
     }
     Ok(all)
 }

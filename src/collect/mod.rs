@@ -7,8 +7,11 @@
 mod aws;
 pub mod calls;
 pub mod convert;
+mod credentials;
 pub mod errors;
+pub mod org;
 mod progress;
+mod ratelimit;
 pub mod record;
 
 pub use record::Recorder;
@@ -118,6 +121,8 @@ pub enum CollectError {
     NoRegion,
     #[error("invalid region {0:?} (expected a region code such as us-east-1)")]
     BadRegion(String),
+    #[error("STS returned the account id {0:?}, which is not 12 digits; nothing was written")]
+    BadAccountId(String),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -157,7 +162,7 @@ pub fn default_enabled_regions(partition: &str) -> &'static [&'static str] {
 }
 
 /// The Account API's region (it is global; its endpoint lives in the partition's first region).
-fn account_api_region(partition: &str) -> &'static str {
+pub(crate) fn account_api_region(partition: &str) -> &'static str {
     match partition {
         "aws-cn" => "cn-northwest-1",
         "aws-us-gov" => "us-gov-west-1",
@@ -180,7 +185,7 @@ pub fn run(opts: &Options) -> Result<Outcome, CollectError> {
 }
 
 /// A region's snapshot, before it is written.
-struct RegionResult {
+pub(crate) struct RegionResult {
     region: String,
     doc: Value,
     errors: Vec<CollectionError>,
@@ -204,37 +209,12 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
             message: e.message,
         })?;
 
-    let mut warnings = Vec::new();
-    let mut regions: Vec<String> = match &opts.regions {
-        Regions::List(l) => l.clone(),
-        Regions::Configured => vec![configured.ok_or(CollectError::NoRegion)?],
-        Regions::All => {
-            match calls::list_enabled_regions(&aws.account(account_api_region(&partition))).await {
-                Ok(r) if !r.is_empty() => r,
-                Ok(_) => {
-                    warnings.push("Account ListRegions returned no region; collecting the regions enabled by default in every account".to_string());
-                    default_enabled_regions(&partition)
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect()
-                }
-                Err(e) => {
-                    let list = default_enabled_regions(&partition);
-                    warnings.push(format!(
-                        "cannot list the enabled regions (Account ListRegions: {}); collecting the {} regions enabled by default in every account, so opt-in regions are not collected",
-                        e.code,
-                        list.len()
-                    ));
-                    list.iter().map(|s| s.to_string()).collect()
-                }
-            }
-        }
-    };
-    regions.sort();
-    regions.dedup();
-    if regions.is_empty() {
-        return Err(CollectError::NoRegion);
+    if !is_account_id(&account_id) {
+        return Err(CollectError::BadAccountId(account_id));
     }
+    let mut warnings = Vec::new();
+    let regions =
+        resolve_regions(&aws, &opts.regions, configured, &partition, &mut warnings).await?;
 
     let progress = Arc::new(progress::Progress::new(opts.progress, regions.len()));
     let error_count = Arc::new(AtomicUsize::new(0));
@@ -248,10 +228,7 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
         })
     };
 
-    let collected_at = {
-        let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
-        convert::timestamp(&aws_smithy_types::DateTime::from_secs(now.secs()))
-    };
+    let collected_at = now_timestamp();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for region in regions {
@@ -307,34 +284,13 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
             failures: r.errors.len(),
             elapsed: r.elapsed,
         });
-        if r.successes == 0
-            && !r.errors.is_empty()
-            && r.errors
-                .iter()
-                .all(|e| errors::REGION_NOT_ENABLED_CODES.contains(&e.code.as_str()))
-        {
-            outcome.skipped.push((
-                r.region.clone(),
-                format!(
-                    "not enabled for this account (every call failed with {})",
-                    r.errors[0].code
-                ),
-            ));
-            continue;
-        }
-        let path = opts
-            .out
-            .join(&account_id)
-            .join(format!("{}.json", r.region));
-        let mut text =
-            serde_json::to_string_pretty(&canonical(r.doc)).expect("a JSON value serializes");
-        text.push('\n');
-        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|source| {
-            CollectError::Write {
-                path: path.display().to_string(),
-                source,
+        let path = match write_region(&opts.out, &account_id, &r)? {
+            Written::File(p) => p,
+            Written::NotEnabled(why) => {
+                outcome.skipped.push((r.region.clone(), why));
+                continue;
             }
-        })?;
+        };
         outcome.written.push(path);
         outcome.successes += r.successes;
         outcome
@@ -351,14 +307,124 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
     Ok(outcome)
 }
 
-struct Header {
+/// The regions to collect in one account: the list given, the configured region, or every region
+/// enabled for the account (Account ListRegions, checked to be region codes; the regions enabled by
+/// default when that fails, with a warning). Sorted, without duplicates.
+pub(crate) async fn resolve_regions(
+    aws: &aws::Aws,
+    asked: &Regions,
+    configured: Option<String>,
+    partition: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>, CollectError> {
+    let mut regions: Vec<String> = match asked {
+        Regions::List(l) => l.clone(),
+        Regions::Configured => vec![configured.ok_or(CollectError::NoRegion)?],
+        Regions::All => {
+            match calls::list_enabled_regions(&aws.account(account_api_region(partition))).await {
+                Ok(r) if !r.is_empty() => {
+                    let (good, bad): (Vec<String>, Vec<String>) =
+                        r.into_iter().partition(|r| crate::snapshot::is_region(r));
+                    if !bad.is_empty() {
+                        // A name that is not a region code never becomes a file name.
+                        warnings.push(format!(
+                            "Account ListRegions returned names that are not region codes, not collected: {}",
+                            bad.iter().map(|b| format!("{b:?}")).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    good
+                }
+                Ok(_) => {
+                    warnings.push("Account ListRegions returned no region; collecting the regions enabled by default in every account".to_string());
+                    default_enabled_regions(partition)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect()
+                }
+                Err(e) => {
+                    let list = default_enabled_regions(partition);
+                    warnings.push(format!(
+                        "cannot list the enabled regions (Account ListRegions: {}); collecting the {} regions enabled by default in every account, so opt-in regions are not collected",
+                        e.code,
+                        list.len()
+                    ));
+                    list.iter().map(|s| s.to_string()).collect()
+                }
+            }
+        }
+    };
+    regions.sort();
+    regions.dedup();
+    if regions.is_empty() {
+        return Err(CollectError::NoRegion);
+    }
+    Ok(regions)
+}
+
+/// A 12-digit account id: the only account ids that become a directory name.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What became of a collected region.
+pub(crate) enum Written {
+    /// The snapshot file.
+    File(PathBuf),
+    /// Not written: the region is not enabled for the account (the reason).
+    NotEnabled(String),
+}
+
+/// Writes a region's snapshot to `<out>/<account>/<region>.json` (atomically), unless every call
+/// failed in the way of a region that is not enabled for the account.
+pub(crate) fn write_region(
+    out: &std::path::Path,
+    account_id: &str,
+    r: &RegionResult,
+) -> Result<Written, CollectError> {
+    if r.successes == 0
+        && !r.errors.is_empty()
+        && r.errors
+            .iter()
+            .all(|e| errors::REGION_NOT_ENABLED_CODES.contains(&e.code.as_str()))
+    {
+        return Ok(Written::NotEnabled(format!(
+            "not enabled for this account (every call failed with {})",
+            r.errors[0].code
+        )));
+    }
+    // Both were checked before (account ids from STS and Organizations, region codes from the
+    // arguments and ListRegions); checked again where they become a path.
+    if !is_account_id(account_id) {
+        return Err(CollectError::BadAccountId(account_id.to_string()));
+    }
+    if !crate::snapshot::is_region(&r.region) {
+        return Err(CollectError::BadRegion(r.region.clone()));
+    }
+    let path = out.join(account_id).join(format!("{}.json", r.region));
+    let mut text =
+        serde_json::to_string_pretty(&canonical(r.doc.clone())).expect("a JSON value serializes");
+    text.push('\n');
+    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|source| CollectError::Write {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(Written::File(path))
+}
+
+/// The snapshot time, to the second (as the AWS CLI prints times).
+pub(crate) fn now_timestamp() -> String {
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    convert::timestamp(&aws_smithy_types::DateTime::from_secs(now.secs()))
+}
+
+pub(crate) struct Header {
     account_id: String,
     partition: String,
     collected_at: String,
     redact: bool,
 }
 
-async fn collect_region(aws: &aws::Aws, region: String, h: &Header) -> RegionResult {
+pub(crate) async fn collect_region(aws: &aws::Aws, region: String, h: &Header) -> RegionResult {
     let c = aws.clients(&region);
     let (trails, filters, alarms, subscriptions) = tokio::join!(
         calls::describe_trails(&c.cloudtrail),

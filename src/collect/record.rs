@@ -46,6 +46,15 @@ impl Recorder {
             .unwrap_or_default()
     }
 
+    /// Records a call the interceptor cannot see (the AssumeRole of a credentials provider, whose
+    /// STS client is aws-config's own).
+    pub fn record(&self, service: &str, operation: &str) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut ops) = self.operations.lock() {
+            ops.push((service.to_string(), operation.to_string()));
+        }
+    }
+
     /// Every attempt as (SDK service, operation).
     pub fn attempt_log(&self) -> Vec<(String, String)> {
         self.attempt_log

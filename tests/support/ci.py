@@ -2,8 +2,10 @@
 
     python ci.py github-action ACTION_DIR --workspace DIR --inputs JSON [--preinstalled]
     python ci.py github-job WORKFLOW JOB --action-dir DIR --workspace DIR --event-name NAME [--event JSON]
+                 [--matrix JSON --job-index I --job-total N] [--artifacts DIR] [--env JSON]
     python ci.py gitlab-job FILE JOB --workspace DIR [--variables JSON]
     python ci.py lint ACTION_DIR GITHUB_WORKFLOW GITLAB_FILE
+    python ci.py lint-workflow ACTION_DIR GITHUB_WORKFLOW
 
 Each prints a JSON trace on stdout: every step with its outcome, exit code and outputs, the job
 result, the step summary and the commands the stand-ins were called with.
@@ -26,11 +28,20 @@ expanded against the CI variables given.
 install needs and installs the cwl-audit binary the test built (CWL_AUDIT_BIN) instead of compiling
 it; apt-get does nothing. Both log their arguments for the trace.
 
+A matrix job runs one of its instances: `--matrix` is that instance's `matrix` context and
+`--job-index`/`--job-total` its `strategy`, `--vars` the repository variables (`vars`); `needs:` is accepted (the test runs the jobs in order).
+`aws-actions/configure-aws-credentials` is a stand-in that checks `role-to-assume` and
+`aws-region` and sets AWS_REGION (the test gives the credentials and endpoint with `--env`, which
+reaches every step); `actions/upload-artifact` copies `path` to `--artifacts`/NAME and
+`actions/download-artifact` copies the artifacts matching `pattern` to `path`/NAME, as GitHub's do
+without merge-multiple.
+
 This is not a general runner. Anything these files do not use (another expression, context, step
 key, shell or action) stops the run with exit 3 and a message, so a new construct in action.yml or
 docs/ci/ gets the test taught about it, never a silent pass.
 """
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -71,10 +82,13 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-if [ -z "$locked" ] || [ -z "$eval_only" ] || [ -z "$source" ]; then
-  echo "stand-in cargo: expected --locked --no-default-features and --path or --git" >&2
+if [ -z "$locked" ] || [ -z "$source" ]; then
+  echo "stand-in cargo: expected --locked and --path or --git" >&2
   exit 99
 fi
+# Both builds install the test's binary (a default build, which also evaluates); the log says
+# which was asked for.
+: "$eval_only"
 mkdir -p "$root/bin"
 cp "$CWL_AUDIT_BIN" "$root/bin/cwl-audit"
 """,
@@ -257,7 +271,9 @@ STEP_KEYS = {"name", "id", "if", "run", "shell", "env", "uses", "with", "working
 class Runner:
     """One job: its files, PATH additions, env additions and summary, shared by composite steps."""
 
-    def __init__(self, workspace, action_dir, base_path):
+    def __init__(self, workspace, action_dir, base_path, artifacts=None, extra_env=None):
+        self.artifacts = Path(artifacts).resolve() if artifacts else None
+        self.extra_env = dict(extra_env or {})
         self.workspace = Path(workspace).resolve()
         self.action_dir = Path(action_dir).resolve() if action_dir else None
         self.temp = Path(tempfile.mkdtemp(prefix="ci-sim-"))
@@ -297,6 +313,7 @@ class Runner:
             "CI_SIM_LOG": str(self.log),
             "CWL_AUDIT_BIN": os.environ["CWL_AUDIT_BIN"],
         }
+        env.update(self.extra_env)
         env.update(self.added_env)
         return env
 
@@ -370,6 +387,37 @@ class Runner:
             self.composite(given, ctx, trace)
         elif name == "actions/checkout":
             trace["outcome"] = "success"
+        elif name == "aws-actions/configure-aws-credentials":
+            missing = [k for k in ("role-to-assume", "aws-region") if not given.get(k)]
+            if missing:
+                trace.update(outcome="failure", stderr=f"missing inputs {missing}")
+                return
+            self.added_env["AWS_REGION"] = given["aws-region"]
+            trace["outcome"] = "success"
+        elif name == "actions/upload-artifact":
+            if self.artifacts is None:
+                raise Unsupported("upload-artifact without --artifacts")
+            src = self.workspace / given["path"]
+            if not src.exists():
+                trace.update(outcome="failure" if given.get("if-no-files-found") == "error" else "success",
+                             stderr=f"No files were found with the provided path: {given['path']}")
+                return
+            dest = self.artifacts / given["name"]
+            if dest.exists():
+                trace.update(outcome="failure", stderr=f"an artifact named {given['name']} already exists")
+                return
+            shutil.copytree(src, dest)
+            trace.update(outcome="success", uploaded_artifact=given["name"])
+        elif name == "actions/download-artifact":
+            if self.artifacts is None:
+                raise Unsupported("download-artifact without --artifacts")
+            if given.get("merge-multiple") or "name" in given:
+                raise Unsupported("download-artifact with name or merge-multiple")
+            dest = self.workspace / given.get("path", ".")
+            names = sorted(n.name for n in self.artifacts.iterdir() if fnmatch.fnmatch(n.name, given.get("pattern", "*")))
+            for n in names:
+                shutil.copytree(self.artifacts / n, dest / n)
+            trace.update(outcome="success", downloaded=names)
         elif name == "github/codeql-action/upload-sarif":
             sarif = self.workspace / given.get("sarif_file", "../results")
             if not sarif.is_file():
@@ -436,15 +484,27 @@ def base_path(preinstalled):
     return path
 
 
-def github_job(workflow, job_name, runner, event_name, event):
+def github_job(workflow, job_name, runner, event_name, event, matrix=None, index=0, total=1, vars=None):
     jobs = workflow["jobs"]
     job = jobs[job_name]
-    unknown = set(job) - {"runs-on", "steps", "if", "defaults", "name", "permissions", "env"}
+    unknown = set(job) - {"runs-on", "steps", "if", "defaults", "name", "permissions", "env", "strategy", "needs"}
     if unknown:
         raise Unsupported(f"job keys {sorted(unknown)}")
+    strategy = job.get("strategy") or {}
+    if set(strategy) - {"matrix", "fail-fast"}:
+        raise Unsupported(f"strategy keys {sorted(strategy)}")
+    declared = strategy.get("matrix") or {}
+    if set(declared) - {"shard"} or any(not isinstance(v, list) for v in declared.values()):
+        raise Unsupported(f"matrix {declared}")
+    matrix = matrix or {}
+    if set(matrix) != set(declared) or any(matrix[k] not in declared[k] for k in matrix):
+        raise Unsupported(f"--matrix {matrix} is not an instance of {declared}")
     ctx = {
         "github": {"event_name": event_name, "event": event, "workspace": str(runner.workspace)},
         "runner": {"temp": str(runner.runner_temp), "os": "Linux"},
+        "matrix": matrix,
+        "strategy": {"job-index": index, "job-total": total, "fail-fast": strategy.get("fail-fast", True)},
+        "vars": dict(vars or {}),
     }
     if not condition(job.get("if"), ctx, False):
         return {"result": "skipped", "steps": []}
@@ -553,6 +613,35 @@ def lint(action_dir, github_workflow, gitlab_file):
     print(json.dumps(out, indent=1))
 
 
+def lint_workflow(action_dir, github_workflow):
+    """actionlint (with shellcheck) and `bash -n` on one more workflow, with its `uses:` of the
+    cwl-audit action pointed at `./` so that the `with:` keys are checked against action.yml."""
+    bindir = Path(sys.executable).parent
+    actionlint, shellcheck = bindir / "actionlint", bindir / "shellcheck"
+    for tool in (actionlint, shellcheck):
+        if not tool.exists():
+            raise Unsupported(f"{tool} is missing (make tools installs it)")
+    text = Path(github_workflow).read_text()
+    workflow = yaml.safe_load(text)
+    out = {"bash_n": []}
+    with tempfile.TemporaryDirectory(prefix="ci-lint-") as tmp:
+        repo = Path(tmp)
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        (repo / ".github" / "workflows").mkdir(parents=True)
+        shutil.copy(Path(action_dir) / "action.yml", repo / "action.yml")
+        local = re.sub(r"uses: [^\s]+/cwl-audit@\S+", "uses: ./", text)
+        (repo / ".github" / "workflows" / "workflow.yml").write_text(local)
+        p = subprocess.run([str(actionlint), "-oneline", "-no-color", "-shellcheck", str(shellcheck), "-pyflakes", ""],
+                           cwd=repo, capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        out["actionlint"] = {"exit_code": p.returncode, "output": p.stdout + p.stderr}
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            if "run" in step:
+                where = f"{github_workflow} job {name}: {step.get('name') or step['run'].splitlines()[0]}"
+                out["bash_n"].append(bash_n(where, step["run"]))
+    print(json.dumps(out, indent=1))
+
+
 def bash_n(where, script):
     p = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, timeout=STEP_TIMEOUT)
     return {"where": where, "exit_code": p.returncode, "stderr": p.stderr}
@@ -577,6 +666,12 @@ def main():
     j.add_argument("--workspace", required=True)
     j.add_argument("--event-name", required=True)
     j.add_argument("--event", default="{}")
+    j.add_argument("--matrix", default=None)
+    j.add_argument("--job-index", type=int, default=0)
+    j.add_argument("--job-total", type=int, default=1)
+    j.add_argument("--artifacts", default=None)
+    j.add_argument("--env", default="{}")
+    j.add_argument("--vars", default="{}")
     g = sub.add_parser("gitlab-job")
     g.add_argument("file")
     g.add_argument("job")
@@ -586,6 +681,9 @@ def main():
     lt.add_argument("action_dir")
     lt.add_argument("github_workflow")
     lt.add_argument("gitlab_file")
+    lw = sub.add_parser("lint-workflow")
+    lw.add_argument("action_dir")
+    lw.add_argument("github_workflow")
     args = ap.parse_args()
     try:
         if args.cmd == "github-action":
@@ -598,12 +696,16 @@ def main():
             runner.close()
         elif args.cmd == "github-job":
             workflow = yaml.safe_load(Path(args.workflow).read_text())
-            runner = Runner(args.workspace, args.action_dir, base_path(False))
-            trace = github_job(workflow, args.job, runner, args.event_name, json.loads(args.event))
+            runner = Runner(args.workspace, args.action_dir, base_path(False), args.artifacts, json.loads(args.env))
+            trace = github_job(workflow, args.job, runner, args.event_name, json.loads(args.event),
+                               json.loads(args.matrix) if args.matrix else None, args.job_index, args.job_total,
+                               json.loads(args.vars))
             finish(runner, trace)
             runner.close()
         elif args.cmd == "lint":
             lint(args.action_dir, args.github_workflow, args.gitlab_file)
+        elif args.cmd == "lint-workflow":
+            lint_workflow(args.action_dir, args.github_workflow)
         else:
             doc = yaml.safe_load(Path(args.file).read_text())
             gitlab_job(doc, args.job, args.workspace, json.loads(args.variables))

@@ -54,12 +54,9 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// The shared server, reset; `None` when emulator tests are explicitly skipped.
-    pub fn get() -> Option<Moto> {
-        let python = python()?;
-        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let server = SERVER.get_or_init(|| {
-            let mut child = Command::new(&python)
+    fn server(python: &Path) -> &'static Server {
+        SERVER.get_or_init(|| {
+            let mut child = Command::new(python)
                 .arg(root().join("tests/support/moto_server.py"))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -78,7 +75,14 @@ impl Moto {
                 _stdin: child.stdin.take().expect("stdin"),
                 _child: child,
             }
-        });
+        })
+    }
+
+    /// The shared server, reset; `None` when emulator tests are explicitly skipped.
+    pub fn get() -> Option<Moto> {
+        let python = python()?;
+        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let server = Self::server(&python);
         let moto = Moto {
             port: server.port,
             python,
@@ -87,6 +91,39 @@ impl Moto {
         moto.post("/moto-api/reset-auth", "inf");
         moto.post("/moto-api/reset", "");
         Some(moto)
+    }
+
+    /// Exclusive use of the shared server as `seed` left it: the first caller resets and seeds it,
+    /// later callers of the same test binary get it as it is. Only for tests that never write to
+    /// it (the collector only reads), so a seeding that takes seconds is done once.
+    pub fn get_seeded<T: Clone>(
+        cell: &'static OnceLock<T>,
+        seed: impl FnOnce(&Moto) -> T,
+    ) -> Option<(Moto, T)> {
+        let python = python()?;
+        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let port = Self::server(&python).port;
+        let moto = Moto {
+            port,
+            python,
+            _guard: guard,
+        };
+        let value = match cell.get() {
+            Some(v) => v.clone(),
+            None => {
+                moto.post("/moto-api/reset-auth", "inf");
+                moto.post("/moto-api/reset", "");
+                let v = seed(&moto);
+                let _ = cell.set(v.clone());
+                v
+            }
+        };
+        Some((moto, value))
+    }
+
+    /// Runs a moto_scenarios.py command and returns what it printed.
+    pub fn seed_output(&self, args: &[&str]) -> String {
+        self.script(args)
     }
 
     pub fn endpoint(&self) -> String {

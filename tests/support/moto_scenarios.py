@@ -2,10 +2,14 @@
 
     python moto_scenarios.py ENDPOINT SCENARIO
     python moto_scenarios.py ENDPOINT restricted-user ACTIONS_JSON   # prints "KEY SECRET", turns IAM on
+    python moto_scenarios.py ENDPOINT organization   # prints the organization's ids as JSON
 
 The account is moto's default, 123456789012. Every scenario builds the chain of Trend Micro
 Conformity's CWL-014 remediation (trail -> log group -> metric filter -> metric -> alarm -> SNS topic
-with a subscription) and breaks at most one link. Used by tests/collect_moto.rs.
+with a subscription) and breaks at most one link. `organization` makes 123456789012 the management
+account of an organization (with an organization trail) and gives each member account one scenario
+(see MEMBERS), seeded with the member's own credentials (AssumeRole into it). Used by
+tests/collect_moto.rs and tests/collect_org.rs.
 """
 import json
 import sys
@@ -17,16 +21,18 @@ ACCOUNT = "123456789012"
 CIS = '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
 WEAK = '{ $.userIdentity.type = "Root" || $.userIdentity.invokedBy NOT EXISTS }'
 ENDPOINT = sys.argv[1]
+MANAGEMENT = ACCOUNT
+# The credentials scenarios are seeded with (the management account's by default; a member's while
+# its scenario is seeded). Clients are cached: creating a boto3 client costs ~30 ms.
+CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_CLIENTS = {}
 
 
 def client(service, region):
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=ENDPOINT,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    key = (service, region, CREDS["aws_access_key_id"])
+    if key not in _CLIENTS:
+        _CLIENTS[key] = boto3.client(service, region_name=region, endpoint_url=ENDPOINT, **CREDS)
+    return _CLIENTS[key]
 
 
 def trail(home, name="management-events", log_group="CloudTrail/management-events",
@@ -152,6 +158,81 @@ def scenario(name):
         sys.exit(f"unknown scenario {name}")
 
 
+# The organization: (account name, scenario or None for nothing seeded, OU path or None for the root,
+# closed). Names are unique; tests/collect_org.rs expects each verdict by name.
+MEMBERS = [
+    ("compliant", "compliant", None, False),
+    ("advanced-selectors", "advanced-selectors", None, False),
+    ("weak-filter", "weak-filter", None, False),
+    ("trail-stopped", "trail-stopped", None, False),
+    ("single-region-trail", "single-region-trail", None, False),
+    ("write-only", "write-only", None, False),
+    ("actions-disabled", "actions-disabled", None, False),
+    ("no-subscription", "no-subscription", None, False),
+    ("two-regions", "two-regions", None, False),
+    ("alarm-other-region", "alarm-other-region", None, False),
+    ("empty", None, None, False),
+    ("workloads-compliant", "compliant", "Workloads", False),
+    ("workloads-weak-filter", "weak-filter", "Workloads", False),
+    ("prod-compliant", "compliant", "Workloads/Prod", False),
+    ("prod-trail-stopped", "trail-stopped", "Workloads/Prod", False),
+    ("sandbox-compliant", "compliant", "Sandbox", False),
+    # Compliant, so that a pass would show if the denial did not work (the test's proxy answers
+    # this account's AssumeRole with AccessDenied).
+    ("denied", "compliant", None, False),
+    # Compliant too: a suspended account must be skipped, not judged.
+    ("suspended", "compliant", "Sandbox", True),
+]
+
+
+def as_account(account_id, fn):
+    """Runs fn() with the credentials of `account_id` (AssumeRole; moto maps them to it)."""
+    global ACCOUNT, CREDS
+    saved = (ACCOUNT, CREDS)
+    c = client("sts", "us-east-1").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+        RoleSessionName="seed",
+    )["Credentials"]
+    ACCOUNT, CREDS = account_id, {
+        "aws_access_key_id": c["AccessKeyId"],
+        "aws_secret_access_key": c["SecretAccessKey"],
+        "aws_session_token": c["SessionToken"],
+    }
+    try:
+        fn()
+    finally:
+        ACCOUNT, CREDS = saved
+
+
+def organization():
+    scenario("organization-trail")  # creates the organization, and its trail and alarm chain
+    org = client("organizations", "us-east-1")
+    desc = org.describe_organization()["Organization"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    ous = {}
+
+    def ou(path):
+        if path not in ous:
+            parent = root if "/" not in path else ou(path.rsplit("/", 1)[0])
+            name = path.rsplit("/", 1)[-1]
+            ous[path] = org.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"]["Id"]
+        return ous[path]
+
+    accounts = {}
+    for name, scen, path, closed in MEMBERS:
+        r = org.create_account(Email=f"{name}@example.com", AccountName=name)
+        account_id = r["CreateAccountStatus"]["AccountId"]
+        accounts[name] = account_id
+        if path:
+            org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=ou(path))
+        if scen:
+            as_account(account_id, lambda: scenario(scen))
+        if closed:
+            org.close_account(AccountId=account_id)
+    print(json.dumps({"organization": desc["Id"], "management": desc["MasterAccountId"], "root": root,
+                      "ous": ous, "accounts": accounts}))
+
+
 def restricted_user(actions):
     """An IAM user allowed exactly `actions`; prints its keys, then makes moto enforce IAM."""
     iam = client("iam", "us-east-1")
@@ -176,6 +257,8 @@ def restricted_user(actions):
 if __name__ == "__main__":
     if sys.argv[2] == "restricted-user":
         restricted_user(json.loads(sys.argv[3]))
+    elif sys.argv[2] == "organization":
+        organization()
     else:
         for s in sys.argv[2:]:
             scenario(s)
