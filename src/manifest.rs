@@ -373,6 +373,13 @@ pub struct Refused {
     pub named: Vec<Named>,
 }
 
+impl std::fmt::Display for Refused {
+    /// As the load error it carries: `path:line:col: pointer: message`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)
+    }
+}
+
 /// An account a refused manifest names, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Named {
