@@ -335,8 +335,12 @@ fn clash(es: &[Entry], families: &BTreeMap<(&str, Option<u32>), Vec<usize>>) -> 
                     ),
                 });
             }
+            // A skipped account (suspended, or left out by the selection) is collected by no
+            // shard, so every part of a sharded run lists it as skipped: agreement, not a clash.
+            let both_skipped =
+                first.account.status == Status::Skipped && o.account.status == Status::Skipped;
             if let (Some(s), Some(t)) = (shard_of(first), shard_of(o)) {
-                if first.org() == o.org() && s.index != t.index {
+                if first.org() == o.org() && s.index != t.index && !both_skipped {
                     return Some(Clash {
                         a: first.file,
                         b: o.file,
