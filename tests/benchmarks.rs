@@ -1,6 +1,6 @@
 //! Benchmark versions (`eval --benchmark`): the controls whose reference pattern differs between CIS
-//! releases and Security Hub are decided by the chosen version's pattern, and a finding whose verdict
-//! would differ under another version says which versions pass and which fail. Each scenario is one
+//! releases and Security Hub are decided by the chosen version's pattern, and a finding that would
+//! pass under some versions and not under others says which, and why not. Each scenario is one
 //! compliant account whose only metric filter has the pattern under test.
 mod support;
 
@@ -86,7 +86,7 @@ fn six_security_group_events_pass_security_hub_and_cis_before_v5() {
             &f,
             &[
                 "Security Hub CloudWatch.10 and CIS v1.2-v4.0 (this finding)",
-                "fails CIS v5.0-v6.0 (filter RootAccountUsage misses security group changes",
+                "does not pass CIS v5.0-v6.0: filter RootAccountUsage misses security group changes",
                 "ModifySecurityGroupRules",
             ],
         );
@@ -115,13 +115,16 @@ fn unauthorized_api_calls_with_the_exclusions_fail_cis_v1_2_and_security_hub() {
         &f,
         &[
             "passes CIS v1.4-v6.0 (this finding)",
-            "fails Security Hub CloudWatch.2 and CIS v1.2 (filter RootAccountUsage misses unauthorized API calls",
+            "does not pass Security Hub CloudWatch.2 and CIS v1.2: filter RootAccountUsage misses unauthorized API calls",
         ],
     );
     for benchmark in ["cis-v1.2", "aws-security-hub"] {
         let f = decide("CWL-002", UNAUTHORIZED_V4, benchmark);
         assert_verdict(&f, Fail, "misses unauthorized API calls");
-        assert_note(&f, &["passes CIS v1.4-v6.0;", "(this finding)"]);
+        assert_note(
+            &f,
+            &["passes CIS v1.4-v6.0; fails Security Hub CloudWatch.2 and CIS v1.2 (this finding)"],
+        );
     }
     // CIS v1.4-v3.0 print the terms joined by `||`; they are read as the corrected v4.0 text.
     assert_eq!(decide("CWL-002", UNAUTHORIZED_V4, "cis-v1.4").verdict, Pass);
@@ -147,7 +150,7 @@ fn console_sign_in_without_mfa_in_the_sso_form_fails_only_cis_v1_2() {
             &f,
             &[
                 "passes Security Hub CloudWatch.3 and CIS v1.4-v6.0 (this finding)",
-                "fails CIS v1.2 (filter RootAccountUsage misses console sign-ins without MFA",
+                "does not pass CIS v1.2: filter RootAccountUsage misses console sign-ins without MFA",
             ],
         );
     }

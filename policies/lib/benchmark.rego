@@ -34,7 +34,7 @@ decision(id, params) := d if {
 	ci := chosen_index(gs)
 	p := object.union(params, {"reference": gs[ci].pattern})
 	d0 := chain.decision(p)
-	extra := array.concat(outside_note(gs), versions_note(verdicts(gs, ci, p, d0)))
+	extra := array.concat(outside_note(gs), versions_note(verdicts(gs, ci, p, d0), d0))
 	d := object.union(d0, {"notes": array.concat(d0.notes, extra)})
 }
 
@@ -44,56 +44,88 @@ outside_note(gs) := [sprintf("%s has no pattern for this control; it is decided 
 	name := object.get(data.cwl_audit, ["benchmarks", b], b)
 } else := []
 
-# The verdict under every group's pattern: {"label", "verdict", "message", "chosen"}, the chosen
-# group's from its decision `d0`. Most accounts pass, and their filter usually catches the other
-# patterns' events too: then the other verdicts cost one (cached) coverage check, not a decision.
+# Whether each group's pattern passes: {"label", "passes", "chosen", "reason"}, the chosen group's
+# from its decision `d0`. Only passing or not is compared: it is what a benchmark's report shows,
+# and it is cheap to know exactly (a pass can only come through a filter that catches every event
+# of the pattern, see chain.covering_outcomes), where the full verdict of every other group would
+# be a decision per group and account.
 verdicts(gs, ci, p, d0) := quick_verdicts(gs, ci, p, d0)
 
 quick_verdicts(gs, ci, p, d0) := [group_verdict(i, g, ci, p, d0) | some i, g in gs]
 
-group_verdict(i, g, ci, p, d0) := {"label": g.label, "verdict": d0.verdict, "message": d0.message, "chosen": true} if {
+group_verdict(i, g, ci, p, d0) := {"label": g.label, "passes": passed(d0), "chosen": true, "reason": ""} if {
 	i == ci
-} else := {"label": g.label, "verdict": d0.verdict, "message": d0.message, "chosen": false} if {
+} else := {"label": g.label, "passes": false, "chosen": false, "reason": ""} if {
 	# No chain reached a metric filter (a fail there has no deeper outcome at all), so no pattern
 	# was consulted.
 	d0.verdict == "fail"
 	d0.link in {"trail", "log_group"}
-} else := {"label": g.label, "verdict": "pass", "message": "", "chosen": false} if {
+} else := {"label": g.label, "passes": true, "chosen": false, "reason": ""} if {
 	# The passing chain's filter also catches every event of this pattern, and the links after the
 	# filter do not depend on the pattern (a filter that matches more passes unless the check
 	# rejects non-root events).
-	d0.verdict == "pass"
 	object.get(p, "reject_non_root", false) == false
-	f := [l.pattern | some l in d0.chain; l.link == "filter"][0]
-	cwl.filter_covers(f, g.pattern).covers == true
-} else := full_verdict(g, p, false)
+	cwl.filter_covers(passing_filter(d0).pattern, g.pattern).covers == true
+} else := {"label": g.label, "passes": true, "chosen": false, "reason": ""} if {
+	count([o | some o in chain.covering_outcomes(object.union(p, {"reference": g.pattern})); o.state == "pass"]) > 0
+} else := {"label": g.label, "passes": false, "chosen": false, "reason": reason(g, p, d0)}
 
-full_verdict(g, p, chosen) := {"label": g.label, "verdict": d.verdict, "message": d.message, "chosen": chosen} if {
-	d := chain.decision(object.union(p, {"reference": g.pattern}))
-}
+passed(d) := true if d.verdict == "pass"
+
+else := false
+
+# The filter link of a passing decision's chain.
+passing_filter(d) := [l | some l in d.chain; l.link == "filter"][0] if d.verdict == "pass"
+
+# Why a group's pattern does not pass where the chosen one does: the chosen chain's filter misses
+# some of its events. (Where the chosen pattern does not pass either, the finding's message says why.)
+reason(g, p, d0) := sprintf("filter %s misses %s %s", [f.name, p.label, cov.missed]) if {
+	f := passing_filter(d0)
+	cov := cwl.filter_covers(f.pattern, g.pattern)
+	is_string(cov.missed)
+} else := sprintf("filter %s does not catch every event of its pattern", [f.name]) if {
+	f := passing_filter(d0)
+} else := ""
 
 # Every group decided from scratch: what `verdicts` must equal. tests/opa-crosscheck.py has OPA
 # decide this way, so the shortcuts above are checked against it.
-full_verdicts(gs, ci, p) := [group_full(i, g, ci, p) | some i, g in gs]
+full_verdicts(gs, ci, p) := [full_verdict(i, g, ci, p) | some i, g in gs]
 
-group_full(i, g, ci, p) := full_verdict(g, p, true) if {
+full_verdict(i, g, ci, p) := {"label": g.label, "passes": passed(d), "chosen": true, "reason": ""} if {
 	i == ci
-} else := full_verdict(g, p, false)
+	d := chain.decision(p)
+} else := {"label": g.label, "passes": true, "chosen": false, "reason": ""} if {
+	chain.decision(object.union(p, {"reference": g.pattern})).verdict == "pass"
+} else := {"label": g.label, "passes": false, "chosen": false, "reason": reason(g, p, chain.decision(p))}
 
-verbs := {"pass": "passes", "fail": "fails", "unknown": "cannot be decided for"}
-
-# One group in words: the chosen one is this finding; another's failure says why.
+# The chosen group in words is this finding (with its verdict); another group's failure says why.
 group_text(v) := sprintf("%s (this finding)", [v.label]) if {
 	v.chosen == true
-} else := sprintf("%s (%s)", [v.label, v.message]) if {
-	v.verdict != "pass"
+} else := sprintf("%s: %s", [v.label, v.reason]) if {
+	v.reason != ""
 } else := v.label
 
-versions_note(vs) := [sprintf("the verdict depends on the benchmark version: %s", [concat("; ", parts)])] if {
-	count({v.verdict | some v in vs}) > 1
-	parts := [sprintf("%s %s", [verbs[verdict], concat(", ", texts)]) |
-		some verdict in ["pass", "fail", "unknown"]
-		texts := [group_text(v) | some v in vs; v.verdict == verdict]
-		count(texts) > 0
+# The chosen verdict's verb, for the chosen group when it does not pass.
+verb(d0) := "cannot be decided for" if {
+	d0.verdict == "unknown"
+} else := "fails"
+
+# The note, when some groups' patterns pass and others' do not: the passing groups first.
+versions_note(vs, d0) := [sprintf("the verdict depends on the benchmark version: %s", [concat("; ", parts)])] if {
+	count({v.passes | some v in vs}) > 1
+	parts := [part |
+		some passes in [true, false]
+		of := [v | some v in vs; v.passes == passes]
+		count(of) > 0
+		part := side(passes, of, d0)
 	]
 } else := []
+
+# The groups that pass (or not), in words: "passes A (this finding)", or for the groups that do not
+# pass, the chosen one's verdict ("fails A (this finding)") and "does not pass B: reason" for others.
+side(passes, of, d0) := sprintf("passes %s", [concat(", ", [group_text(v) | some v in of])]) if {
+	passes == true
+} else := concat("; ", array.concat(
+	[sprintf("%s %s", [verb(d0), group_text(v)]) | some v in of; v.chosen == true],
+	[sprintf("does not pass %s", [group_text(v)]) | some v in of; v.chosen == false],
+))

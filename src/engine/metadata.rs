@@ -396,6 +396,56 @@ decision := 1
         assert_eq!(parse_check("t.rego", src).unwrap().unwrap().title, "a b");
     }
 
+    fn with_references(references: &str) -> Result<Option<RuleMeta>, MetadataError> {
+        let src = format!("# METADATA\n# title: t\n# custom:\n#   id: X-1\n#   severity: LOW\n#   references:\n{references}package b\n");
+        parse_check("r.rego", &src)
+    }
+
+    #[test]
+    fn references_are_ordered_newest_benchmark_first() {
+        let m = with_references(
+            "#     - pattern: '{ $.a = 1 }'\n#       benchmarks: [cis-v1.2, aws-security-hub]\n#     - pattern: '{ $.a = 1 || $.b = 2 }'\n#       benchmarks: [cis-v5.0, cis-v6.0]\n#       source: the benchmark\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(m.references[0].pattern, "{ $.a = 1 || $.b = 2 }");
+        assert_eq!(m.references[0].benchmarks, ["cis-v6.0", "cis-v5.0"]);
+        assert_eq!(m.references[0].source, "the benchmark");
+        assert_eq!(
+            m.reference_for("aws-security-hub")
+                .map(|r| r.pattern.as_str()),
+            Some("{ $.a = 1 }")
+        );
+        // A benchmark without an entry decides by the newest one.
+        assert_eq!(
+            m.reference_for("cis-v3.0").map(|r| r.pattern.as_str()),
+            Some("{ $.a = 1 || $.b = 2 }")
+        );
+        assert!(!m.has_reference_for("cis-v3.0"));
+    }
+
+    #[test]
+    fn unknown_or_repeated_benchmarks_are_errors() {
+        let e = with_references("#     - pattern: '{ $.a = 1 }'\n#       benchmarks: [cis-v9.9]\n")
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("unknown benchmark \"cis-v9.9\" (known: cis-v6.0,"),
+            "{e}"
+        );
+        let e = with_references(
+            "#     - pattern: '{ $.a = 1 }'\n#       benchmarks: [cis-v1.2]\n#     - pattern: '{ $.b = 1 }'\n#       benchmarks: [cis-v1.2]\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("benchmark cis-v1.2 is in two entries"),
+            "{e}"
+        );
+        let e = with_references("#     - pattern: '{ $.a = 1 }'\n#       benchmarks: []\n")
+            .unwrap_err();
+        assert!(e.message.contains("names no benchmarks"), "{e}");
+    }
+
     #[test]
     fn bad_severity_is_an_error() {
         let src =

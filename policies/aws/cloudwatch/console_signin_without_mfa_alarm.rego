@@ -31,7 +31,7 @@
 #       benchmarks: [cis-v6.0, cis-v5.0, cis-v4.0, cis-v3.0, cis-v2.0, cis-v1.5, cis-v1.4, aws-security-hub]
 #       source: >-
 #         CIS v1.4.0, v1.5.0, v2.0.0, v3.0.0, v4.0.1 and v5.0.0 4.2, v6.0.0 5.2: the audit text (both
-#         forms) as transcribed in github.com/prowler-cloud/prowler,
+#         forms) as transcribed in github.com/prowler-cloud/prowler at 3e000fa,
 #         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0,4.0,5.0,6.0}_aws.json; AWS Security Hub user
 #         guide, cloudwatch-controls, [CloudWatch.3] remediation
 #         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/cloudwatch-controls.md at bda5bf7,

@@ -29,7 +29,7 @@
 #       source: >-
 #         The same events in every version, compared by meaning: CIS v1.4.0, v1.5.0, v2.0.0, v3.0.0,
 #         v4.0.1 and v5.0.0 4.15, v6.0.0 5.15: the audit text as transcribed in
-#         github.com/prowler-cloud/prowler,
+#         github.com/prowler-cloud/prowler at 3e000fa,
 #         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0,4.0,5.0,6.0}_aws.json.
 #   remediation: |
 #     Replace `<LOG_GROUP>` with the log group of a multi-region, logging CloudTrail trail

@@ -28,7 +28,7 @@
 #         v1.2.0 standard prescribes it (github.com/awsdocs/aws-security-hub-user-guide,
 #         doc_source/securityhub-cis-controls.md at 3edb15c, 2020-03); CIS v1.4.0, v1.5.0, v2.0.0,
 #         v3.0.0, v4.0.1 and v5.0.0 4.3, v6.0.0 5.3: the audit text as transcribed in
-#         github.com/prowler-cloud/prowler,
+#         github.com/prowler-cloud/prowler at 3e000fa,
 #         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0,4.0,5.0,6.0}_aws.json; AWS Security Hub user
 #         guide, cloudwatch-controls, [CloudWatch.1] remediation
 #         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/cloudwatch-controls.md at bda5bf7,

@@ -30,7 +30,8 @@
 #       benchmarks: [cis-v6.0, cis-v5.0, cis-v4.0, cis-v3.0]
 #       source: >-
 #         CIS v3.0.0, v4.0.1 and v5.0.0 4.13, v6.0.0 5.13: the audit text as transcribed in
-#         github.com/prowler-cloud/prowler, prowler/compliance/aws/cis_{3.0,4.0,5.0,6.0}_aws.json.
+#         github.com/prowler-cloud/prowler at 3e000fa,
+#         prowler/compliance/aws/cis_{3.0,4.0,5.0,6.0}_aws.json.
 #     # CIS v1.2-v2.0 and Security Hub CloudWatch.13: the plain list, CreateRoute from any
 #     # event source. A filter written from the v3.0+ audit text misses CreateRoute calls of
 #     # other services.
@@ -40,8 +41,9 @@
 #         CIS v1.2.0 3.13 as Security Hub's CIS v1.2.0 standard prescribes it
 #         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/securityhub-cis-controls.md at
 #         3edb15c, 2020-03); CIS v1.4.0, v1.5.0 and v2.0.0 4.13: the audit text as transcribed in
-#         github.com/prowler-cloud/prowler, prowler/compliance/aws/cis_{1.4,1.5,2.0}_aws.json; AWS
-#         Security Hub user guide, cloudwatch-controls, [CloudWatch.13] remediation
+#         github.com/prowler-cloud/prowler at 3e000fa,
+#         prowler/compliance/aws/cis_{1.4,1.5,2.0}_aws.json; AWS Security Hub user guide,
+#         cloudwatch-controls, [CloudWatch.13] remediation
 #         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/cloudwatch-controls.md at bda5bf7,
 #         2023-03).
 #   remediation: |

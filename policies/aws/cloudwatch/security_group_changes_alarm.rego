@@ -29,7 +29,7 @@
 #       benchmarks: [cis-v6.0, cis-v5.0]
 #       source: >-
 #         CIS v5.0.0 4.10 and v6.0.0 5.10: the audit text as transcribed in
-#         github.com/prowler-cloud/prowler, prowler/compliance/aws/cis_{5.0,6.0}_aws.json.
+#         github.com/prowler-cloud/prowler at 3e000fa, prowler/compliance/aws/cis_{5.0,6.0}_aws.json.
 #     # CIS v1.2-v4.0 and Security Hub CloudWatch.10: the six events without
 #     # ModifySecurityGroupRules.
 #     - pattern: '{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }'
@@ -38,7 +38,7 @@
 #         CIS v1.2.0 3.10 as Security Hub's CIS v1.2.0 standard prescribes it
 #         (github.com/awsdocs/aws-security-hub-user-guide, doc_source/securityhub-cis-controls.md at
 #         3edb15c, 2020-03); CIS v1.4.0, v1.5.0, v2.0.0, v3.0.0 and v4.0.1 4.10: the audit text as
-#         transcribed in github.com/prowler-cloud/prowler,
+#         transcribed in github.com/prowler-cloud/prowler at 3e000fa,
 #         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0,4.0}_aws.json (v1.5.0 also in Tenable's
 #         CIS_Amazon_Web_Services_Foundations_v1.5.0_L2.audit); AWS Security Hub user guide,
 #         cloudwatch-controls, [CloudWatch.10] remediation

@@ -34,8 +34,9 @@
 #       benchmarks: [cis-v6.0, cis-v5.0, cis-v4.0, cis-v3.0, cis-v2.0, cis-v1.5, cis-v1.4]
 #       source: >-
 #         CIS v4.0.1 and v5.0.0 4.1, v6.0.0 5.1: the audit text as transcribed in
-#         github.com/prowler-cloud/prowler, prowler/compliance/aws/cis_{4.0,5.0,6.0}_aws.json; CIS
-#         v1.4.0, v1.5.0, v2.0.0 and v3.0.0 4.1 print the `||` form (github.com/prowler-cloud/prowler,
+#         github.com/prowler-cloud/prowler at 3e000fa,
+#         prowler/compliance/aws/cis_{4.0,5.0,6.0}_aws.json; CIS v1.4.0, v1.5.0, v2.0.0 and v3.0.0 4.1
+#         print the `||` form (github.com/prowler-cloud/prowler at 3e000fa,
 #         prowler/compliance/aws/cis_{1.4,1.5,2.0,3.0}_aws.json).
 #     # CIS v1.2 and Security Hub CloudWatch.2: both error codes, no exclusion. A filter written
 #     # from the later text misses AccessDenied errors of log delivery and HeadBucket calls.
