@@ -352,6 +352,11 @@ fn check_resumable(old: &Manifest, new: &Manifest) -> Result<(), String> {
     Ok(())
 }
 
+/// The shortest time between two writes of the manifest during a run. An interrupted run loses at
+/// most this much progress from the manifest (those regions are collected again by --resume),
+/// never claims more than is on disk.
+const MIN_WRITE_INTERVAL: Duration = Duration::from_millis(500);
+
 /// The manifest shared by the account tasks and its writer: every change marks it dirty, and
 /// one task writes it (atomically) whenever it is dirty, so writes coalesce under load and never
 /// block the collection.
@@ -404,11 +409,28 @@ impl Journal {
         *self.dirty.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
         let me = self.clone();
         tokio::spawn(async move {
+            let mut last: Option<tokio::time::Instant> = None;
             loop {
-                let more = rx.recv().await.is_some();
+                let mut more = rx.recv().await.is_some();
+                // At most one write per MIN_WRITE_INTERVAL while changes keep coming (a large
+                // organization changes it thousands of times; each write is the whole file and an
+                // fsync), but the last one at once.
+                if let (true, Some(l)) = (more, last) {
+                    let deadline = l + MIN_WRITE_INTERVAL;
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(deadline) => break,
+                            m = rx.recv() => if m.is_none() {
+                                more = false;
+                                break;
+                            },
+                        }
+                    }
+                }
                 let w = me.clone();
                 // The write does file I/O and fsync: off the async workers.
                 let _ = tokio::task::spawn_blocking(move || w.write_now()).await;
+                last = Some(tokio::time::Instant::now());
                 if !more {
                     break;
                 }
