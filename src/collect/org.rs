@@ -38,12 +38,13 @@ use std::time::Duration;
 
 /// Accounts collected at the same time when `--account-concurrency` is not given.
 ///
-/// Measured against a loopback stub answering every call after 75 ms (scripts/bench-collect-org.py,
-/// BENCHMARKS.md): with 4 regions per account at a time, 100 accounts x 17 regions took 3.3x less
-/// time at 16 accounts than at 4, and only 1.15x less at 32, while the collector's CPU was still
-/// far from the 2 cores' limit; 16 accounts x 4 regions x up to 4 calls is about 250 requests in
-/// flight, below the quotas of the audited APIs per account (their limits are per account and
-/// region, so accounts do not share them) and far below what one HTTP connection pool handles.
+/// Measured with scripts/bench-collect-org.py (a loopback stub answering every call after 75 ms;
+/// BENCHMARKS.md) on a 2-core machine, 4 regions per account at a time, 17 regions: 100 accounts
+/// took 50 s at 1, 14 s at 4, 8 s at 8 and 16, 5-8 s at 32; 1,000 accounts took 44 s at 16, 47 s
+/// at 32 and 53 s at 64. From 16 on the collector is bound by CPU (about 0.7 ms per call, with the
+/// snapshot writes), not by latency: more accounts at a time only add memory (100 MB at 16, 175 MB
+/// at 64 for 1,000 accounts). The audited APIs' quotas are per account and region, so accounts
+/// do not share them; 16 x 4 regions x 4 calls is about 250 requests in flight.
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 16;
 
 /// Organizations calls a second. The Organizations API allows a few requests a second per
@@ -628,7 +629,18 @@ async fn collect_account(
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let r = collect_region(&aws, region, &header).await;
-            let written = write_region(&ctx.out, &account, &r);
+            // The file is written and fsynced off the async workers: with a thousand accounts,
+            // fsyncs on the two workers of a 2-core machine stalled every account's calls.
+            let (out, id) = (ctx.out.clone(), account.clone());
+            let (r, written) = match tokio::task::spawn_blocking(move || {
+                let w = write_region(&out, &id, &r);
+                (r, w)
+            })
+            .await
+            {
+                Ok(x) => x,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
             if let Ok(Written::File(_)) = &written {
                 let status = if r.errors.is_empty() {
                     RegionStatus::Complete
