@@ -70,14 +70,17 @@ $(MULTITOOL):
 	@test -x $@
 
 ## bench: parse and coverage time of the CIS monitoring patterns (target: covers < 1 ms per pair), then
-## the organization-scale evaluation benchmark (BENCH_ACCOUNTS=100,1000,3000; writes target/bench/org.md)
-## and `collect` of 17 regions against the moto emulator (target/bench/collect.md). BENCHMARKS.md
-## records a run.
+## the organization-scale evaluation benchmark (BENCH_ACCOUNTS=100,1000,3000; writes target/bench/org.md),
+## `collect` of 17 regions against the moto emulator (target/bench/collect.md), and
+## `collect --organization` of 100 and 1,000 accounts x 17 regions against a 75 ms latency stub
+## (target/bench/collect-org.md; release build). BENCHMARKS.md records a run.
 bench: tools
 	$(CARGO) bench --no-default-features --bench pattern
 	$(CARGO) bench --no-default-features --bench org
 	$(CARGO) build --bin cwl-audit
 	$(PY) scripts/bench-collect.py ./target/debug/cwl-audit
+	$(CARGO) build --release --bin cwl-audit
+	$(PY) scripts/bench-collect-org.py ./target/release/cwl-audit --accounts 100,1000
 
 ## man: man pages generated from the clap definitions (cwl-audit.1 and one per subcommand) in target/man
 man:

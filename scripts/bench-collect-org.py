@@ -11,7 +11,7 @@ Organizations (DescribeOrganization, ListAccounts in pages of 20), CloudTrail De
 CloudWatch Logs DescribeMetricFilters, CloudWatch DescribeAlarms and SNS ListSubscriptions, with
 empty configurations (an account without a trail: 4 calls per region). Each case runs the binary
 once and records wall time, calls, calls per second, the collector's CPU seconds and peak RSS
-(wait4), and the stub's own calls. The Organizations and STS rate limits are raised for the
+(wait4), and the stub's calls and CPU seconds (it shares the machine's cores with the collector). The Organizations and STS rate limits are raised for the
 benchmark (--organizations-rate/--sts-rate 1000) so that the numbers show the collector, not the
 quotas; with the defaults, 1,000 AssumeRole calls alone take 50 s.
 """
@@ -141,9 +141,12 @@ def run_case(binary, accounts, regions, latency, account_concurrency, concurrenc
                "--account-concurrency", str(account_concurrency), "--concurrency", str(concurrency),
                "--organizations-rate", "1000", "--sts-rate", "1000", "--max-attempts", "1"]
         started = time.monotonic()
+        stub_cpu = resource.getrusage(resource.RUSAGE_SELF)
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        stub_cpu = after.ru_utime + after.ru_stime - stub_cpu.ru_utime - stub_cpu.ru_stime
         err = p.stderr.read().decode()
         code = os.waitstatus_to_exitcode(status)
         manifest = json.loads((pathlib.Path(out) / "cwl-audit-manifest.json").read_text()) if code in (0, 3) else {}
@@ -153,7 +156,8 @@ def run_case(binary, accounts, regions, latency, account_concurrency, concurrenc
         "account_concurrency": account_concurrency, "concurrency": concurrency, "exit": code,
         "collected": collected, "wall_s": round(wall, 2), "calls": stub.calls,
         "calls_per_s": round(stub.calls / wall), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "stderr": err.strip()[-300:],
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "stub_cpu_s": round(stub_cpu, 2),
+        "stderr": err.strip()[-300:],
     }
 
 
@@ -173,11 +177,11 @@ def main():
             r = run_case(a.binary, n, a.regions, a.latency_ms / 1000, c, a.concurrency)
             rows.append(r)
             print(json.dumps(r), flush=True)
-    lines = ["| accounts | regions | latency | account conc. | region conc. | exit | wall s | calls | calls/s | CPU s | peak RSS MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| accounts | regions | latency | account conc. | region conc. | exit | wall s | calls | calls/s | CPU s | peak RSS MiB | stub CPU s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['accounts']} | {r['regions']} | {r['latency_ms']} ms | {r['account_concurrency']} | {r['concurrency']} "
-                     f"| {r['exit']} | {r['wall_s']} | {r['calls']} | {r['calls_per_s']} | {r['cpu_s']} | {r['peak_rss_mib']} |")
+                     f"| {r['exit']} | {r['wall_s']} | {r['calls']} | {r['calls_per_s']} | {r['cpu_s']} | {r['peak_rss_mib']} | {r['stub_cpu_s']} |")
     out = pathlib.Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")

@@ -34,10 +34,28 @@ fn retry_config(opts: &Options) -> RetryConfig {
     r
 }
 
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, the proxy of HTTPS_PROXY/NO_PROXY),
+/// built once and shared: the SDK would otherwise build one per client. Its connectors are cached
+/// per timeout settings, so all clients share one connection pool.
+fn shared_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(move |settings, runtime_components| {
+        let mut b = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        b.set_connector_settings(settings.cloned());
+        if let Some(rc) = runtime_components {
+            b.set_sleep_impl(rc.sleep_impl());
+        }
+        b.set_proxy_config(Some(ProxyConfig::from_env()));
+        b.build()
+    })
+}
+
 impl Aws {
     /// Loads the shared configuration. Credentials are resolved lazily, on the first call.
     pub async fn load(opts: &Options, recorder: Arc<Recorder>) -> Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(shared_https_client())
             .retry_config(retry_config(opts))
             .timeout_config(
                 TimeoutConfig::builder()

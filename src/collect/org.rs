@@ -38,12 +38,13 @@ use std::time::Duration;
 
 /// Accounts collected at the same time when `--account-concurrency` is not given.
 ///
-/// Measured against a loopback stub answering every call after 75 ms (scripts/bench-collect-org.py,
-/// BENCHMARKS.md): with 4 regions per account at a time, 100 accounts x 17 regions took 3.3x less
-/// time at 16 accounts than at 4, and only 1.15x less at 32, while the collector's CPU was still
-/// far from the 2 cores' limit; 16 accounts x 4 regions x up to 4 calls is about 250 requests in
-/// flight, below the quotas of the audited APIs per account (their limits are per account and
-/// region, so accounts do not share them) and far below what one HTTP connection pool handles.
+/// Measured with scripts/bench-collect-org.py (a loopback stub answering every call after 75 ms;
+/// BENCHMARKS.md) on a 2-core machine, 4 regions per account at a time, 17 regions: 100 accounts
+/// took 50 s at 1, 14 s at 4, 8 s at 8 and 16, 5-8 s at 32; 1,000 accounts took 44 s at 16, 47 s
+/// at 32 and 53 s at 64. From 16 on the collector is bound by CPU (about 0.7 ms per call, with the
+/// snapshot writes), not by latency: more accounts at a time only add memory (100 MB at 16, 175 MB
+/// at 64 for 1,000 accounts). The audited APIs' quotas are per account and region, so accounts
+/// do not share them; 16 x 4 regions x 4 calls is about 250 requests in flight.
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 16;
 
 /// Organizations calls a second. The Organizations API allows a few requests a second per
@@ -352,6 +353,11 @@ fn check_resumable(old: &Manifest, new: &Manifest) -> Result<(), String> {
     Ok(())
 }
 
+/// The shortest time between two writes of the manifest during a run. An interrupted run loses at
+/// most this much progress from the manifest (those regions are collected again by --resume),
+/// never claims more than is on disk.
+const MIN_WRITE_INTERVAL: Duration = Duration::from_millis(500);
+
 /// The manifest shared by the account tasks and its writer: every change marks it dirty, and
 /// one task writes it (atomically) whenever it is dirty, so writes coalesce under load and never
 /// block the collection.
@@ -404,11 +410,28 @@ impl Journal {
         *self.dirty.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
         let me = self.clone();
         tokio::spawn(async move {
+            let mut last: Option<tokio::time::Instant> = None;
             loop {
-                let more = rx.recv().await.is_some();
+                let mut more = rx.recv().await.is_some();
+                // At most one write per MIN_WRITE_INTERVAL while changes keep coming (a large
+                // organization changes it thousands of times; each write is the whole file and an
+                // fsync), but the last one at once.
+                if let (true, Some(l)) = (more, last) {
+                    let deadline = l + MIN_WRITE_INTERVAL;
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(deadline) => break,
+                            m = rx.recv() => if m.is_none() {
+                                more = false;
+                                break;
+                            },
+                        }
+                    }
+                }
                 let w = me.clone();
                 // The write does file I/O and fsync: off the async workers.
                 let _ = tokio::task::spawn_blocking(move || w.write_now()).await;
+                last = Some(tokio::time::Instant::now());
                 if !more {
                     break;
                 }
@@ -606,7 +629,18 @@ async fn collect_account(
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let r = collect_region(&aws, region, &header).await;
-            let written = write_region(&ctx.out, &account, &r);
+            // The file is written and fsynced off the async workers: with a thousand accounts,
+            // fsyncs on the two workers of a 2-core machine stalled every account's calls.
+            let (out, id) = (ctx.out.clone(), account.clone());
+            let (r, written) = match tokio::task::spawn_blocking(move || {
+                let w = write_region(&out, &id, &r);
+                (r, w)
+            })
+            .await
+            {
+                Ok(x) => x,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
             if let Ok(Written::File(_)) = &written {
                 let status = if r.errors.is_empty() {
                     RegionStatus::Complete
