@@ -96,12 +96,19 @@ pub const ORG_OPERATIONS: &[Operation] = &[
         "ListAccounts",
         Some("organizations:ListAccounts"),
     ),
-    // Only with --ou: the OU tree below each given OU, and the accounts directly in each.
+    // The OU tree, from the root down, so that the manifest records each account's OU and its
+    // path, and `--ou` selects a subtree.
     op(
         "Organizations",
         "organizations",
-        "ListChildren",
-        Some("organizations:ListChildren"),
+        "ListRoots",
+        Some("organizations:ListRoots"),
+    ),
+    op(
+        "Organizations",
+        "organizations",
+        "ListOrganizationalUnitsForParent",
+        Some("organizations:ListOrganizationalUnitsForParent"),
     ),
     op(
         "Organizations",

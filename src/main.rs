@@ -225,6 +225,15 @@ struct CollectArgs {
     /// Attempts per call, the first included (adaptive retry on throttling and transient errors).
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     max_attempts: u32,
+    /// Bound of one call in seconds, every attempt and backoff included (an attempt alone is
+    /// bounded by 30 s, a connection by 10 s). A call that runs out is recorded as TimeoutError.
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    call_timeout: u64,
+    /// Bound of the whole run in seconds; 0 for none. Default: 3600 for one account; 19800 (5 h 30
+    /// min, under GitHub's 6 h job limit) for --organization, which then stops with a true manifest
+    /// (exit 3) that --resume finishes.
+    #[arg(long, value_name = "SECS")]
+    time_limit: Option<u64>,
     /// First retry backoff in milliseconds (tests).
     #[arg(long, hide = true, value_name = "MS")]
     retry_initial_backoff_ms: Option<u64>,
@@ -887,6 +896,16 @@ fn cmd_collect(_args: CollectArgs) -> anyhow::Result<ExitCode> {
     ))
 }
 
+/// `--time-limit`: the mode's default when not given, none for 0.
+#[cfg(feature = "collect")]
+fn time_limit(given: Option<u64>, default: std::time::Duration) -> Option<std::time::Duration> {
+    match given {
+        None => Some(default),
+        Some(0) => None,
+        Some(s) => Some(std::time::Duration::from_secs(s)),
+    }
+}
+
 #[cfg(feature = "collect")]
 fn collect_regions(args: &CollectArgs) -> cwl_audit::collect::Regions {
     use cwl_audit::collect::Regions;
@@ -966,6 +985,8 @@ fn cmd_collect_organization(args: CollectArgs) -> anyhow::Result<ExitCode> {
             .retry_initial_backoff_ms
             .map(std::time::Duration::from_millis),
         recorder: None,
+        call_timeout: std::time::Duration::from_secs(args.call_timeout),
+        time_limit: time_limit(args.time_limit, org::DEFAULT_ORG_TIME_LIMIT),
     };
     let mut opts = OrgOptions::new(base, role);
     opts.external_id = args.external_id;
@@ -1068,10 +1089,15 @@ fn cmd_collect_organization(args: CollectArgs) -> anyhow::Result<ExitCode> {
             outcome.manifest_path.display()
         );
     }
-    if outcome.interrupted {
+    if let Some(why) = outcome.interrupted {
+        let why = match why {
+            org::Interruption::TimeLimit(s) => format!("at --time-limit {s} s"),
+            org::Interruption::StopAfter(n) => {
+                format!("after {n} accounts (--stop-after-accounts)")
+            }
+        };
         eprintln!(
-            "cwl-audit: stopped after {} accounts (--stop-after-accounts); `--resume` finishes the run",
-            args.stop_after_accounts.unwrap_or(0)
+            "cwl-audit: stopped {why}; the manifest lists the accounts not done as pending, and `--resume` finishes the run"
         );
         return Ok(ExitCode::from(EXIT_PARTIAL));
     }
@@ -1113,6 +1139,8 @@ fn cmd_collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
             .retry_initial_backoff_ms
             .map(std::time::Duration::from_millis),
         recorder: None,
+        call_timeout: std::time::Duration::from_secs(args.call_timeout),
+        time_limit: time_limit(args.time_limit, collect::DEFAULT_TIME_LIMIT),
     };
     let outcome = match collect::run(&opts) {
         Ok(o) => o,

@@ -439,6 +439,116 @@ fn no_credentials_is_exit_2_with_a_clear_message() {
     );
 }
 
+/// A loopback listener that accepts connections and never answers (a black-holed endpoint).
+fn silent_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn an_endpoint_that_never_answers_is_a_clear_error_in_bounded_time() {
+    let endpoint = silent_endpoint();
+    for (mode, extra) in [
+        ("one account, --call-timeout", vec!["--call-timeout", "2"]),
+        (
+            "one account, --time-limit",
+            vec!["--call-timeout", "600", "--time-limit", "2"],
+        ),
+        (
+            "organization, --call-timeout",
+            vec![
+                "--organization",
+                "--member-role",
+                "R",
+                "--call-timeout",
+                "2",
+            ],
+        ),
+        (
+            "organization, --time-limit",
+            vec![
+                "--organization",
+                "--member-role",
+                "R",
+                "--call-timeout",
+                "600",
+                "--time-limit",
+                "2",
+            ],
+        ),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let started = std::time::Instant::now();
+        let mut args = vec!["--regions", "us-east-1"];
+        args.extend(extra);
+        let o = collect(&endpoint, out.path(), &args);
+        let took = started.elapsed();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{mode}: {err}");
+        assert!(took < Duration::from_secs(20), "{mode}: took {took:?}");
+        let expected = if mode.ends_with("--call-timeout") {
+            "STS GetCallerIdentity failed (TimeoutError: "
+        } else {
+            "the collection did not finish within --time-limit 2 s"
+        };
+        assert!(err.contains(expected), "{mode}: {err}");
+        assert_eq!(err.lines().count(), 1, "{mode}: one line: {err}");
+        assert!(
+            std::fs::read_dir(out.path()).unwrap().next().is_none(),
+            "{mode}: nothing written"
+        );
+    }
+}
+
+#[test]
+fn a_misspelt_or_foreign_region_is_a_usage_error() {
+    let out = tempfile::tempdir().unwrap();
+    // Refused before any call: the endpoint does not exist.
+    for org in [false, true] {
+        let mut args = vec!["--regions", "us-east-1,eu-wst-1"];
+        if org {
+            args.extend(["--organization", "--member-role", "R"]);
+        }
+        let o = collect("http://127.0.0.1:9", out.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(
+                "cwl-audit: error: --regions: \"eu-wst-1\" is not a region of this release (did you mean eu-west-1?); known regions: "
+            ),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // A region of another partition than the credentials' account: refused after STS.
+    let Some(moto) = Moto::get() else { return };
+    test_env();
+    // The configured region (us-east-1) answers STS: the account is in partition aws.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cwl-audit"));
+    cmd.args(["collect", "--regions", "cn-north-1", "--endpoint-url"])
+        .arg(moto.endpoint())
+        .arg("--out")
+        .arg(out.path());
+    emulator::aws_env(&mut cmd, "testing", "testing");
+    cmd.env("AWS_REGION", "us-east-1");
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "--regions: cn-north-1 is a region of partition aws-cn, but the credentials are of account {ACCOUNT} in partition aws"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
+}
+
 #[test]
 fn throttled_call_is_retried() {
     let Some(moto) = Moto::get() else { return };

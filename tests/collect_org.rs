@@ -34,6 +34,10 @@ struct Org {
     ous: BTreeMap<String, String>,
     /// Account name -> id.
     accounts: BTreeMap<String, String>,
+    /// The root's id.
+    root: String,
+    /// Account name -> the path of its OU below the root ("" in the root).
+    paths: BTreeMap<String, String>,
 }
 
 impl Org {
@@ -74,8 +78,11 @@ fn seeded() -> Option<(Moto, Org)> {
             id: v["organization"].as_str().unwrap().to_string(),
             ous: map("ous"),
             accounts: map("accounts"),
+            root: v["root"].as_str().unwrap().to_string(),
+            paths: map("paths"),
         };
         assert_eq!(v["management"], MANAGEMENT);
+        assert!(org.ous.contains_key("Workloads/Prod"), "{org:?}");
         assert!(org.accounts.len() >= 17, "{org:?}");
         eprintln!("organization seeded in {:.1?}", started.elapsed());
         org
@@ -357,6 +364,21 @@ fn organization_is_collected_and_every_account_gets_its_verdict() {
         (Status::Skipped, Some("SUSPENDED"), Some("suspended"))
     );
     for a in &m.accounts {
+        // Every account, whatever its status, with its OU and the path of names from the root.
+        let below = &org.paths[&org.name_of(&a.account_id)];
+        let (id, path) = if below.is_empty() {
+            (org.root.clone(), "Root".to_string())
+        } else {
+            (org.ous[below].clone(), format!("Root/{below}"))
+        };
+        assert_eq!(
+            a.ou,
+            Some(manifest::Ou {
+                id,
+                path: Some(path)
+            }),
+            "{a:?}"
+        );
         if a.account_id != denied && a.account_id != suspended {
             assert_eq!(a.status, Status::Collected, "{a:?}");
             let regions: Vec<&String> = a.regions.keys().collect();
@@ -499,6 +521,19 @@ fn ou_collects_only_that_ou_and_the_ous_below_it() {
         assert_eq!(f.verdict, *verdict, "{name}: {}", f.message);
     }
     // A bad OU id is a usage error before anything is called.
+    // An OU id of the right shape that is not in the organization: refused, nothing written.
+    let none = tempfile::tempdir().unwrap();
+    let o = collect_org(&moto.endpoint(), none.path(), &["--ou", "ou-zzzz-zzzzzzzz"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "--ou ou-zzzz-zzzzzzzz: no such OU or root in organization {}",
+            org.id
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(std::fs::read_dir(none.path()).unwrap().next().is_none());
     let o = collect_org(&moto.endpoint(), out.path(), &["--ou", "../ou"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is not an OU id"), "{}", stderr(&o));

@@ -8,7 +8,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Per-region clients of the four audited services.
 pub struct Clients {
@@ -59,8 +58,9 @@ impl Aws {
             .retry_config(retry_config(opts))
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .connect_timeout(super::CONNECT_TIMEOUT.min(opts.call_timeout))
+                    .operation_attempt_timeout(super::ATTEMPT_TIMEOUT.min(opts.call_timeout))
+                    .operation_timeout(opts.call_timeout)
                     .build(),
             );
         if let Some(p) = &opts.profile {

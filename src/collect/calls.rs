@@ -228,18 +228,39 @@ pub async fn list_accounts(
     Ok(all)
 }
 
-/// Organizations ListChildren of type ORGANIZATIONAL_UNIT: the ids of the OUs directly below
-/// `parent` (a root or an OU).
-pub async fn list_child_ous(
+/// Organizations ListRoots: the roots of the organization (one today), with their names.
+pub async fn list_roots(
+    c: &aws_sdk_organizations::Client,
+    limit: &RateLimit,
+) -> Result<Vec<(String, String)>, CollectionError> {
+    let mut pages = c.list_roots().into_paginator().send();
+    let mut all = Vec::new();
+    loop {
+        limit.acquire().await;
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page.map_err(|e| entry("organizations", "ListRoots", None, &e))?;
+        all.extend(
+            page.roots
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| Some((r.id?, r.name.unwrap_or_default()))),
+        );
+    }
+    Ok(all)
+}
+
+/// Organizations ListOrganizationalUnitsForParent: the OUs directly below `parent` (a root or an
+/// OU), with their names.
+pub async fn list_ous_for_parent(
     c: &aws_sdk_organizations::Client,
     limit: &RateLimit,
     parent: &str,
-) -> Result<Vec<String>, CollectionError> {
-    use aws_sdk_organizations::types::ChildType;
+) -> Result<Vec<(String, String)>, CollectionError> {
     let mut pages = c
-        .list_children()
+        .list_organizational_units_for_parent()
         .parent_id(parent)
-        .child_type(ChildType::OrganizationalUnit)
         .into_paginator()
         .send();
     let mut all = Vec::new();
@@ -248,12 +269,19 @@ pub async fn list_child_ous(
         let Some(page) = pages.next().await else {
             break;
         };
-        let page = page.map_err(|e| entry("organizations", "ListChildren", Some(parent), &e))?;
+        let page = page.map_err(|e| {
+            entry(
+                "organizations",
+                "ListOrganizationalUnitsForParent",
+                Some(parent),
+                &e,
+            )
+        })?;
         all.extend(
-            page.children
+            page.organizational_units
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|c| c.id),
+                .filter_map(|o| Some((o.id?, o.name.unwrap_or_default()))),
         );
     }
     Ok(all)

@@ -13,6 +13,7 @@ pub mod org;
 mod progress;
 mod ratelimit;
 pub mod record;
+pub mod regions;
 
 pub use record::Recorder;
 
@@ -52,7 +53,22 @@ pub struct Options {
     pub initial_backoff: Option<Duration>,
     /// Records every operation and attempt (tests); one is created when `None`.
     pub recorder: Option<Arc<Recorder>>,
+    /// Bound of one call, every attempt and backoff included.
+    pub call_timeout: Duration,
+    /// Bound of the whole run (`None`: none).
+    pub time_limit: Option<Duration>,
 }
+
+/// `--call-timeout` when not given: one call, all its attempts and backoffs. An attempt alone is
+/// bounded by [`ATTEMPT_TIMEOUT`], a connection by [`CONNECT_TIMEOUT`].
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// One attempt of a call: the audited APIs answer a page in well under a second; 30 s is a
+/// stalled connection, retried.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Opening a connection (TCP and TLS).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// `--time-limit` of one account when not given.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(3600);
 
 impl Default for Options {
     fn default() -> Self {
@@ -69,6 +85,8 @@ impl Default for Options {
             max_attempts: 5,
             initial_backoff: None,
             recorder: None,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            time_limit: Some(DEFAULT_TIME_LIMIT),
         }
     }
 }
@@ -112,15 +130,37 @@ pub struct RegionStats {
     pub elapsed: Duration,
 }
 
+/// What to check when STS GetCallerIdentity failed: the network for a call that got no answer,
+/// the credentials otherwise.
+fn identity_hint(code: &str) -> &'static str {
+    match code {
+        "TimeoutError" => {
+            "check the network, the proxy settings and --endpoint-url (the endpoint did not answer in time; --call-timeout)"
+        }
+        // Also what a missing credentials chain gives: both are named.
+        "DispatchFailure" => {
+            "check the credentials (environment, --profile, SSO login, --role-arn), the network and --endpoint-url"
+        }
+        _ => "check the credentials (environment, --profile, SSO login, --role-arn)",
+    }
+}
+
 /// Why nothing could be collected.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    #[error("cannot identify the account: STS GetCallerIdentity failed ({code}: {message}); check the credentials (environment, --profile, SSO login, --role-arn)")]
+    #[error(
+        "cannot identify the account: STS GetCallerIdentity failed ({code}: {message}); {}",
+        identity_hint(code)
+    )]
     Identity { code: String, message: String },
     #[error("no region to collect: pass --regions or --all-regions, or configure a region (AWS_REGION, or `region` in the profile)")]
     NoRegion,
     #[error("invalid region {0:?} (expected a region code such as us-east-1)")]
     BadRegion(String),
+    #[error(transparent)]
+    Region(#[from] regions::RegionProblem),
+    #[error("the collection did not finish within --time-limit {0} s (each call is bounded by --call-timeout; an endpoint that does not answer?); nothing was written")]
+    TimeLimit(u64),
     #[error("STS returned the account id {0:?}, which is not 12 digits; nothing was written")]
     BadAccountId(String),
     #[error("cannot write {path}: {source}")]
@@ -172,16 +212,30 @@ pub(crate) fn account_api_region(partition: &str) -> &'static str {
 
 /// Collects and writes the snapshots. Blocks; runs its own async runtime.
 pub fn run(opts: &Options) -> Result<Outcome, CollectError> {
-    if let Regions::List(list) = &opts.regions {
-        if let Some(bad) = list.iter().find(|r| !crate::snapshot::is_region(r)) {
-            return Err(CollectError::BadRegion(bad.clone()));
-        }
-    }
+    check_requested_regions(&opts.regions)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(CollectError::Runtime)?;
-    rt.block_on(run_async(opts))
+    rt.block_on(async {
+        match opts.time_limit {
+            Some(limit) => tokio::time::timeout(limit, run_async(opts))
+                .await
+                .unwrap_or(Err(CollectError::TimeLimit(limit.as_secs()))),
+            None => run_async(opts).await,
+        }
+    })
+}
+
+/// `--regions` checked before any call: region codes (they become file names) of this release.
+pub(crate) fn check_requested_regions(asked: &Regions) -> Result<(), CollectError> {
+    if let Regions::List(list) = asked {
+        if let Some(bad) = list.iter().find(|r| !crate::snapshot::is_region(r)) {
+            return Err(CollectError::BadRegion(bad.clone()));
+        }
+        regions::check_known(regions::FROM_FLAG, list)?;
+    }
+    Ok(())
 }
 
 /// A region's snapshot, before it is written.
@@ -213,8 +267,15 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
         return Err(CollectError::BadAccountId(account_id));
     }
     let mut warnings = Vec::new();
-    let regions =
-        resolve_regions(&aws, &opts.regions, configured, &partition, &mut warnings).await?;
+    let regions = resolve_regions(
+        &aws,
+        &opts.regions,
+        configured,
+        &account_id,
+        &partition,
+        &mut warnings,
+    )
+    .await?;
 
     let progress = Arc::new(progress::Progress::new(opts.progress, regions.len()));
     let error_count = Arc::new(AtomicUsize::new(0));
@@ -314,12 +375,21 @@ pub(crate) async fn resolve_regions(
     aws: &aws::Aws,
     asked: &Regions,
     configured: Option<String>,
+    account: &str,
     partition: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<String>, CollectError> {
     let mut regions: Vec<String> = match asked {
-        Regions::List(l) => l.clone(),
-        Regions::Configured => vec![configured.ok_or(CollectError::NoRegion)?],
+        Regions::List(l) => {
+            regions::check_partition(regions::FROM_FLAG, l, account, partition)?;
+            l.clone()
+        }
+        Regions::Configured => {
+            let r = vec![configured.ok_or(CollectError::NoRegion)?];
+            regions::check_known(regions::FROM_CONFIG, &r)?;
+            regions::check_partition(regions::FROM_CONFIG, &r, account, partition)?;
+            r
+        }
         Regions::All => {
             match calls::list_enabled_regions(&aws.account(account_api_region(partition))).await {
                 Ok(r) if !r.is_empty() => {

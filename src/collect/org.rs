@@ -3,8 +3,10 @@
 //! usual snapshots plus the run manifest (src/manifest.rs, docs/snapshot-format.md) that says what
 //! became of every account, so that `eval` never takes a missing account for a compliant one.
 //!
-//! - Discovery: Organizations DescribeOrganization and ListAccounts; with `--ou`, the OU tree
-//!   below each given OU (ListChildren) and the accounts in each OU (ListAccountsForParent).
+//! - Discovery: Organizations DescribeOrganization and ListAccounts, and the OU tree from the
+//!   roots (ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) for each account's
+//!   OU and path in the manifest and for `--ou` (a subtree). Without `--ou` a tree that cannot be
+//!   read is a warning (the OUs are only for the record); with it, an error.
 //!   Only `State` ACTIVE accounts are collected (the retired `Status` where `State` is absent);
 //!   the others are listed as skipped.
 //! - Every account id from Organizations and STS and every region name is checked before it
@@ -23,7 +25,7 @@ use super::aws::{self, Aws};
 use super::credentials::{assume_role_error, MemberCredentials};
 use super::progress::OrgProgress;
 use super::ratelimit::RateLimit;
-use super::{calls, collect_region, now_timestamp, resolve_regions, write_region};
+use super::{calls, collect_region, now_timestamp, regions, resolve_regions, write_region};
 use super::{CollectError, Header, Options, Recorder, Regions, Status, Written};
 use crate::manifest::{
     self, Account, AccountError, Collector, Manifest, Organization, Ou, RegionStatus, Selection,
@@ -59,6 +61,11 @@ pub const DEFAULT_STS_RATE: f64 = 20.0;
 
 /// The default `--role-session-name` (it appears in the member accounts' CloudTrail).
 pub const DEFAULT_SESSION_NAME: &str = "cwl-audit";
+
+/// `--time-limit` of an organization run when not given: 5 h 30 min, under the 6 h a GitHub-hosted
+/// job may run, so that the job ends itself with a true manifest, uploads what it collected, and a
+/// next run finishes with `--resume` (a job killed at its limit uploads nothing).
+pub const DEFAULT_ORG_TIME_LIMIT: Duration = Duration::from_secs(5 * 3600 + 30 * 60);
 
 pub struct OrgOptions {
     /// Where to write, which regions, credentials, endpoint, regions at a time per account
@@ -126,9 +133,18 @@ pub struct OrgOutcome {
     pub attempted: usize,
     /// Accounts the resumed manifest already showed as complete.
     pub kept: usize,
-    /// Stopped by the test hook before every account was done.
-    pub interrupted: bool,
+    /// Stopped before every account was done; the manifest lists the rest as `pending`.
+    pub interrupted: Option<Interruption>,
     pub status: Status,
+}
+
+/// Why a run stopped before every account was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    /// `--time-limit` (seconds) was reached.
+    TimeLimit(u64),
+    /// The test hook `--stop-after-accounts`.
+    StopAfter(usize),
 }
 
 impl OrgOutcome {
@@ -154,6 +170,8 @@ pub enum OrgError {
     },
     #[error("Organizations returned {what} {value:?}, which is not valid; nothing was written")]
     BadOrganization { what: &'static str, value: String },
+    #[error("--ou {ou}: no such OU or root in organization {organization}")]
+    UnknownOu { ou: String, organization: String },
     #[error("--resume: {path}: {reason}")]
     Resume { path: String, reason: String },
     #[error("cannot write the run manifest {path}: {source}")]
@@ -204,16 +222,24 @@ fn is_organization_id(s: &str) -> bool {
 
 /// Collects the organization. Blocks; runs its own async runtime.
 pub fn run(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
-    if let Regions::List(list) = &opts.base.regions {
-        if let Some(bad) = list.iter().find(|r| !crate::snapshot::is_region(r)) {
-            return Err(CollectError::BadRegion(bad.clone()).into());
-        }
-    }
+    super::check_requested_regions(&opts.base.regions)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(CollectError::Runtime)?;
-    rt.block_on(run_async(opts))
+    rt.block_on(async {
+        match opts.base.time_limit {
+            // The accounts stop at the limit (run_async); this bounds the discovery before them
+            // too, with a little more (a tenth, at most a minute) to close the manifest.
+            Some(limit) => tokio::time::timeout(
+                limit + (limit / 10).min(Duration::from_secs(60)),
+                run_async(opts),
+            )
+            .await
+            .unwrap_or(Err(CollectError::TimeLimit(limit.as_secs()).into())),
+            None => run_async(opts).await,
+        }
+    })
 }
 
 /// The state words of an account that is not collected because of its state.
@@ -225,20 +251,21 @@ fn state_reason(state: Option<&str>) -> String {
 }
 
 /// Every account of the organization with what this run does with it, before resuming.
-fn plan(
-    listed: &[calls::OrgAccount],
-    in_ous: Option<&BTreeMap<String, String>>,
-    opts: &OrgOptions,
-) -> Vec<Account> {
+fn plan(listed: &[calls::OrgAccount], tree: Option<&Tree>, opts: &OrgOptions) -> Vec<Account> {
+    let selected_ous: BTreeSet<&str> = opts.ous.iter().map(String::as_str).collect();
+    // With --ou the tree is always there (run_async refuses to go on without it).
+    let in_selection = |id: &str| {
+        selected_ous.is_empty()
+            || tree
+                .and_then(|t| t.ou_of.get(id).map(|o| t.is_within(&o.id, &selected_ous)))
+                .unwrap_or(false)
+    };
     let only: BTreeSet<&str> = opts.accounts.iter().map(String::as_str).collect();
     let excluded: BTreeSet<&str> = opts.exclude_accounts.iter().map(String::as_str).collect();
     listed
         .iter()
         .map(|a| {
-            let ou = in_ous.and_then(|m| m.get(&a.id)).map(|id| Ou {
-                id: id.clone(),
-                path: None,
-            });
+            let ou = tree.and_then(|t| t.ou_of.get(&a.id)).cloned();
             let mut entry = Account {
                 account_id: a.id.clone(),
                 name: a.name.clone(),
@@ -252,7 +279,7 @@ fn plan(
             };
             let skip = if a.state.as_deref() != Some("ACTIVE") {
                 Some(state_reason(a.state.as_deref()))
-            } else if in_ous.is_some_and(|m| !m.contains_key(&a.id)) {
+            } else if !in_selection(&a.id) {
                 Some(format!("not in --ou {}", opts.ous.join(",")))
             } else if !only.is_empty() && !only.contains(a.id.as_str()) {
                 Some("not in --accounts".to_string())
@@ -276,25 +303,65 @@ fn plan(
         .collect()
 }
 
-/// The accounts below the given OUs (recursively), each with the OU it is directly in.
-async fn accounts_in_ous(
+/// The organization's OU tree, walked from its roots.
+#[derive(Debug, Default)]
+struct Tree {
+    /// Each account's OU (or root), with the path of names from the root down.
+    ou_of: BTreeMap<String, Ou>,
+    /// Each OU's parent; roots have none.
+    parent: BTreeMap<String, String>,
+    /// Every root and OU id seen.
+    nodes: BTreeSet<String>,
+}
+
+impl Tree {
+    /// Whether `ou` is one of `under` or below one of them.
+    fn is_within(&self, ou: &str, under: &BTreeSet<&str>) -> bool {
+        let mut at = Some(ou);
+        // Bounded by the number of nodes, so an odd answer (a cycle) cannot loop forever.
+        for _ in 0..=self.nodes.len() {
+            let Some(id) = at else { return false };
+            if under.contains(id) {
+                return true;
+            }
+            at = self.parent.get(id).map(String::as_str);
+        }
+        false
+    }
+}
+
+/// Walks the OU tree from the roots: ListRoots, then for every root and OU the accounts directly in
+/// it (ListAccountsForParent) and the OUs below it (ListOrganizationalUnitsForParent). Two calls
+/// per OU, at the Organizations rate: an organization of 100 OUs takes about 50 s at 4 a second.
+async fn walk_tree(
     c: &aws_sdk_organizations::Client,
     limit: &RateLimit,
-    ous: &[String],
-) -> Result<BTreeMap<String, String>, OrgError> {
-    let mut found = BTreeMap::new();
-    let mut seen = BTreeSet::new();
-    let mut queue: VecDeque<String> = ous.iter().cloned().collect();
-    while let Some(parent) = queue.pop_front() {
-        if !seen.insert(parent.clone()) {
+) -> Result<Tree, CollectionError> {
+    let mut tree = Tree::default();
+    let mut queue: VecDeque<(String, String)> = calls::list_roots(c, limit)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id, if name.is_empty() { "Root".into() } else { name }))
+        .collect();
+    while let Some((node, path)) = queue.pop_front() {
+        if !tree.nodes.insert(node.clone()) {
             continue;
         }
-        for a in calls::list_accounts_for_parent(c, limit, &parent).await? {
-            found.insert(a.id, parent.clone());
+        for a in calls::list_accounts_for_parent(c, limit, &node).await? {
+            tree.ou_of.insert(
+                a.id,
+                Ou {
+                    id: node.clone(),
+                    path: Some(path.clone()),
+                },
+            );
         }
-        queue.extend(calls::list_child_ous(c, limit, &parent).await?);
+        for (child, name) in calls::list_ous_for_parent(c, limit, &node).await? {
+            tree.parent.entry(child.clone()).or_insert(node.clone());
+            queue.push_back((child, format!("{path}/{name}")));
+        }
     }
-    Ok(found)
+    Ok(tree)
 }
 
 /// Checks that a manifest to resume was written for the same run.
@@ -591,6 +658,7 @@ async fn collect_account(
         &aws,
         &ctx.regions,
         ctx.configured.clone(),
+        &account,
         &ctx.partition,
         &mut done.warnings,
     )
@@ -709,6 +777,10 @@ async fn collect_account(
 }
 
 async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
+    let deadline = opts
+        .base
+        .time_limit
+        .map(|l| tokio::time::Instant::now() + l);
     let recorder = opts.base.recorder.clone().unwrap_or_default();
     let base = Aws::load(&opts.base, recorder.clone()).await;
     let configured = base.configured_region();
@@ -727,9 +799,18 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
     // One region for every account unless --all-regions: the list, or the configured region.
     let regions = match &opts.base.regions {
         Regions::Configured => {
-            Regions::List(vec![configured.clone().ok_or(CollectError::NoRegion)?])
+            let r = vec![configured.clone().ok_or(CollectError::NoRegion)?];
+            regions::check_known(regions::FROM_CONFIG, &r).map_err(CollectError::from)?;
+            regions::check_partition(regions::FROM_CONFIG, &r, &caller, &partition)
+                .map_err(CollectError::from)?;
+            Regions::List(r)
         }
-        other => other.clone(),
+        Regions::List(l) => {
+            regions::check_partition(regions::FROM_FLAG, l, &caller, &partition)
+                .map_err(CollectError::from)?;
+            Regions::List(l.clone())
+        }
+        Regions::All => Regions::All,
     };
     let mut asked: Vec<String> = match &regions {
         Regions::List(l) => l.clone(),
@@ -775,11 +856,26 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
             ));
         }
     }
-    let in_ous = if opts.ous.is_empty() {
-        None
-    } else {
-        Some(accounts_in_ous(&orgs, &org_limit, &opts.ous).await?)
+    let tree = match walk_tree(&orgs, &org_limit).await {
+        Ok(t) => Some(t),
+        // Without --ou the OUs are for the record only: the run goes on without them.
+        Err(e) if opts.ous.is_empty() => {
+            warnings.push(format!(
+                "the accounts' OUs are not recorded in the manifest: Organizations {} failed ({}: {})",
+                e.operation, e.code, e.message
+            ));
+            None
+        }
+        Err(e) => return Err(e.into()),
     };
+    if let Some(t) = &tree {
+        if let Some(bad) = opts.ous.iter().find(|o| !t.nodes.contains(*o)) {
+            return Err(OrgError::UnknownOu {
+                ou: bad.clone(),
+                organization: info.id.clone(),
+            });
+        }
+    }
     let sorted = |v: &[String]| {
         let mut v = v.to_vec();
         v.sort();
@@ -809,7 +905,7 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
             name: "cwl-audit".into(),
             version: env!("CARGO_PKG_VERSION").into(),
         },
-        accounts: plan(&listed, in_ous.as_ref(), opts),
+        accounts: plan(&listed, tree.as_ref(), opts),
     };
 
     // What to collect per account: every region, or (resuming) those not yet complete.
@@ -928,8 +1024,26 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
     }
     let mut errors = Vec::new();
     let mut finished = 0;
-    let mut interrupted = false;
-    while let Some(joined) = tasks.join_next().await {
+    let mut interrupted = None;
+    loop {
+        let next = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, tasks.join_next()).await {
+                Ok(n) => n,
+                Err(_) => {
+                    // As a killed run (below), but on purpose: the manifest is true and
+                    // --resume finishes.
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    interrupted = opts
+                        .base
+                        .time_limit
+                        .map(|l| Interruption::TimeLimit(l.as_secs()));
+                    break;
+                }
+            },
+            None => tasks.join_next().await,
+        };
+        let Some(joined) = next else { break };
         let (account, done) = match joined {
             Ok(x) => x,
             Err(e) if e.is_cancelled() => continue,
@@ -948,7 +1062,7 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
             // last write said.
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
-            interrupted = true;
+            interrupted = opts.stop_after.map(Interruption::StopAfter);
             break;
         }
     }
@@ -960,7 +1074,7 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
         ctx.failed.load(Ordering::Relaxed),
     );
     ctx.progress.finish();
-    if !interrupted {
+    if interrupted.is_none() {
         journal.set_finished(now_timestamp());
     }
     journal.close(writer).await?;

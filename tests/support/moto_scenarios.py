@@ -219,7 +219,9 @@ def organization():
         return ous[path]
 
     accounts = {}
+    paths = {"management": ""}
     for name, scen, path, closed in MEMBERS:
+        paths[name] = path or ""
         r = org.create_account(Email=f"{name}@example.com", AccountName=name)
         account_id = r["CreateAccountStatus"]["AccountId"]
         accounts[name] = account_id
@@ -230,7 +232,7 @@ def organization():
         if closed:
             org.close_account(AccountId=account_id)
     print(json.dumps({"organization": desc["Id"], "management": desc["MasterAccountId"], "root": root,
-                      "ous": ous, "accounts": accounts}))
+                      "ous": ous, "accounts": accounts, "paths": paths}))
 
 
 def restricted_user(actions):
