@@ -8,6 +8,7 @@
 use crate::eval;
 use crate::findings::{Finding, Verdict};
 use crate::snapshot;
+use crate::text::clean;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -500,21 +501,12 @@ fn show(v: &Option<Value>) -> String {
         None | Some(Value::Null) => "(none)".to_string(),
         Some(x) => serde_json::to_string(x).unwrap_or_default(),
     };
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let clean = crate::text::clean(&text).into_owned();
     if clean.chars().count() > 240 {
         format!("{}...", clean.chars().take(240).collect::<String>())
     } else {
         clean
     }
-}
-
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// One line per change, then one per verdict change, then a summary.

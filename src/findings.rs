@@ -111,4 +111,34 @@ impl RunResult {
     pub fn has_errors(&self) -> bool {
         self.notifications.iter().any(|n| n.level == Level::Error)
     }
+
+    /// The summary, as the text report's last line and `eval`'s last line on stderr:
+    /// `9 accounts, 15 rules: 100 pass, 30 fail, 5 unknown; 2 errors`.
+    pub fn summary_line(&self) -> String {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let accounts: std::collections::BTreeSet<&str> = self
+            .findings
+            .iter()
+            .map(|f| f.account_id.as_str())
+            .collect();
+        let errors = self
+            .notifications
+            .iter()
+            .filter(|n| n.level == Level::Error)
+            .count();
+        let mut line = format!(
+            "{} account{}, {} rule{}: {} pass, {} fail, {} unknown",
+            accounts.len(),
+            plural(accounts.len()),
+            self.rules.len(),
+            plural(self.rules.len()),
+            self.count(Verdict::Pass),
+            self.count(Verdict::Fail),
+            self.count(Verdict::Unknown),
+        );
+        if errors > 0 {
+            line.push_str(&format!("; {errors} error{}", plural(errors)));
+        }
+        line
+    }
 }

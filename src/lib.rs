@@ -18,3 +18,4 @@ pub mod regotest;
 pub mod remediate;
 pub mod report;
 pub mod snapshot;
+pub mod text;

@@ -2,6 +2,7 @@
 //! steps a person has to do (confirming an e-mail) are comments too. Values are shell-quoted.
 use super::{AccountPlan, Action, AlarmSpec, Outcome, Plan, Step};
 use crate::findings::Verdict;
+use crate::text::clean;
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -15,13 +16,6 @@ pub fn quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
-}
-
-/// Control characters from snapshot data must not reach a terminal or break a comment line.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// One `aws` command: the words before the flags, then (flag, values) pairs.

@@ -1,5 +1,6 @@
 //! One line per account and rule, the place it points at, then input problems and a summary.
 use crate::findings::{Level, RunResult, Verdict};
+use crate::text::clean;
 use anstyle::{AnsiColor, Style};
 use std::fmt::Write as _;
 
@@ -9,24 +10,6 @@ fn paint(s: &str, style: Style, color: bool) -> String {
     } else {
         s.to_string()
     }
-}
-
-/// Control characters from snapshot data must not reach a terminal (escape sequences), and
-/// bidirectional overrides must not reorder what a reader sees ("Trojan Source", CVE-2021-42574).
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || is_bidi_control(c) {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// One chain link in words, for `-v`.
@@ -92,34 +75,7 @@ pub fn render_with(result: &RunResult, color: bool, verbosity: i8) -> String {
         };
         let _ = writeln!(out, "{}: {}", paint(label, style, color), clean(&n.message));
     }
-    let accounts: std::collections::BTreeSet<&str> = result
-        .findings
-        .iter()
-        .map(|f| f.account_id.as_str())
-        .collect();
-    let errors = result
-        .notifications
-        .iter()
-        .filter(|n| n.level == Level::Error)
-        .count();
-    let _ = write!(
-        out,
-        "{} account{}, {} rule{}: {} pass, {} fail, {} unknown",
-        accounts.len(),
-        if accounts.len() == 1 { "" } else { "s" },
-        result.rules.len(),
-        if result.rules.len() == 1 { "" } else { "s" },
-        result.count(Verdict::Pass),
-        result.count(Verdict::Fail),
-        result.count(Verdict::Unknown),
-    );
-    if errors > 0 {
-        let _ = write!(
-            out,
-            "; {errors} error{}",
-            if errors == 1 { "" } else { "s" }
-        );
-    }
+    out.push_str(&result.summary_line());
     out.push('\n');
     out
 }

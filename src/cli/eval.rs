@@ -1,0 +1,147 @@
+//! `cwl-audit eval`: load snapshots, decide every rule, write the report, choose the exit code.
+use super::messages::{self, fail, verbosity};
+use super::output::same_file;
+use super::{benchmark_parser, parse_seconds, EXIT_ERROR, EXIT_FINDINGS};
+use anyhow::Context as _;
+use clap::ValueEnum;
+use cwl_audit::engine;
+use cwl_audit::eval;
+use cwl_audit::findings::{Level, RunResult, Verdict};
+use cwl_audit::fsutil;
+use cwl_audit::report::{self, Format, RenderOptions};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 on fail or unknown verdicts (an account that could not be proven compliant).
+    Unknown,
+    /// Exit 1 on fail verdicts only.
+    Fail,
+    /// Always exit 0 unless the input is unusable.
+    Never,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Snapshot files or directories (searched recursively for *.json).
+    #[arg(default_value = "snapshots")]
+    paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, short, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also load the policies in DIR (repeatable).
+    #[arg(long = "policy-dir", value_name = "DIR")]
+    policy_dirs: Vec<PathBuf>,
+    /// Only evaluate rule ID (repeatable), e.g. CWL-014.
+    #[arg(long = "rule", value_name = "ID")]
+    rules: Vec<String>,
+    /// Decide by the reference patterns of this benchmark version (default: the newest CIS). Where
+    /// another version's pattern gives another verdict, a note on the finding says so.
+    #[arg(long, value_name = "ID", default_value = engine::benchmark::DEFAULT, value_parser = benchmark_parser())]
+    benchmark: String,
+    /// The lowest verdict that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "unknown")]
+    fail_on: FailOn,
+    /// SARIF automationDetails.id: separates uploads of different snapshot sets (e.g. `prod/`).
+    #[arg(long)]
+    category: Option<String>,
+    /// Stop the evaluation of one account after SECONDS; its rules are then retried one at a time under
+    /// the same bound, and a rule that is stopped again is an error (exit 2).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    time_limit: f64,
+    /// Stop the run (exit 2, no report) if the process would hold more than MIB mebibytes.
+    #[arg(long, value_name = "MIB", default_value_t = cwl_audit::memlimit::DEFAULT_LIMIT_BYTES >> 20)]
+    memory_limit: usize,
+}
+
+fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {
+    if result.has_errors() {
+        return EXIT_ERROR;
+    }
+    let failing = match fail_on {
+        FailOn::Unknown => result.count(Verdict::Fail) + result.count(Verdict::Unknown),
+        FailOn::Fail => result.count(Verdict::Fail),
+        FailOn::Never => 0,
+    };
+    if failing > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    cwl_audit::memlimit::set_limit(args.memory_limit.saturating_mul(1 << 20));
+    let opts = eval::Options {
+        paths: args.paths,
+        policy_dirs: args.policy_dirs,
+        rules: args.rules,
+        time_limit: std::time::Duration::from_secs_f64(args.time_limit),
+        benchmark: args.benchmark,
+    };
+    let started = std::time::Instant::now();
+    let result = match eval::run(&opts) {
+        Ok(r) => r,
+        Err(e) => return Err(fail(e)),
+    };
+    if verbosity() > 0 {
+        messages::status(format!(
+            "eval: {} snapshot(s), {} finding(s) in {:.2?}",
+            result.inputs.len(),
+            result.findings.len(),
+            started.elapsed()
+        ));
+    }
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let render = RenderOptions {
+        color: to_terminal && !no_color,
+        category: args.category,
+        verbosity: verbosity(),
+    };
+    let bytes = report::render(args.format, &result, &render);
+    match &args.output {
+        Some(out) => {
+            if let Some(input) = result.inputs.iter().find(|i| same_file(Path::new(i), out)) {
+                return Err(fail(format!(
+                    "--output {} is an input snapshot ({input}); refusing to overwrite it",
+                    out.display()
+                )));
+            }
+            fsutil::write_atomic(out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = stdout.write_all(&bytes).and_then(|_| stdout.flush());
+        }
+    }
+    // Unusable input (a snapshot that does not parse, a directory without any) is never a reason to
+    // skip the report: every format says the run failed in its own way (SARIF
+    // `executionSuccessful: false` with the reason as an error notification, so an upload cannot
+    // close alerts; JSON `summary.errors` and `notifications`; a JUnit error test case per problem;
+    // text `error:` lines), and a report file from an earlier run is not left behind to be taken for
+    // this one. A report in a file or a machine format keeps that inside, so the errors and the
+    // summary also go to stderr for whoever reads the log.
+    if args.output.is_some() || args.format != Format::Text {
+        for n in &result.notifications {
+            match n.level {
+                Level::Error => messages::error(&n.message),
+                Level::Warning => messages::warning(&n.message),
+                Level::Note => {}
+            }
+        }
+        if verbosity() >= 0 {
+            messages::status(result.summary_line());
+        }
+    }
+    Ok(ExitCode::from(exit_code(&result, args.fail_on)))
+}
+
+pub const HELP: &str = "Examples:\n  cwl-audit eval\n  cwl-audit eval snapshots/ --format sarif --output cwl-audit.sarif\n  cwl-audit eval snapshots/123456789012 --rule CWL-014 --format json\n  cwl-audit eval --policy-dir my-policies/ --fail-on fail";

@@ -1,0 +1,63 @@
+//! Everything the CLI tells a person besides the report: one format, one sanitizer.
+//!
+//! - Per-item diagnostics, like rustc's: `error: …` (an input that could not be used; the run goes
+//!   on), `warning: …`, `note: …`.
+//! - The one reason a command stopped, printed once by `cli::main`: `cwl-audit: error: …`.
+//!
+//! Every line is passed through [`cwl_audit::text::clean`]: file names, account ids and messages
+//! from input never put a control or bidi character on the terminal.
+use std::sync::atomic::{AtomicI8, Ordering};
+
+/// -q = -1, default 0, -v = 1, -vv = 2 (set once in main).
+static VERBOSITY: AtomicI8 = AtomicI8::new(0);
+
+pub fn set_verbosity(v: i8) {
+    VERBOSITY.store(v, Ordering::Relaxed);
+}
+
+pub fn verbosity() -> i8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
+fn line(prefix: &str, message: &str) {
+    eprintln!("{prefix}{}", cwl_audit::text::clean(message));
+}
+
+/// An input that could not be used; always printed.
+pub fn error(message: impl AsRef<str>) {
+    line("error: ", message.as_ref());
+}
+
+/// Printed unless --quiet.
+pub fn warning(message: impl AsRef<str>) {
+    if verbosity() >= 0 {
+        line("warning: ", message.as_ref());
+    }
+}
+
+/// Printed unless --quiet.
+pub fn note(message: impl AsRef<str>) {
+    if verbosity() >= 0 {
+        line("note: ", message.as_ref());
+    }
+}
+
+/// A status line without a level (summaries, timings); the caller decides when.
+pub fn status(message: impl AsRef<str>) {
+    line("", message.as_ref());
+}
+
+/// A line of a command's own text output on stdout (`rules`, `test`), sanitized line by line.
+pub fn print(text: impl AsRef<str>) {
+    println!("{}", cwl_audit::text::clean_lines(text.as_ref()));
+}
+
+/// The reason the command stopped (its whole error chain, on one line).
+pub fn fatal(e: &anyhow::Error) {
+    line("cwl-audit: error: ", &format!("{e:#}"));
+}
+
+/// A command's error from anything displayable: its text, as the user reads it.
+pub fn fail(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::msg(e.to_string())
+}

@@ -1,0 +1,27 @@
+//! Where a command's output goes: a file, written atomically, or standard output.
+use anyhow::Context as _;
+use cwl_audit::fsutil;
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to FILE (atomically) or standard output. A closed pipe (`| head`) is not an
+/// error worth a message.
+pub fn emit(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match output {
+        Some(out) => fsutil::write_atomic(out, bytes)
+            .with_context(|| format!("cannot write {}", out.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(bytes).and_then(|_| stdout.flush());
+            Ok(())
+        }
+    }
+}
+
+/// Whether two paths name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}

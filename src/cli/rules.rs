@@ -1,0 +1,35 @@
+//! `cwl-audit rules`: one line per rule of the loaded policies.
+use super::messages::{self, fail};
+use cwl_audit::engine;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Also load the policies in DIR (repeatable).
+    #[arg(long = "policy-dir", value_name = "DIR")]
+    policy_dirs: Vec<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let listed = engine::all_sources(&args.policy_dirs, true).and_then(|s| engine::checks(&s, &[]));
+    let rules = match listed {
+        Ok(r) => r,
+        Err(e) => return Err(fail(e)),
+    };
+    for r in rules {
+        let frameworks: Vec<String> = r
+            .frameworks
+            .iter()
+            .map(|(k, v)| format!("{k} {}", v.join(",")))
+            .collect();
+        messages::print(format!(
+            "{:<10} {:<8} {}  [{}]",
+            r.id,
+            r.severity.as_str(),
+            r.title,
+            frameworks.join("; ")
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
