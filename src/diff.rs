@@ -86,14 +86,22 @@ impl Diff {
 
 type Docs = BTreeMap<(String, String), Value>;
 
-fn load(path: &PathBuf, errors: &mut Vec<String>) -> Docs {
-    let (snapshots, load_errors) = snapshot::load_all(std::slice::from_ref(path));
-    errors.extend(load_errors.iter().map(|e| e.to_string()));
+/// The documents of a loaded set, by account and region. Problems with run manifests are added
+/// after the comparison, from the evaluation (as `eval` reports them).
+fn docs(set: &eval::SnapshotSet, errors: &mut Vec<String>) -> Docs {
+    errors.extend(
+        set.load_errors()
+            .iter()
+            .filter(|e| !crate::manifest::is_manifest_path(std::path::Path::new(&e.path)))
+            .map(|e| e.to_string()),
+    );
     let mut out = Docs::new();
-    for s in snapshots {
+    for s in set.snapshots() {
         let mut doc = serde_json::to_value(&s.doc).unwrap_or(Value::Null);
         if let Some(o) = doc.as_object_mut() {
+            // Added by the loader, not part of the snapshot.
             o.remove("path");
+            o.remove("index");
         }
         if out
             .insert((s.account_id.clone(), s.region.clone()), doc)
@@ -437,7 +445,12 @@ fn verdicts(old: &[Finding], new: &[Finding]) -> Vec<VerdictChange> {
 /// Compares two snapshot sets (files or directories). `Err` only when the policies are unusable.
 pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineError> {
     let mut errors = Vec::new();
-    let (a, b) = (load(old, &mut errors), load(new, &mut errors));
+    // Each set is read once: compared here, decided below.
+    let (old_set, new_set) = (
+        eval::SnapshotSet::load(std::slice::from_ref(old)),
+        eval::SnapshotSet::load(std::slice::from_ref(new)),
+    );
+    let (a, b) = (docs(&old_set, &mut errors), docs(&new_set, &mut errors));
     // A side without one usable snapshot (no *.json found, or none loadable) would show every
     // account of the other side as added or removed and every verdict as moved: noise that buries
     // the error explaining it. The loader has reported that side, so the diff is the errors alone.
@@ -475,8 +488,11 @@ pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineE
             }),
         }
     }
-    let run = |p: &PathBuf| eval::run(&eval::Options::new(vec![p.clone()]));
-    let (ro, rn) = (run(old)?, run(new)?);
+    let ev = eval::Options::new(Vec::new()).compile()?;
+    let (ro, rn) = (
+        eval::evaluate(&ev, &old_set, true)?,
+        eval::evaluate(&ev, &new_set, true)?,
+    );
     // Each set is evaluated with its own run manifests, so the accounts they report (unknown when
     // not collected) are in the verdicts of both alike; a manifest that could not be used, or two
     // that contradict each other, is an input error of the diff as of `eval`.

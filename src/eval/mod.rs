@@ -176,17 +176,25 @@ pub(crate) fn input_notifications(
     out
 }
 
-/// Evaluates snapshots with the given policies. `Err` only when the policies themselves are unusable;
-/// bad snapshots are reported in the result and the rest is still evaluated.
-pub fn run(opts: &Options) -> Result<RunResult, EngineError> {
-    let sources: Vec<PolicySource> = engine::all_sources(&opts.policy_dirs, true)?;
-    let mut evaluator = Evaluator::with_benchmark(&sources, &opts.rules, &opts.benchmark)?;
-    evaluator.set_time_limit(opts.time_limit);
-    // Reports carry the remediation of the chosen benchmark (SARIF help, JSON rules).
-    for c in &mut evaluator.checks {
-        c.remediation = c.remediation_for(&opts.benchmark);
+impl Options {
+    /// The policies compiled once, for [`run_with`] or [`evaluate`] (as often as needed).
+    pub fn compile(&self) -> Result<Evaluator, EngineError> {
+        let sources: Vec<PolicySource> = engine::all_sources(&self.policy_dirs, true)?;
+        let mut evaluator = Evaluator::with_benchmark(&sources, &self.rules, &self.benchmark)?;
+        evaluator.set_time_limit(self.time_limit);
+        // Reports carry the remediation of the chosen benchmark (SARIF help, JSON rules).
+        for c in &mut evaluator.checks {
+            c.remediation = c.remediation_for(&self.benchmark);
+        }
+        Ok(evaluator)
     }
-    run_with(evaluator, &opts.paths)
+}
+
+/// Evaluates the snapshots under `opts.paths` with the given policies. `Err` only when the policies
+/// themselves are unusable; bad snapshots are reported in the result and the rest is still
+/// evaluated.
+pub fn run(opts: &Options) -> Result<RunResult, EngineError> {
+    run_with(opts.compile()?, &opts.paths)
 }
 
 /// What loading the accounts produced besides their inputs; put in discovery order at the end.
@@ -241,12 +249,28 @@ fn decide(
     }
 }
 
-/// Evaluates the snapshots under `paths` with a compiled `evaluator` (see the module comment for
-/// the order of work).
-pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult, EngineError> {
+/// Evaluates the snapshots under `paths` with a compiled `evaluator`, streaming: an account that no
+/// other refers to is parsed when it is decided and dropped after (see the module comment).
+pub fn run_with(evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult, EngineError> {
     let (files, discover_errors) = snapshot::discover(paths);
-    // Run manifests (organization collections) sit beside the snapshots; they say which accounts
-    // were expected, so a missing one is reported instead of silently absent.
+    let (manifests, refused, files) = read_manifests(files);
+    decide_plan(
+        evaluator,
+        plan::plan(files),
+        Sources {
+            unreadable: discover_errors,
+            manifests: &manifests,
+            refused: &refused,
+            read_lines: true,
+        },
+    )
+}
+
+/// Run manifests (organization collections) sit beside the snapshots; they say which accounts were
+/// expected, so a missing one is reported instead of silently absent. Splits them from `files`.
+fn read_manifests(
+    files: Vec<PathBuf>,
+) -> (Vec<manifest::Loaded>, Vec<manifest::Refused>, Vec<PathBuf>) {
     let (manifest_files, files): (Vec<PathBuf>, Vec<PathBuf>) = files
         .into_iter()
         .partition(|f| manifest::is_manifest_path(f));
@@ -258,10 +282,117 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
             Err(r) => refused.push(r),
         }
     }
+    (manifests, refused, files)
+}
+
+/// Snapshots and run manifests held in memory: read once by [`SnapshotSet::load`] (or built from
+/// documents, as `remediate` builds its working copy), then decided by [`evaluate`] as often as
+/// needed without touching the disk.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotSet {
+    /// Usable snapshots, each with its position in discovery order (problems are reported in it).
+    snapshots: Vec<(usize, Snapshot)>,
+    /// Files that did not load, by position.
+    failed: Vec<(usize, LoadError)>,
+    /// Paths that could not be searched.
+    unreadable: Vec<LoadError>,
+    manifests: Vec<manifest::Loaded>,
+    refused: Vec<manifest::Refused>,
+}
+
+impl SnapshotSet {
+    /// Every snapshot and run manifest under `paths`, parsed once (in parallel).
+    pub fn load(paths: &[PathBuf]) -> SnapshotSet {
+        let (files, unreadable) = snapshot::discover(paths);
+        let (manifests, refused, files) = read_manifests(files);
+        let loaded: Vec<Result<Snapshot, LoadError>> =
+            files.par_iter().map(|f| snapshot::load_file(f)).collect();
+        let mut set = SnapshotSet {
+            unreadable,
+            manifests,
+            refused,
+            ..SnapshotSet::default()
+        };
+        for (i, r) in loaded.into_iter().enumerate() {
+            match r {
+                Ok(s) => set.snapshots.push((i, s)),
+                Err(e) => set.failed.push((i, e)),
+            }
+        }
+        set
+    }
+
+    /// A set of these snapshots alone (no manifests), in this order.
+    pub fn from_snapshots(snapshots: Vec<Snapshot>) -> SnapshotSet {
+        SnapshotSet {
+            snapshots: snapshots.into_iter().enumerate().collect(),
+            ..SnapshotSet::default()
+        }
+    }
+
+    /// The usable snapshots, in discovery order.
+    pub fn snapshots(&self) -> impl Iterator<Item = &Snapshot> {
+        self.snapshots.iter().map(|(_, s)| s)
+    }
+
+    /// What could not be read or parsed (run manifests included), as `eval` reports it.
+    pub fn load_errors(&self) -> Vec<LoadError> {
+        self.unreadable
+            .iter()
+            .cloned()
+            .chain(self.refused.iter().map(|r| r.error.clone()))
+            .chain(self.failed.iter().map(|(_, e)| e.clone()))
+            .collect()
+    }
+}
+
+/// Decides every account of `set` with a copy of `evaluator`. `read_lines`: place findings at
+/// their lines in the snapshot files (false for documents that are not the files on disk).
+pub fn evaluate(
+    evaluator: &Evaluator,
+    set: &SnapshotSet,
+    read_lines: bool,
+) -> Result<RunResult, EngineError> {
+    let mut planned = plan::plan_loaded(set.snapshots.iter().cloned());
+    planned.errors.extend(set.failed.iter().cloned());
+    decide_plan(
+        evaluator.clone(),
+        planned,
+        Sources {
+            unreadable: set.unreadable.clone(),
+            manifests: &set.manifests,
+            refused: &set.refused,
+            read_lines,
+        },
+    )
+}
+
+/// What a run knows besides its plan.
+struct Sources<'a> {
+    unreadable: Vec<LoadError>,
+    manifests: &'a [manifest::Loaded],
+    refused: &'a [manifest::Refused],
+    read_lines: bool,
+}
+
+/// The one way accounts are decided, from files or from memory: resident accounts first (as
+/// `data.cwl_audit.accounts`), then every account by a worker's copy of the engine, then findings
+/// placed, run manifests applied and problems put in discovery order.
+fn decide_plan(
+    mut evaluator: Evaluator,
+    plan: Plan,
+    sources: Sources<'_>,
+) -> Result<RunResult, EngineError> {
+    let Sources {
+        unreadable: discover_errors,
+        manifests,
+        refused,
+        read_lines,
+    } = sources;
     let Plan {
         mut accounts,
         errors: load_errors,
-    } = plan::plan(files);
+    } = plan;
     let mut gathered = Gathered {
         errors: load_errors,
         ..Gathered::default()
@@ -343,12 +474,12 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
         paths: paths_by_key,
         collected_at,
     } = gathered;
-    resolve_locations(&mut findings, &paths_by_key);
+    resolve_locations(&mut findings, &paths_by_key, read_lines);
     let rule_ids: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
     let applied = manifest::apply(
         &manifest::Run {
-            manifests: &manifests,
-            refused: &refused,
+            manifests,
+            refused,
             snapshots: &paths_by_key,
             collected_at: &collected_at,
             rules: &rule_ids,
@@ -363,7 +494,7 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
     used.sort_by_key(|(i, _)| *i);
     let all_errors: Vec<LoadError> = discover_errors
         .into_iter()
-        .chain(refused.into_iter().map(|r| r.error))
+        .chain(refused.iter().map(|r| r.error.clone()))
         .chain(load_errors.into_iter().map(|(_, e)| e))
         .collect();
     let mut errors = input_notifications(&[], &all_errors);
@@ -379,4 +510,54 @@ pub fn run_with(mut evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult
         inputs,
         benchmark,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-memory path (load once, decide as often as needed) decides exactly as the streaming
+    /// path from files: same findings, places and problems, on the bundled snapshots.
+    #[test]
+    fn in_memory_evaluation_equals_the_streaming_run() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots");
+        let opts = Options::new(vec![dir.clone()]);
+        let streamed = run(&opts).unwrap();
+        let ev = opts.compile().unwrap();
+        let set = SnapshotSet::load(&[dir]);
+        let first = evaluate(&ev, &set, true).unwrap();
+        let again = evaluate(&ev, &set, true).unwrap();
+        let json = |r: &RunResult| serde_json::to_string(r).unwrap();
+        assert!(!streamed.findings.is_empty());
+        assert_eq!(json(&first), json(&streamed));
+        assert_eq!(json(&again), json(&streamed));
+        // Documents in memory (not the files): the same verdicts, every finding on line 1.
+        let copies: Vec<Snapshot> = set
+            .snapshots()
+            .map(|s| {
+                let mut doc = serde_json::to_value(&s.doc).unwrap();
+                doc.as_object_mut().unwrap().remove("index");
+                snapshot::load_value(&s.path, Value::from(doc)).unwrap()
+            })
+            .collect();
+        let mem = evaluate(&ev, &SnapshotSet::from_snapshots(copies), false).unwrap();
+        let verdicts = |r: &RunResult| {
+            r.findings
+                .iter()
+                .map(|f| {
+                    (
+                        f.rule_id.clone(),
+                        f.account_id.clone(),
+                        f.verdict,
+                        f.message.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(verdicts(&mem), verdicts(&streamed));
+        assert!(mem
+            .findings
+            .iter()
+            .all(|f| f.location.as_ref().is_some_and(|l| l.line == 1)));
+    }
 }

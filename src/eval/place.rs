@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 pub(super) fn resolve_locations(
     findings: &mut [Finding],
     paths: &BTreeMap<(String, String), String>,
+    read_lines: bool,
 ) {
     // (path, pointer, account, region) per finding, or None when the account has no snapshot.
     let targets: Vec<Option<(String, String, String, String)>> = findings
@@ -45,7 +46,11 @@ pub(super) fn resolve_locations(
     let lines: Vec<(usize, usize)> = by_path
         .into_par_iter()
         .flat_map_iter(|(path, idx)| {
-            let text = std::fs::read_to_string(path).ok();
+            // Without reading, every finding is on line 1 of its file (a working copy in memory
+            // has no lines).
+            let text = read_lines
+                .then(|| std::fs::read_to_string(path).ok())
+                .flatten();
             let pointers: Vec<&str> = idx
                 .iter()
                 .map(|&i| targets[i].as_ref().map(|t| t.1.as_str()).unwrap_or(""))

@@ -55,14 +55,18 @@ pub(super) struct Plan {
     pub(super) errors: Vec<(usize, LoadError)>,
 }
 
+/// What the first pass learned about one file.
+pub(super) enum Seen {
+    /// The header and the accounts its ARNs name, from a light scan; parsed when decided.
+    Scanned(snapshot::Scan),
+    /// Parsed in full (the scan could not place it, or the caller holds it in memory).
+    Loaded(Result<Snapshot, LoadError>),
+}
+
 /// The first pass: who each file belongs to and which accounts it names. A file the scan cannot
 /// place (bad JSON, missing header) is parsed in full here, so it reports its error exactly as
 /// before; one that parses after all is kept in memory and treated as naming every account.
 pub(super) fn plan(files: Vec<PathBuf>) -> Plan {
-    enum Seen {
-        Scanned(snapshot::Scan),
-        Loaded(Result<Snapshot, LoadError>),
-    }
     let seen: Vec<Seen> = files
         .par_iter()
         .map(|f| {
@@ -76,12 +80,30 @@ pub(super) fn plan(files: Vec<PathBuf>) -> Plan {
             }
         })
         .collect();
+    group(
+        files
+            .into_iter()
+            .zip(seen)
+            .enumerate()
+            .map(|(i, (p, s))| (i, p, s)),
+    )
+}
+
+/// The plan of snapshots already in memory, each with its discovery index: the same rules as for
+/// files (a duplicate account and region, or a partition that differs, is left out), and every
+/// account resident, since all of them are held anyway.
+pub(super) fn plan_loaded(snapshots: impl Iterator<Item = (usize, Snapshot)>) -> Plan {
+    group(snapshots.map(|(i, s)| (i, PathBuf::from(&s.path), Seen::Loaded(Ok(s)))))
+}
+
+/// Groups the files by account and region (see [`plan`]).
+fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> Plan {
     let mut errors = Vec::new();
     let mut referenced: BTreeSet<String> = BTreeSet::new();
     let mut everything = false;
     // (account, region) -> files claiming it, in discovery order.
     let mut by_key: BTreeMap<(String, String), Vec<(File, String)>> = BTreeMap::new();
-    for (index, (path, seen)) in files.into_iter().zip(seen).enumerate() {
+    for (index, path, seen) in entries {
         let (account, region, partition, loaded) = match seen {
             Seen::Scanned(s) => {
                 let (Some(account), Some(region), Some(partition)) =

@@ -66,8 +66,8 @@ const MAX_ROUNDS: usize = 12;
 pub enum RemediateError {
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
-    #[error("cannot write the working copy of the snapshots: {0}")]
-    Io(#[from] std::io::Error),
+    #[error("a planned step made the working copy invalid (a bug of cwl-audit): {0}")]
+    WorkingCopy(String),
 }
 
 /// An alarm as `PutMetricAlarm` takes it: the AWS member names (the same as `DescribeAlarms` prints
@@ -209,27 +209,37 @@ pub struct Plan {
 /// The snapshots being "fixed": (account, region) -> document.
 type Work = BTreeMap<(String, String), Value>;
 
-fn evaluate(work: &Work) -> Result<Vec<Finding>, RemediateError> {
-    let dir = tempfile::tempdir()?;
-    for ((account, region), doc) in work {
-        let path = dir.path().join(account).join(format!("{region}.json"));
-        std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))?;
-        std::fs::write(&path, serde_json::to_vec_pretty(doc).unwrap_or_default())?;
+/// Decides the working copy in memory. Each document is checked as a snapshot file is; one that
+/// a planned step made invalid would be a bug of the plan, and is an error naming it.
+fn evaluate(
+    ev: &crate::engine::Evaluator,
+    work: &Work,
+    shown: &Shown,
+) -> Result<Vec<Finding>, RemediateError> {
+    let mut snapshots = Vec::with_capacity(work.len());
+    for (key, doc) in work {
+        let path = shown.get(key).map_or("(working copy)", String::as_str);
+        let s = snapshot::load_value(path, regorus::Value::from(doc.clone()))
+            .map_err(|e| RemediateError::WorkingCopy(e.to_string()))?;
+        snapshots.push(s);
     }
-    let result = eval::run(&eval::Options {
-        rules: vec![RULE.to_string()],
-        ..eval::Options::new(vec![dir.path().to_path_buf()])
-    })?;
+    let result = eval::evaluate(ev, &eval::SnapshotSet::from_snapshots(snapshots), false)?;
     Ok(result.findings)
 }
 
-/// Loads the snapshots under `paths`, evaluates CWL-014 and plans the fixes of every account that does
-/// not pass.
+/// The file each working-copy document came from, for messages.
+type Shown = BTreeMap<(String, String), String>;
+
+/// Loads the snapshots under `paths` (once), evaluates CWL-014 and plans the fixes of every account
+/// that does not pass; each round re-evaluates the working copy in memory.
 pub fn plan(paths: &[PathBuf]) -> Result<Plan, RemediateError> {
-    let result = eval::run(&eval::Options {
+    let ev = eval::Options {
         rules: vec![RULE.to_string()],
         ..eval::Options::new(paths.to_vec())
-    })?;
+    }
+    .compile()?;
+    let set = eval::SnapshotSet::load(paths);
+    let result = eval::evaluate(&ev, &set, true)?;
     let mut out = Plan {
         errors: result
             .notifications
@@ -240,17 +250,21 @@ pub fn plan(paths: &[PathBuf]) -> Result<Plan, RemediateError> {
         ..Plan::default()
     };
     // The working copy: exactly the snapshots the evaluation used.
-    let (snapshots, _) = snapshot::load_all(paths);
     let mut work: Work = BTreeMap::new();
-    for s in snapshots {
+    let mut shown: Shown = BTreeMap::new();
+    for s in set.snapshots() {
         if !result.inputs.contains(&s.path) {
             continue;
         }
         let mut doc = serde_json::to_value(&s.doc).unwrap_or(Value::Null);
         if let Some(o) = doc.as_object_mut() {
+            // Added by the loader; rebuilt when the copy is decided.
             o.remove("path");
+            o.remove("index");
         }
-        work.insert((s.account_id, s.region), doc);
+        let key = (s.account_id.clone(), s.region.clone());
+        shown.insert(key.clone(), s.path.clone());
+        work.insert(key, doc);
     }
     let mut active: BTreeMap<String, usize> = BTreeMap::new();
     for f in &result.findings {
@@ -321,7 +335,7 @@ pub fn plan(paths: &[PathBuf]) -> Result<Plan, RemediateError> {
         if active.is_empty() {
             break;
         }
-        findings = evaluate(&work)?;
+        findings = evaluate(&ev, &work, &shown)?;
     }
     for p in &mut out.accounts {
         let mut kept: Vec<Step> = Vec::new();

@@ -158,7 +158,7 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
             "empty file (expected a JSON snapshot object)",
         ));
     }
-    let mut doc: Value = parse::parse(text).map_err(|e| {
+    let doc: Value = parse::parse(text).map_err(|e| {
         // serde_json's message ends with " at line L column C"; the place is shown in front instead.
         let msg = e.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -171,10 +171,20 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
             message: format!("invalid JSON: {msg}"),
         }
     })?;
+    checked(shown, doc, Some(text))
+}
+
+/// A snapshot document that is already parsed (a working copy in memory), checked as a file is.
+pub fn load_value(shown: &str, doc: Value) -> Result<Snapshot, LoadError> {
+    checked(shown, doc, None)
+}
+
+/// The schema check, the lookup index and `path`; `text` (when there is one) places a problem.
+fn checked(shown: &str, mut doc: Value, text: Option<&str>) -> Result<Snapshot, LoadError> {
     let header = schema::check(&doc).map_err(|problem| LoadError {
         path: shown.to_string(),
         place: Some(Place {
-            line_col: locate(text, &problem.pointer),
+            line_col: text.and_then(|t| locate(t, &problem.pointer)),
             pointer: Some(problem.pointer),
         }),
         message: problem.message,
