@@ -1,6 +1,9 @@
 //! Output sinks. Each turns a [`RunResult`] into bytes and knows nothing about Rego or snapshots.
+pub mod asff;
+mod interop;
 mod json;
 mod junit;
+pub mod ocsf;
 pub mod sarif;
 mod text;
 pub mod uri;
@@ -13,6 +16,10 @@ pub enum Format {
     Json,
     Sarif,
     Junit,
+    /// OCSF 1.5 Compliance Findings (a JSON array), for Security Lake and SIEMs.
+    Ocsf,
+    /// AWS Security Finding Format: one `{"Findings": [...]}` batch per line, for Security Hub.
+    Asff,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -42,5 +49,7 @@ pub fn render(format: Format, result: &RunResult, opts: &RenderOptions) -> Vec<u
             sarif::render(result, opts.category.as_deref(), &root)
         }
         Format::Junit => junit::render(result).into_bytes(),
+        Format::Ocsf => ocsf::render(result),
+        Format::Asff => asff::render(result),
     }
 }
