@@ -272,3 +272,270 @@ fn sarif_rules_carry_the_remediation() {
         assert!(text.contains("Remediation:"), "{}", r["id"]);
     }
 }
+
+/// Runs a validator of `tests/validators/` on `file` with the venv python `make test` installs.
+fn validate_with(script: &str, file: &Path) -> Output {
+    Command::new(python())
+        .arg(root().join("tests/validators").join(script))
+        .arg(file)
+        .output()
+        .expect("run the validator")
+}
+
+fn assert_valid(script: &str, file: &Path) {
+    let v = validate_with(script, file);
+    assert!(
+        v.status.success(),
+        "{script} rejected {} (make tools installs the validators):\n{}{}",
+        file.display(),
+        stdout(&v),
+        stderr(&v)
+    );
+}
+
+/// `eval snapshots ARGS -o FILE` in a temp dir; returns the dir and the file.
+fn eval_to(args: &[&str], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(name);
+    let mut all = vec!["eval", "snapshots"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", out.to_str().unwrap()]);
+    let o = run(&all);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    (dir, out)
+}
+
+/// The demo's root-usage findings as OCSF, pinned, and all fifteen rules validated with
+/// py-ocsf-models (plus: no key the model does not know, the verdict in compliance.status_id,
+/// status_id and status_code, unknown never a pass).
+#[test]
+fn demo_ocsf_is_valid() {
+    let o = run(&["eval", "snapshots", "--rule", "CWL-014", "-f", "ocsf"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    insta::assert_snapshot!("demo_ocsf", stdout(&o));
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(events.len(), 9, "one per account and rule, passes included");
+    let unknown = events
+        .iter()
+        .find(|e| e["status_code"] == "unknown")
+        .expect("777 is unknown");
+    assert_eq!(unknown["compliance"]["status_id"], 2);
+    assert_eq!(unknown["compliance"]["status"], "Warning");
+    assert!(unknown["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Could not be verified: "));
+    let (_dir, out) = eval_to(&["-f", "ocsf"], "all.ocsf.json");
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(all.len(), 9 * 15);
+    assert_valid("ocsf.py", &out);
+}
+
+/// The demo as ASFF: one line per account (each account's findings are one call), each line
+/// pinned pretty-printed, and all fifteen rules validated against botocore's model.
+#[test]
+fn demo_asff_is_valid() {
+    let o = run(&["eval", "snapshots", "--rule", "CWL-014", "-f", "asff"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON document"))
+        .collect();
+    assert_eq!(lines.len(), 9);
+    let pretty: Vec<String> = lines
+        .iter()
+        .map(|l| serde_json::to_string_pretty(l).unwrap())
+        .collect();
+    insta::assert_snapshot!("demo_asff", pretty.join("\n"));
+    let statuses: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            let f = &l["Findings"][0];
+            (
+                f["AwsAccountId"].as_str().unwrap(),
+                f["Compliance"]["Status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        statuses.contains(&("777777777777", "WARNING")),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&("111111111111", "PASSED")),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&("333333333333", "FAILED")),
+        "{statuses:?}"
+    );
+    let (_dir, out) = eval_to(&["-f", "asff"], "all.asff.jsonl");
+    assert_valid("asff.py", &out);
+}
+
+/// The validators are not vacuous: a wrong enum, a wrong type and an unknown key are caught.
+#[test]
+fn validators_reject_broken_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["eval", "snapshots", "--rule", "CWL-014", "-f", "ocsf"]);
+    let mut events: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    events[0]["compliance"]["status_id"] = 0.into();
+    events[1]["time"] = "yesterday".into();
+    events[2]["finding_info"]["titel"] = "typo".into();
+    let bad = dir.path().join("bad.ocsf.json");
+    std::fs::write(&bad, serde_json::to_vec(&events).unwrap()).unwrap();
+    let v = validate_with("ocsf.py", &bad);
+    assert!(!v.status.success());
+    let e = stderr(&v);
+    for needle in ["[0]: verdict", "time", "[2].finding_info.titel"] {
+        assert!(e.contains(needle), "{needle} not caught:\n{e}");
+    }
+
+    let o = run(&["eval", "snapshots", "--rule", "CWL-014", "-f", "asff"]);
+    let first = stdout(&o).lines().next().unwrap().to_string();
+    let mut batch: serde_json::Value = serde_json::from_str(&first).unwrap();
+    batch["Findings"][0]["Compliance"]["Status"] = "UNKNOWN".into();
+    batch["Findings"][0]["Resources"][0]["Partition"] = 1.into();
+    batch["Findings"][0]["Colour"] = "red".into();
+    let bad = dir.path().join("bad.asff.jsonl");
+    std::fs::write(&bad, format!("{batch}\n")).unwrap();
+    let v = validate_with("asff.py", &bad);
+    assert!(!v.status.success());
+    let e = stderr(&v);
+    for needle in ["UNKNOWN", "Partition", "Colour"] {
+        assert!(e.contains(needle), "{needle} not caught:\n{e}");
+    }
+}
+
+/// A snapshot's strings are untrusted: quotes, newlines, `</script>`, ESC and bidi controls in an
+/// alarm name come out as the same string values (escaped by serde), never as structure, and
+/// both reports still validate.
+#[test]
+fn hostile_names_survive_as_data() {
+    let hostile = "Root\"},{\"x\":\"\n</script>\u{1b}[31m\u{202e}evil\\";
+    let dir = tempfile::tempdir().unwrap();
+    let src = root().join("snapshots/333333333333/us-east-1.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    let alarm = doc["cloudwatch"]["MetricAlarms"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["AlarmName"] == "RootAccountUsageAlarm")
+        .unwrap();
+    let arn = format!("arn:aws:cloudwatch:us-east-1:333333333333:alarm:{hostile}");
+    alarm["AlarmName"] = hostile.into();
+    alarm["AlarmArn"] = arn.clone().into();
+    std::fs::create_dir_all(dir.path().join("s")).unwrap();
+    std::fs::write(
+        dir.path().join("s/333.json"),
+        serde_json::to_string_pretty(&doc).unwrap(),
+    )
+    .unwrap();
+    for (format, script) in [("ocsf", "ocsf.py"), ("asff", "asff.py")] {
+        let out = dir.path().join(format!("r.{format}"));
+        let o = run_in(
+            dir.path(),
+            &[
+                "eval",
+                "s",
+                "--rule",
+                "CWL-014",
+                "-f",
+                format,
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert_valid(script, &out);
+        let text = std::fs::read_to_string(&out).unwrap();
+        let values: Vec<serde_json::Value> = if format == "asff" {
+            text.lines()
+                .flat_map(|l| {
+                    let b: serde_json::Value = serde_json::from_str(l).unwrap();
+                    b["Findings"].as_array().unwrap().clone()
+                })
+                .collect()
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        assert_eq!(values.len(), 1, "{format}: the name added no finding");
+        let f = &values[0];
+        let (message, ids): (&str, Vec<&str>) = if format == "asff" {
+            (
+                f["Description"].as_str().unwrap(),
+                f["Resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["Id"].as_str().unwrap())
+                    .collect(),
+            )
+        } else {
+            (
+                f["message"].as_str().unwrap(),
+                f["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["uid"].as_str().unwrap())
+                    .collect(),
+            )
+        };
+        assert!(message.contains(hostile), "{format}: {message:?}");
+        assert!(ids.contains(&arn.as_str()), "{format}: {ids:?}");
+        assert!(!text.contains('\u{1b}'), "{format}: raw ESC in the output");
+    }
+}
+
+/// More findings than one call takes: an account's findings are split into batches of at most
+/// 100, accounts never share a batch, and every batch is a valid call for botocore's model.
+#[test]
+fn asff_batches_split_at_100_findings_and_by_account() {
+    use cwl_audit::findings::{AccountInfo, Finding, RunResult, Verdict};
+    use cwl_audit::report::{render, Format, RenderOptions};
+    let finding = |account: &str, i: usize| Finding {
+        rule_id: format!("ORG-{i:03}"),
+        account_id: account.to_string(),
+        verdict: [Verdict::Pass, Verdict::Fail, Verdict::Unknown][i % 3],
+        message: format!("finding {i}"),
+        region: Some("eu-west-1".into()),
+        resource: Some(format!("arn:aws:sns:eu-west-1:{account}:topic-{i}")),
+        link: Some("topic".into()),
+        location: None,
+        chain: serde_json::json!([]),
+        notes: Vec::new(),
+    };
+    let mut findings: Vec<Finding> = (0..230).map(|i| finding("123456789012", i)).collect();
+    findings.extend((0..5).map(|i| finding("210987654321", i)));
+    let accounts = ["123456789012", "210987654321"]
+        .into_iter()
+        .map(|a| {
+            let info = AccountInfo {
+                partition: "aws".into(),
+                collected_at: [("eu-west-1".to_string(), "2026-11-25T10:00:00Z".to_string())]
+                    .into(),
+            };
+            (a.to_string(), info)
+        })
+        .collect();
+    let run = RunResult {
+        rules: Vec::new(),
+        findings,
+        notifications: Vec::new(),
+        inputs: Vec::new(),
+        benchmark: "cis-v6.0".into(),
+        accounts,
+    };
+    let bytes = render(Format::Asff, &run, &RenderOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("big.asff.jsonl");
+    std::fs::write(&out, &bytes).unwrap();
+    let v = validate_with("asff.py", &out);
+    assert!(v.status.success(), "{}{}", stdout(&v), stderr(&v));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&v).trim()).unwrap();
+    assert_eq!(summary["batches"], serde_json::json!([100, 100, 30, 5]));
+}
