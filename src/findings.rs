@@ -1,6 +1,7 @@
 //! What a run found, independent of any output format: every sink renders these and nothing else.
 use crate::engine::RuleMeta;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -89,6 +90,16 @@ pub struct Notification {
     pub line: Option<usize>,
 }
 
+/// What reports need to know about an evaluated account besides its findings: Security Hub's
+/// ProductArn names the partition, and OCSF and ASFF date a finding by when its state was collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountInfo {
+    /// `aws`, `aws-cn` or `aws-us-gov`, from the account's snapshots.
+    pub partition: String,
+    /// Each region's snapshot `collected_at`, as written (an optional field of the snapshot).
+    pub collected_at: BTreeMap<String, String>,
+}
+
 /// Everything a report needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
@@ -99,6 +110,8 @@ pub struct RunResult {
     pub inputs: Vec<String>,
     /// The benchmark whose reference patterns decided (`--benchmark`).
     pub benchmark: String,
+    /// Every account that had a usable snapshot, by id.
+    pub accounts: BTreeMap<String, AccountInfo>,
 }
 
 impl RunResult {

@@ -50,6 +50,10 @@ pub struct Args {
     /// SARIF automationDetails.id: separates uploads of different snapshot sets (e.g. `prod/`).
     #[arg(long)]
     category: Option<String>,
+    /// SARIF: write snapshot URIs relative to DIR (`%SRCROOT%`; files outside it get `file://`
+    /// URIs). Default: the git work tree containing the first PATH, else the current directory.
+    #[arg(long, value_name = "DIR")]
+    source_root: Option<PathBuf>,
     /// Stop the evaluation of one account after SECONDS; its rules are then retried one at a time under
     /// the same bound, and a rule that is stopped again is an error (exit 2).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
@@ -77,6 +81,11 @@ fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     cwl_audit::memlimit::set_limit(args.memory_limit.saturating_mul(1 << 20));
+    // Found before the paths move into the options: the work tree is that of the first PATH.
+    let source_root = match &args.source_root {
+        Some(dir) => report::uri::SourceRoot::new(dir),
+        None => report::uri::SourceRoot::discover(&args.paths),
+    };
     let opts = eval::Options {
         paths: args.paths,
         policy_dirs: args.policy_dirs,
@@ -103,7 +112,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         color: to_terminal && !no_color,
         category: args.category,
         verbosity: verbosity(),
+        source_root: Some(source_root.clone()),
     };
+    if args.format == Format::Sarif {
+        if let Some(w) = report::sarif::outside_checkout_warning(&result, &source_root) {
+            messages::warning(w);
+        }
+    }
     let bytes = report::render(args.format, &result, &render);
     match &args.output {
         Some(out) => {

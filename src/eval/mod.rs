@@ -6,7 +6,7 @@ mod place;
 mod plan;
 
 use crate::engine::{self, EngineError, Evaluator, PolicySource, RuleMeta};
-use crate::findings::{Finding, Level, Location, Notification, RunResult, Verdict};
+use crate::findings::{AccountInfo, Finding, Level, Location, Notification, RunResult, Verdict};
 use crate::manifest;
 use crate::snapshot::{self, LoadError, Snapshot};
 use place::resolve_locations;
@@ -501,6 +501,21 @@ fn decide_plan(
     errors.extend(warnings.into_iter().map(|(_, n)| n));
     errors.append(&mut notifications);
     errors.extend(applied.notifications);
+    let mut infos: BTreeMap<String, AccountInfo> = accounts
+        .iter()
+        .map(|a| {
+            let info = AccountInfo {
+                partition: a.partition.clone(),
+                collected_at: BTreeMap::new(),
+            };
+            (a.id.clone(), info)
+        })
+        .collect();
+    for ((account, region), at) in collected_at {
+        if let Some(info) = infos.get_mut(&account) {
+            info.collected_at.insert(region, at);
+        }
+    }
     let mut inputs: Vec<String> = used.into_iter().map(|(_, p)| p).collect();
     inputs.extend(manifests.iter().map(|m| m.path.clone()));
     Ok(RunResult {
@@ -509,6 +524,7 @@ fn decide_plan(
         notifications: errors,
         inputs,
         benchmark,
+        accounts: infos,
     })
 }
 

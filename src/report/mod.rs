@@ -1,8 +1,12 @@
 //! Output sinks. Each turns a [`RunResult`] into bytes and knows nothing about Rego or snapshots.
+pub mod asff;
+mod interop;
 mod json;
 mod junit;
+pub mod ocsf;
 pub mod sarif;
 mod text;
+pub mod uri;
 
 use crate::findings::RunResult;
 
@@ -12,6 +16,10 @@ pub enum Format {
     Json,
     Sarif,
     Junit,
+    /// OCSF 1.5 Compliance Findings (a JSON array), for Security Lake and SIEMs.
+    Ocsf,
+    /// AWS Security Finding Format: one `{"Findings": [...]}` batch per line, for Security Hub.
+    Asff,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -23,13 +31,25 @@ pub struct RenderOptions {
     /// Text detail: -1 (`-q`) only failing and unknown verdicts and errors, 0 default, 1+ (`-v`)
     /// also each account's chain evidence.
     pub verbosity: i8,
+    /// What SARIF URIs are relative to (`--source-root`, else found from the snapshot paths);
+    /// `None`: found from the run's inputs.
+    pub source_root: Option<uri::SourceRoot>,
 }
 
 pub fn render(format: Format, result: &RunResult, opts: &RenderOptions) -> Vec<u8> {
     match format {
         Format::Text => text::render_with(result, opts.color, opts.verbosity).into_bytes(),
         Format::Json => json::render(result),
-        Format::Sarif => sarif::render(result, opts.category.as_deref()),
+        Format::Sarif => {
+            let root = opts.source_root.clone().unwrap_or_else(|| {
+                let inputs: Vec<std::path::PathBuf> =
+                    result.inputs.iter().map(std::path::PathBuf::from).collect();
+                uri::SourceRoot::discover(&inputs)
+            });
+            sarif::render(result, opts.category.as_deref(), &root)
+        }
         Format::Junit => junit::render(result).into_bytes(),
+        Format::Ocsf => ocsf::render(result),
+        Format::Asff => asff::render(result),
     }
 }

@@ -3,11 +3,14 @@
 //!
 //! - one result per failing (`kind: fail`) or unknown (`kind: open`, level `none` as SARIF requires
 //!   for non-fail kinds) account and rule; passes are not results;
-//! - located at the snapshot file (repository-relative URI) and the line of the offending object;
+//! - located at the snapshot file and the line of the offending object: a URI relative to
+//!   `%SRCROOT%` (see [`super::uri`]), declared in `originalUriBaseIds`, or an absolute `file://`
+//!   URI for a file outside the source root;
 //! - `partialFingerprints.primaryLocationLineHash` hashes rule, account, link and resource — never a
 //!   line number or time — so re-collecting the same problem keeps the same alert;
 //! - unreadable inputs and snapshot `errors` are `toolExecutionNotifications`, and any input error
 //!   sets `executionSuccessful: false` so an upload does not close alerts it could not check.
+use super::uri::{SourceRoot, SRCROOT};
 use crate::engine::{RuleMeta, Severity};
 use crate::findings::{Finding, Level, RunResult, Verdict};
 use serde::Serialize;
@@ -28,6 +31,7 @@ struct Log<'a> {
 #[serde(rename_all = "camelCase")]
 struct Run<'a> {
     tool: Tool<'a>,
+    original_uri_base_ids: BTreeMap<&'static str, BaseUri>,
     #[serde(skip_serializing_if = "Option::is_none")]
     automation_details: Option<AutomationDetails>,
     invocations: Vec<Invocation>,
@@ -39,6 +43,14 @@ struct Run<'a> {
 #[derive(Serialize)]
 struct RunProperties<'a> {
     benchmark: &'a str,
+}
+
+/// Where `%SRCROOT%` is on the machine that wrote the log: viewers resolve relative URIs with it,
+/// GitHub ignores it and takes them as repository-relative.
+#[derive(Serialize)]
+struct BaseUri {
+    uri: String,
+    description: Text,
 }
 
 #[derive(Serialize)]
@@ -129,8 +141,22 @@ struct PhysicalLocation {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ArtifactLocation {
     uri: String,
+    /// `%SRCROOT%` for a relative URI; absent for a `file://` URI outside the root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+impl ArtifactLocation {
+    fn of(path: &str, root: &SourceRoot) -> ArtifactLocation {
+        let l = root.locate(path);
+        ArtifactLocation {
+            uri: l.uri,
+            uri_base_id: l.base,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -151,6 +177,10 @@ struct LogicalLocation {
 #[serde(rename_all = "camelCase")]
 struct Invocation {
     execution_successful: bool,
+    /// The directory cwl-audit ran in, as SARIF defines it. GitHub takes the checkout path from it
+    /// when a location is an absolute `file://` URI (multitool rule GH1006 asks for it then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    working_directory: Option<BaseUri>,
     tool_execution_notifications: Vec<ToolNotification>,
 }
 
@@ -183,32 +213,6 @@ fn level_for(severity: Severity) -> &'static str {
         Severity::Medium => "warning",
         Severity::Low => "note",
     }
-}
-
-/// A repository-relative URI: `/` separators, no `./`, an absolute path made relative to the
-/// working directory when it lies below it, and bytes outside RFC 3986's unreserved set escaped.
-pub fn relative_uri(path: &str) -> String {
-    let mut p = path.replace('\\', "/");
-    if p.starts_with('/') {
-        if let Ok(cwd) = std::env::current_dir() {
-            let cwd = cwd.to_string_lossy().replace('\\', "/");
-            if let Some(rest) = p.strip_prefix(&format!("{}/", cwd.trim_end_matches('/'))) {
-                p = rest.to_string();
-            }
-        }
-    }
-    while let Some(rest) = p.strip_prefix("./") {
-        p = rest.to_string();
-    }
-    let mut out = String::with_capacity(p.len());
-    for b in p.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Stable across runs and collections: what the problem is, not where the line happens to be.
@@ -310,7 +314,7 @@ fn rule(r: &RuleMeta) -> Rule<'_> {
     }
 }
 
-fn result(f: &Finding, rules: &[RuleMeta]) -> Option<SarifResult> {
+fn result(f: &Finding, rules: &[RuleMeta], root: &SourceRoot) -> Option<SarifResult> {
     if f.verdict == Verdict::Pass {
         return None;
     }
@@ -352,9 +356,7 @@ fn result(f: &Finding, rules: &[RuleMeta]) -> Option<SarifResult> {
         message: Text { text: message },
         locations: vec![ResultLocation {
             physical_location: PhysicalLocation {
-                artifact_location: ArtifactLocation {
-                    uri: relative_uri(&loc.path),
-                },
+                artifact_location: ArtifactLocation::of(&loc.path, root),
                 region: Region {
                     start_line: loc.line.max(1),
                 },
@@ -366,8 +368,41 @@ fn result(f: &Finding, rules: &[RuleMeta]) -> Option<SarifResult> {
     })
 }
 
-pub fn render(run: &RunResult, category: Option<&str>) -> Vec<u8> {
-    let notifications = run
+/// The working directory as SARIF's `invocations[].workingDirectory`.
+fn working_directory() -> Option<SourceRoot> {
+    std::env::current_dir()
+        .ok()
+        .map(|cwd| SourceRoot::new(&cwd))
+}
+
+/// A warning when a result would be located by an absolute `file://` URI outside the working
+/// directory: GitHub code scanning takes the checkout path from `workingDirectory` and rejects
+/// the whole upload for such a location (multitool rule GH1006), so this must not go unnoticed.
+pub fn outside_checkout_warning(run: &RunResult, root: &SourceRoot) -> Option<String> {
+    let cwd = working_directory()?.uri();
+    let outside: Vec<&str> = run
+        .findings
+        .iter()
+        .filter(|f| f.verdict != Verdict::Pass)
+        .filter_map(|f| f.location.as_ref())
+        .map(|l| l.path.as_str())
+        .filter(|p| {
+            let l = root.locate(p);
+            l.base.is_none() && !l.uri.starts_with(&cwd)
+        })
+        .collect();
+    let first = outside.first()?;
+    Some(format!(
+        "{} SARIF result(s) point at files outside the source root {} and the working directory \
+         (e.g. {first}): GitHub code scanning rejects a log with such absolute file URIs; evaluate \
+         snapshots inside the checkout or name their directory with --source-root",
+        outside.len(),
+        root.uri()
+    ))
+}
+
+pub fn render(run: &RunResult, category: Option<&str>, root: &SourceRoot) -> Vec<u8> {
+    let mut notifications: Vec<ToolNotification> = run
         .notifications
         .iter()
         .map(|n| ToolNotification {
@@ -384,9 +419,7 @@ pub fn render(run: &RunResult, category: Option<&str>) -> Vec<u8> {
                 .iter()
                 .map(|p| NotificationLocation {
                     physical_location: NotificationPhysical {
-                        artifact_location: ArtifactLocation {
-                            uri: relative_uri(p),
-                        },
+                        artifact_location: ArtifactLocation::of(p, root),
                         region: n.line.map(|l| Region {
                             start_line: l.max(1),
                         }),
@@ -395,6 +428,13 @@ pub fn render(run: &RunResult, category: Option<&str>) -> Vec<u8> {
                 .collect(),
         })
         .collect();
+    if let Some(text) = outside_checkout_warning(run, root) {
+        notifications.push(ToolNotification {
+            level: "warning",
+            message: Text { text },
+            locations: Vec::new(),
+        });
+    }
     let log = Log {
         schema: SCHEMA,
         version: "2.1.0",
@@ -407,38 +447,37 @@ pub fn render(run: &RunResult, category: Option<&str>) -> Vec<u8> {
                     rules: run.rules.iter().map(rule).collect(),
                 },
             },
+            original_uri_base_ids: BTreeMap::from([(
+                SRCROOT,
+                BaseUri {
+                    uri: root.uri(),
+                    description: Text {
+                        text: "The source root: the git work tree containing the snapshots, the current directory, or --source-root".into(),
+                    },
+                },
+            )]),
             automation_details: category.map(|c| AutomationDetails { id: c.to_string() }),
             properties: RunProperties {
                 benchmark: &run.benchmark,
             },
             invocations: vec![Invocation {
                 execution_successful: !run.has_errors(),
+                working_directory: working_directory().map(|cwd| BaseUri {
+                    uri: cwd.uri(),
+                    description: Text {
+                        text: "The directory cwl-audit ran in".into(),
+                    },
+                }),
                 tool_execution_notifications: notifications,
             }],
             results: run
                 .findings
                 .iter()
-                .filter_map(|f| result(f, &run.rules))
+                .filter_map(|f| result(f, &run.rules, root))
                 .collect(),
         }],
     };
     let mut bytes = serde_json::to_vec_pretty(&log).unwrap_or_default();
     bytes.push(b'\n');
     bytes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::relative_uri;
-
-    #[test]
-    fn uris_are_relative_and_escaped() {
-        assert_eq!(
-            relative_uri("./snapshots/1/us-east-1.json"),
-            "snapshots/1/us-east-1.json"
-        );
-        assert_eq!(relative_uri("a b/ü.json"), "a%20b/%C3%BC.json");
-        let abs = std::env::current_dir().unwrap().join("x/y.json");
-        assert_eq!(relative_uri(&abs.to_string_lossy()), "x/y.json");
-    }
 }
