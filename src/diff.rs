@@ -45,8 +45,7 @@ pub struct Change {
     pub subject: String,
     /// The resource's key (ARN, `log group:filter name`, ...).
     pub key: String,
-    /// `added`, `removed` or `changed`.
-    pub kind: &'static str,
+    pub kind: ChangeKind,
     /// For `changed`: the field (AWS member name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -54,6 +53,25 @@ pub struct Change {
     pub old: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
+}
+
+/// How a resource or field moved between the two sets (`added`, `removed`, `changed` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Changed => "changed",
+        }
+    }
 }
 
 /// A verdict that differs between the two sets.
@@ -143,7 +161,7 @@ impl Ctx<'_> {
         &mut self,
         subject: String,
         key: &str,
-        kind: &'static str,
+        kind: ChangeKind,
         f: Option<&str>,
         old: Option<Value>,
         new: Option<Value>,
@@ -175,12 +193,19 @@ impl Ctx<'_> {
         let (o, n) = (index(old), index(new));
         for (k, ov) in &o {
             match n.get(k) {
-                None => self.push(subject(ov), k, "removed", None, None, None),
+                None => self.push(subject(ov), k, ChangeKind::Removed, None, None, None),
                 Some(nv) => {
                     for f in fields {
                         let (a, b) = (field(ov, f), field(nv, f));
                         if a != b {
-                            self.push(subject(nv), k, "changed", Some(f), Some(a), Some(b));
+                            self.push(
+                                subject(nv),
+                                k,
+                                ChangeKind::Changed,
+                                Some(f),
+                                Some(a),
+                                Some(b),
+                            );
                         }
                     }
                 }
@@ -188,7 +213,7 @@ impl Ctx<'_> {
         }
         for (k, nv) in &n {
             if !o.contains_key(k) {
-                self.push(subject(nv), k, "added", None, None, None);
+                self.push(subject(nv), k, ChangeKind::Added, None, None, None);
             }
         }
     }
@@ -244,7 +269,14 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
             } else {
                 "no longer collected"
             };
-            c.push(format!("{name} {what}"), ptr, "changed", None, None, None);
+            c.push(
+                format!("{name} {what}"),
+                ptr,
+                ChangeKind::Changed,
+                None,
+                None,
+                None,
+            );
         }
     }
     // Trails: the home region's record (its copies in other regions and accounts only when they come or go).
@@ -481,7 +513,11 @@ pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineE
                 region: k.1.clone(),
                 subject: "snapshot".into(),
                 key: format!("{}/{}", k.0, k.1),
-                kind: if x.is_some() { "removed" } else { "added" },
+                kind: if x.is_some() {
+                    ChangeKind::Removed
+                } else {
+                    ChangeKind::Added
+                },
                 field: None,
                 old: None,
                 new: None,
@@ -530,11 +566,11 @@ pub fn render_text(d: &Diff) -> String {
     let mut o = String::new();
     for c in &d.changes {
         let what = match c.kind {
-            "changed" => match &c.field {
+            ChangeKind::Changed => match &c.field {
                 Some(f) => format!("{f} {} -> {}", show(&c.old), show(&c.new)),
                 None => String::new(),
             },
-            k => k.to_string(),
+            k => k.as_str().to_string(),
         };
         let sep = if what.is_empty() { "" } else { ": " };
         o.push_str(&format!(
@@ -610,7 +646,10 @@ mod tests {
         let new = json!({"sns": {"Subscriptions": [{"TopicArn": t, "SubscriptionArn": format!("{t}:x"), "Protocol": "email", "Endpoint": "a@b"}]}});
         let mut out = Vec::new();
         compare("1", "r", &old, &new, &mut out);
-        let kinds: Vec<(&str, &str)> = out.iter().map(|c| (c.subject.as_str(), c.kind)).collect();
+        let kinds: Vec<(&str, &str)> = out
+            .iter()
+            .map(|c| (c.subject.as_str(), c.kind.as_str()))
+            .collect();
         assert_eq!(
             kinds,
             vec![

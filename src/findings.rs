@@ -1,5 +1,7 @@
 //! What a run found, independent of any output format: every sink renders these and nothing else.
-use crate::engine::RuleMeta;
+pub mod rule;
+
+pub use rule::{Reference, RelatedResource, RuleMeta, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;

@@ -103,7 +103,7 @@ pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, Eng
         .iter()
         .filter(|s| !s.is_test())
         .filter_map(|s| {
-            engine::metadata::parse_check(&s.path, &s.text)
+            engine::metadata::parse_rule(&s.path, &s.text)
                 .ok()
                 .flatten()
         })

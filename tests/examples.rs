@@ -4,7 +4,7 @@
 //! groups are what the check's frameworks map to, and every check's bundled examples
 //! (policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}) get the verdict their directory names.
 use cwl_audit::engine::benchmark;
-use cwl_audit::engine::metadata::parse_check;
+use cwl_audit::engine::metadata::parse_rule;
 use cwl_audit::engine::RuleMeta;
 use cwl_audit::pattern::{covers, matches};
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ fn checks() -> Vec<Check> {
     paths.sort();
     for p in paths {
         let source = std::fs::read_to_string(&p).unwrap();
-        let meta = parse_check(&p.to_string_lossy(), &source)
+        let meta = parse_rule(&p.to_string_lossy(), &source)
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("{}: no custom.id", p.display()));
         let test = std::fs::read_to_string(p.with_file_name(format!(

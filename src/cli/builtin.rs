@@ -21,7 +21,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             // passes the same to OPA).
             Ok(q) if q["benchmark_data"].is_string() => {
                 let id = q["benchmark_data"].as_str().unwrap_or_default();
-                match engine::checks(&engine::builtin_sources(), &[]) {
+                match engine::rules(&engine::builtin_sources(), &[]) {
                     Ok(_) if engine::benchmark::find(id).is_none() => serde_json::json!({
                         "error": format!("unknown benchmark {id} (choose one of {})", engine::benchmark::ids())
                     }),

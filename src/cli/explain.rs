@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let listed = engine::all_sources(&args.policy_dirs, true).and_then(|s| engine::checks(&s, &[]));
+    let listed = engine::all_sources(&args.policy_dirs, true).and_then(|s| engine::rules(&s, &[]));
     let rules = match listed {
         Ok(r) => r,
         Err(e) => return Err(fail(e)),

@@ -1,46 +1,8 @@
 //! OPA-style `# METADATA` blocks. regorus skips them, so we read them ourselves; the files stay
 //! valid for OPA and other Rego tools, which read the same blocks.
-use serde::{Deserialize, Serialize};
+use crate::findings::{Reference, RelatedResource, RuleMeta, Severity};
+use serde::Deserialize;
 use std::collections::BTreeMap;
-
-/// How bad a failing rule is; maps to SARIF `security-severity` and level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    /// GitHub code scanning's numeric scale (a string number in SARIF).
-    pub fn security_severity(self) -> &'static str {
-        match self {
-            Severity::Critical => "9.5",
-            Severity::High => "8.0",
-            Severity::Medium => "5.5",
-            Severity::Low => "2.0",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "CRITICAL",
-            Severity::High => "HIGH",
-            Severity::Medium => "MEDIUM",
-            Severity::Low => "LOW",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RelatedResource {
-    #[serde(rename = "ref")]
-    pub reference: String,
-    #[serde(default)]
-    pub description: Option<String>,
-}
 
 /// The `custom:` part of a check's METADATA.
 #[derive(Debug, Clone, Deserialize)]
@@ -68,15 +30,6 @@ struct ReferenceBlock {
     source: Option<String>,
 }
 
-/// A reference pattern of a check and the benchmarks (`--benchmark` ids) that prescribe it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Reference {
-    pub pattern: String,
-    pub benchmarks: Vec<String>,
-    /// Where the pattern text was verified (a benchmark text, a vendor page).
-    pub source: String,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 struct Block {
     #[serde(default)]
@@ -87,28 +40,6 @@ struct Block {
     related_resources: Vec<RelatedResource>,
     #[serde(default)]
     custom: Option<serde_json::Value>,
-}
-
-/// What a check says about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleMeta {
-    pub id: String,
-    pub title: String,
-    pub description: String,
-    pub severity: Severity,
-    pub recommended_action: String,
-    /// Markdown: the remediation steps (SARIF `help.markdown`).
-    pub remediation: String,
-    pub frameworks: BTreeMap<String, Vec<String>>,
-    /// `custom.references`: the check's reference patterns by benchmark, the group of the newest
-    /// benchmark first (see [`RuleMeta::reference_for`]). Empty for checks that name their
-    /// reference in Rego only.
-    pub references: Vec<Reference>,
-    pub related_resources: Vec<RelatedResource>,
-    /// The Rego package, e.g. `checks.aws.cloudwatch.root_usage_alarm`.
-    pub package: String,
-    /// Where the check came from, e.g. `policies/aws/cloudwatch/root_usage_alarm.rego`.
-    pub source: String,
 }
 
 /// A METADATA block that is not what a check needs: `line` is 1-based, in the `.rego` file.
@@ -134,7 +65,7 @@ const YAML_BREAKS: [char; 4] = ['\r', '\u{85}', '\u{2028}', '\u{2029}'];
 
 /// The check described by the package-scoped METADATA block of `source`, if it declares `custom.id`.
 /// Blocks on rules, and package blocks without an id (libraries), are not checks.
-pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, MetadataError> {
+pub fn parse_rule(path: &str, source: &str) -> Result<Option<RuleMeta>, MetadataError> {
     let lines: Vec<&str> = source.lines().collect();
     let mut i = 0;
     while i < lines.len() {
@@ -273,35 +204,6 @@ fn references(blocks: Vec<ReferenceBlock>) -> Result<Vec<Reference>, String> {
     Ok(out)
 }
 
-impl RuleMeta {
-    /// The reference that decides under `benchmark`: its entry, or for a benchmark the check is not
-    /// part of (e.g. CIS 4.15 under CIS v1.2), the entry of its newest benchmark.
-    pub fn reference_for(&self, benchmark: &str) -> Option<&Reference> {
-        self.references
-            .iter()
-            .find(|r| r.benchmarks.iter().any(|b| b == benchmark))
-            .or_else(|| self.references.first())
-    }
-
-    /// Does `benchmark` have an entry of its own in `custom.references`?
-    pub fn has_reference_for(&self, benchmark: &str) -> bool {
-        self.references
-            .iter()
-            .any(|r| r.benchmarks.iter().any(|b| b == benchmark))
-    }
-
-    /// The remediation steps for `benchmark`: they are written with the default entry's pattern,
-    /// which is replaced by the chosen entry's where the two differ.
-    pub fn remediation_for(&self, benchmark: &str) -> String {
-        match (self.references.first(), self.reference_for(benchmark)) {
-            (Some(default), Some(chosen)) if default.pattern != chosen.pattern => self
-                .remediation
-                .replace(default.pattern.as_str(), chosen.pattern.as_str()),
-            _ => self.remediation.clone(),
-        }
-    }
-}
-
 /// The YAML parser's message without its positions, and the (1-based) YAML line it names first.
 /// The parser says "... at line L column C, while parsing ... at line L2 column C2"; the file line
 /// is what a reader needs, so the positions are turned into it by the caller.
@@ -352,7 +254,7 @@ decision := 1
 
     #[test]
     fn reads_package_block() {
-        let m = parse_check("p.rego", SRC).unwrap().unwrap();
+        let m = parse_rule("p.rego", SRC).unwrap().unwrap();
         assert_eq!(m.id, "CWL-014");
         assert_eq!(m.severity, Severity::High);
         assert_eq!(m.description, "An alarm fires\nwhen root is used.");
@@ -364,13 +266,13 @@ decision := 1
     #[test]
     fn library_without_id_is_not_a_check() {
         let src = "# METADATA\n# title: lib\npackage lib.x\n";
-        assert_eq!(parse_check("l.rego", src).unwrap(), None);
-        assert_eq!(parse_check("l.rego", "package x\n").unwrap(), None);
+        assert_eq!(parse_rule("l.rego", src).unwrap(), None);
+        assert_eq!(parse_rule("l.rego", "package x\n").unwrap(), None);
     }
 
     #[test]
     fn bad_yaml_names_file_and_line() {
-        let e = parse_check(
+        let e = parse_rule(
             "bad.rego",
             "# METADATA\n# title: [unclosed\n# custom: {id: X}\npackage b\n",
         )
@@ -387,18 +289,18 @@ decision := 1
     fn line_breaks_inside_a_comment_line_keep_error_lines_in_the_file() {
         for brk in ["\r\r", "\u{85}", "\u{2028}", "\u{2029}", "\r"] {
             let src = format!("# METADATA\n# title: [a{brk}{brk}b\npackage e\n");
-            let e = parse_check("cr.rego", &src).unwrap_err();
+            let e = parse_rule("cr.rego", &src).unwrap_err();
             assert!((2..=3).contains(&e.line), "{brk:?}: {e}");
         }
         // Still read as the one-line value it is.
         let src =
             "# METADATA\n# title: a\rb\n# custom:\n#   id: X-1\n#   severity: LOW\npackage b\n";
-        assert_eq!(parse_check("t.rego", src).unwrap().unwrap().title, "a b");
+        assert_eq!(parse_rule("t.rego", src).unwrap().unwrap().title, "a b");
     }
 
     fn with_references(references: &str) -> Result<Option<RuleMeta>, MetadataError> {
         let src = format!("# METADATA\n# title: t\n# custom:\n#   id: X-1\n#   severity: LOW\n#   references:\n{references}package b\n");
-        parse_check("r.rego", &src)
+        parse_rule("r.rego", &src)
     }
 
     #[test]
@@ -450,7 +352,7 @@ decision := 1
     fn bad_severity_is_an_error() {
         let src =
             "# METADATA\n# title: t\n# custom:\n#   id: X-1\n#   severity: urgent\npackage b\n";
-        let e = parse_check("s.rego", src).unwrap_err();
+        let e = parse_rule("s.rego", src).unwrap_err();
         assert!(e.message.contains("urgent"));
     }
 }

@@ -4,7 +4,8 @@ pub mod benchmark;
 pub mod builtins;
 pub mod metadata;
 
-pub use metadata::{MetadataError, Reference, RuleMeta, Severity};
+pub use crate::findings::{Reference, RuleMeta, Severity};
+pub use metadata::MetadataError;
 
 use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
@@ -191,10 +192,10 @@ pub fn compile(sources: &[PolicySource]) -> Result<Engine, EngineError> {
 }
 
 /// The checks found in `sources` (package METADATA with `custom.id`), optionally only `selected`.
-pub fn checks(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleMeta>, EngineError> {
+pub fn rules(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleMeta>, EngineError> {
     let mut found: Vec<RuleMeta> = Vec::new();
     for s in sources.iter().filter(|s| !s.is_test()) {
-        if let Some(meta) = metadata::parse_check(&s.path, &s.text)? {
+        if let Some(meta) = metadata::parse_rule(&s.path, &s.text)? {
             if let Some(first) = found.iter().find(|m| m.id == meta.id) {
                 return Err(EngineError::DuplicateRule {
                     id: meta.id,
@@ -249,7 +250,7 @@ fn all_query(checks: &[RuleMeta]) -> String {
 #[derive(Clone)]
 pub struct Evaluator {
     engine: Engine,
-    pub checks: Vec<RuleMeta>,
+    pub rules: Vec<RuleMeta>,
     /// The benchmark whose reference patterns decide (an id of [`benchmark::BENCHMARKS`]).
     pub benchmark: String,
     /// The query that decides every check at once (see `decide_all`), built once.
@@ -278,16 +279,16 @@ impl Evaluator {
             sources.iter().filter(|s| !s.is_test()).cloned().collect();
         // Every check's references, not only the selected ones': a policy may decide by another
         // check's patterns.
-        let all = checks(&eval_sources, &[])?;
-        let checks = checks(&eval_sources, selected)?;
+        let all = rules(&eval_sources, &[])?;
+        let rules = rules(&eval_sources, selected)?;
         let mut engine = compile(&eval_sources)?;
         engine
             .add_data(benchmark::data(&all, benchmark))
             .map_err(|e| EngineError::Internal(compact_error(&e.to_string())))?;
-        let all_query = all_query(&checks);
+        let all_query = all_query(&rules);
         Ok(Evaluator {
             engine,
-            checks,
+            rules,
             benchmark: benchmark.to_string(),
             all_query,
             time_limit: DEFAULT_TIME_LIMIT,
@@ -334,7 +335,7 @@ impl Evaluator {
             .first()
             .ok_or_else(|| "the combined query produced no result".to_string())?
             .bindings;
-        Ok((0..self.checks.len())
+        Ok((0..self.rules.len())
             .map(|i| match bindings[format!("d{i}").as_str()].as_array() {
                 Ok(v) if v.len() == 1 => v[0].clone(),
                 _ => Value::Undefined,

@@ -183,7 +183,7 @@ impl Options {
         let mut evaluator = Evaluator::with_benchmark(&sources, &self.rules, &self.benchmark)?;
         evaluator.set_time_limit(self.time_limit);
         // Reports carry the remediation of the chosen benchmark (SARIF help, JSON rules).
-        for c in &mut evaluator.checks {
+        for c in &mut evaluator.rules {
             c.remediation = c.remediation_for(&self.benchmark);
         }
         Ok(evaluator)
@@ -420,7 +420,7 @@ fn decide_plan(
     }
     drop(resident);
     evaluator.set_accounts(Value::from(data))?;
-    let checks = evaluator.checks.clone();
+    let checks = evaluator.rules.clone();
     let benchmark = evaluator.benchmark.clone();
     crate::memlimit::set_names(
         checks

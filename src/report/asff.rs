@@ -28,7 +28,7 @@
 //!   product field values 2048 characters), so a long name from a snapshot cannot make Security
 //!   Hub reject a finding, let alone a batch; everything is a JSON string value escaped by serde.
 use super::interop::{self, Millis};
-use crate::engine::RuleMeta;
+use crate::findings::RuleMeta;
 use crate::findings::{Finding, RunResult, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 //! unchanged collection); a new collection is a later time, as an update must be. A snapshot
 //! without `collected_at` (the field is optional: hand-written snapshots) is dated by the time
 //! of the run, the only honest time left.
-use crate::engine::RuleMeta;
+use crate::findings::RuleMeta;
 use crate::findings::{Finding, RunResult, Verdict};
 use std::time::{SystemTime, UNIX_EPOCH};
 

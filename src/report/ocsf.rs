@@ -22,8 +22,8 @@
 //! (the snapshot file and line, the chain, the benchmark, notes). Times: see [`super::interop`].
 //! Strings from snapshots are only ever values that serde escapes.
 use super::interop::{self, Millis};
-use crate::engine::{RuleMeta, Severity};
 use crate::findings::{Finding, RunResult, Verdict};
+use crate::findings::{RuleMeta, Severity};
 use serde::Serialize;
 use serde_json::json;
 

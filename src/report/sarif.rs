@@ -11,8 +11,8 @@
 //! - unreadable inputs and snapshot `errors` are `toolExecutionNotifications`, and any input error
 //!   sets `executionSuccessful: false` so an upload does not close alerts it could not check.
 use super::uri::{SourceRoot, SRCROOT};
-use crate::engine::{RuleMeta, Severity};
 use crate::findings::{Finding, Level, RunResult, Verdict};
+use crate::findings::{RuleMeta, Severity};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

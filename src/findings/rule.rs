@@ -1,0 +1,104 @@
+//! What a rule is, as reports and the findings model see it: its id, title, severity, frameworks,
+//! reference patterns and remediation. Read from policy METADATA by `engine::metadata`; nothing
+//! here knows about Rego.
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How bad a failing rule is; maps to SARIF `security-severity` and level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// GitHub code scanning's numeric scale (a string number in SARIF).
+    pub fn security_severity(self) -> &'static str {
+        match self {
+            Severity::Critical => "9.5",
+            Severity::High => "8.0",
+            Severity::Medium => "5.5",
+            Severity::Low => "2.0",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "HIGH",
+            Severity::Medium => "MEDIUM",
+            Severity::Low => "LOW",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedResource {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A reference pattern of a rule and the benchmarks (`--benchmark` ids) that prescribe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    pub pattern: String,
+    pub benchmarks: Vec<String>,
+    /// Where the pattern text was verified (a benchmark text, a vendor page).
+    pub source: String,
+}
+
+/// What a rule says about itself (its METADATA).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleMeta {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub recommended_action: String,
+    /// Markdown: the remediation steps (SARIF `help.markdown`).
+    pub remediation: String,
+    pub frameworks: BTreeMap<String, Vec<String>>,
+    /// `custom.references`: the rule's reference patterns by benchmark, the group of the newest
+    /// benchmark first (see [`RuleMeta::reference_for`]). Empty for rules that name their
+    /// reference in Rego only.
+    pub references: Vec<Reference>,
+    pub related_resources: Vec<RelatedResource>,
+    /// The Rego package, e.g. `checks.aws.cloudwatch.root_usage_alarm`.
+    pub package: String,
+    /// Where the rule came from, e.g. `policies/aws/cloudwatch/root_usage_alarm.rego`.
+    pub source: String,
+}
+
+impl RuleMeta {
+    /// The reference that decides under `benchmark`: its entry, or for a benchmark the rule is not
+    /// part of (e.g. CIS 4.15 under CIS v1.2), the entry of its newest benchmark.
+    pub fn reference_for(&self, benchmark: &str) -> Option<&Reference> {
+        self.references
+            .iter()
+            .find(|r| r.benchmarks.iter().any(|b| b == benchmark))
+            .or_else(|| self.references.first())
+    }
+
+    /// Does `benchmark` have an entry of its own in `custom.references`?
+    pub fn has_reference_for(&self, benchmark: &str) -> bool {
+        self.references
+            .iter()
+            .any(|r| r.benchmarks.iter().any(|b| b == benchmark))
+    }
+
+    /// The remediation steps for `benchmark`: they are written with the default entry's pattern,
+    /// which is replaced by the chosen entry's where the two differ.
+    pub fn remediation_for(&self, benchmark: &str) -> String {
+        match (self.references.first(), self.reference_for(benchmark)) {
+            (Some(default), Some(chosen)) if default.pattern != chosen.pattern => self
+                .remediation
+                .replace(default.pattern.as_str(), chosen.pattern.as_str()),
+            _ => self.remediation.clone(),
+        }
+    }
+}
