@@ -119,6 +119,7 @@ soak:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --no-default-features --all-targets -- -D warnings
 
 clean-tools:
 	rm -rf $(VENV) $(TOOLS)

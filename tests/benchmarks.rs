@@ -2,6 +2,8 @@
 //! releases and Security Hub are decided by the chosen version's pattern, and a finding that would
 //! pass under some versions and not under others says which, and why not. Each scenario is one
 //! compliant account whose only metric filter has the pattern under test.
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use cwl_audit::findings::Finding;

@@ -1,4 +1,6 @@
 //! The binary as users run it: outputs pinned with insta, exit codes, bad input, SARIF validity.
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use std::process::Command;

@@ -4,6 +4,8 @@
 //!
 //! Needs moto: `make test` installs it into .venv and sets CWL_AUDIT_PYTHON. Without it these tests
 //! fail with instructions; CWL_AUDIT_SKIP_EMULATOR=1 skips them explicitly.
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 #![cfg(feature = "collect")]
 #[path = "support/emulator.rs"]
 mod emulator;

@@ -7,6 +7,8 @@
 //!
 //! The collector only reads, so the organization is seeded once per test binary
 //! (`Moto::get_seeded`). Needs moto like tests/collect_moto.rs (`make test`).
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 #![cfg(feature = "collect")]
 #[path = "support/emulator.rs"]
 mod emulator;

@@ -3,6 +3,8 @@
 //! the weakened pattern of its tests does not cover the default one, with a counter-example), the
 //! groups are what the check's frameworks map to, and every check's bundled examples
 //! (policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}) get the verdict their directory names.
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 use cwl_audit::engine::benchmark;
 use cwl_audit::engine::metadata::parse_rule;
 use cwl_audit::engine::RuleMeta;

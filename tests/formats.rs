@@ -1,6 +1,8 @@
 //! Report formats for other tools, each checked by that ecosystem's own validator: SARIF from
 //! relative, absolute and outside paths (OASIS schema + SARIF multitool with GitHub's rules), OCSF
 //! (py-ocsf-models) and ASFF (botocore's Security Hub `BatchImportFindings` input shape).
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use std::path::Path;

@@ -6,6 +6,8 @@
 //! `cargo test` runs a fixed list of seeds. `make soak` runs many more (SOAK_CASES, SOAK_SEED);
 //! each mismatch prints a replayable reproducer:
 //! `GEN_CASE=<spec> cargo test --test generative replay -- --ignored --nocapture`.
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 #[path = "support/generate/mod.rs"]
 mod generate;
 

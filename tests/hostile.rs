@@ -1,5 +1,7 @@
 //! Hostile input: files and policies built to crash, hang or mislead the evaluator. Each must end in
 //! one clear line naming the file (exit 2) while the valid files of the same run are still reported.
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use serde_json::json;

@@ -2,6 +2,8 @@
 //! kind of missing piece, each checked two ways: the plan says it makes the account pass (the tool
 //! verifies that by re-evaluating the snapshots with the steps applied), and every CloudFormation
 //! template it writes is clean for `cfn-lint` (installed into .venv by `make test`).
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use serde_json::json;

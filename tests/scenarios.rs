@@ -1,5 +1,7 @@
 //! The CWL-014 scenarios of the rule (1, 4-15) and their variants, each through the whole evaluator:
 //! snapshot files -> loader -> Rego -> finding.
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use cwl_audit::findings::Finding;

@@ -2,6 +2,8 @@
 //! with PyYAML from .venv, linted with actionlint and shellcheck, and run as GitHub's and GitLab's
 //! runners run them by tests/support/ci.py), `diff`, shell completions, man pages, `-q`/`-v` and
 //! `--help` examples.
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -35,7 +35,8 @@ pub fn warning(message: impl AsRef<str>) {
     }
 }
 
-/// Printed unless --quiet.
+/// Printed unless --quiet. (Only `collect` has notes today.)
+#[cfg_attr(not(feature = "collect"), allow(dead_code))]
 pub fn note(message: impl AsRef<str>) {
     if verbosity() >= 0 {
         line("note: ", message.as_ref());
