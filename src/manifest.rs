@@ -173,6 +173,66 @@ pub enum RegionStatus {
     Partial,
 }
 
+/// Milliseconds since 1970 of an RFC 3339 time (`2026-12-01T10:00:00Z`, `...T10:00:00.5+02:00`);
+/// `None` for anything else. Fractions count (to the millisecond): `10:00:00.5Z` is after
+/// `10:00:00Z`.
+pub(crate) fn instant(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = s.get(from..from + len)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let mut scale = 100;
+        if !b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            millis += i64::from(c - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+    }
+    let offset = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let o = num(i + 1, 2)? * 3600 + num(i + 4, 2)? * 60;
+            if *sign == b'+' {
+                o
+            } else {
+                -o
+            }
+        }
+        _ => return None,
+    };
+    // Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) * 1000 + millis)
+}
+
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -217,6 +277,38 @@ impl Manifest {
                     format!("{r:?} is not a region code"),
                 );
             }
+        }
+        let Some(started) = instant(&self.started_at) else {
+            return bad(
+                "/started_at".into(),
+                format!(
+                    "{:?} is not an RFC 3339 time (e.g. 2026-12-01T10:00:00Z): without it no snapshot can be told from an older one",
+                    self.started_at
+                ),
+            );
+        };
+        if let Some(f) = &self.finished_at {
+            match instant(f) {
+                None => {
+                    return bad(
+                        "/finished_at".into(),
+                        format!("{f:?} is not an RFC 3339 time"),
+                    )
+                }
+                Some(t) if t < started => {
+                    return bad(
+                        "/finished_at".into(),
+                        format!("{f} is before started_at {}", self.started_at),
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+        if self.accounts.is_empty() {
+            return bad(
+                "/accounts".into(),
+                "lists no account (an organization has at least its management account)".into(),
+            );
         }
         if let Some(s) = self.shard {
             if s.count == 0 || s.index == 0 || s.index > s.count {
@@ -858,6 +950,34 @@ mod tests {
             .error
             .message
             .ends_with("the manifest is not a shard part"));
+    }
+
+    #[test]
+    fn check_refuses_times_that_cannot_be_compared_and_an_empty_organization() {
+        let base = manifest(vec![account("111111111111", Status::Collected)]);
+        for (edit, pointer) in [
+            (
+                Box::new(|m: &mut Manifest| m.started_at = "not-a-time".into())
+                    as Box<dyn Fn(&mut Manifest)>,
+                "/started_at",
+            ),
+            (Box::new(|m| m.started_at = String::new()), "/started_at"),
+            (
+                Box::new(|m| m.started_at = "2026-13-45T99:00:00Z".into()),
+                "/started_at",
+            ),
+            (
+                Box::new(|m| m.finished_at = Some("2026-11-30T00:00:00Z".into())),
+                "/finished_at",
+            ),
+            (Box::new(|m| m.finished_at = Some("soon".into())), "/finished_at"),
+            (Box::new(|m| m.accounts.clear()), "/accounts"),
+        ] {
+            let mut m = base.clone();
+            edit(&mut m);
+            assert_eq!(m.check().map_err(|e| e.0), Err(pointer.to_string()));
+        }
+        assert_eq!(base.check(), Ok(()));
     }
 
     #[test]

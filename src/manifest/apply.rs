@@ -4,7 +4,7 @@
 //! vouch for are older evidence, so a pass from them becomes `unknown`; a fail or an unknown stands,
 //! with a note.
 use super::combine::{combine, Entry, Spot, Standing};
-use super::{is_account_id, plural, Loaded, Refused, RegionStatus};
+use super::{instant, is_account_id, plural, Loaded, Refused, RegionStatus};
 use crate::findings::{Finding, Level, Location, Notification, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -280,6 +280,21 @@ fn check_regions<'a>(
         } else {
             let at = collected_at.get(&(id.to_string(), r.to_string()));
             match (at.and_then(|a| instant(a)), started) {
+                // The manifest's start is always readable (checked when it is loaded); a snapshot
+                // without a time of its own cannot be told from an older collection's.
+                (None, Some(_)) => {
+                    let w = match at {
+                        Some(a) => format!(
+                            "its collected_at {a:?} is not an RFC 3339 time, so it cannot be told from a snapshot older than the collection of the manifest {}",
+                            spot.path
+                        ),
+                        None => format!(
+                            "it has no collected_at, so it cannot be told from a snapshot older than the collection of the manifest {}",
+                            spot.path
+                        ),
+                    };
+                    (w.clone(), format!("its snapshot {path}: {w}"))
+                }
                 (Some(t), Some(s)) if t < s => {
                     let w = format!(
                         "collected at {}, before the collection of the manifest {} started ({})",
@@ -302,58 +317,6 @@ fn check_regions<'a>(
         });
         stale.insert((id, r), why);
     }
-}
-
-/// Seconds since 1970 of an RFC 3339 time (`2026-12-01T10:00:00Z`, `...T10:00:00.5+02:00`);
-/// `None` for anything else, which is then not compared.
-fn instant(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let part = s.get(from..from + len)?;
-        if !part.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
-    };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-    }
-    let offset = match b.get(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
-        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
-            let o = num(i + 1, 2)? * 3600 + num(i + 4, 2)? * 60;
-            if *sign == b'+' {
-                o
-            } else {
-                -o
-            }
-        }
-        _ => return None,
-    };
-    // Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
 
 /// Accounts no manifest lists that still cannot pass: those whose snapshots lie in the directory of
@@ -508,12 +471,17 @@ mod tests {
         snaps: &BTreeMap<(String, String), String>,
         findings: &mut Vec<Finding>,
     ) -> Applied {
+        // Every snapshot collected during its run (the fixtures' runs start 2026-12-01T00:00:00Z).
+        let at: BTreeMap<(String, String), String> = snaps
+            .keys()
+            .map(|k| (k.clone(), "2026-12-01T00:00:30Z".to_string()))
+            .collect();
         apply(
             &Run {
                 manifests,
                 refused,
                 snapshots: snaps,
-                collected_at: &BTreeMap::new(),
+                collected_at: &at,
                 rules: &rules(),
             },
             findings,
@@ -817,22 +785,48 @@ mod tests {
         };
         apply(&run, &mut findings);
         assert_eq!(findings[0].verdict, Verdict::Pass);
+        // Without a readable collected_at of its own, a snapshot cannot be told from an older
+        // collection's: no pass rests on it.
+        for bad in [None, Some(""), Some("garbage"), Some("2026-13-45T99:00:00Z")] {
+            let at: BTreeMap<(String, String), String> = bad
+                .map(|b| (("222222222222".into(), "us-east-1".into()), b.to_string()))
+                .into_iter()
+                .collect();
+            let mut findings = vec![pass("222222222222", &[trail_in("us-east-1")])];
+            apply(
+                &Run {
+                    collected_at: &at,
+                    ..run
+                },
+                &mut findings,
+            );
+            assert_eq!(findings[0].verdict, Verdict::Unknown, "{bad:?}");
+            assert!(
+                findings[0].message.contains("cannot be told from a snapshot older"),
+                "{bad:?}: {}",
+                findings[0].message
+            );
+        }
     }
 
     #[test]
     fn instants_are_compared_across_offsets() {
         assert_eq!(instant("1970-01-01T00:00:00Z"), Some(0));
+        assert!(instant("2026-12-01T10:00:00.5Z") > instant("2026-12-01T10:00:00Z"));
+        assert_eq!(instant("1970-01-01T00:00:01.25Z"), Some(1250));
         assert_eq!(
             instant("2026-12-01T00:00:00Z"),
             instant("2026-12-01T02:00:00+02:00")
         );
-        assert_eq!(instant("2000-03-01T00:00:00.250Z"), Some(951_868_800));
+        assert_eq!(instant("2000-03-01T00:00:00.250Z"), Some(951_868_800_250));
         for bad in [
             "2026-12-01",
             "2026-13-01T00:00:00Z",
             "2026-12-01T00:00:00",
             "yesterday",
             "2026-12-01T00:00:00Zjunk",
+            "2026-12-01T00:00:00.Z",
+            "",
         ] {
             assert_eq!(instant(bad), None, "{bad}");
         }
