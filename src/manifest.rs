@@ -63,6 +63,10 @@ pub struct Manifest {
     pub collector: Collector,
     /// Every account the organization listed (and the selection kept or skipped), by account id.
     pub accounts: Vec<Account>,
+    /// Account ids Organizations listed that are not 12 digits (as `{:?}` text): never collected
+    /// (an id becomes a directory name), and the organization cannot be proven while they exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_account_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -716,6 +720,7 @@ pub(crate) mod fixtures {
                 version: "0.1.0".into(),
             },
             accounts,
+            invalid_account_ids: Vec::new(),
         }
     }
 
@@ -970,7 +975,10 @@ mod tests {
                 Box::new(|m| m.finished_at = Some("2026-11-30T00:00:00Z".into())),
                 "/finished_at",
             ),
-            (Box::new(|m| m.finished_at = Some("soon".into())), "/finished_at"),
+            (
+                Box::new(|m| m.finished_at = Some("soon".into())),
+                "/finished_at",
+            ),
             (Box::new(|m| m.accounts.clear()), "/accounts"),
         ] {
             let mut m = base.clone();

@@ -347,11 +347,17 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
         Status::Complete => ExitCode::SUCCESS,
         Status::Partial => {
             messages::status(format!(
-                "cwl-audit: partial collection: {} account{} failed or partial (see the manifest; eval reports them as unknown); `--resume` collects them again",
+                "cwl-audit: partial collection: {} account{} failed or partial (see the manifest; eval reports what depends on the failed calls as unknown); `--resume` collects them again",
                 count(AccountStatus::Failed) + count(AccountStatus::Partial),
                 if count(AccountStatus::Failed) + count(AccountStatus::Partial) == 1 { "" } else { "s" }
             ));
             ExitCode::from(EXIT_PARTIAL)
+        }
+        Status::Unusable if count(AccountStatus::Skipped) == outcome.manifest.accounts.len() => {
+            return Err(fail(format!(
+                "no account to collect: every account of the organization is skipped (see the reasons in {}; --ou, --accounts and --exclude-accounts select)",
+                outcome.manifest_path.display()
+            )))
         }
         Status::Unusable => return Err(fail(
             "nothing usable was collected: every account failed (see the errors above; `cwl-audit iam-policy --organization` prints the permissions needed)",

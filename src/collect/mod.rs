@@ -267,6 +267,7 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
         return Err(CollectError::BadAccountId(account_id));
     }
     let mut warnings = Vec::new();
+    let mut listing_failed = Vec::new();
     let regions = resolve_regions(
         &aws,
         &opts.regions,
@@ -274,6 +275,7 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
         &account_id,
         &partition,
         &mut warnings,
+        &mut listing_failed,
     )
     .await?;
 
@@ -333,7 +335,11 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
         written: Vec::new(),
         skipped: Vec::new(),
         warnings,
-        errors: Vec::new(),
+        // Not a region's: the account's list of regions.
+        errors: listing_failed
+            .into_iter()
+            .map(|e| ("(account)".to_string(), e))
+            .collect(),
         successes: 0,
         regions: Vec::new(),
         status: Status::Complete,
@@ -378,6 +384,7 @@ pub(crate) async fn resolve_regions(
     account: &str,
     partition: &str,
     warnings: &mut Vec<String>,
+    failed: &mut Vec<CollectionError>,
 ) -> Result<Vec<String>, CollectError> {
     let mut regions: Vec<String> = match asked {
         Regions::List(l) => {
@@ -413,6 +420,9 @@ pub(crate) async fn resolve_regions(
                 }
                 Err(e) => {
                     let list = default_enabled_regions(partition);
+                    // A failed call like any other: the collection is partial (exit 3, `partial`
+                    // in a manifest), since opt-in regions may be missing.
+                    failed.push(e.clone());
                     warnings.push(format!(
                         "cannot list the enabled regions (Account ListRegions: {}); collecting the {} regions enabled by default in every account, so opt-in regions are not collected",
                         e.code,

@@ -170,8 +170,19 @@ pub enum OrgError {
     },
     #[error("Organizations returned {what} {value:?}, which is not valid; nothing was written")]
     BadOrganization { what: &'static str, value: String },
+    #[error("Organizations listed no account of organization {organization}: run with the management account's credentials or a delegated administrator's (a member account sees none)")]
+    NoAccounts { organization: String },
+    #[error("--accounts: {ids} not in organization {organization}; nothing was collected")]
+    NotMembers { ids: String, organization: String },
     #[error("--ou {ou}: no such OU or root in organization {organization}")]
     UnknownOu { ou: String, organization: String },
+    #[error("another `collect --organization` is writing to {out} (it holds {out}/.cwl-audit.lock): wait for it to finish, or use another --out")]
+    Busy { out: String },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("--resume: {path}: {reason}")]
     Resume { path: String, reason: String },
     #[error("cannot write the run manifest {path}: {source}")]
@@ -654,6 +665,7 @@ async fn collect_account(
         ctx.base
             .with_credentials(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
     };
+    let mut listing_failed = Vec::new();
     let regions = match resolve_regions(
         &aws,
         &ctx.regions,
@@ -661,6 +673,7 @@ async fn collect_account(
         &account,
         &ctx.partition,
         &mut done.warnings,
+        &mut listing_failed,
     )
     .await
     {
@@ -763,17 +776,69 @@ async fn collect_account(
         fail(&mut done, "collect", code, message);
         return done;
     }
-    let status = if partial {
+    // The regions could not be listed (--all-regions): the default-enabled ones were collected,
+    // opt-in ones may be missing, so the account is partial and says why.
+    let listing_error = listing_failed.first().map(|e| AccountError {
+        operation: e.operation.clone(),
+        code: e.code.clone(),
+        message: Some(e.message.clone()),
+    });
+    done.errors.extend(
+        listing_failed
+            .into_iter()
+            .map(|e| ("(account)".to_string(), e)),
+    );
+    let status = if partial || listing_error.is_some() {
         manifest::Status::Partial
     } else {
         manifest::Status::Collected
     };
     ctx.journal.update(&account, |a| {
         a.status = status;
-        a.error = None;
+        a.error = listing_error;
     });
     done.status = status;
     done
+}
+
+/// The lock file in `--out`: a second organization run writing the same directory would overwrite
+/// the first one's manifest, so one run at a time holds it (released when the process ends, even
+/// killed). Hidden, so `eval` does not read it.
+const LOCK_FILE: &str = ".cwl-audit.lock";
+
+/// Held for the run; the file is removed when the run ends (a killed run leaves it, unlocked).
+struct OutLock {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+impl Drop for OutLock {
+    fn drop(&mut self) {
+        // Removed while still locked: a run that starts now opens a new file and locks that.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn lock_out(out: &std::path::Path) -> Result<OutLock, OrgError> {
+    let path = out.join(LOCK_FILE);
+    let io = |source| OrgError::Lock {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(out).map_err(io)?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    match f.try_lock() {
+        Ok(()) => Ok(OutLock { path, _file: f }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(OrgError::Busy {
+            out: out.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
 }
 
 async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
@@ -837,21 +902,43 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
     let mut warnings = Vec::new();
     let mut listed = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut invalid = Vec::new();
     for a in calls::list_accounts(&orgs, &org_limit).await? {
         if !super::is_account_id(&a.id) {
+            // Never a path; recorded (quoted and escaped) so that the run is partial and eval
+            // says the organization is not proven.
+            let shown = format!("{:?}", a.id);
             warnings.push(format!(
-                "Organizations listed the account id {:?}, which is not 12 digits: left out",
-                a.id
+                "Organizations listed the account id {shown}, which is not 12 digits: not collected"
             ));
+            invalid.push(shown);
         } else if seen.insert(a.id.clone()) {
             listed.push(a);
         }
     }
     listed.sort_by(|a, b| a.id.cmp(&b.id));
-    for id in &opts.accounts {
+    if listed.is_empty() {
+        return Err(OrgError::NoAccounts {
+            organization: info.id.clone(),
+        });
+    }
+    // A typo in --accounts would otherwise collect nothing and succeed.
+    let strangers: Vec<&str> = opts
+        .accounts
+        .iter()
+        .filter(|id| !seen.contains(*id))
+        .map(String::as_str)
+        .collect();
+    if !strangers.is_empty() {
+        return Err(OrgError::NotMembers {
+            ids: strangers.join(", "),
+            organization: info.id.clone(),
+        });
+    }
+    for id in &opts.exclude_accounts {
         if !seen.contains(id) {
             warnings.push(format!(
-                "--accounts {id}: not an account of organization {}",
+                "--exclude-accounts {id}: not an account of organization {}",
                 info.id
             ));
         }
@@ -906,6 +993,7 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
             version: env!("CARGO_PKG_VERSION").into(),
         },
         accounts: plan(&listed, tree.as_ref(), opts),
+        invalid_account_ids: invalid,
     };
 
     // What to collect per account: every region, or (resuming) those not yet complete.
@@ -950,20 +1038,33 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
             continue;
         }
         let prev = old_by_id.get(a.account_id.as_str());
+        // What the manifest shows as complete counts only if its snapshot is still on disk (a
+        // directory deleted or not restored between runs is collected again, not trusted).
+        let on_disk = |r: &str| {
+            opts.base
+                .out
+                .join(&a.account_id)
+                .join(format!("{r}.json"))
+                .is_file()
+        };
+        let prev_regions = prev.map(|p| p.regions.clone()).unwrap_or_default();
+        let all_there = !prev_regions.is_empty() && prev_regions.keys().all(|r| on_disk(r));
         match prev.map(|p| p.status) {
-            Some(manifest::Status::Collected) => {
+            Some(manifest::Status::Collected) if all_there => {
                 a.status = manifest::Status::Collected;
-                a.regions = prev.map(|p| p.regions.clone()).unwrap_or_default();
+                a.regions = prev_regions;
                 kept += 1;
             }
             Some(
-                manifest::Status::Partial | manifest::Status::Failed | manifest::Status::Pending,
+                manifest::Status::Collected
+                | manifest::Status::Partial
+                | manifest::Status::Failed
+                | manifest::Status::Pending,
             ) => {
-                let prev_regions = prev.map(|p| p.regions.clone()).unwrap_or_default();
-                // Complete regions stay; partial ones are collected again.
+                // Complete regions whose file is there stay; partial ones are collected again.
                 a.regions = prev_regions
                     .into_iter()
-                    .filter(|(_, s)| *s == RegionStatus::Complete)
+                    .filter(|(r, s)| *s == RegionStatus::Complete && on_disk(r))
                     .collect();
                 work.push((a.account_id.clone(), a.regions.keys().cloned().collect()));
             }
@@ -971,6 +1072,9 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
         }
     }
 
+    // Taken before anything is written, so a run that fails during discovery leaves nothing
+    // behind; a second run into the same --out while this one holds it is refused (exit 2).
+    let _lock = lock_out(&opts.base.out)?;
     let journal = Journal::new(path.clone(), m);
     let writer = journal.start();
     journal.touch();
@@ -1102,9 +1206,18 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
             )
         })
         .count();
-    let status = if selected
+    let status = if selected.is_empty() {
+        // Every account skipped (excluded, suspended, outside --ou): nothing is proven. A shard
+        // may be empty in a small organization; the other shards prove theirs.
+        if opts.shard.is_some() {
+            Status::Complete
+        } else {
+            Status::Unusable
+        }
+    } else if selected
         .iter()
         .all(|a| a.status == manifest::Status::Collected)
+        && manifest.invalid_account_ids.is_empty()
     {
         Status::Complete
     } else if usable == 0 {

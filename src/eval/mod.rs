@@ -516,6 +516,25 @@ fn decide_plan(
             info.collected_at.insert(region, at);
         }
     }
+    // A run that decided nothing proved nothing: without this, a manifest whose every account was
+    // skipped (or a typo in --accounts) would be a successful, empty report.
+    if findings.is_empty() && !errors.iter().any(|n| n.level == Level::Error) {
+        errors.push(Notification {
+            level: Level::Error,
+            message: if manifests.is_empty() {
+                "nothing was evaluated: no usable snapshot".to_string()
+            } else {
+                format!(
+                    "nothing was evaluated: no usable snapshot, and the run manifest{} ({}) expect{} no account to be collected",
+                    if manifests.len() == 1 { "" } else { "s" },
+                    manifests.iter().map(|m| m.path.as_str()).collect::<Vec<_>>().join(", "),
+                    if manifests.len() == 1 { "s" } else { "" },
+                )
+            },
+            path: None,
+            line: None,
+        });
+    }
     let mut inputs: Vec<String> = used.into_iter().map(|(_, p)| p).collect();
     inputs.extend(manifests.iter().map(|m| m.path.clone()));
     Ok(RunResult {

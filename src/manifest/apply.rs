@@ -34,6 +34,22 @@ pub struct Applied {
 pub fn apply(run: &Run, findings: &mut Vec<Finding>) -> Applied {
     let record = combine(run.manifests, run.refused);
     let mut notifications = record.notifications;
+    for m in run.manifests {
+        if !m.manifest.invalid_account_ids.is_empty() {
+            notifications.push(Notification {
+                level: Level::Error,
+                message: format!(
+                    "{}: Organizations listed {} that {} not 12 digits ({}): not collected, so the organization is not proven",
+                    m.path,
+                    plural(m.manifest.invalid_account_ids.len(), "account id"),
+                    if m.manifest.invalid_account_ids.len() == 1 { "is" } else { "are" },
+                    m.manifest.invalid_account_ids.join(", ")
+                ),
+                path: Some(m.path.clone()),
+                line: None,
+            });
+        }
+    }
     let mut regions_of: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
     for ((account, region), path) in run.snapshots {
         regions_of
@@ -534,7 +550,7 @@ mod tests {
         assert!(
             applied.findings[0]
                 .message
-                .contains("shard 2/2, and that shard's manifest (cwl-audit-manifest.shard-2-of-2.json) was not found"),
+                .contains("shard 2/2, and that shard's manifest of organization o-abc123 (cwl-audit-manifest.shard-2-of-2.json) was not found"),
             "{}",
             applied.findings[0].message
         );
@@ -787,7 +803,12 @@ mod tests {
         assert_eq!(findings[0].verdict, Verdict::Pass);
         // Without a readable collected_at of its own, a snapshot cannot be told from an older
         // collection's: no pass rests on it.
-        for bad in [None, Some(""), Some("garbage"), Some("2026-13-45T99:00:00Z")] {
+        for bad in [
+            None,
+            Some(""),
+            Some("garbage"),
+            Some("2026-13-45T99:00:00Z"),
+        ] {
             let at: BTreeMap<(String, String), String> = bad
                 .map(|b| (("222222222222".into(), "us-east-1".into()), b.to_string()))
                 .into_iter()
@@ -802,7 +823,9 @@ mod tests {
             );
             assert_eq!(findings[0].verdict, Verdict::Unknown, "{bad:?}");
             assert!(
-                findings[0].message.contains("cannot be told from a snapshot older"),
+                findings[0]
+                    .message
+                    .contains("cannot be told from a snapshot older"),
                 "{bad:?}: {}",
                 findings[0].message
             );

@@ -321,6 +321,19 @@ fn clash(es: &[Entry], families: &BTreeMap<(&str, Option<u32>), Vec<usize>>) -> 
         .filter(|e| e.account.status != Status::OtherShard)
         .collect();
     let shard_of = |e: &Entry| e.manifest.manifest.shard;
+    // An account is in one organization at a time: two organizations listing it are two states
+    // of the world mixed in one run, and neither may vouch for the other's shard parts.
+    if let Some(other) = es.iter().find(|e| e.org() != es[0].org()) {
+        return Some(Clash {
+            a: es[0].file,
+            b: other.file,
+            detail: format!(
+                "listed by organization {} in the first and by organization {} in the second (an account is in one organization)",
+                es[0].org(),
+                other.org()
+            ),
+        });
+    }
     // Two files that each say what became of the account.
     if let Some(first) = own.first() {
         for o in &own[1..] {
@@ -472,7 +485,8 @@ fn standing<'a>(e: Entry<'a>, used: &[&'a Loaded], refused: &[Refused]) -> Stand
                     r.error
                 ),
                 (None, None) => format!(
-                    "account {id} belongs to shard {shard}/{count}, and that shard's manifest ({name}) was not found"
+                    "account {id} belongs to shard {shard}/{count}, and that shard's manifest of organization {} ({name}) was not found",
+                    m.organization.id
                 ),
             })
         }
