@@ -57,14 +57,23 @@ org=$(aws organizations describe-organization --region "$ORG_REGION" --output js
 listed=$(aws organizations list-accounts --region "$ORG_REGION" --output json 2>"$WORK/err") \
   || die "cannot list the accounts (Organizations ListAccounts): $(tr '\n' ' ' <"$WORK/err")"
 
+# A name as a terminal may show it: control, line-separator and bidi characters become spaces (as
+# cwl-audit's own output does), so an account name cannot colour, move or reorder the log.
+shown() {
+  printf '%s' "$1" | LC_ALL=C sed $'s/[\x01-\x1f\x7f]/ /g; s/\xc2[\x80-\x9f]/ /g; s/\xd8\x9c/ /g; s/\xe2\x80[\x8e\x8f\xa8-\xae]/ /g; s/\xe2\x81[\xa6-\xa9]/ /g'
+}
+
 # The AWS error code of a failed CLI call's stderr ("An error occurred (CODE) when calling ...").
 error_code() { sed -n 's/.*An error occurred (\([^)]*\)).*/\1/p' "$1" | head -n1; }
 
 : >"$WORK/entries.jsonl"
 ok=0 bad=0
-while IFS=$'\t' read -r id name state; do
+# Names go through base64: @tsv would turn a tab, a newline or a backslash in a name into
+# escapes, and the manifest must hold the name exactly as Organizations has it.
+while IFS=$'\t' read -r id name64 state; do
+  name=$(printf '%s' "$name64" | base64 -d)
   if ! [[ "$id" =~ ^[0-9]{12}$ ]]; then
-    echo "warning: Organizations listed the account id $id, which is not 12 digits: left out" >&2; continue
+    echo "warning: Organizations listed the account id $(shown "$id"), which is not 12 digits: left out" >&2; continue
   fi
   entry=$(jq -cn --arg id "$id" --arg name "$name" --arg state "$state" \
     '{account_id: $id, name: $name} + (if $state == "" then {} else {state: $state} end)')
@@ -75,7 +84,7 @@ while IFS=$'\t' read -r id name state; do
   if [ -n "$ONLY" ] && ! tr ',' '\n' <<<"$ONLY" | grep -qx "$id"; then
     jq -c '. + {status: "skipped", reason: "not in --accounts"}' <<<"$entry" >>"$WORK/entries.jsonl"; continue
   fi
-  echo "account $id ($name)" >&2
+  echo "account $id ($(shown "$name"))" >&2
   code=0
   if [ "$id" = "$CALLER" ]; then
     "$HERE/collect-with-aws-cli.sh" --out "$OUT" "${PASS[@]}" 2>"$WORK/err" || code=$?
@@ -84,7 +93,7 @@ while IFS=$'\t' read -r id name state; do
     if ! creds=$(aws sts assume-role --region "$STS_REGION" --role-arn "arn:$PARTITION:iam::$id:role/$ROLE" \
         --role-session-name cwl-audit "${x[@]}" --output json 2>"$WORK/err"); then
       c=$(error_code "$WORK/err")
-      echo "error: account $id ($name) failed: AssumeRole: ${c:-CliError}" >&2
+      echo "error: account $id ($(shown "$name")) failed: AssumeRole: ${c:-CliError}" >&2
       jq -c --arg c "${c:-CliError}" --arg m "$(tr '\n' ' ' <"$WORK/err")" \
         '. + {status: "failed", error: {operation: "AssumeRole", code: $c, message: $m}}' <<<"$entry" >>"$WORK/entries.jsonl"
       bad=$((bad + 1)); continue
@@ -112,14 +121,14 @@ while IFS=$'\t' read -r id name state; do
   esac
   if [ "$status" = failed ]; then
     c=$(cat "$OUT/$id"/*.json 2>/dev/null | jq -rs '[.[].errors[]?.code] | group_by(.) | max_by(length) | .[0] // "NoRegion"')
-    echo "error: account $id ($name) failed: collect: $c" >&2
+    echo "error: account $id ($(shown "$name")) failed: collect: $c" >&2
     jq -c --arg c "$c" --argjson r "$regions" \
       '. + {status: "failed", error: {operation: "collect", code: $c}} + (if $r == {} then {} else {regions: $r} end)' \
       <<<"$entry" >>"$WORK/entries.jsonl"
   else
     jq -c --arg s "$status" --argjson r "$regions" '. + {status: $s, regions: $r}' <<<"$entry" >>"$WORK/entries.jsonl"
   fi
-done < <(jq -r '.Accounts[] | [.Id, (.Name // ""), (.State // .Status // "")] | @tsv' <<<"$listed")
+done < <(jq -r '.Accounts[] | [.Id, ((.Name // "") | @base64), (.State // .Status // "")] | @tsv' <<<"$listed")
 
 mkdir -p "$OUT" || die "cannot create $OUT"
 tmp=$(mktemp "$OUT/.cwl-audit-XXXXXX.tmp") || die "cannot write in $OUT"

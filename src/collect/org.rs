@@ -158,11 +158,24 @@ impl OrgOutcome {
     }
 }
 
+/// What to do about a failed Organizations call, by its error code.
+fn organizations_hint(code: &str) -> &'static str {
+    match code {
+        c if c.contains("Throttl") || c == "TooManyRequestsException" => {
+            "Organizations kept throttling after the retries (its quota is shared by every tool of the organization): run again later, or with more --max-attempts"
+        }
+        "TimeoutError" | "DispatchFailure" => {
+            "check the network, the proxy settings and --endpoint-url"
+        }
+        _ => "run with the management account's credentials or a delegated administrator's (`cwl-audit iam-policy --organization` prints the permissions)",
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
     #[error(transparent)]
     Collect(#[from] CollectError),
-    #[error("cannot read the organization: Organizations {operation} failed ({code}: {message}); run with the management account's credentials or a delegated administrator's (`cwl-audit iam-policy --organization` prints the permissions)")]
+    #[error("cannot read the organization: Organizations {operation} failed ({code}: {message}); {}", organizations_hint(code))]
     Organizations {
         operation: String,
         code: String,
@@ -183,6 +196,8 @@ pub enum OrgError {
         path: String,
         source: std::io::Error,
     },
+    #[error("--resume: {error}; run without --resume to start over")]
+    ResumeUnreadable { error: String },
     #[error("--resume: {path}: {reason}")]
     Resume { path: String, reason: String },
     #[error("cannot write the run manifest {path}: {source}")]
@@ -1002,9 +1017,9 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
     let mut kept = 0;
     let old = if opts.resume {
         if path.exists() {
-            let loaded = manifest::load(&path).map_err(|e| OrgError::Resume {
-                path: path.display().to_string(),
-                reason: e.error.to_string(),
+            // The load error names the file and the place already.
+            let loaded = manifest::load(&path).map_err(|e| OrgError::ResumeUnreadable {
+                error: e.error.to_string(),
             })?;
             check_resumable(&loaded.manifest, &m).map_err(|reason| OrgError::Resume {
                 path: path.display().to_string(),

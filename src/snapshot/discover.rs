@@ -39,6 +39,16 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
         for entry in walker.filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
             match entry {
                 Ok(e) if e.file_type().is_file() && is_json(e.path()) => files.push(e.into_path()),
+                // A *.json that is not a regular file (a FIFO, a device, a link to one) is read as
+                // a file so that its error is reported: skipped in silence, a run manifest that is
+                // not a file would make its failed accounts disappear.
+                Ok(e) if !e.file_type().is_dir() && is_json(e.path()) => files.push(e.into_path()),
+                Ok(e) if e.file_type().is_dir() && crate::manifest::is_manifest_path(e.path()) => {
+                    errors.push(LoadError::new(
+                        &display_path(e.path()),
+                        "a directory named like a run manifest: the manifest of this collection is not usable",
+                    ));
+                }
                 Ok(_) => {}
                 Err(e) => {
                     let at = e.path().map_or_else(|| display_path(root), display_path);

@@ -130,7 +130,7 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
         return Err(LoadError::new(
             &shown,
             format!(
-                "file is {} MB, larger than the {} MB a snapshot may be (skipped)",
+                "file is {} MB, larger than the {} MB an input file (snapshot or run manifest) may be (skipped)",
                 meta.len().div_ceil(1024 * 1024),
                 MAX_FILE_BYTES / (1024 * 1024)
             ),
