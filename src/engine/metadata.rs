@@ -56,6 +56,19 @@ struct Custom {
     frameworks: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     references: Vec<ReferenceBlock>,
+    #[serde(default)]
+    remediate: Option<RemediateNames>,
+}
+
+/// `custom.remediate`: the names `cwl-audit remediate` gives the resources it plans for a check
+/// (used only where the snapshots show no name to reuse).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediateNames {
+    pub filter_name: String,
+    pub metric_name: String,
+    pub metric_namespace: String,
+    pub alarm_name: String,
 }
 
 /// One entry of `custom.references`: a reference pattern and the benchmarks that prescribe it.
@@ -105,6 +118,9 @@ pub struct RuleMeta {
     /// reference in Rego only.
     pub references: Vec<Reference>,
     pub related_resources: Vec<RelatedResource>,
+    /// `custom.remediate`. Not part of any report (reports stay as they were).
+    #[serde(skip)]
+    pub remediate: Option<RemediateNames>,
     /// The Rego package, e.g. `checks.aws.cloudwatch.root_usage_alarm`.
     pub package: String,
     /// Where the check came from, e.g. `policies/aws/cloudwatch/root_usage_alarm.rego`.
@@ -221,6 +237,7 @@ pub fn parse_check(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadat
             frameworks: custom.frameworks,
             references,
             related_resources: block.related_resources,
+            remediate: custom.remediate,
             package,
             source: path.to_string(),
         }));
