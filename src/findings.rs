@@ -1,7 +1,7 @@
 //! What a run found, independent of any output format: every sink renders these and nothing else.
 pub mod rule;
 
-pub use rule::{Reference, RelatedResource, RuleMeta, Severity};
+pub use rule::{Reference, RelatedResource, RemediateNames, RuleMeta, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -53,6 +53,76 @@ pub struct Location {
     pub region: String,
 }
 
+/// The link of the chain a finding's verdict rests on, parsed once where findings are built
+/// ([`crate::eval`]) so consumers match a variant instead of comparing text. It serializes,
+/// displays and derefs as the policy's word (`"log_group"`), so every report is byte-identical to
+/// the plain string; a word cwl-audit does not know (a custom policy's `"regions"`) is kept as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Link {
+    Trail,
+    LogGroup,
+    Filter,
+    Metric,
+    Alarm,
+    Topic,
+    /// An account a run manifest expected (see `manifest::apply`).
+    Account,
+    Other(String),
+}
+
+impl Link {
+    pub fn parse(word: &str) -> Link {
+        match word {
+            "trail" => Link::Trail,
+            "log_group" => Link::LogGroup,
+            "filter" => Link::Filter,
+            "metric" => Link::Metric,
+            "alarm" => Link::Alarm,
+            "topic" => Link::Topic,
+            "account" => Link::Account,
+            other => Link::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Link::Trail => "trail",
+            Link::LogGroup => "log_group",
+            Link::Filter => "filter",
+            Link::Metric => "metric",
+            Link::Alarm => "alarm",
+            Link::Topic => "topic",
+            Link::Account => "account",
+            Link::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Link {
+    fn from(word: &str) -> Link {
+        Link::parse(word)
+    }
+}
+
+impl std::ops::Deref for Link {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Link {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// The verdict of one rule for one account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
@@ -66,7 +136,7 @@ pub struct Finding {
     /// ARN (or name) of the resource at the broken link.
     pub resource: Option<String>,
     /// Which link decided the verdict (`trail`, `log_group`, `filter`, `metric`, `alarm`, `topic`...).
-    pub link: Option<String>,
+    pub link: Option<Link>,
     pub location: Option<Location>,
     /// The chain as far as it holds: one object per link.
     pub chain: serde_json::Value,
@@ -155,5 +225,32 @@ impl RunResult {
             line.push_str(&format!("; {errors} error{}", plural(errors)));
         }
         line
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::Link;
+
+    /// Reports must not change: a typed link is written exactly as the policy's word.
+    #[test]
+    fn link_serializes_as_the_policy_word() {
+        for word in [
+            "trail",
+            "log_group",
+            "filter",
+            "metric",
+            "alarm",
+            "topic",
+            "account",
+            "regions",
+        ] {
+            let l = Link::parse(word);
+            assert_eq!(serde_json::to_string(&l).unwrap(), format!("\"{word}\""));
+            assert_eq!(l.to_string(), word);
+            assert_eq!(&*l, word);
+        }
+        assert_eq!(Link::parse("log_group"), Link::LogGroup);
+        assert_eq!(Link::parse("regions"), Link::Other("regions".into()));
     }
 }

@@ -11,6 +11,11 @@
 #   id: EX-EC2-001
 #   severity: LOW
 #   recommended_action: Create a metric filter for EC2 instance changes on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: EC2InstanceChanges
+#     metric_name: EC2InstanceChangesCount
+#     metric_namespace: CISBenchmark
+#     alarm_name: EC2InstanceChangesAlarm
 #   frameworks:
 #     internal: ["MON-7"]
 #   remediation: |

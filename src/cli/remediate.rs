@@ -1,10 +1,10 @@
 //! `cwl-audit remediate`: the plan of each failing account as AWS CLI commands or CloudFormation.
 use super::messages::{self, fail, verbosity};
-use super::output::emit;
-use super::EXIT_ERROR;
+use super::output::{emit, same_file};
+use super::{benchmark_parser, EXIT_ERROR};
 use anyhow::Context as _;
-use cwl_audit::fsutil;
-use std::path::PathBuf;
+use cwl_audit::{engine, fsutil};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -18,21 +18,60 @@ pub struct Args {
     /// Write the output to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE", conflicts_with = "output_dir")]
     output: Option<PathBuf>,
-    /// With --format cloudformation: write each template to DIR/<account>-<region>.yaml.
+    /// With --format cloudformation: write each template to DIR/<account>-<region>.json.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// Also load the policies in DIR (repeatable); their rules built on lib.chain are remediated too.
+    #[arg(long = "policy-dir", value_name = "DIR")]
+    policy_dirs: Vec<PathBuf>,
+    /// Only plan rule ID (repeatable), e.g. CWL-014.
+    #[arg(long = "rule", value_name = "ID")]
+    rules: Vec<String>,
+    /// Only plan the findings of account ID (repeatable).
+    #[arg(long = "account", value_name = "ID")]
+    accounts: Vec<String>,
+    /// Plan each filter with the reference pattern of this benchmark version (default: the newest CIS).
+    #[arg(long, value_name = "ID", default_value = engine::benchmark::DEFAULT, value_parser = benchmark_parser())]
+    benchmark: String,
+}
+
+/// An output path that is one of the input snapshots is refused (as `eval` refuses it).
+fn refuse_input(inputs: &[String], out: &Path) -> anyhow::Result<()> {
+    match inputs.iter().find(|i| same_file(Path::new(i), out)) {
+        Some(input) => Err(fail(format!(
+            "{} is an input snapshot ({input}); refusing to overwrite it",
+            out.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     use cwl_audit::remediate::{self, OutputFormat};
     let started = std::time::Instant::now();
-    let plan = match remediate::plan(&args.paths) {
-        Ok(p) => p,
-        Err(e) => return Err(fail(e)),
-    };
     if args.output_dir.is_some() && args.format != OutputFormat::Cloudformation {
         return Err(fail("--output-dir needs --format cloudformation"));
     }
+    if let Some(a) = args
+        .accounts
+        .iter()
+        .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(fail(format!(
+            "--account {a:?} is not a 12-digit account id"
+        )));
+    }
+    let req = remediate::Request {
+        paths: args.paths.clone(),
+        policy_dirs: args.policy_dirs.clone(),
+        rules: args.rules.clone(),
+        accounts: args.accounts.clone(),
+        benchmark: args.benchmark.clone(),
+    };
+    let plan = match remediate::plan(&req) {
+        Ok(p) => p,
+        Err(e) => return Err(fail(e)),
+    };
     match (&args.output_dir, args.format) {
         (Some(dir), _) => {
             let mut notes = String::new();
@@ -40,31 +79,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 match unit.file {
                     Some(f) => {
                         let path = dir.join(&f);
+                        refuse_input(&plan.inputs, &path)?;
                         fsutil::write_atomic(&path, unit.text.as_bytes())
                             .with_context(|| format!("cannot write {}", path.display()))?;
-                        notes.push_str(&format!("# wrote {}\n", path.display()));
+                        notes.push_str(&format!(
+                            "# wrote {}\n",
+                            cwl_audit::text::clean(&path.display().to_string())
+                        ));
                     }
                     None => notes.push_str(&unit.text),
                 }
             }
             emit(None, notes.as_bytes())?;
         }
-        (None, OutputFormat::Cli) => emit(
-            args.output.as_deref(),
-            remediate::cli::render(&plan).as_bytes(),
-        )?,
-        (None, OutputFormat::Cloudformation) => emit(
-            args.output.as_deref(),
-            remediate::cloudformation::render(&plan).as_bytes(),
-        )?,
+        (None, format) => {
+            if let Some(out) = &args.output {
+                refuse_input(&plan.inputs, out)?;
+            }
+            let text = match format {
+                OutputFormat::Cli => remediate::cli::render(&plan),
+                OutputFormat::Cloudformation => remediate::cloudformation::render(&plan),
+            };
+            emit(args.output.as_deref(), text.as_bytes())?
+        }
     }
     for e in &plan.errors {
         messages::error(e);
     }
     if verbosity() > 0 {
         messages::status(format!(
-            "remediate: {} account(s) planned in {:.2?}",
-            plan.accounts.len(),
+            "remediate: {} finding(s) planned, {} step(s) in {:.2?}",
+            plan.rules.len(),
+            plan.steps.len(),
             started.elapsed()
         ));
     }

@@ -1,6 +1,6 @@
 //! OPA-style `# METADATA` blocks. regorus skips them, so we read them ourselves; the files stay
 //! valid for OPA and other Rego tools, which read the same blocks.
-use crate::findings::{Reference, RelatedResource, RuleMeta, Severity};
+use crate::findings::{Reference, RelatedResource, RemediateNames, RuleMeta, Severity};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -18,7 +18,10 @@ struct Custom {
     frameworks: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     references: Vec<ReferenceBlock>,
+    #[serde(default)]
+    remediate: Option<RemediateNames>,
 }
+
 
 /// One entry of `custom.references`: a reference pattern and the benchmarks that prescribe it.
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +155,7 @@ pub fn parse_rule(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadata
             frameworks: custom.frameworks,
             references,
             related_resources: block.related_resources,
+            remediate: custom.remediate,
             package,
             source: path.to_string(),
         }));

@@ -4,7 +4,7 @@ pub mod benchmark;
 pub mod builtins;
 pub mod metadata;
 
-pub use crate::findings::{Reference, RuleMeta, Severity};
+pub use crate::findings::{Reference, RemediateNames, RuleMeta, Severity};
 pub use metadata::MetadataError;
 
 use regorus::utils::limits::ExecutionTimerConfig;
@@ -341,6 +341,16 @@ impl Evaluator {
                 _ => Value::Undefined,
             })
             .collect())
+    }
+
+    /// The value of rule `name` in `check`'s package (e.g. a custom policy's `reference`, which
+    /// names its pattern in Rego only), when it is defined and evaluates without input.
+    pub fn rule_value(&mut self, check: &RuleMeta, name: &str) -> Option<Value> {
+        let _bound = builtins::time_bound(self.time_limit);
+        self.engine
+            .eval_rule(format!("data.{}.{name}", check.package))
+            .ok()
+            .filter(|v| *v != Value::Undefined)
     }
 
     /// The decision of `check` for the current input. `Undefined` when the policy decided nothing.

@@ -6,7 +6,9 @@ mod place;
 mod plan;
 
 use crate::engine::{self, EngineError, Evaluator, PolicySource, RuleMeta};
-use crate::findings::{AccountInfo, Finding, Level, Location, Notification, RunResult, Verdict};
+use crate::findings::{
+    AccountInfo, Finding, Level, Link, Location, Notification, RunResult, Verdict,
+};
 use crate::manifest;
 use crate::snapshot::{self, LoadError, Snapshot};
 use place::resolve_locations;
@@ -105,7 +107,7 @@ fn to_finding(
     finding.verdict = verdict;
     finding.message = string_field(&decision, "message").unwrap_or_else(|| verdict.to_string());
     finding.resource = string_field(&decision, "resource");
-    finding.link = string_field(&decision, "link");
+    finding.link = string_field(&decision, "link").map(|w| Link::parse(&w));
     if let Ok(notes) = decision["notes"].as_array() {
         finding.notes = notes
             .iter()

@@ -52,6 +52,17 @@ pub struct Reference {
     pub source: String,
 }
 
+/// `custom.remediate`: the names `cwl-audit remediate` gives the resources it plans for a rule
+/// (used only where the snapshots show no name to reuse).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediateNames {
+    pub filter_name: String,
+    pub metric_name: String,
+    pub metric_namespace: String,
+    pub alarm_name: String,
+}
+
 /// What a rule says about itself (its METADATA).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleMeta {
@@ -68,6 +79,9 @@ pub struct RuleMeta {
     /// reference in Rego only.
     pub references: Vec<Reference>,
     pub related_resources: Vec<RelatedResource>,
+    /// `custom.remediate`. Not part of any report (reports stay as they were).
+    #[serde(skip)]
+    pub remediate: Option<RemediateNames>,
     /// The Rego package, e.g. `checks.aws.cloudwatch.root_usage_alarm`.
     pub package: String,
     /// Where the rule came from, e.g. `policies/aws/cloudwatch/root_usage_alarm.rego`.

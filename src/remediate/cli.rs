@@ -1,217 +1,118 @@
-//! A plan as AWS CLI commands: a reviewable shell script. Comments say why each command is there;
-//! steps a person has to do (confirming an e-mail) are comments too. Values are shell-quoted.
-use super::{AccountPlan, Action, AlarmSpec, Outcome, Plan, Step};
+//! A plan as AWS CLI commands: a reviewable shell script, one block per account that starts with a
+//! guard (the block runs only when `aws sts get-caller-identity` names that account). Comments say
+//! why each command is there; steps a person has to do (confirming an e-mail) are comments too.
+//!
+//! Every command is `aws SERVICE OPERATION [--region=REGION] --cli-input-json 'JSON'`: the region
+//! is checked against AWS's region syntax, and every other value travels inside one JSON document
+//! built with serde_json and quoted by [`safe::quote`], so the AWS CLI never reads a value as an
+//! option, a parameter file (`file://`, `http://`) or shorthand syntax. Comments pass through
+//! [`clean`].
+use super::safe;
+use super::{Action, Outcome, Plan, RulePlan, Step, BUCKET_PLACEHOLDER};
 use crate::findings::Verdict;
 use crate::text::clean;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::fmt::Write as _;
 
-/// Quotes `s` for a POSIX shell when it needs it.
-pub fn quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=,@+%".contains(c));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+/// One AWS API call of a step: what the AWS CLI command and the CloudFormation cross-check share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub service: &'static str,
+    pub operation: &'static str,
+    /// `None` for global services (IAM).
+    pub region: Option<String>,
+    /// The operation's input, by the API's member names.
+    pub input: Value,
 }
 
-/// One `aws` command: the words before the flags, then (flag, values) pairs.
-struct Cmd {
-    head: String,
-    args: Vec<(String, Vec<String>)>,
-}
-
-impl Cmd {
-    fn new(service: &str, op: &str, region: &str) -> Cmd {
-        Cmd {
-            head: format!("aws {service} {op}"),
-            args: vec![("--region".into(), vec![region.into()])],
+impl Call {
+    fn new(service: &'static str, operation: &'static str, region: &str, input: Value) -> Call {
+        Call {
+            service,
+            operation,
+            region: Some(region.to_string()),
+            input,
         }
     }
 
-    fn arg(mut self, flag: &str, value: impl Into<String>) -> Cmd {
-        self.args.push((flag.into(), vec![value.into()]));
-        self
-    }
-
-    fn args(mut self, flag: &str, values: Vec<String>) -> Cmd {
-        self.args.push((flag.into(), values));
-        self
-    }
-
-    fn flag(mut self, flag: &str) -> Cmd {
-        self.args.push((flag.into(), vec![]));
-        self
-    }
-
-    /// One line when short, else one flag per line with `\` continuations.
-    fn render(&self) -> String {
-        let parts: Vec<String> = self
-            .args
-            .iter()
-            .map(|(f, vs)| {
-                let mut p = f.clone();
-                for v in vs {
-                    p.push(' ');
-                    p.push_str(&quote(v));
-                }
-                p
-            })
-            .collect();
-        let one = format!("{} {}", self.head, parts.join(" "));
-        if one.len() <= 100 {
-            one
-        } else {
-            format!("{} \\\n    {}", self.head, parts.join(" \\\n    "))
+    /// The command line (one line).
+    pub fn render(&self) -> String {
+        let mut o = format!("aws {} {}", self.service, self.operation);
+        if let Some(r) = &self.region {
+            let _ = write!(o, " --region={}", safe::quote(r));
         }
+        let _ = write!(
+            o,
+            " --cli-input-json {}",
+            safe::quote(&safe::json(&self.input))
+        );
+        o
     }
 }
 
-fn json_arg(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+/// The trust policy of the role CloudTrail delivers to CloudWatch Logs with.
+fn trust_policy() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+/// What that role may do: write the trail's log streams.
+pub fn delivery_policy(log_group_arn: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": format!("{log_group_arn}:log-stream:*")}]})
 }
 
-/// `put-metric-alarm` with every member of the spec as its flag.
-fn put_metric_alarm(region: &str, a: &AlarmSpec) -> Cmd {
-    let mut c = Cmd::new("cloudwatch", "put-metric-alarm", region);
-    let text = |k: &str| {
-        a.get(k).map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-    };
-    for (key, flag) in [
-        ("AlarmName", "--alarm-name"),
-        ("AlarmDescription", "--alarm-description"),
-        ("Namespace", "--namespace"),
-        ("MetricName", "--metric-name"),
-        ("Statistic", "--statistic"),
-        ("ExtendedStatistic", "--extended-statistic"),
-        ("Unit", "--unit"),
-        ("Period", "--period"),
-        ("EvaluationPeriods", "--evaluation-periods"),
-        ("DatapointsToAlarm", "--datapoints-to-alarm"),
-        ("Threshold", "--threshold"),
-        ("ComparisonOperator", "--comparison-operator"),
-        ("TreatMissingData", "--treat-missing-data"),
-        (
-            "EvaluateLowSampleCountPercentile",
-            "--evaluate-low-sample-count-percentile",
-        ),
-    ] {
-        if let Some(v) = text(key) {
-            c = c.arg(flag, v);
-        }
-    }
-    if let Some(d) = a
-        .get("Dimensions")
-        .and_then(Value::as_array)
-        .filter(|d| !d.is_empty())
-    {
-        let dims = d
-            .iter()
-            .map(|x| {
-                format!(
-                    "Name={},Value={}",
-                    x["Name"].as_str().unwrap_or_default(),
-                    x["Value"].as_str().unwrap_or_default()
-                )
-            })
-            .collect();
-        c = c.args("--dimensions", dims);
-    }
-    if let Some(m) = a
-        .get("Metrics")
-        .filter(|m| m.as_array().is_some_and(|m| !m.is_empty()))
-    {
-        c = c.arg("--metrics", json_arg(m));
-    }
-    for (key, flag) in [
-        ("AlarmActions", "--alarm-actions"),
-        ("OKActions", "--ok-actions"),
-        ("InsufficientDataActions", "--insufficient-data-actions"),
-    ] {
-        let v = strings(a.get(key));
-        if !v.is_empty() {
-            c = c.args(flag, v);
-        }
-    }
-    if a.get("ActionsEnabled") == Some(&Value::Bool(false)) {
-        c = c.flag("--no-actions-enabled");
-    } else {
-        c = c.flag("--actions-enabled");
-    }
-    c
+/// The selectors of a trail this plan creates: every management event, read and write.
+pub fn all_management_events() -> Value {
+    json!([{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": []}])
 }
 
-fn push_cmd(out: &mut String, c: Cmd) {
-    out.push_str(&c.render());
-    out.push('\n');
-}
-
-/// The commands and comments of one step.
-pub fn step_lines(s: &Step) -> String {
+/// The AWS API calls of a step, in order.
+pub fn calls(s: &Step) -> Vec<Call> {
     let r = s.region.as_str();
-    let mut out = String::new();
     match &s.action {
-        Action::CreateTrail { name } => {
-            let mut o = String::new();
-            let _ = writeln!(o, "# The bucket must let CloudTrail write to it (a bucket policy for cloudtrail.amazonaws.com).");
-            o.push_str(
-                &Cmd::new("cloudtrail", "create-trail", r)
-                    .arg("--name", name.as_str())
-                    .arg("--s3-bucket-name", super::BUCKET_PLACEHOLDER)
-                    .flag("--is-multi-region-trail")
-                    .flag("--include-global-service-events")
-                    .render(),
-            );
-            o.push('\n');
-            o.push_str(
-                &Cmd::new("cloudtrail", "start-logging", r)
-                    .arg("--name", name.as_str())
-                    .render(),
-            );
-            o.push('\n');
-            return o;
-        }
-        Action::StartLogging { trail_arn } => push_cmd(
-            &mut out,
-            Cmd::new("cloudtrail", "start-logging", r).arg("--name", trail_arn.as_str()),
-        ),
-        Action::MakeMultiRegion { trail_arn } => push_cmd(
-            &mut out,
-            Cmd::new("cloudtrail", "update-trail", r)
-                .arg("--name", trail_arn.as_str())
-                .flag("--is-multi-region-trail")
-                .flag("--include-global-service-events"),
-        ),
+        Action::CreateTrail { name } => vec![
+            Call::new(
+                "cloudtrail",
+                "create-trail",
+                r,
+                json!({"Name": name, "S3BucketName": BUCKET_PLACEHOLDER,
+                    "IsMultiRegionTrail": true, "IncludeGlobalServiceEvents": true}),
+            ),
+            Call::new(
+                "cloudtrail",
+                "put-event-selectors",
+                r,
+                json!({"TrailName": name, "EventSelectors": all_management_events()}),
+            ),
+            Call::new("cloudtrail", "start-logging", r, json!({"Name": name})),
+        ],
+        Action::StartLogging { trail_arn } => vec![Call::new(
+            "cloudtrail",
+            "start-logging",
+            r,
+            json!({"Name": trail_arn}),
+        )],
+        Action::MakeMultiRegion { trail_arn } => vec![Call::new(
+            "cloudtrail",
+            "update-trail",
+            r,
+            json!({"Name": trail_arn, "IsMultiRegionTrail": true, "IncludeGlobalServiceEvents": true}),
+        )],
         Action::PutEventSelectors {
             trail_arn,
             basic,
             advanced,
         } => {
-            let mut c = Cmd::new("cloudtrail", "put-event-selectors", r)
-                .arg("--trail-name", trail_arn.as_str());
+            let mut input = json!({"TrailName": trail_arn});
             if let Some(b) = basic {
-                c = c.arg("--event-selectors", json_arg(b));
+                input["EventSelectors"] = b.clone();
             }
             if let Some(a) = advanced {
-                c = c.arg("--advanced-event-selectors", json_arg(a));
+                input["AdvancedEventSelectors"] = a.clone();
             }
-            push_cmd(&mut out, c)
+            vec![Call::new("cloudtrail", "put-event-selectors", r, input)]
         }
         Action::DeliverToLogs {
             trail_arn,
@@ -221,46 +122,42 @@ pub fn step_lines(s: &Step) -> String {
         } => {
             let part = trail_arn.split(':').nth(1).unwrap_or("aws");
             let lg_arn = format!("arn:{part}:logs:{r}:{}:log-group:{log_group}", s.account_id);
-            push_cmd(
-                &mut out,
-                Cmd::new("logs", "create-log-group", r).arg("--log-group-name", log_group.as_str()),
-            );
+            let mut out = vec![Call::new(
+                "logs",
+                "create-log-group",
+                r,
+                json!({"logGroupName": log_group}),
+            )];
             let role = match role_arn {
                 Some(existing) => existing.clone(),
                 None => {
-                    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-                    let policy = format!(
-                        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"{lg_arn}:log-stream:*"}}]}}"#
-                    );
-                    push_cmd(
-                        &mut out,
-                        Cmd {
-                            head: "aws iam create-role".into(),
-                            args: vec![],
-                        }
-                        .arg("--role-name", role_name.as_str())
-                        .arg("--assume-role-policy-document", trust),
-                    );
-                    push_cmd(
-                        &mut out,
-                        Cmd {
-                            head: "aws iam put-role-policy".into(),
-                            args: vec![],
-                        }
-                        .arg("--role-name", role_name.as_str())
-                        .arg("--policy-name", "cloudtrail-to-cloudwatch-logs")
-                        .arg("--policy-document", policy),
-                    );
+                    // Policies are documents inside a string member: serialized, never formatted.
+                    out.push(Call {
+                        service: "iam",
+                        operation: "create-role",
+                        region: None,
+                        input: json!({"RoleName": role_name,
+                            "AssumeRolePolicyDocument": trust_policy().to_string()}),
+                    });
+                    out.push(Call {
+                        service: "iam",
+                        operation: "put-role-policy",
+                        region: None,
+                        input: json!({"RoleName": role_name,
+                            "PolicyName": "cloudtrail-to-cloudwatch-logs",
+                            "PolicyDocument": delivery_policy(&lg_arn).to_string()}),
+                    });
                     format!("arn:{part}:iam::{}:role/{role_name}", s.account_id)
                 }
             };
-            push_cmd(
-                &mut out,
-                Cmd::new("cloudtrail", "update-trail", r)
-                    .arg("--name", trail_arn.as_str())
-                    .arg("--cloud-watch-logs-log-group-arn", format!("{lg_arn}:*"))
-                    .arg("--cloud-watch-logs-role-arn", role),
-            );
+            out.push(Call::new(
+                "cloudtrail",
+                "update-trail",
+                r,
+                json!({"Name": trail_arn, "CloudWatchLogsLogGroupArn": format!("{lg_arn}:*"),
+                    "CloudWatchLogsRoleArn": role}),
+            ));
+            out
         }
         Action::PutMetricFilter {
             log_group,
@@ -270,53 +167,83 @@ pub fn step_lines(s: &Step) -> String {
             metric,
             existing,
         } => {
+            let mut out = Vec::new();
             if *existing {
-                out.push_str("# Replaces the filter of this name on this log group (same name, corrected pattern and metric).\n");
+                // AWS replaces a filter of the same name; moto 5.2.5 keeps the old one beside the
+                // new. Deleting it first is right on both (the log group has no filter of that
+                // name for the moment in between).
+                out.push(Call::new(
+                    "logs",
+                    "delete-metric-filter",
+                    r,
+                    json!({"logGroupName": log_group, "filterName": filter_name}),
+                ));
             }
-            push_cmd(
-                &mut out,
-                Cmd::new("logs", "put-metric-filter", r)
-                    .arg("--log-group-name", log_group.as_str())
-                    .arg("--filter-name", filter_name.as_str())
-                    .arg("--filter-pattern", pattern.as_str())
-                    .arg(
-                        "--metric-transformations",
-                        format!("metricName={metric},metricNamespace={namespace},metricValue=1"),
-                    ),
-            )
+            out.push(Call::new(
+                "logs",
+                "put-metric-filter",
+                r,
+                json!({"logGroupName": log_group, "filterName": filter_name, "filterPattern": pattern,
+                    "metricTransformations": [{"metricName": metric, "metricNamespace": namespace,
+                        "metricValue": "1"}]}),
+            ));
+            out
         }
-        Action::EnableAlarmActions { alarm_name } => push_cmd(
-            &mut out,
-            Cmd::new("cloudwatch", "enable-alarm-actions", r)
-                .arg("--alarm-names", alarm_name.as_str()),
-        ),
-        Action::PutMetricAlarm { alarm, existing } => {
-            if *existing {
-                out.push_str("# put-metric-alarm replaces the alarm's whole configuration: everything it keeps is restated.\n");
-            }
-            push_cmd(&mut out, put_metric_alarm(r, alarm))
+        Action::EnableAlarmActions { alarm_name } => vec![Call::new(
+            "cloudwatch",
+            "enable-alarm-actions",
+            r,
+            json!({"AlarmNames": [alarm_name]}),
+        )],
+        Action::PutMetricAlarm { alarm, .. } => vec![Call::new(
+            "cloudwatch",
+            "put-metric-alarm",
+            r,
+            Value::Object(alarm.clone()),
+        )],
+        Action::CreateTopic { name, .. } => {
+            vec![Call::new("sns", "create-topic", r, json!({"Name": name}))]
         }
-        Action::CreateTopic { name, .. } => push_cmd(
-            &mut out,
-            Cmd::new("sns", "create-topic", r).arg("--name", name.as_str()),
-        ),
         Action::Subscribe {
             topic_arn,
             endpoint,
-            resend,
-        } => {
-            if *resend {
-                out.push_str("# An unconfirmed subscription to this address exists: subscribing again resends the confirmation e-mail.\n");
-            }
-            push_cmd(
-                &mut out,
-                Cmd::new("sns", "subscribe", r)
-                    .arg("--topic-arn", topic_arn.as_str())
-                    .arg("--protocol", "email")
-                    .arg("--notification-endpoint", endpoint.as_str()),
-            );
-            out.push_str("# Then the recipient confirms the subscription with the link in the e-mail from AWS Notifications\n# (until then nobody receives the alarm).\n");
+            ..
+        } => vec![Call::new(
+            "sns",
+            "subscribe",
+            r,
+            json!({"TopicArn": topic_arn, "Protocol": "email", "Endpoint": endpoint}),
+        )],
+    }
+}
+
+/// The comments and commands of one step (commands commented out for a manual step).
+pub fn step_lines(s: &Step) -> String {
+    let mut out = String::new();
+    if let Some(why) = &s.manual {
+        let _ = writeln!(
+            out,
+            "# MANUAL STEP, not run: {}. Check these values in the AWS console and make the change by hand:",
+            clean(why)
+        );
+        for c in calls(s) {
+            let _ = writeln!(out, "#   {}", clean(&c.render()));
         }
+        return out;
+    }
+    match &s.action {
+        Action::CreateTrail { .. } => out.push_str("# The bucket must let CloudTrail write to it (a bucket policy for cloudtrail.amazonaws.com).\n# The selectors are put explicitly: every management event, read and write.\n"),
+        Action::PutMetricFilter { existing: true, .. } => out.push_str("# Replaces the filter of this name on this log group (same name, corrected pattern and metric):\n# deleted first, as moto needs (AWS would replace it in place).\n"),
+        Action::PutMetricAlarm { existing: true, .. } => out.push_str("# put-metric-alarm replaces the alarm's whole configuration: everything it keeps is restated.\n"),
+        Action::Subscribe { resend: true, .. } => out.push_str("# An unconfirmed subscription to this address exists: subscribing again resends the confirmation e-mail.\n"),
+        _ => {}
+    }
+    for c in calls(s) {
+        out.push_str(&c.render());
+        out.push('\n');
+    }
+    if matches!(s.action, Action::Subscribe { .. }) {
+        out.push_str("# Then the recipient confirms the subscription with the link in the e-mail from AWS Notifications\n# (until then nobody receives the alarm).\n");
     }
     out
 }
@@ -329,38 +256,45 @@ fn verdict_label(v: Verdict) -> &'static str {
     }
 }
 
-/// The header of one account's plan: verdict, place, and how the plan ends.
-pub fn account_header(p: &AccountPlan) -> String {
+/// One rule's lines in an account's header: verdict, place, and how its plan ends.
+pub fn rule_header(p: &RulePlan, numbers: &[usize]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "# === {} {}  {}",
-        p.account_id,
+        "#   {} {}  {}",
         verdict_label(p.verdict),
+        clean(&p.rule_id),
         clean(&p.message)
     );
     if let Some(at) = &p.at {
-        let _ = writeln!(o, "#     at {}", clean(at));
+        let _ = writeln!(o, "#       at {}", clean(at));
     }
-    let n = p.steps.len();
-    let steps = if n == 1 {
-        "1 step".to_string()
-    } else {
-        format!("{n} steps")
+    let n = numbers.len();
+    let steps = match n {
+        0 => "no step".to_string(),
+        1 => format!("step {}", numbers[0]),
+        _ => format!(
+            "steps {}",
+            numbers
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     match &p.outcome {
         Outcome::Passes => {
             let _ = writeln!(
                 o,
-                "#     {steps}; with {} applied to the snapshots, the account passes {}.",
+                "#       {steps}; with {} applied to the snapshots, {} passes.",
                 if n == 1 { "it" } else { "them" },
-                super::RULE
+                clean(&p.rule_id)
             );
         }
         Outcome::Remaining { verdict, message } => {
             let _ = writeln!(
                 o,
-                "#     {steps}; after {} the check still says {}: {}\n#     cwl-audit knows no fix for that: change it by hand.",
+                "#       {steps}; after {} the check still says {}: {}\n#       cwl-audit knows no fix for that: change it by hand.",
                 if n == 0 { "none" } else if n == 1 { "it" } else { "them" },
                 verdict.as_str(),
                 clean(message)
@@ -369,40 +303,80 @@ pub fn account_header(p: &AccountPlan) -> String {
         Outcome::Collect(what) => {
             let _ = writeln!(
                 o,
-                "#     No fixes: a link could not be checked, so any fix would be a guess. Collect the data first:"
+                "#       No fixes: a link could not be checked, so any fix would be a guess. Collect the data first:"
             );
             for w in what {
-                let _ = writeln!(o, "#     - {}", clean(w));
+                let _ = writeln!(o, "#       - {}", clean(w));
             }
         }
     }
     o
 }
 
+/// The account's rule lines, with step numbers as they are shown (global in the plan, 1-based).
+pub fn account_header(plan: &Plan, account: &str) -> String {
+    let mut o = String::new();
+    for p in plan.rules.iter().filter(|r| r.account_id == account) {
+        let numbers: Vec<usize> = p.steps.iter().map(|i| i + 1).collect();
+        o.push_str(&rule_header(p, &numbers));
+    }
+    o
+}
+
+/// The guard that opens an account's block: the commands below it run only in that account.
+fn guard(account: &str) -> String {
+    // `account` is 12 digits (checked when the snapshot was loaded): it needs no quoting, but goes
+    // through the one quoting function anyway.
+    let a = safe::quote(account);
+    format!(
+        "if [ \"$(aws sts get-caller-identity --query Account --output text)\" != {a} ]; then\n  echo 'cwl-audit: skipped the block of account '{a}': the shell is not logged in to it' >&2\nelse\n"
+    )
+}
+
 pub fn render(plan: &Plan) -> String {
     let mut o = String::new();
-    o.push_str("# cwl-audit remediate: the missing pieces of each account's CWL-014 chain, as AWS CLI commands.\n");
+    o.push_str("#!/bin/sh\n");
+    let _ = writeln!(
+        o,
+        "# cwl-audit remediate: the missing pieces of each account's alarm chains ({}), as AWS CLI commands.",
+        clean(&plan.rule_ids.join(", "))
+    );
     o.push_str("# Review before running; cwl-audit never runs them. <PLACEHOLDERS> are what the snapshots cannot know.\n");
-    for p in &plan.accounts {
-        o.push('\n');
-        o.push_str(&account_header(p));
-        for (i, s) in p.steps.iter().enumerate() {
+    o.push_str("# Each account's block runs only in that account (checked with aws sts get-caller-identity); a failing\n# command stops the script.\nset -e\n");
+    for view in plan.accounts() {
+        let _ = writeln!(o, "\n# === account {}", clean(&view.account_id));
+        o.push_str(&account_header(plan, &view.account_id));
+        if view.steps.is_empty() {
+            continue;
+        }
+        let runnable = view.steps.iter().any(|(_, s)| s.manual.is_none());
+        if runnable {
+            o.push_str(&guard(&view.account_id));
+        }
+        for (i, s) in &view.steps {
             let _ = writeln!(
                 o,
-                "\n# {}/{} account {} {}: {}",
+                "\n# {} account {} {} ({}): {}",
                 i + 1,
-                p.steps.len(),
-                s.account_id,
-                s.region,
+                clean(&s.account_id),
+                clean(&s.region),
+                clean(&s.rules.join(", ")),
                 clean(&s.fixes)
             );
             o.push_str(&step_lines(s));
         }
+        if runnable {
+            o.push_str("fi\n");
+        }
     }
     if !plan.passing.is_empty() {
-        let _ = writeln!(o, "\n# Passing, nothing to do: {}", plan.passing.join(", "));
+        let _ = writeln!(
+            o,
+            "\n# Passing, nothing to do: {}",
+            clean(&plan.passing.join(", "))
+        );
     }
-    if plan.accounts.is_empty() && plan.passing.is_empty() {
+    if plan.rules.is_empty() && plan.passing.is_empty() {
         o.push_str("\n# No account was evaluated.\n");
     }
     o
@@ -410,18 +384,19 @@ pub fn render(plan: &Plan) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::*;
 
     #[test]
-    fn quoting() {
-        assert_eq!(quote("us-east-1"), "us-east-1");
-        assert_eq!(
-            quote("arn:aws:sns:us-east-1:1:T"),
-            "arn:aws:sns:us-east-1:1:T"
+    fn commands_carry_every_value_in_quoted_json() {
+        let c = Call::new(
+            "sns",
+            "subscribe",
+            "us-east-1",
+            json!({"TopicArn": "it's", "Endpoint": "--endpoint-url=http://x"}),
         );
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote("<SECURITY_EMAIL>"), "'<SECURITY_EMAIL>'");
-        assert_eq!(quote(""), "''");
+        assert_eq!(
+            c.render(),
+            r#"aws sns subscribe --region=us-east-1 --cli-input-json '{"Endpoint":"--endpoint-url=http://x","TopicArn":"it'\''s"}'"#
+        );
     }
 }

@@ -1,66 +1,73 @@
-//! `cwl-audit remediate`: the missing pieces of each failing account's CWL-014 chain, as AWS CLI
-//! commands ([`cli`]) or CloudFormation templates ([`cloudformation`]). Nothing here calls AWS or
-//! runs a command: the output is text for a person to review and run.
+//! `cwl-audit remediate`: the missing pieces of every failing rule's chain (the fifteen CIS
+//! monitoring rules, and custom policies built on `lib.chain`), as AWS CLI commands ([`cli`]) or
+//! CloudFormation templates ([`cloudformation`]). Nothing here calls AWS or runs a command: the
+//! output is text for a person to review and run.
 //!
-//! How a plan is made: evaluate the snapshots with the real check; for every failing account, turn
-//! the finding's broken link (its `link`, `resource`, JSON `location` and `chain` evidence) plus the
-//! snapshot data at that location into one fix; apply the fix to an in-memory copy of the snapshots
-//! (as AWS would apply it), and evaluate again. Repeat until the account passes or no fix is known.
-//! So a plan holds every missing piece, not only the first broken link, reuses the names the
-//! snapshots show, and is verified by the same check that reported the failure. The check itself is
-//! not duplicated here: this module only reads findings and snapshot data.
+//! How a plan is made: evaluate the snapshots with the real checks; for every failing rule of every
+//! account, turn the finding's broken link (its typed `link`, `resource`, JSON `location` and
+//! `chain` evidence) plus the snapshot data at that location into one fix; apply the fixes to an
+//! in-memory copy of the snapshots (as AWS would apply them), and evaluate again. Repeat until every
+//! rule passes or no fix is known. So a plan holds every missing piece, not only the first broken
+//! link, reuses the names the snapshots show, and is verified by the same checks that reported the
+//! failures. Pieces that several rules need (a trail fix, the SNS topic an account and region's
+//! alarms notify) are planned once and shared. Each rule's filter pattern is the rule's own
+//! reference, read from its policy (`custom.references`, or the policy's `reference` rule).
 //!
-//! `unknown` accounts get no fixes: a link could not be checked, so a fix would be a guess. Their plan
-//! says which data to collect instead.
+//! Every value taken from a snapshot is checked by [`safe`] before it is used; a step with a value
+//! that fails AWS's naming rules becomes a manual step (shown, never run, not applied).
+//!
+//! `unknown` findings get no fixes: a link could not be checked, so a fix would be a guess. Their
+//! plan says which data to collect instead.
 pub mod cli;
 pub mod cloudformation;
+pub mod safe;
 
+use crate::engine::{Evaluator, RemediateNames, RuleMeta};
 use crate::eval;
-use crate::findings::{Finding, Verdict};
+use crate::findings::{Finding, Link, Verdict};
 use crate::snapshot;
+use safe::Kind;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// `--format` of `remediate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
-    /// AWS CLI commands: a shell script to review and run.
+    /// AWS CLI commands: a shell script to review and run (one guarded block per account).
     Cli,
-    /// CloudFormation templates (YAML), one per account and region with something to create.
+    /// CloudFormation templates (JSON), one per account and region with something to create.
     Cloudformation,
 }
 
 /// `cwl-audit remediate --help` examples and notes.
-pub const HELP: &str = "Only CWL-014 is remediated. Each failing account gets the steps that are missing, \
-tailored to its snapshots (its trail, log group, filter, alarm and topic names); the plan is checked \
-by applying the steps to a copy of the snapshots and evaluating again. Unknown accounts get no fixes, \
-only the data to collect. Placeholders such as <SECURITY_EMAIL> stand for what snapshots cannot know.
-Nothing is ever run or deployed by cwl-audit.
+pub const HELP: &str = "Every failing rule of the loaded policies is remediated (the fifteen CIS monitoring \
+rules, and custom rules built on lib.chain); --rule and --account narrow the plan. Each failing account \
+gets the steps that are missing, tailored to its snapshots (its trail, log group, filter, alarm and topic \
+names), each rule's filter with the reference pattern of its policy; pieces rules share (a trail fix, one \
+SNS topic per account and region) are planned once. The plan is checked by applying the steps to a copy \
+of the snapshots and evaluating again. Unknown findings get no fixes, only the data to collect. \
+Placeholders such as <SECURITY_EMAIL> stand for what snapshots cannot know. A value that breaks AWS's \
+naming rules makes its step a manual one. Nothing is ever run or deployed by cwl-audit.
 
 Examples:
   cwl-audit remediate
-  cwl-audit remediate snapshots/333333333333 > fix-333.sh
-  cwl-audit remediate --format cloudformation --output-dir fixes/
+  cwl-audit remediate snapshots/ --account 333333333333 > fix-333.sh
+  cwl-audit remediate --rule CWL-014 --format cloudformation --output-dir fixes/
 
 Exit codes: 0 plan written, 2 usage or input error.";
 
-/// The rule this module knows how to fix.
-pub const RULE: &str = "CWL-014";
-/// The CIS AWS Foundations reference pattern (the same in every CIS version).
-pub const CIS_PATTERN: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
-/// Conformity's names, used only where the snapshots show no name to reuse.
-pub const DEFAULT_FILTER: &str = "RootAccountUsage";
-pub const DEFAULT_NAMESPACE: &str = "CloudTrailMetrics";
-pub const DEFAULT_METRIC: &str = "RootAccountUsageEventCount";
-pub const DEFAULT_ALARM: &str = "RootAccountUsageAlarm";
-pub const DEFAULT_TOPIC: &str = "RootAccountUsageAlerts";
+/// Names used only where the snapshots show none to reuse and the policy has no `custom.remediate`.
+pub const DEFAULT_NAMESPACE: &str = "CISBenchmark";
+/// The one topic planned per account and region, when no topic with a confirmed subscription exists.
+pub const DEFAULT_TOPIC: &str = "SecurityAlarms";
 pub const DEFAULT_TRAIL: &str = "management-events";
 /// What the snapshots cannot know.
 pub const EMAIL_PLACEHOLDER: &str = "<SECURITY_EMAIL>";
 pub const BUCKET_PLACEHOLDER: &str = "<CLOUDTRAIL_S3_BUCKET>";
-/// More rounds than the chain has links: a plan that needs more is stuck.
-const MAX_ROUNDS: usize = 12;
+/// More rounds than a chain has links, plus rules waiting on shared pieces: a plan that needs more
+/// is stuck.
+const MAX_ROUNDS: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemediateError {
@@ -70,6 +77,61 @@ pub enum RemediateError {
     WorkingCopy(String),
 }
 
+/// What to plan: the snapshots, the policies, and which rules and accounts.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub paths: Vec<PathBuf>,
+    pub policy_dirs: Vec<PathBuf>,
+    /// Only these rules (all when empty).
+    pub rules: Vec<String>,
+    /// Only the findings of these accounts (all when empty).
+    pub accounts: Vec<String>,
+    /// Whose reference patterns decide (and are planned); the default when empty.
+    pub benchmark: String,
+}
+
+/// What remediate needs of one rule: its reference pattern and the names of the resources it plans.
+#[derive(Debug, Clone)]
+pub struct RuleFix {
+    pub id: String,
+    pub title: String,
+    /// The pattern a new or corrected filter gets; `None` when the policy names none cwl-audit can
+    /// read (no filter fix is then planned).
+    pub reference: Option<String>,
+    pub names: RemediateNames,
+}
+
+impl RuleFix {
+    fn of(meta: &RuleMeta, ev: &mut Evaluator, benchmark: &str) -> RuleFix {
+        let reference = meta
+            .reference_for(benchmark)
+            .map(|r| r.pattern.clone())
+            .or_else(|| {
+                // A custom policy built on lib.chain may name its pattern in Rego only.
+                ev.rule_value(meta, "reference")
+                    .and_then(|v| v.as_string().ok().map(|s| s.to_string()))
+            });
+        // Names derived from the id for policies without `custom.remediate`: letters and digits only.
+        let base: String = meta
+            .id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let names = meta.remediate.clone().unwrap_or(RemediateNames {
+            filter_name: format!("{base}Filter"),
+            metric_name: format!("{base}EventCount"),
+            metric_namespace: DEFAULT_NAMESPACE.to_string(),
+            alarm_name: format!("{base}Alarm"),
+        });
+        RuleFix {
+            id: meta.id.clone(),
+            title: meta.title.clone(),
+            reference,
+            names,
+        }
+    }
+}
+
 /// An alarm as `PutMetricAlarm` takes it: the AWS member names (the same as `DescribeAlarms` prints
 /// and as `AWS::CloudWatch::Alarm` properties), e.g. `AlarmName`, `Threshold`, `AlarmActions`.
 pub type AlarmSpec = Map<String, Value>;
@@ -77,7 +139,9 @@ pub type AlarmSpec = Map<String, Value>;
 /// One change to make in AWS.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// `cloudtrail create-trail` + `start-logging`: the account has no trail at all.
+    /// `cloudtrail create-trail` + `put-event-selectors` + `start-logging`: the account has no trail
+    /// at all. The selectors are put explicitly: AWS gives a new trail the all-management-events
+    /// selector, moto none, and the plan must be right on both.
     CreateTrail {
         name: String,
     },
@@ -133,20 +197,162 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// Every value of the action with its kind, for [`safe::check`].
+    fn values(&self) -> Vec<(Kind, String)> {
+        let one = |k: Kind, v: &str| (k, v.to_string());
+        match self {
+            Action::CreateTrail { name } => vec![one(Kind::TrailName, name)],
+            Action::StartLogging { trail_arn } | Action::MakeMultiRegion { trail_arn } => {
+                vec![one(Kind::TrailArn, trail_arn)]
+            }
+            Action::PutEventSelectors {
+                trail_arn,
+                basic,
+                advanced,
+            } => {
+                let mut v = vec![one(Kind::TrailArn, trail_arn)];
+                for x in [basic, advanced].into_iter().flatten() {
+                    strings_in(x, &mut v);
+                }
+                v
+            }
+            Action::DeliverToLogs {
+                trail_arn,
+                log_group,
+                role_arn,
+                role_name,
+            } => {
+                let mut v = vec![
+                    one(Kind::TrailArn, trail_arn),
+                    one(Kind::LogGroup, log_group),
+                    one(Kind::RoleName, role_name),
+                ];
+                if let Some(r) = role_arn {
+                    v.push(one(Kind::RoleArn, r));
+                }
+                v
+            }
+            Action::PutMetricFilter {
+                log_group,
+                filter_name,
+                pattern,
+                namespace,
+                metric,
+                ..
+            } => vec![
+                one(Kind::LogGroup, log_group),
+                one(Kind::FilterName, filter_name),
+                one(Kind::Pattern, pattern),
+                one(Kind::Metric, namespace),
+                one(Kind::Metric, metric),
+            ],
+            Action::EnableAlarmActions { alarm_name } => vec![one(Kind::AlarmName, alarm_name)],
+            Action::PutMetricAlarm { alarm, .. } => {
+                let mut v = Vec::new();
+                for (k, x) in alarm {
+                    let kind = match k.as_str() {
+                        "AlarmName" => Kind::AlarmName,
+                        "AlarmDescription" => Kind::Description,
+                        "Namespace" | "MetricName" | "ExtendedStatistic" => Kind::Metric,
+                        "Statistic"
+                        | "ComparisonOperator"
+                        | "TreatMissingData"
+                        | "Unit"
+                        | "EvaluateLowSampleCountPercentile" => Kind::Word,
+                        "AlarmActions" | "OKActions" | "InsufficientDataActions" => Kind::ActionArn,
+                        _ => Kind::Dimension,
+                    };
+                    match x {
+                        Value::String(s) => v.push((kind, s.clone())),
+                        Value::Array(_) if kind == Kind::ActionArn => {
+                            for a in list(Some(x)) {
+                                v.push((kind, a.as_str().unwrap_or_default().to_string()));
+                            }
+                        }
+                        other => strings_in(other, &mut v),
+                    }
+                }
+                v
+            }
+            Action::CreateTopic { name, arn } => {
+                vec![one(Kind::TopicName, name), one(Kind::TopicArn, arn)]
+            }
+            Action::Subscribe {
+                topic_arn,
+                endpoint,
+                ..
+            } => vec![one(Kind::TopicArn, topic_arn), one(Kind::Email, endpoint)],
+        }
+    }
+}
+
+/// Every string inside `v` (and every object key), as free text of an alarm dimension's rules:
+/// structured values (selectors, metric-math queries) are passed as JSON, so only the characters
+/// every kind refuses matter.
+fn strings_in(v: &Value, out: &mut Vec<(Kind, String)>) {
+    match v {
+        Value::String(s) => out.push((Kind::Description, s.clone())),
+        Value::Array(a) => a.iter().for_each(|x| strings_in(x, out)),
+        Value::Object(o) => {
+            for (k, x) in o {
+                out.push((Kind::Description, k.clone()));
+                strings_in(x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A fix in one account and region.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub account_id: String,
     pub region: String,
-    /// The broken link this step mends, in the check's words.
+    /// The broken link this step mends, in the check's words (the first rule's that needed it).
     pub fixes: String,
+    /// The rules this step is planned for (several when shared).
+    pub rules: Vec<String>,
     pub action: Action,
+    /// Why the step cannot be run as planned (a snapshot value that breaks AWS's naming rules):
+    /// it is shown as a manual step and not applied to the working copy.
+    pub manual: Option<String>,
 }
 
 impl Step {
+    fn new(account: &str, region: &str, fixes: &str, rule: &str, action: Action) -> Step {
+        let mut problems: Vec<String> = Vec::new();
+        for (k, v) in [(Kind::Account, account), (Kind::Region, region)] {
+            if let Err(e) = safe::check(k, v) {
+                problems.push(e);
+            }
+        }
+        for (k, v) in action.values() {
+            if let Err(e) = safe::check(k, &v) {
+                problems.push(e);
+            }
+        }
+        Step {
+            account_id: account.to_string(),
+            region: region.to_string(),
+            fixes: fixes.to_string(),
+            rules: vec![rule.to_string()],
+            action,
+            manual: (!problems.is_empty()).then(|| problems.join("; ")),
+        }
+    }
+
+    /// The same change (whoever planned it).
+    fn same(&self, other: &Step) -> bool {
+        (&self.account_id, &self.region, &self.action)
+            == (&other.account_id, &other.region, &other.action)
+    }
+
     /// A later step that makes this one unnecessary (same resource, complete restatement).
     fn superseded_by(&self, later: &Step) -> bool {
-        if (&self.account_id, &self.region) != (&later.account_id, &later.region) {
+        if (&self.account_id, &self.region) != (&later.account_id, &later.region)
+            || later.manual.is_some()
+        {
             return false;
         }
         match (&self.action, &later.action) {
@@ -173,7 +379,7 @@ impl Step {
     }
 }
 
-/// How a plan ends.
+/// How a rule's plan ends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// With the steps applied to the snapshots, the check passes.
@@ -184,38 +390,73 @@ pub enum Outcome {
     Collect(Vec<String>),
 }
 
-/// One account's plan.
+/// One rule's plan for one account.
 #[derive(Debug, Clone)]
-pub struct AccountPlan {
+pub struct RulePlan {
+    pub rule_id: String,
     pub account_id: String,
     pub verdict: Verdict,
     pub message: String,
     /// `path:line` of the broken link in the given snapshots.
     pub at: Option<String>,
-    pub steps: Vec<Step>,
+    /// Indices into [`Plan::steps`].
+    pub steps: Vec<usize>,
     pub outcome: Outcome,
 }
 
-/// Every non-passing account's plan, and the input problems met on the way.
+/// Every non-passing rule's plan, the steps they need (each once), and the input problems met.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    pub accounts: Vec<AccountPlan>,
+    pub rules: Vec<RulePlan>,
+    pub steps: Vec<Step>,
     /// Unusable inputs (the same lines `eval` prints); the affected snapshots are left out.
     pub errors: Vec<String>,
-    /// Accounts that pass.
+    /// Accounts where every planned rule passes as it is.
     pub passing: Vec<String>,
+    /// The rules planned for (ids).
+    pub rule_ids: Vec<String>,
+    /// The snapshot files the plan was made from (an output must not replace one).
+    pub inputs: Vec<String>,
+}
+
+/// What one account's block shows: its rules' plans and the steps that run in it.
+pub struct AccountView<'a> {
+    pub account_id: String,
+    pub rules: Vec<&'a RulePlan>,
+    /// (index in [`Plan::steps`], step), in plan order.
+    pub steps: Vec<(usize, &'a Step)>,
+}
+
+impl Plan {
+    /// The accounts with something to show: those with non-passing rules, and those some step runs
+    /// in (an organization trail's owner), in account order.
+    pub fn accounts(&self) -> Vec<AccountView<'_>> {
+        let mut ids: BTreeSet<&str> = self.rules.iter().map(|r| r.account_id.as_str()).collect();
+        ids.extend(self.steps.iter().map(|s| s.account_id.as_str()));
+        ids.into_iter()
+            .map(|a| AccountView {
+                account_id: a.to_string(),
+                rules: self.rules.iter().filter(|r| r.account_id == a).collect(),
+                steps: self
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.account_id == a)
+                    .collect(),
+            })
+            .collect()
+    }
 }
 
 /// The snapshots being "fixed": (account, region) -> document.
 type Work = BTreeMap<(String, String), Value>;
 
+/// The file each working-copy document came from, for messages.
+type Shown = BTreeMap<(String, String), String>;
+
 /// Decides the working copy in memory. Each document is checked as a snapshot file is; one that
 /// a planned step made invalid would be a bug of the plan, and is an error naming it.
-fn evaluate(
-    ev: &crate::engine::Evaluator,
-    work: &Work,
-    shown: &Shown,
-) -> Result<Vec<Finding>, RemediateError> {
+fn evaluate(ev: &Evaluator, work: &Work, shown: &Shown) -> Result<Vec<Finding>, RemediateError> {
     let mut snapshots = Vec::with_capacity(work.len());
     for (key, doc) in work {
         let path = shown.get(key).map_or("(working copy)", String::as_str);
@@ -227,19 +468,57 @@ fn evaluate(
     Ok(result.findings)
 }
 
-/// The file each working-copy document came from, for messages.
-type Shown = BTreeMap<(String, String), String>;
+/// The metric filters other rules' passing chains run through: (account, region, log group,
+/// filter). A fix for one rule never replaces them.
+fn filters_in_use(
+    findings: &[Finding],
+    except: &str,
+) -> BTreeSet<(String, String, String, String)> {
+    let mut out = BTreeSet::new();
+    for f in findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Pass && f.rule_id != except)
+    {
+        let links = f.chain.as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let lg = links.iter().find(|l| l["link"] == "log_group");
+        let filter = links.iter().find(|l| l["link"] == "filter");
+        if let (Some(lg), Some(filter)) = (lg, filter) {
+            let s = |v: &Value, k: &str| str_of(v, k).unwrap_or_default().to_string();
+            out.insert((
+                s(lg, "account"),
+                s(lg, "region"),
+                s(lg, "name"),
+                s(filter, "name"),
+            ));
+        }
+    }
+    out
+}
 
-/// Loads the snapshots under `paths` (once), evaluates CWL-014 and plans the fixes of every account
+/// Loads the snapshots (once), evaluates the requested rules and plans the fixes of every finding
 /// that does not pass; each round re-evaluates the working copy in memory.
-pub fn plan(paths: &[PathBuf]) -> Result<Plan, RemediateError> {
-    let ev = eval::Options {
-        rules: vec![RULE.to_string()],
-        ..eval::Options::new(paths.to_vec())
+pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
+    let benchmark = if req.benchmark.is_empty() {
+        crate::engine::benchmark::DEFAULT.to_string()
+    } else {
+        req.benchmark.clone()
+    };
+    let mut ev = eval::Options {
+        rules: req.rules.clone(),
+        policy_dirs: req.policy_dirs.clone(),
+        benchmark: benchmark.clone(),
+        ..eval::Options::new(req.paths.clone())
     }
     .compile()?;
-    let set = eval::SnapshotSet::load(paths);
+    let checks = ev.rules.clone();
+    let fixes: BTreeMap<String, RuleFix> = checks
+        .iter()
+        .map(|c| (c.id.clone(), RuleFix::of(c, &mut ev, &benchmark)))
+        .collect();
+    let set = eval::SnapshotSet::load(&req.paths);
     let result = eval::evaluate(&ev, &set, true)?;
+    let wanted =
+        |account: &str| req.accounts.is_empty() || req.accounts.iter().any(|a| a == account);
     let mut out = Plan {
         errors: result
             .notifications
@@ -247,6 +526,8 @@ pub fn plan(paths: &[PathBuf]) -> Result<Plan, RemediateError> {
             .filter(|n| n.level == crate::findings::Level::Error)
             .map(|n| n.message.clone())
             .collect(),
+        rule_ids: checks.iter().map(|c| c.id.clone()).collect(),
+        inputs: result.inputs.clone(),
         ..Plan::default()
     };
     // The working copy: exactly the snapshots the evaluation used.
@@ -266,87 +547,187 @@ pub fn plan(paths: &[PathBuf]) -> Result<Plan, RemediateError> {
         shown.insert(key.clone(), s.path.clone());
         work.insert(key, doc);
     }
-    let mut active: BTreeMap<String, usize> = BTreeMap::new();
-    for f in &result.findings {
-        match f.verdict {
-            Verdict::Pass => out.passing.push(f.account_id.clone()),
-            Verdict::Unknown => out.accounts.push(AccountPlan {
-                account_id: f.account_id.clone(),
-                verdict: f.verdict,
-                message: f.message.clone(),
-                at: at(f),
-                steps: vec![],
-                outcome: Outcome::Collect(what_to_collect(f, &work)),
-            }),
-            Verdict::Fail => {
-                active.insert(f.account_id.clone(), out.accounts.len());
-                out.accounts.push(AccountPlan {
-                    account_id: f.account_id.clone(),
+    // (rule, account) -> index into out.rules, for the findings still being planned.
+    let mut active: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut failing_accounts: BTreeSet<String> = BTreeSet::new();
+    let mut passed_before: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut accounts_seen: BTreeSet<String> = BTreeSet::new();
+    for f in result.findings.iter().filter(|f| wanted(&f.account_id)) {
+        accounts_seen.insert(f.account_id.clone());
+        let key = (f.rule_id.clone(), f.account_id.clone());
+        if f.verdict == Verdict::Pass {
+            passed_before.insert(key);
+            continue;
+        }
+        failing_accounts.insert(f.account_id.clone());
+        let outcome = match f.verdict {
+            Verdict::Unknown => Outcome::Collect(what_to_collect(f, &work)),
+            _ => {
+                active.insert(key, out.rules.len());
+                Outcome::Remaining {
                     verdict: f.verdict,
                     message: f.message.clone(),
-                    at: at(f),
-                    steps: vec![],
-                    outcome: Outcome::Remaining {
-                        verdict: f.verdict,
-                        message: f.message.clone(),
-                    },
-                });
+                }
             }
-        }
+        };
+        out.rules.push(RulePlan {
+            rule_id: f.rule_id.clone(),
+            account_id: f.account_id.clone(),
+            verdict: f.verdict,
+            message: f.message.clone(),
+            at: at(f),
+            steps: vec![],
+            outcome,
+        });
     }
+    out.passing = accounts_seen
+        .into_iter()
+        .filter(|a| !failing_accounts.contains(a))
+        .collect();
     let mut findings = result.findings;
+    // The topic each account and region's new or restated alarms notify, once chosen.
+    let mut topics: BTreeMap<(String, String), String> = BTreeMap::new();
     for _round in 0..MAX_ROUNDS {
-        if active.is_empty() {
-            break;
-        }
-        let mut progressed = Vec::new();
-        let mut pending: Vec<Step> = Vec::new();
+        let mut pending: Vec<usize> = Vec::new();
+        let mut progressed: BTreeSet<(String, String)> = BTreeSet::new();
         for f in &findings {
-            let Some(&i) = active.get(&f.account_id) else {
-                continue;
-            };
-            let plan = &mut out.accounts[i];
-            if f.verdict == Verdict::Pass {
-                plan.outcome = Outcome::Passes;
-                continue;
-            }
-            plan.outcome = Outcome::Remaining {
-                verdict: f.verdict,
-                message: f.message.clone(),
-            };
+            let key = (f.rule_id.clone(), f.account_id.clone());
+            let Some(&i) = active.get(&key) else { continue };
             if f.verdict != Verdict::Fail {
                 continue;
             }
-            let steps = derive(f, &work);
-            if steps.is_empty() || steps.iter().any(|s| plan.steps.contains(s)) {
-                // No fix known, or the same fix again: it did not help.
+            let Some(fix) = fixes.get(&f.rule_id) else {
                 continue;
+            };
+            let ctx = Ctx {
+                work: &work,
+                fix,
+                in_use: filters_in_use(&findings, &f.rule_id),
+                topics: &mut topics,
+            };
+            let steps = derive(f, ctx);
+            let mut new = false;
+            let mut stuck = steps.is_empty();
+            for st in steps {
+                let idx = match out.steps.iter().position(|s| s.same(&st)) {
+                    Some(j) => {
+                        if !out.steps[j].rules.contains(&f.rule_id) {
+                            out.steps[j].rules.push(f.rule_id.clone());
+                        }
+                        j
+                    }
+                    None => {
+                        out.steps.push(st);
+                        pending.push(out.steps.len() - 1);
+                        out.steps.len() - 1
+                    }
+                };
+                let rp = &mut out.rules[i];
+                if rp.steps.contains(&idx) {
+                    // The same fix again: it did not help.
+                    stuck = true;
+                } else {
+                    rp.steps.push(idx);
+                    new = true;
+                }
+                if out.steps[idx].manual.is_some() {
+                    stuck = true;
+                }
             }
-            // Applied after every account of this round has derived its steps from the same state.
-            pending.extend(steps.iter().cloned());
-            plan.steps.extend(steps);
-            progressed.push(f.account_id.clone());
+            if new && !stuck {
+                progressed.insert(key);
+            }
         }
-        pending.dedup();
-        for s in &pending {
-            apply(s, &mut work);
+        // Applied after every rule of this round has derived its steps from the same state.
+        for &j in &pending {
+            if out.steps[j].manual.is_none() {
+                apply(&out.steps[j], &mut work);
+            }
         }
-        active.retain(|a, _| progressed.contains(a));
-        if active.is_empty() {
+        active.retain(|k, _| progressed.contains(k));
+        if pending.is_empty() && active.is_empty() {
             break;
         }
         findings = evaluate(&ev, &work, &shown)?;
+        active.retain(|k, _| {
+            findings
+                .iter()
+                .any(|f| (&f.rule_id, &f.account_id) == (&k.0, &k.1) && f.verdict == Verdict::Fail)
+        });
+        if active.is_empty() {
+            break;
+        }
     }
-    for p in &mut out.accounts {
-        let mut kept: Vec<Step> = Vec::new();
-        for (i, s) in p.steps.iter().enumerate() {
-            if !p.steps[i + 1..].iter().any(|later| s.superseded_by(later)) {
-                kept.push(s.clone());
+    // Outcomes from the final working copy, for every rule that had a plan.
+    for rp in &mut out.rules {
+        if matches!(rp.outcome, Outcome::Collect(_)) {
+            continue;
+        }
+        if let Some(f) = findings
+            .iter()
+            .find(|f| f.rule_id == rp.rule_id && f.account_id == rp.account_id)
+        {
+            rp.outcome = if f.verdict == Verdict::Pass {
+                Outcome::Passes
+            } else {
+                Outcome::Remaining {
+                    verdict: f.verdict,
+                    message: f.message.clone(),
+                }
+            };
+        }
+    }
+    // A step planned for one rule must not break another that passed.
+    for f in &findings {
+        let key = (f.rule_id.clone(), f.account_id.clone());
+        if f.verdict != Verdict::Pass && passed_before.contains(&key) {
+            out.rules.push(RulePlan {
+                rule_id: f.rule_id.clone(),
+                account_id: f.account_id.clone(),
+                verdict: Verdict::Pass,
+                message: "passes now; the planned steps would make it fail (a bug of cwl-audit: do not run them as they are)".into(),
+                at: None,
+                steps: vec![],
+                outcome: Outcome::Remaining {
+                    verdict: f.verdict,
+                    message: f.message.clone(),
+                },
+            });
+        }
+    }
+    prune_superseded(&mut out);
+    Ok(out)
+}
+
+/// Drops steps a later step restates completely; the rules that needed them point at the later one.
+fn prune_superseded(out: &mut Plan) {
+    let n = out.steps.len();
+    let mut dropped = vec![false; n];
+    for (i, gone) in dropped.iter_mut().enumerate() {
+        if let Some(j) = (i + 1..n).find(|&j| out.steps[i].superseded_by(&out.steps[j])) {
+            *gone = true;
+            for rp in &mut out.rules {
+                if rp.steps.contains(&i) && !rp.steps.contains(&j) {
+                    rp.steps.push(j);
+                }
             }
         }
-        p.steps = kept;
     }
-    Ok(out)
+    let mut renum = vec![None; n];
+    let mut kept = Vec::new();
+    for (i, s) in out.steps.drain(..).enumerate() {
+        if !dropped[i] {
+            renum[i] = Some(kept.len());
+            kept.push(s);
+        }
+    }
+    out.steps = kept;
+    for rp in &mut out.rules {
+        let mut v: Vec<usize> = rp.steps.iter().filter_map(|&i| renum[i]).collect();
+        v.sort_unstable();
+        v.dedup();
+        rp.steps = v;
+    }
 }
 
 fn at(f: &Finding) -> Option<String> {
@@ -369,7 +750,7 @@ fn list(v: Option<&Value>) -> &[Value] {
 
 /// `arn:partition:service:region:account:resource`, split.
 struct Arn<'a> {
-    partition: &'a str,
+    service: &'a str,
     region: &'a str,
     account: &'a str,
     resource: &'a str,
@@ -378,7 +759,7 @@ struct Arn<'a> {
 fn arn(s: &str) -> Option<Arn<'_>> {
     let p: Vec<&str> = s.splitn(6, ':').collect();
     (p.len() == 6 && p[0] == "arn").then(|| Arn {
-        partition: p[1],
+        service: p[2],
         region: p[3],
         account: p[4],
         resource: p[5],
@@ -412,31 +793,85 @@ fn confirmed(sub: &Value) -> bool {
 
 // ------------------------------------------------------------------ from finding to fix
 
+/// Where in a snapshot a finding points, parsed once from its JSON pointer.
+#[derive(Debug, Clone, PartialEq)]
+enum Spot {
+    /// `/cloudtrail/trailList[/N]`: the trail list or one trail's record.
+    TrailList,
+    /// `/cloudtrail/status/<arn>`.
+    TrailStatus,
+    /// `/cloudtrail/selectors/<arn>`.
+    TrailSelectors,
+    /// `/logs/metricFilters/N[/metricTransformations/M]`: the filter's pointer.
+    Filter(String),
+    /// `/cloudwatch/MetricAlarms`: the alarm list (no alarm on the metric).
+    Alarms,
+    /// `/cloudwatch/MetricAlarms/N...`: one alarm.
+    Alarm,
+    /// `/errors/N`.
+    Error(usize),
+    Other,
+}
+
+impl Spot {
+    fn parse(pointer: &str) -> Spot {
+        let parts: Vec<&str> = pointer.split('/').skip(1).collect();
+        match parts.as_slice() {
+            ["cloudtrail", "trailList", ..] => Spot::TrailList,
+            ["cloudtrail", "status", _, ..] => Spot::TrailStatus,
+            ["cloudtrail", "selectors", _, ..] => Spot::TrailSelectors,
+            ["logs", "metricFilters", i, ..] if i.parse::<usize>().is_ok() => {
+                Spot::Filter(format!("/logs/metricFilters/{i}"))
+            }
+            ["cloudwatch", "MetricAlarms"] => Spot::Alarms,
+            ["cloudwatch", "MetricAlarms", i, ..] if i.parse::<usize>().is_ok() => Spot::Alarm,
+            ["errors", i] => i.parse().map(Spot::Error).unwrap_or(Spot::Other),
+            _ => Spot::Other,
+        }
+    }
+}
+
+/// What [`derive`] reads besides the finding.
+struct Ctx<'a> {
+    work: &'a Work,
+    fix: &'a RuleFix,
+    /// Filters other rules' passing chains use (never replaced).
+    in_use: BTreeSet<(String, String, String, String)>,
+    /// The topic chosen for each account and region so far (shared by every rule's alarms).
+    topics: &'a mut BTreeMap<(String, String), String>,
+}
+
+/// Is `pattern` meant for the rule: it catches every reference event, or only reference events?
+/// (A filter for another rule's events is never rewritten to this rule's pattern.)
+fn meant_for(pattern: &str, reference: &str) -> bool {
+    crate::pattern::covers(pattern, reference).covers
+        || crate::pattern::covers(reference, pattern).covers
+}
+
 /// The fixes for a failing finding's broken link; empty when no fix is known (the plan then ends
 /// with the check's message).
-fn derive(f: &Finding, work: &Work) -> Vec<Step> {
+fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
     let Some(loc) = &f.location else {
         return vec![];
     };
+    let work = ctx.work;
     let key = (loc.account_id.clone(), loc.region.clone());
     let Some(snap) = work.get(&key) else {
         return vec![];
     };
+    let spot = Spot::parse(&loc.pointer);
     let at = if loc.pointer.is_empty() {
         None
     } else {
         snap.pointer(&loc.pointer)
     };
-    let step = |action: Action| Step {
-        account_id: loc.account_id.clone(),
-        region: loc.region.clone(),
-        fixes: f.message.clone(),
-        action,
-    };
+    let rule = ctx.fix.id.as_str();
+    let step = |action: Action| Step::new(&loc.account_id, &loc.region, &f.message, rule, action);
     let resource = f.resource.as_deref().unwrap_or_default();
-    match f.link.as_deref().unwrap_or_default() {
-        "trail" if resource.is_empty() => {
-            if loc.pointer.starts_with("/cloudtrail/trailList") {
+    let Some(link) = &f.link else { return vec![] };
+    match link {
+        Link::Trail if resource.is_empty() => {
+            if spot == Spot::TrailList {
                 vec![step(Action::CreateTrail {
                     name: DEFAULT_TRAIL.to_string(),
                 })]
@@ -444,19 +879,20 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
                 vec![]
             }
         }
-        "trail" => {
+        Link::Trail => {
             let arn_s = resource.to_string();
-            if loc.pointer.starts_with("/cloudtrail/status/") {
-                return vec![step(Action::StartLogging { trail_arn: arn_s })];
-            }
-            if loc.pointer.starts_with("/cloudtrail/selectors/") {
-                let Some(sel) = at else { return vec![] };
-                let (basic, advanced) = management_selectors(sel);
-                return vec![step(Action::PutEventSelectors {
-                    trail_arn: arn_s,
-                    basic,
-                    advanced,
-                })];
+            match spot {
+                Spot::TrailStatus => return vec![step(Action::StartLogging { trail_arn: arn_s })],
+                Spot::TrailSelectors => {
+                    let Some(sel) = at else { return vec![] };
+                    let (basic, advanced) = management_selectors(sel);
+                    return vec![step(Action::PutEventSelectors {
+                        trail_arn: arn_s,
+                        basic,
+                        advanced,
+                    })];
+                }
+                _ => {}
             }
             let Some(rec) = at else { return vec![] };
             let owner = arn(resource)
@@ -464,14 +900,15 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
                 .unwrap_or_default();
             if owner != f.account_id && rec.get("IsOrganizationTrail") != Some(&Value::Bool(true)) {
                 // Another account's own trail: this account needs a trail of its own.
-                return vec![Step {
-                    account_id: f.account_id.clone(),
-                    region: loc.region.clone(),
-                    fixes: f.message.clone(),
-                    action: Action::CreateTrail {
+                return vec![Step::new(
+                    &f.account_id,
+                    &loc.region,
+                    &f.message,
+                    rule,
+                    Action::CreateTrail {
                         name: DEFAULT_TRAIL.to_string(),
                     },
-                }];
+                )];
             }
             if rec.get("IsMultiRegionTrail") != Some(&Value::Bool(true)) {
                 return vec![step(Action::MakeMultiRegion { trail_arn: arn_s })];
@@ -484,29 +921,15 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
                 role_name: format!("CloudTrailRoleForCloudWatchLogs-{name}"),
             })]
         }
-        "log_group" => {
+        Link::LogGroup => {
             let Some(lg) = log_group_name(resource) else {
                 return vec![];
             };
-            let taken: Vec<&str> = list(snap.pointer("/logs/metricFilters"))
-                .iter()
-                .filter(|x| str_of(x, "logGroupName") == Some(lg.as_str()))
-                .filter_map(|x| str_of(x, "filterName"))
-                .collect();
-            vec![step(Action::PutMetricFilter {
-                log_group: lg,
-                filter_name: unused(DEFAULT_FILTER, &taken),
-                pattern: CIS_PATTERN.to_string(),
-                namespace: DEFAULT_NAMESPACE.to_string(),
-                metric: DEFAULT_METRIC.to_string(),
-                existing: false,
-            })]
+            new_filter(&ctx, snap, &lg, step)
         }
-        "filter" | "metric" => {
-            // The filter object: the location itself, or the parent of its metric transformation.
-            let filter_ptr = match loc.pointer.find("/metricTransformations") {
-                Some(i) => &loc.pointer[..i],
-                None => loc.pointer.as_str(),
+        Link::Filter | Link::Metric => {
+            let Spot::Filter(filter_ptr) = &spot else {
+                return vec![];
             };
             let Some(filter) = snap.pointer(filter_ptr) else {
                 return vec![];
@@ -516,80 +939,99 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
             else {
                 return vec![];
             };
-            // Keep the metric the filter publishes (an alarm may already watch it) when it is usable.
+            let Some(reference) = ctx.fix.reference.clone() else {
+                return vec![];
+            };
+            let names = &ctx.fix.names;
             let mt = list(filter.get("metricTransformations")).first();
-            let namespace = mt
-                .and_then(|m| str_of(m, "metricNamespace"))
-                .unwrap_or(DEFAULT_NAMESPACE);
-            let metric = mt
-                .and_then(|m| str_of(m, "metricName"))
-                .unwrap_or(DEFAULT_METRIC);
-            let pattern = if f.link.as_deref() == Some("metric") {
-                str_of(filter, "filterPattern").unwrap_or(CIS_PATTERN)
+            let namespace = mt.and_then(|m| str_of(m, "metricNamespace"));
+            let metric = mt.and_then(|m| str_of(m, "metricName"));
+            let current = str_of(filter, "filterPattern").unwrap_or_default();
+            let used = ctx.in_use.contains(&(
+                loc.account_id.clone(),
+                loc.region.clone(),
+                lg.to_string(),
+                name.to_string(),
+            ));
+            // Replace the filter only when it is this rule's: its pattern aims at the rule's events,
+            // or it has the rule's name or metric; and no other rule's passing chain runs through it.
+            let ours = name == names.filter_name
+                || (metric == Some(names.metric_name.as_str())
+                    && namespace == Some(names.metric_namespace.as_str()))
+                || meant_for(current, &reference);
+            if used || !ours {
+                return new_filter(&ctx, snap, lg, step);
+            }
+            // Keep the metric the filter publishes (an alarm may already watch it) when it is usable.
+            let pattern = if *link == Link::Metric {
+                current.to_string()
             } else {
-                CIS_PATTERN
+                reference
             };
             vec![step(Action::PutMetricFilter {
                 log_group: lg.to_string(),
                 filter_name: name.to_string(),
-                pattern: pattern.to_string(),
-                namespace: namespace.to_string(),
-                metric: metric.to_string(),
+                pattern,
+                namespace: namespace.unwrap_or(&names.metric_namespace).to_string(),
+                metric: metric.unwrap_or(&names.metric_name).to_string(),
                 existing: true,
             })]
         }
-        "alarm" => {
-            if loc.pointer == "/cloudwatch/MetricAlarms" {
-                // No alarm on the filter's metric: create one, notifying a topic.
-                let Some(metric) = f
-                    .chain
-                    .as_array()
-                    .and_then(|c| c.iter().rev().find(|l| l["link"] == "metric"))
-                else {
-                    return vec![];
-                };
-                let (ns, name) = (
-                    str_of(metric, "namespace").unwrap_or(DEFAULT_NAMESPACE),
-                    str_of(metric, "name").unwrap_or(DEFAULT_METRIC),
-                );
-                // An alarm on the same metric name in another namespace (or with dimensions the
-                // metric does not have) was meant for it: restate that alarm on the right metric.
-                let meant = list(snap.pointer("/cloudwatch/MetricAlarms"))
-                    .iter()
-                    .find(|a| {
-                        str_of(a, "MetricName") == Some(name) && str_of(a, "Namespace") != Some(ns)
-                    });
-                if let Some(a) = meant {
-                    let mut alarm = restate(a);
-                    alarm.insert("Namespace".into(), json!(ns));
-                    alarm.remove("Dimensions");
-                    return vec![step(Action::PutMetricAlarm {
-                        alarm,
-                        existing: true,
-                    })];
-                }
-                let taken: Vec<&str> = list(snap.pointer("/cloudwatch/MetricAlarms"))
-                    .iter()
-                    .filter_map(|a| str_of(a, "AlarmName"))
-                    .collect();
-                let mut steps = Vec::new();
-                let topic = choose_topic(work, &loc.account_id, &loc.region, None, &mut steps, f);
-                let mut alarm = Map::new();
-                alarm.insert("AlarmName".into(), json!(unused(DEFAULT_ALARM, &taken)));
-                alarm.insert(
-                    "AlarmDescription".into(),
-                    json!("Root user activity (CIS AWS Foundations 4.3, Conformity CWL-014)"),
-                );
+        Link::Alarm if spot == Spot::Alarms => {
+            // No alarm on the filter's metric: create one, notifying a topic.
+            let Some(metric) = f
+                .chain
+                .as_array()
+                .and_then(|c| c.iter().rev().find(|l| l["link"] == "metric"))
+            else {
+                return vec![];
+            };
+            let names = ctx.fix.names.clone();
+            let (ns, name) = (
+                str_of(metric, "namespace").unwrap_or(&names.metric_namespace),
+                str_of(metric, "name").unwrap_or(&names.metric_name),
+            );
+            // An alarm on the same metric name in another namespace (or with dimensions the
+            // metric does not have) was meant for it: restate that alarm on the right metric.
+            let meant = list(snap.pointer("/cloudwatch/MetricAlarms"))
+                .iter()
+                .find(|a| {
+                    str_of(a, "MetricName") == Some(name)
+                        && (str_of(a, "Namespace") != Some(ns)
+                            || !list(a.get("Dimensions")).is_empty())
+                });
+            if let Some(a) = meant {
+                let mut alarm = restate(a);
                 alarm.insert("Namespace".into(), json!(ns));
-                alarm.insert("MetricName".into(), json!(name));
-                alarm.insert("AlarmActions".into(), json!([topic]));
-                set_firing(&mut alarm, None);
-                steps.push(step(Action::PutMetricAlarm {
+                alarm.remove("Dimensions");
+                return vec![step(Action::PutMetricAlarm {
                     alarm,
-                    existing: false,
-                }));
-                return steps;
+                    existing: true,
+                })];
             }
+            let taken: Vec<&str> = list(snap.pointer("/cloudwatch/MetricAlarms"))
+                .iter()
+                .filter_map(|a| str_of(a, "AlarmName"))
+                .collect();
+            let mut steps = Vec::new();
+            let topic = choose_topic(&mut ctx, &loc.account_id, &loc.region, None, &mut steps, f);
+            let mut alarm = Map::new();
+            alarm.insert("AlarmName".into(), json!(unused(&names.alarm_name, &taken)));
+            let description = format!("{} ({})", ctx.fix.title, ctx.fix.id);
+            if safe::valid(Kind::Description, &description) {
+                alarm.insert("AlarmDescription".into(), json!(description));
+            }
+            alarm.insert("Namespace".into(), json!(ns));
+            alarm.insert("MetricName".into(), json!(name));
+            alarm.insert("AlarmActions".into(), json!([topic]));
+            set_firing(&mut alarm, None);
+            steps.push(step(Action::PutMetricAlarm {
+                alarm,
+                existing: false,
+            }));
+            steps
+        }
+        Link::Alarm => {
             let Some(a) = at else { return vec![] };
             let Some(name) = str_of(a, "AlarmName") else {
                 return vec![];
@@ -616,17 +1058,18 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
                     alarm.insert(k.into(), v.clone());
                 }
             }
+            let names = &ctx.fix.names;
             alarm.insert(
                 "Namespace".into(),
                 json!(metric
                     .and_then(|m| str_of(m, "namespace"))
-                    .unwrap_or(DEFAULT_NAMESPACE)),
+                    .unwrap_or(&names.metric_namespace)),
             );
             alarm.insert(
                 "MetricName".into(),
                 json!(metric
                     .and_then(|m| str_of(m, "name"))
-                    .unwrap_or(DEFAULT_METRIC)),
+                    .unwrap_or(&names.metric_name)),
             );
             set_firing(&mut alarm, a.get("Period"));
             vec![step(Action::PutMetricAlarm {
@@ -634,15 +1077,20 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
                 existing: true,
             })]
         }
-        "topic" if resource.contains(":cloudwatch:") => {
+        Link::Topic if arn(resource).is_some_and(|a| a.service == "cloudwatch") => {
             // The alarm notifies no topic when it goes to ALARM: restate it with a topic.
-            let Some(a) = at else { return vec![] };
-            let a = match a.get("AlarmName") {
-                Some(_) => a,
-                None => return vec![],
+            let Some(a) = at.filter(|a| a.get("AlarmName").is_some()) else {
+                return vec![];
             };
             let mut steps = Vec::new();
-            let topic = choose_topic(work, &loc.account_id, &loc.region, Some(a), &mut steps, f);
+            let topic = choose_topic(
+                &mut ctx,
+                &loc.account_id,
+                &loc.region,
+                Some(a),
+                &mut steps,
+                f,
+            );
             let mut alarm = restate(a);
             let mut actions: Vec<Value> = list(a.get("AlarmActions")).to_vec();
             actions.push(json!(topic));
@@ -653,7 +1101,7 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
             }));
             steps
         }
-        "topic" if is_topic(resource) => {
+        Link::Topic if is_topic(resource) => {
             let topic_snap = arn(resource)
                 .and_then(|t| work.get(&(t.account.to_string(), t.region.to_string())));
             let pending = topic_snap
@@ -664,23 +1112,19 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
                     str_of(s, "TopicArn") == Some(resource)
                         && !confirmed(s)
                         && str_of(s, "Protocol") == Some("email")
-                        && str_of(s, "Endpoint")
-                            .is_some_and(|e| e.contains('@') && !e.starts_with("redacted:"))
+                        && str_of(s, "Endpoint").is_some_and(|e| {
+                            e.contains('@')
+                                && !e.starts_with("redacted:")
+                                && safe::valid(Kind::Email, e)
+                        })
                 });
             let t = arn(resource);
-            vec![Step {
-                account_id: t
-                    .as_ref()
-                    .map(|t| t.account)
-                    .unwrap_or(&loc.account_id)
-                    .to_string(),
-                region: t
-                    .as_ref()
-                    .map(|t| t.region)
-                    .unwrap_or(&loc.region)
-                    .to_string(),
-                fixes: f.message.clone(),
-                action: Action::Subscribe {
+            vec![Step::new(
+                t.as_ref().map(|t| t.account).unwrap_or(&loc.account_id),
+                t.as_ref().map(|t| t.region).unwrap_or(&loc.region),
+                &f.message,
+                rule,
+                Action::Subscribe {
                     topic_arn: resource.to_string(),
                     endpoint: pending
                         .and_then(|p| str_of(p, "Endpoint"))
@@ -688,10 +1132,40 @@ fn derive(f: &Finding, work: &Work) -> Vec<Step> {
                         .to_string(),
                     resend: pending.is_some(),
                 },
-            }]
+            )]
         }
         _ => vec![],
     }
+}
+
+/// A new filter for the rule on log group `lg`: the rule's names (a free filter name, and a metric
+/// no other filter of the region publishes) and its reference pattern.
+fn new_filter(ctx: &Ctx<'_>, snap: &Value, lg: &str, step: impl Fn(Action) -> Step) -> Vec<Step> {
+    let Some(reference) = ctx.fix.reference.clone() else {
+        return vec![];
+    };
+    let names = &ctx.fix.names;
+    let filters = list(snap.pointer("/logs/metricFilters"));
+    let taken: Vec<&str> = filters
+        .iter()
+        .filter(|x| str_of(x, "logGroupName") == Some(lg))
+        .filter_map(|x| str_of(x, "filterName"))
+        .collect();
+    // CloudWatch keys a metric by namespace and name: a second publisher would share its data points.
+    let published: Vec<&str> = filters
+        .iter()
+        .flat_map(|x| list(x.get("metricTransformations")))
+        .filter(|m| str_of(m, "metricNamespace") == Some(names.metric_namespace.as_str()))
+        .filter_map(|m| str_of(m, "metricName"))
+        .collect();
+    vec![step(Action::PutMetricFilter {
+        log_group: lg.to_string(),
+        filter_name: unused(&names.filter_name, &taken),
+        pattern: reference,
+        namespace: names.metric_namespace.clone(),
+        metric: unused(&names.metric_name, &published),
+        existing: false,
+    })]
 }
 
 /// `base`, or `base-2`, `base-3`... whichever is not taken.
@@ -762,74 +1236,73 @@ fn restate(a: &Value) -> AlarmSpec {
     m
 }
 
-/// The SNS topic a new or restated alarm should notify: one the alarm already notifies on OK, else an
-/// existing topic of this account and region whose name mentions root, else a new topic (added to
-/// `steps`, with a subscription).
+/// The SNS topic a new or restated alarm should notify, one per account and region for every rule:
+/// the one already chosen in this plan; else one the alarm notifies on OK; else a topic of this
+/// account and region with a confirmed subscription (the alerting topic people already read); else a
+/// new topic (added to `steps`, with a subscription).
 fn choose_topic(
-    work: &Work,
+    ctx: &mut Ctx<'_>,
     account: &str,
     region: &str,
     alarm: Option<&Value>,
     steps: &mut Vec<Step>,
     f: &Finding,
 ) -> String {
+    let key = (account.to_string(), region.to_string());
+    if let Some(t) = ctx.topics.get(&key) {
+        return t.clone();
+    }
+    let here = |t: &str| {
+        safe::valid(Kind::TopicArn, t)
+            && arn(t).is_some_and(|a| a.account == account && a.region == region)
+    };
     if let Some(a) = alarm {
         for k in ["OKActions", "InsufficientDataActions"] {
             if let Some(t) = list(a.get(k))
                 .iter()
                 .filter_map(Value::as_str)
-                .find(|t| is_topic(t))
+                .find(|t| is_topic(t) && here(t))
             {
                 return t.to_string();
             }
         }
     }
-    let mut known: Vec<(bool, String)> = Vec::new();
-    if let Some(s) = work.get(&(account.to_string(), region.to_string())) {
-        for sub in list(s.pointer("/sns/Subscriptions")) {
-            if let Some(t) = str_of(sub, "TopicArn") {
-                known.push((confirmed(sub), t.to_string()));
+    let mut known: Vec<String> = ctx
+        .work
+        .get(&key)
+        .map(|s| list(s.pointer("/sns/Subscriptions")))
+        .unwrap_or(&[])
+        .iter()
+        .filter(|sub| confirmed(sub))
+        .filter_map(|sub| str_of(sub, "TopicArn"))
+        .filter(|t| is_topic(t) && here(t))
+        .map(str::to_string)
+        .collect();
+    known.sort();
+    let topic = match known.first() {
+        Some(t) => t.clone(),
+        None => {
+            let topic = format!(
+                "arn:{}:sns:{region}:{account}:{DEFAULT_TOPIC}",
+                partition_of(ctx.work, account)
+            );
+            for action in [
+                Action::CreateTopic {
+                    name: DEFAULT_TOPIC.to_string(),
+                    arn: topic.clone(),
+                },
+                Action::Subscribe {
+                    topic_arn: topic.clone(),
+                    endpoint: EMAIL_PLACEHOLDER.to_string(),
+                    resend: false,
+                },
+            ] {
+                steps.push(Step::new(account, region, &f.message, &ctx.fix.id, action));
             }
+            topic
         }
-        for a in list(s.pointer("/cloudwatch/MetricAlarms")) {
-            for t in list(a.get("AlarmActions")).iter().filter_map(Value::as_str) {
-                known.push((false, t.to_string()));
-            }
-        }
-    }
-    known.retain(|(_, t)| {
-        is_topic(t)
-            && arn(t).is_some_and(|a| a.account == account && a.region == region)
-            && t.rsplit(':')
-                .next()
-                .is_some_and(|n| n.to_lowercase().contains("root"))
-    });
-    known.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    if let Some((_, t)) = known.first() {
-        return t.clone();
-    }
-    let topic = format!(
-        "arn:{}:sns:{region}:{account}:{DEFAULT_TOPIC}",
-        partition_of(work, account)
-    );
-    for action in [
-        Action::CreateTopic {
-            name: DEFAULT_TOPIC.to_string(),
-            arn: topic.clone(),
-        },
-        Action::Subscribe {
-            topic_arn: topic.clone(),
-            endpoint: EMAIL_PLACEHOLDER.to_string(),
-            resend: false,
-        },
-    ] {
-        steps.push(Step {
-            account_id: account.to_string(),
-            region: region.to_string(),
-            fixes: f.message.clone(),
-            action,
-        });
-    }
+    };
+    ctx.topics.insert(key, topic.clone());
     topic
 }
 
@@ -957,7 +1430,9 @@ fn apply(step: &Step, work: &mut Work) {
                 }
                 let new = json!({"filterName": filter_name, "logGroupName": log_group, "filterPattern": pattern,
                     "metricTransformations": [{"metricName": metric, "metricNamespace": namespace, "metricValue": "1"}]});
-                let arr = filters.as_array_mut().expect("array");
+                let Some(arr) = filters.as_array_mut() else {
+                    return;
+                };
                 match arr.iter_mut().find(|f| {
                     str_of(f, "filterName") == Some(filter_name)
                         && str_of(f, "logGroupName") == Some(log_group)
@@ -995,7 +1470,9 @@ fn apply(step: &Step, work: &mut Work) {
                 if !alarms.is_array() {
                     *alarms = json!([]);
                 }
-                let arr = alarms.as_array_mut().expect("array");
+                let Some(arr) = alarms.as_array_mut() else {
+                    return;
+                };
                 match arr
                     .iter_mut()
                     .find(|a| str_of(a, "AlarmName") == Some(name))
@@ -1030,11 +1507,10 @@ fn ensure<'a>(doc: &'a mut Value, pointer: &str) -> &'a mut Value {
         if !cur.is_object() {
             *cur = json!({});
         }
-        cur = cur
-            .as_object_mut()
-            .expect("object")
-            .entry(part.to_string())
-            .or_insert(Value::Null);
+        let Value::Object(o) = cur else {
+            unreachable!("made an object above")
+        };
+        cur = o.entry(part.to_string()).or_insert(Value::Null);
     }
     if cur.is_null() {
         *cur = json!({});
@@ -1070,7 +1546,7 @@ fn for_trail(work: &mut Work, trail_arn: &str, f: impl Fn(&mut Value)) {
 
 // ------------------------------------------------------------------ unknown: what to collect
 
-/// For an `unknown` account: which data would let the check decide, instead of a guessed fix.
+/// For an `unknown` finding: which data would let the check decide, instead of a guessed fix.
 fn what_to_collect(f: &Finding, work: &Work) -> Vec<String> {
     let mut out = Vec::new();
     let Some(loc) = &f.location else {
@@ -1079,32 +1555,36 @@ fn what_to_collect(f: &Finding, work: &Work) -> Vec<String> {
             f.account_id
         )];
     };
-    let error = loc
-        .pointer
-        .strip_prefix("/errors/")
-        .and_then(|i| i.parse::<usize>().ok())
-        .and_then(|i| {
-            work.get(&(loc.account_id.clone(), loc.region.clone()))
-                .and_then(|s| s.pointer(&format!("/errors/{i}")))
-        });
-    if let Some(e) = error {
-        let service = str_of(e, "service").unwrap_or("?");
-        let op = str_of(e, "operation").unwrap_or("?");
-        out.push(format!(
-            "the collector's call {service}:{op} failed in account {} {} ({}): allow `{service}:{op}` to the role the collector uses (see the README's least-privilege policy), then collect that account and region again",
-            loc.account_id,
-            loc.region,
-            str_of(e, "code").unwrap_or("error"),
-        ));
-        if op == "ListSubscriptions" {
-            if let Some(t) = f.resource.as_deref().filter(|t| is_topic(t)) {
-                let r = arn(t).map(|a| a.region).unwrap_or(&loc.region);
-                out.push(format!(
-                    "to check by hand: aws sns list-subscriptions-by-topic --region {r} --topic-arn {t}"
-                ));
+    if let Spot::Error(i) = Spot::parse(&loc.pointer) {
+        if let Some(e) = work
+            .get(&(loc.account_id.clone(), loc.region.clone()))
+            .and_then(|s| s.pointer(&format!("/errors/{i}")))
+        {
+            let service = str_of(e, "service").unwrap_or("?");
+            let op = str_of(e, "operation").unwrap_or("?");
+            out.push(format!(
+                "the collector's call {service}:{op} failed in account {} {} ({}): allow `{service}:{op}` to the role the collector uses (see the README's least-privilege policy), then collect that account and region again",
+                loc.account_id,
+                loc.region,
+                str_of(e, "code").unwrap_or("error"),
+            ));
+            if op == "ListSubscriptions" {
+                // A command to paste: only from values that pass AWS's naming rules, quoted.
+                if let Some(t) = f
+                    .resource
+                    .as_deref()
+                    .filter(|t| safe::valid(Kind::TopicArn, t))
+                {
+                    let r = arn(t).map(|a| a.region).unwrap_or(&loc.region);
+                    out.push(format!(
+                        "to check by hand: aws sns list-subscriptions-by-topic --region={} --topic-arn={}",
+                        safe::quote(r),
+                        safe::quote(t)
+                    ));
+                }
             }
+            return out;
         }
-        return out;
     }
     if let Some(r) = f.resource.as_deref().and_then(arn) {
         let wanted = (r.account.to_string(), r.region.to_string());
@@ -1113,15 +1593,14 @@ fn what_to_collect(f: &Finding, work: &Work) -> Vec<String> {
                 "load the snapshot of account {} region {} as well (collect it with credentials for that account): the chain continues there",
                 r.account, r.region
             ));
-            let _ = r.partition;
             return out;
         }
     }
     // An undecided filter is a property of its pattern, not of missing data: collecting again
     // would show the same pattern.
-    if f.link.as_deref() == Some("filter") {
+    if f.link == Some(Link::Filter) {
         out.push(format!(
-            "check the metric filter of account {} region {} by hand, or replace its pattern with the CIS reference pattern: {}",
+            "check the metric filter of account {} region {} by hand, or replace its pattern with the rule's reference pattern: {}",
             loc.account_id, loc.region, f.message
         ));
         return out;
@@ -1153,6 +1632,19 @@ mod tests {
     }
 
     #[test]
+    fn spots() {
+        assert_eq!(Spot::parse("/cloudtrail/trailList/0"), Spot::TrailList);
+        assert_eq!(
+            Spot::parse("/logs/metricFilters/3/metricTransformations/0"),
+            Spot::Filter("/logs/metricFilters/3".into())
+        );
+        assert_eq!(Spot::parse("/cloudwatch/MetricAlarms"), Spot::Alarms);
+        assert_eq!(Spot::parse("/cloudwatch/MetricAlarms/2"), Spot::Alarm);
+        assert_eq!(Spot::parse("/errors/1"), Spot::Error(1));
+        assert_eq!(Spot::parse("/logs"), Spot::Other);
+    }
+
+    #[test]
     fn selectors_keep_data_events() {
         let (basic, adv) = management_selectors(&json!({"EventSelectors": [
             {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": true, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}
@@ -1165,13 +1657,34 @@ mod tests {
     }
 
     #[test]
+    fn hostile_values_make_a_manual_step() {
+        let s = Step::new(
+            "123456789012",
+            "us-east-1",
+            "x",
+            "R",
+            Action::EnableAlarmActions {
+                alarm_name: "a\u{2028}b".into(),
+            },
+        );
+        assert!(s.manual.is_some());
+        let s = Step::new(
+            "123456789012",
+            "us-east-1",
+            "x",
+            "R",
+            Action::Subscribe {
+                topic_arn: "arn:aws:sns:us-east-1:123456789012:$(id)".into(),
+                endpoint: EMAIL_PLACEHOLDER.into(),
+                resend: false,
+            },
+        );
+        assert!(s.manual.unwrap().contains("SNS topic ARN"));
+    }
+
+    #[test]
     fn enable_is_superseded_by_a_restatement() {
-        let s = |action| Step {
-            account_id: "1".into(),
-            region: "r".into(),
-            fixes: String::new(),
-            action,
-        };
+        let s = |action| Step::new("123456789012", "us-east-1", "", "R", action);
         let mut spec = AlarmSpec::new();
         spec.insert("AlarmName".into(), json!("A"));
         let enable = s(Action::EnableAlarmActions {

@@ -124,7 +124,7 @@ pub fn resources(f: &Finding, broken: bool) -> Vec<Resource> {
     if let Some(r) = f.resource.as_deref().filter(|r| !r.is_empty()) {
         out.push(Resource {
             id: r.to_string(),
-            link: f.link.clone(),
+            link: f.link.as_deref().map(str::to_string),
             at_fault: broken,
         });
     }

@@ -345,7 +345,7 @@ fn result(f: &Finding, rules: &[RuleMeta], root: &SourceRoot) -> Option<SarifRes
     properties.insert("region", serde_json::Value::from(loc.region.clone()));
     properties.insert("verdict", serde_json::Value::from(f.verdict.as_str()));
     if let Some(link) = &f.link {
-        properties.insert("link", serde_json::Value::from(link.clone()));
+        properties.insert("link", serde_json::Value::from(link.as_str()));
     }
     properties.insert("pointer", serde_json::Value::from(loc.pointer.clone()));
     Some(SarifResult {

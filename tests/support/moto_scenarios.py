@@ -3,6 +3,7 @@
     python moto_scenarios.py ENDPOINT SCENARIO
     python moto_scenarios.py ENDPOINT restricted-user ACTIONS_JSON   # prints "KEY SECRET", turns IAM on
     python moto_scenarios.py ENDPOINT organization   # prints the organization's ids as JSON
+    python moto_scenarios.py ENDPOINT remediation    # REMEDIATION accounts; prints their credentials
 
 The account is moto's default, 123456789012. Every scenario builds the chain of Trend Micro
 Conformity's CWL-014 remediation (trail -> log group -> metric filter -> metric -> alarm -> SNS topic
@@ -72,7 +73,7 @@ def trail(home, name="management-events", log_group="CloudTrail/management-event
 
 
 def alarm_chain(region, log_group="CloudTrail/management-events", pattern=CIS, actions_enabled=True,
-                subscribe=True, alarm_region=None):
+                subscribe=True, alarm_region=None, namespace="CloudTrailMetrics"):
     """Metric filter on `log_group` in `region`; alarm and topic in `alarm_region` (default: same)."""
     alarm_region = alarm_region or region
     client("logs", region).put_metric_filter(
@@ -92,7 +93,7 @@ def alarm_chain(region, log_group="CloudTrail/management-events", pattern=CIS, a
     client("cloudwatch", alarm_region).put_metric_alarm(
         AlarmName="RootAccountUsageAlarm",
         MetricName="RootAccountUsageEventCount",
-        Namespace="CloudTrailMetrics",
+        Namespace=namespace,
         Statistic="Sum",
         Period=300,
         EvaluationPeriods=1,
@@ -150,6 +151,17 @@ def scenario(name):
         sns.subscribe(TopicArn=topic, Protocol="https",
                       Endpoint="https://hooks.example.net/services/T000/B000/s3cr3t-w3bh00k")
         sns.subscribe(TopicArn=topic, Protocol="sms", Endpoint="+15555550123")
+    elif name == "no-trail":
+        # Nothing but the bucket a new trail would write to (tests/remediate.rs names it in the plan).
+        client("s3", r).create_bucket(Bucket=f"remediation-trail-{ACCOUNT}")
+    elif name == "no-filter":
+        trail(r)
+        sns = client("sns", r)
+        topic = sns.create_topic(Name="RootAccountUsageAlerts")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="security@example.com")
+    elif name == "alarm-other-namespace":
+        trail(r)
+        alarm_chain(r, namespace="LogMetrics")
     elif name == "organization-trail":
         client("organizations", r).create_organization(FeatureSet="ALL")
         trail(r, name="organization-trail", organization=True)
@@ -235,6 +247,35 @@ def organization():
                       "ous": ous, "accounts": accounts, "paths": paths}))
 
 
+# Accounts of the remediation round trip (tests/remediate.rs): one failing state each; every state
+# but `compliant` breaks the CWL-014 chain, and none has alarms for the fourteen other CIS rules.
+REMEDIATION = [
+    ("100000000001", "no-trail"),
+    ("100000000002", "trail-stopped"),
+    ("100000000003", "single-region-trail"),
+    ("100000000004", "write-only"),
+    ("100000000005", "no-filter"),
+    ("100000000006", "weak-filter"),
+    ("100000000007", "alarm-other-namespace"),
+    ("100000000008", "actions-disabled"),
+    ("100000000009", "no-subscription"),
+    ("100000000010", "compliant"),
+]
+
+
+def remediation():
+    """Seeds REMEDIATION, each in its own account; prints {account: [key, secret, token]}."""
+    creds = {}
+    for account_id, scen in REMEDIATION:
+        as_account(account_id, lambda: scenario(scen))
+        c = client("sts", "us-east-1").assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+            RoleSessionName="remediate", DurationSeconds=43200,
+        )["Credentials"]
+        creds[account_id] = [c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]]
+    print(json.dumps(creds))
+
+
 def restricted_user(actions):
     """An IAM user allowed exactly `actions`; prints its keys, then makes moto enforce IAM."""
     iam = client("iam", "us-east-1")
@@ -261,6 +302,8 @@ if __name__ == "__main__":
         restricted_user(json.loads(sys.argv[3]))
     elif sys.argv[2] == "organization":
         organization()
+    elif sys.argv[2] == "remediation":
+        remediation()
     else:
         for s in sys.argv[2:]:
             scenario(s)

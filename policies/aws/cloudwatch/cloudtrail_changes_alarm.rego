@@ -16,6 +16,11 @@
 #   id: CIS-4.5
 #   severity: HIGH
 #   recommended_action: Create a metric filter with the CIS 4.5 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: CloudTrailChanges
+#     metric_name: cloudtrail_cfg_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: CloudTrailChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.5"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.5"]

@@ -17,6 +17,11 @@
 #   id: CWL-015
 #   severity: HIGH
 #   recommended_action: Create a metric filter with the CIS 4.7 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: KmsKeyDisableOrDeletion
+#     metric_name: disable_or_delete_cmk_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: KmsKeyDisableOrDeletionAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.7"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.7"]

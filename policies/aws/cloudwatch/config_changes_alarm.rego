@@ -17,6 +17,11 @@
 #   id: CWL-011
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.9 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: AwsConfigChanges
+#     metric_name: aws_config_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: AwsConfigChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.9"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.9"]

@@ -17,6 +17,11 @@
 #   id: CWL-001
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.6 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: ConsoleSignInFailures
+#     metric_name: console_signin_failure_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: ConsoleSignInFailuresAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.6"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.6"]

@@ -17,6 +17,11 @@
 #   id: CWL-017
 #   severity: HIGH
 #   recommended_action: Create a metric filter with the CIS 4.2 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: ConsoleSignInWithoutMfa
+#     metric_name: no_mfa_console_signin_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: ConsoleSignInWithoutMfaAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.2"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.2"]

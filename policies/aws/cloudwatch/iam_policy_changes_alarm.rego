@@ -17,6 +17,11 @@
 #   id: CWL-010
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.4 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: IAMPolicyChanges
+#     metric_name: iam_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: IAMPolicyChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.4"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.4"]

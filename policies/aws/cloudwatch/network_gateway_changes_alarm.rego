@@ -17,6 +17,11 @@
 #   id: CWL-006
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.12 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: NetworkGatewayChanges
+#     metric_name: network_gw_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: NetworkGatewayChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.12"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.12"]

@@ -18,6 +18,11 @@
 #   id: CWL-016
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.15 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: OrganizationsChanges
+#     metric_name: organizations_changes
+#     metric_namespace: CISBenchmark
+#     alarm_name: OrganizationsChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.4-v5.0: ["4.15"]
 #     cis-aws-foundations-v6.0: ["5.15"]

@@ -15,6 +15,11 @@
 #   id: CWL-014
 #   severity: HIGH
 #   recommended_action: Create a metric filter for root-user events on the CloudTrail log group, an alarm on its metric, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: RootAccountUsage
+#     metric_name: RootAccountUsageEventCount
+#     metric_namespace: CloudTrailMetrics
+#     alarm_name: RootAccountUsageAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.3"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.3"]

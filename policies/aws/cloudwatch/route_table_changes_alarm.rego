@@ -16,6 +16,11 @@
 #   id: CIS-4.13
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.13 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: RouteTableChanges
+#     metric_name: route_table_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: RouteTableChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.13"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.13"]

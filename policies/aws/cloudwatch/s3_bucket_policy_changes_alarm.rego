@@ -17,6 +17,11 @@
 #   id: CWL-012
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.8 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: S3BucketPolicyChanges
+#     metric_name: s3_bucket_policy_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: S3BucketPolicyChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.8"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.8"]

@@ -17,6 +17,11 @@
 #   id: CWL-004
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.10 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: SecurityGroupChanges
+#     metric_name: security_group_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: SecurityGroupChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.10"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.10"]

@@ -17,6 +17,11 @@
 #   id: CWL-002
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.1 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: UnauthorizedApiCalls
+#     metric_name: unauthorized_api_calls_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: UnauthorizedApiCallsAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.1"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.1"]

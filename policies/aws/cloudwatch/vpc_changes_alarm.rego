@@ -17,6 +17,11 @@
 #   id: CWL-007
 #   severity: MEDIUM
 #   recommended_action: Create a metric filter with the CIS 4.14 pattern on the CloudTrail log group, an alarm on its metric that fires on one event, and an SNS topic with a confirmed subscription.
+#   remediate:
+#     filter_name: VpcChanges
+#     metric_name: vpc_changes_metric
+#     metric_namespace: CISBenchmark
+#     alarm_name: VpcChangesAlarm
 #   frameworks:
 #     cis-aws-foundations-v1.2: ["3.14"]
 #     cis-aws-foundations-v1.4-v5.0: ["4.14"]

@@ -1,0 +1,305 @@
+//! Making snapshot values safe to put in front of a shell, the AWS CLI and CloudFormation.
+//!
+//! Snapshot files are written by whoever can commit to the snapshot repository, and a plan is text
+//! a person pastes into a shell in an audited account. So the class of problem is closed here, in
+//! one place, instead of value by value:
+//! - every value taken from a snapshot is checked against AWS's naming rules for its kind
+//!   ([`check`]); a value that fails makes its step a commented manual step (see `Step::manual`);
+//! - every command passes its parameters as one JSON document (`--cli-input-json`), built with
+//!   serde_json and quoted by the one quoting function ([`quote`]): the AWS CLI reads no option,
+//!   no `file://` / `http://` parameter file and no shorthand syntax out of a JSON value;
+//! - the JSON text carries no raw control, line-separator or bidi character ([`json`]), so what a
+//!   reader sees in the script is what runs;
+//! - CloudFormation dynamic references (`{{resolve:...}}`) and Terraform interpolation (`${`, `%{`)
+//!   are refused in every value, so no value is resolved or interpolated by a deployment tool.
+use crate::text::is_hidden;
+use serde_json::Value;
+
+/// The kinds of values a plan uses, each with AWS's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Account,
+    Region,
+    /// CloudWatch alarm name: 1-255 characters, no control characters.
+    AlarmName,
+    /// Free text of an alarm (`AlarmDescription`): up to 1024 characters.
+    Description,
+    /// Metric filter name: 1-512, no `:` or `*`.
+    FilterName,
+    /// Log group name: 1-512 of `[.\-_/#A-Za-z0-9]`.
+    LogGroup,
+    /// Metric name or namespace: 1-255, no `:`, `*` or `$`.
+    Metric,
+    /// A metric filter pattern: up to 1024 characters.
+    Pattern,
+    /// SNS topic name: 1-256 of `[A-Za-z0-9_-]` (`.fifo` suffix allowed).
+    TopicName,
+    /// `arn:PARTITION:sns:REGION:ACCOUNT:TOPIC`.
+    TopicArn,
+    /// CloudTrail trail name: 3-128 of letters, digits, `.`, `_`, `-`, starting and ending with a
+    /// letter or digit, no two of `._-` next to each other.
+    TrailName,
+    /// `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`.
+    TrailArn,
+    /// IAM role name: 1-64 of `[A-Za-z0-9+=,.@_-]`.
+    RoleName,
+    /// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
+    RoleArn,
+    /// An alarm action: an ARN of printable ASCII without spaces.
+    ActionArn,
+    /// An e-mail address to subscribe (or the placeholder).
+    Email,
+    /// An alarm dimension's name or value: 1-255, no control characters.
+    Dimension,
+    /// An enumerated AWS word (`Sum`, `GreaterThanOrEqualToThreshold`...): letters and digits.
+    Word,
+}
+
+impl Kind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Account => "account id",
+            Kind::Region => "region",
+            Kind::AlarmName => "alarm name",
+            Kind::Description => "alarm description",
+            Kind::FilterName => "metric filter name",
+            Kind::LogGroup => "log group name",
+            Kind::Metric => "metric name or namespace",
+            Kind::Pattern => "filter pattern",
+            Kind::TopicName => "SNS topic name",
+            Kind::TopicArn => "SNS topic ARN",
+            Kind::TrailName => "trail name",
+            Kind::TrailArn => "trail ARN",
+            Kind::RoleName => "IAM role name",
+            Kind::RoleArn => "IAM role ARN",
+            Kind::ActionArn => "alarm action ARN",
+            Kind::Email => "e-mail address",
+            Kind::Dimension => "alarm dimension",
+            Kind::Word => "AWS keyword",
+        }
+    }
+}
+
+fn len_in(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.chars().count())
+}
+
+fn all(s: &str, f: impl Fn(char) -> bool) -> bool {
+    s.chars().all(f)
+}
+
+fn partition_ok(p: &str) -> bool {
+    matches!(
+        p,
+        "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f"
+    )
+}
+
+fn region_ok(r: &str) -> bool {
+    // `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `eu-isoe-west-1`.
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && all(p, |c| c.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && all(n, |c| c.is_ascii_digit()))
+}
+
+fn account_ok(a: &str) -> bool {
+    a.len() == 12 && all(a, |c| c.is_ascii_digit())
+}
+
+fn trail_name_ok(n: &str) -> bool {
+    let sep = |c: char| matches!(c, '.' | '_' | '-');
+    len_in(n, 3, 128)
+        && all(n, |c| c.is_ascii_alphanumeric() || sep(c))
+        && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !n
+            .as_bytes()
+            .windows(2)
+            .any(|w| sep(w[0] as char) && sep(w[1] as char))
+}
+
+fn topic_name_ok(n: &str) -> bool {
+    let base = n.strip_suffix(".fifo").unwrap_or(n);
+    len_in(n, 1, 256) && all(base, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn role_name_ok(n: &str) -> bool {
+    len_in(n, 1, 64) && all(n, |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with a known partition and account.
+fn arn_parts(s: &str, service: &str) -> Option<(String, String, String)> {
+    let p: Vec<&str> = s.splitn(6, ':').collect();
+    (p.len() == 6 && p[0] == "arn" && partition_ok(p[1]) && p[2] == service && account_ok(p[4]))
+        .then(|| (p[3].to_string(), p[4].to_string(), p[5].to_string()))
+}
+
+/// Whether `v` is a valid value of kind `k`. Checks first what no kind may hold: hidden characters
+/// (control, line separators, bidi) and deployment-tool syntax (`{{resolve:`, `${`, `%{`).
+pub fn valid(k: Kind, v: &str) -> bool {
+    if v.chars().any(is_hidden) || v.contains("{{") || v.contains("${") || v.contains("%{") {
+        return false;
+    }
+    match k {
+        Kind::Account => account_ok(v),
+        Kind::Region => region_ok(v),
+        Kind::AlarmName => len_in(v, 1, 255),
+        Kind::Description => len_in(v, 0, 1024),
+        Kind::FilterName => len_in(v, 1, 512) && !v.contains([':', '*']),
+        Kind::LogGroup => {
+            len_in(v, 1, 512) && all(v, |c| c.is_ascii_alphanumeric() || "._-/#".contains(c))
+        }
+        Kind::Metric => len_in(v, 1, 255) && !v.contains([':', '*', '$']),
+        Kind::Pattern => len_in(v, 0, crate::pattern::MAX_PATTERN_CHARS),
+        Kind::TopicName => topic_name_ok(v),
+        Kind::TopicArn => arn_parts(v, "sns")
+            .is_some_and(|(region, _, name)| region_ok(&region) && topic_name_ok(&name)),
+        Kind::TrailName => trail_name_ok(v),
+        Kind::TrailArn => arn_parts(v, "cloudtrail").is_some_and(|(region, _, res)| {
+            region_ok(&region) && res.strip_prefix("trail/").is_some_and(trail_name_ok)
+        }),
+        Kind::RoleName => role_name_ok(v),
+        Kind::RoleArn => arn_parts(v, "iam").is_some_and(|(region, _, res)| {
+            region.is_empty()
+                && res.strip_prefix("role/").is_some_and(|path| {
+                    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+                    role_name_ok(name)
+                        && all(dirs, |c| {
+                            c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c)
+                        })
+                })
+        }),
+        Kind::ActionArn => {
+            v.starts_with("arn:")
+                && len_in(v, 1, 1024)
+                && all(v, |c| {
+                    c.is_ascii_graphic() && !"'\"\\`$;&|<>(){}".contains(c)
+                })
+        }
+        Kind::Email => {
+            v == super::EMAIL_PLACEHOLDER
+                || (len_in(v, 3, 254)
+                    && v.split('@').count() == 2
+                    && !v.starts_with(['@', '-'])
+                    && all(v, |c| c.is_ascii_alphanumeric() || ".@_+-".contains(c)))
+        }
+        Kind::Dimension => len_in(v, 1, 255),
+        Kind::Word => len_in(v, 1, 64) && all(v, |c| c.is_ascii_alphanumeric()),
+    }
+}
+
+/// `Ok` when valid, else the reason in words (the value shown sanitized).
+pub fn check(k: Kind, v: &str) -> Result<(), String> {
+    if valid(k, v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not a valid {} by AWS's naming rules",
+            shown(v),
+            k.describe()
+        ))
+    }
+}
+
+/// A value in a message: JSON-quoted (escapes control characters), hidden characters replaced,
+/// at most 80 characters.
+pub fn shown(v: &str) -> String {
+    let cut: String = v.chars().take(80).collect();
+    let more = if v.chars().count() > 80 { "..." } else { "" };
+    format!("{}{more}", json(&Value::String(cut)))
+}
+
+/// Quotes `s` for a POSIX shell: as it is when it holds only characters no shell treats
+/// specially, else in single quotes (inside which nothing is special; a `'` is written `'\''`).
+pub fn quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && !s.starts_with(['-', '~', '#'])
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=,@+%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// `v` as compact JSON text in which every hidden character (control, DEL and C1, line and
+/// paragraph separators, bidi controls) is a `\uXXXX` escape: serde_json escapes only U+0000 to
+/// U+001F, and the rest would reach a terminal or an editor as they are. Outside strings JSON text
+/// holds none of them, so escaping them anywhere is escaping them inside strings.
+pub fn json(v: &Value) -> String {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    if !text.chars().any(is_hidden) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hidden(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_aws_rules() {
+        assert!(valid(Kind::TrailName, "management-events"));
+        assert!(!valid(Kind::TrailName, "a--b"));
+        assert!(!valid(Kind::TrailName, "-ab"));
+        assert!(!valid(Kind::TrailName, "x\"y"));
+        assert!(valid(Kind::LogGroup, "aws-cloudtrail-logs-1/x#y"));
+        assert!(!valid(Kind::LogGroup, "a b"));
+        assert!(valid(
+            Kind::TopicArn,
+            "arn:aws:sns:us-east-1:123456789012:Root_Alerts-1"
+        ));
+        assert!(!valid(
+            Kind::TopicArn,
+            "arn:aws:sns:us-east-1:123456789012:$(touch x)"
+        ));
+        assert!(!valid(Kind::ActionArn, "--endpoint-url=http://x"));
+        assert!(!valid(Kind::AlarmName, "a\u{2028}b"));
+        assert!(!valid(Kind::AlarmName, "{{resolve:ssm:x}}"));
+        assert!(!valid(Kind::AlarmName, "${aws_x.y}"));
+        assert!(
+            valid(Kind::AlarmName, "file://etc"),
+            "the JSON input keeps it a value"
+        );
+        assert!(valid(Kind::Region, "us-gov-west-1"));
+        assert!(!valid(Kind::Region, "us-east-1;"));
+        assert!(valid(
+            Kind::RoleArn,
+            "arn:aws:iam::123456789012:role/service/CloudTrail_Logs"
+        ));
+        assert!(!valid(Kind::Email, "a@b;rm"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("us-east-1"), "us-east-1");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote("-x"), "'-x'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn json_text_has_no_hidden_characters() {
+        let v = serde_json::json!({"a": "x\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\r"});
+        let t = json(&v);
+        assert!(!t.chars().any(is_hidden), "{t}");
+        assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), v);
+    }
+}
