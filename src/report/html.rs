@@ -402,7 +402,31 @@ pub fn render(run: &RunResult) -> Vec<u8> {
     o.push_str("</p>\n</header>\n<main>\n");
 
     if !run.notifications.is_empty() {
-        o.push_str("<section id=\"problems\">\n<h2>Input problems</h2>\n<ul>\n");
+        // Open when short; an organization's many warnings (one per denied call) would
+        // otherwise push the matrix off the first screen.
+        let count = |l: Level| run.notifications.iter().filter(|n| n.level == l).count();
+        let kinds: Vec<String> = [
+            (Level::Error, "error"),
+            (Level::Warning, "warning"),
+            (Level::Note, "note"),
+        ]
+        .into_iter()
+        .filter(|(l, _)| count(*l) > 0)
+        .map(|(l, word)| {
+            let n = count(l);
+            format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+        })
+        .collect();
+        let _ = writeln!(
+            o,
+            "<details id=\"problems\"{}><summary>Input problems: {}</summary>\n<ul>",
+            if run.notifications.len() <= 5 {
+                " open"
+            } else {
+                ""
+            },
+            kinds.join(", ")
+        );
         for n in &run.notifications {
             let level = match n.level {
                 Level::Error => "error",
@@ -411,11 +435,11 @@ pub fn render(run: &RunResult) -> Vec<u8> {
             };
             let _ = writeln!(
                 o,
-                "<li class=\"{level}\"><b>{level}</b> {}</li>",
+                "<li class=\"{level}\"><span class=\"level\">{level}</span> {}</li>",
                 escape(&n.message)
             );
         }
-        o.push_str("</ul>\n</section>\n");
+        o.push_str("</ul>\n</details>\n");
     }
 
     o.push_str("<section id=\"org\">\n<h2>Accounts × rules</h2>\n");
