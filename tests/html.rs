@@ -90,8 +90,8 @@ fn on_path(names: &[&str]) -> Option<PathBuf> {
 fn browser() -> Option<(PathBuf, PathBuf)> {
     let from_env = |k: &str| {
         std::env::var_os(k)
-            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
+            .filter(|p| p.is_file())
     };
     let chromium = from_env("CWL_AUDIT_CHROMIUM")
         .or_else(|| on_path(&["chromium", "chromium-browser", "google-chrome"]))?;
