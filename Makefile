@@ -8,7 +8,7 @@ TOOLS := .tools
 MULTITOOL := $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 DEMO_OUT := target/demo
 
-.PHONY: demo test tools lint policy-test eval-only opa-crosscheck clean-tools bench man completions fuzz soak
+.PHONY: demo test tools browser lint policy-test eval-only opa-crosscheck clean-tools bench man completions fuzz soak
 
 ## demo: evaluate snapshots/ with the evaluator-only build: root usage (CWL-014) account by account,
 ## then what failed among all fifteen CIS monitoring rules; also writes target/demo/cwl-audit.sarif
@@ -27,9 +27,11 @@ demo:
 ## the collector against the moto emulator), the evaluator-only build, Rego unit tests, and the
 ## cross-check of every scenario with real OPA.
 SCENARIOS := target/scenarios
-test: tools
+test: tools browser
 	rm -rf $(SCENARIOS)
+	@# Where the browser is installed its test must run: CWL_AUDIT_REQUIRE_BROWSER turns a skip into a failure.
 	PYTHON=$(abspath $(PY)) MULTITOOL=$(abspath $(MULTITOOL)) CWL_AUDIT_PYTHON=$(abspath $(PY)) \
+		CWL_AUDIT_REQUIRE_BROWSER=$$(command -v $(CHROMIUM) >/dev/null && command -v chromedriver >/dev/null && echo 1) \
 		CWL_AUDIT_KEEP_SCENARIOS=$(abspath $(SCENARIOS)) $(CARGO) test --all-targets
 	$(MAKE) --no-print-directory eval-only policy-test opa-crosscheck
 
@@ -58,6 +60,20 @@ policy-test:
 		| grep -q '"pass": 2'
 
 tools: $(VENV)/.installed $(MULTITOOL)
+
+## browser: headless Chromium and its WebDriver for the HTML report's browser test (tests/html.rs),
+## from Debian's packages where missing: apt-get as root, or with sudo that needs no password.
+## Without a package manager (or the right to use it) the test is skipped with a message.
+CHROMIUM := chromium
+browser:
+	@if command -v $(CHROMIUM) >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "make: no apt-get: the HTML browser test will be skipped (install chromium and chromedriver)" >&2; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=sudo; \
+	else echo "make: not root and no password-less sudo: the HTML browser test will be skipped" \
+		"(apt-get install chromium chromium-driver)" >&2; exit 0; fi; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver
 
 $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)

@@ -170,6 +170,21 @@ pub struct AccountInfo {
     pub partition: String,
     /// Each region's snapshot `collected_at`, as written (an optional field of the snapshot).
     pub collected_at: BTreeMap<String, String>,
+    /// Each region's snapshot file, as given on the command line (the HTML report's
+    /// `cwl-audit remediate` command line names the account's files).
+    pub snapshots: BTreeMap<String, String>,
+}
+
+/// An account's place in its organization, as the run manifest of `collect --organization` names
+/// it: the HTML report groups its matrix by OU. Untrusted like any input (it comes from a file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OrgAccount {
+    /// The account's name in Organizations.
+    pub name: Option<String>,
+    /// The OU id (`ou-abcd-12345678`, or the root `r-abcd`).
+    pub ou_id: Option<String>,
+    /// OU names from the root down (`Root/Workloads/Prod`), when the manifest has them.
+    pub ou_path: Option<String>,
 }
 
 /// Everything a report needs.
@@ -184,6 +199,9 @@ pub struct RunResult {
     pub benchmark: String,
     /// Every account that had a usable snapshot, by id.
     pub accounts: BTreeMap<String, AccountInfo>,
+    /// Every account a run manifest lists (with or without snapshots), by id; empty without one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub organization: BTreeMap<String, OrgAccount>,
 }
 
 impl RunResult {

@@ -1,7 +1,7 @@
 //! cwl-audit: collect AWS configuration snapshots and evaluate them offline with Rego.
 //!
 //! Data flows one way: [`collect`] (feature `collect`, AWS SDK) -> snapshot files -> [`snapshot`] (load, check, locate) -> [`engine`] (regorus,
-//! builtins, METADATA) -> [`findings`] -> [`report`] (text, JSON, JUnit, SARIF). [`eval`] runs that
+//! builtins, METADATA) -> [`findings`] -> [`report`] (text, JSON, JUnit, SARIF, OCSF, ASFF, HTML). [`eval`] runs that
 //! pipeline; [`pattern`] is the pure filter-pattern library behind the `cwl.*` builtins.
 #[cfg(feature = "collect")]
 pub mod collect;

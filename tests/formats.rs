@@ -520,6 +520,7 @@ fn asff_batches_split_at_100_findings_and_by_account() {
                 partition: "aws".into(),
                 collected_at: [("eu-west-1".to_string(), "2026-11-25T10:00:00Z".to_string())]
                     .into(),
+                ..AccountInfo::default()
             };
             (a.to_string(), info)
         })
@@ -531,6 +532,7 @@ fn asff_batches_split_at_100_findings_and_by_account() {
         inputs: Vec::new(),
         benchmark: "cis-v6.0".into(),
         accounts,
+        organization: Default::default(),
     };
     let bytes = render(Format::Asff, &run, &RenderOptions::default());
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@ mod plan;
 
 use crate::engine::{self, EngineError, Evaluator, PolicySource, RuleMeta};
 use crate::findings::{
-    AccountInfo, Finding, Level, Link, Location, Notification, RunResult, Verdict,
+    AccountInfo, Finding, Level, Link, Location, Notification, OrgAccount, RunResult, Verdict,
 };
 use crate::manifest;
 use crate::snapshot::{self, LoadError, Snapshot};
@@ -369,6 +369,26 @@ pub fn evaluate(
     )
 }
 
+/// Names and OUs of the accounts the run manifests list. Shards list the same account (the one
+/// that collects it and the others, as `other_shard`); the first entry that names an OU wins, so
+/// the answer does not depend on which shard's entry came first when only one has it.
+fn organization(manifests: &[manifest::Loaded]) -> BTreeMap<String, OrgAccount> {
+    let mut out: BTreeMap<String, OrgAccount> = BTreeMap::new();
+    for a in manifests.iter().flat_map(|m| &m.manifest.accounts) {
+        let entry = out.entry(a.account_id.clone()).or_default();
+        if entry.name.is_none() {
+            entry.name.clone_from(&a.name);
+        }
+        if entry.ou_id.is_none() {
+            if let Some(ou) = &a.ou {
+                entry.ou_id = Some(ou.id.clone());
+                entry.ou_path.clone_from(&ou.path);
+            }
+        }
+    }
+    out
+}
+
 /// What a run knows besides its plan.
 struct Sources<'a> {
     unreadable: Vec<LoadError>,
@@ -508,7 +528,7 @@ fn decide_plan(
         .map(|a| {
             let info = AccountInfo {
                 partition: a.partition.clone(),
-                collected_at: BTreeMap::new(),
+                ..AccountInfo::default()
             };
             (a.id.clone(), info)
         })
@@ -516,6 +536,11 @@ fn decide_plan(
     for ((account, region), at) in collected_at {
         if let Some(info) = infos.get_mut(&account) {
             info.collected_at.insert(region, at);
+        }
+    }
+    for ((account, region), path) in &paths_by_key {
+        if let Some(info) = infos.get_mut(account) {
+            info.snapshots.insert(region.clone(), path.clone());
         }
     }
     // A run that decided nothing proved nothing: without this, a manifest whose every account was
@@ -546,6 +571,7 @@ fn decide_plan(
         inputs,
         benchmark,
         accounts: infos,
+        organization: organization(manifests),
     })
 }
 

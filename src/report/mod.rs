@@ -1,5 +1,6 @@
 //! Output sinks. Each turns a [`RunResult`] into bytes and knows nothing about Rego or snapshots.
 pub mod asff;
+pub mod html;
 mod interop;
 mod json;
 mod junit;
@@ -20,6 +21,8 @@ pub enum Format {
     Ocsf,
     /// AWS Security Finding Format: one `{"Findings": [...]}` batch per line, for Security Hub.
     Asff,
+    /// One self-contained HTML page: the accounts x rules matrix and each account's chains.
+    Html,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -51,5 +54,6 @@ pub fn render(format: Format, result: &RunResult, opts: &RenderOptions) -> Vec<u
         Format::Junit => junit::render(result).into_bytes(),
         Format::Ocsf => ocsf::render(result),
         Format::Asff => asff::render(result),
+        Format::Html => html::render(result),
     }
 }
