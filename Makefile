@@ -61,7 +61,7 @@ policy-test:
 
 tools: $(VENV)/.installed $(MULTITOOL)
 
-## browser: headless Chromium and its WebDriver for the HTML report's browser test (tests/html.rs),
+## browser: headless Chromium and its WebDriver for the HTML report's browser test (tests/it/html.rs),
 ## from Debian's packages where missing: apt-get as root, or with sudo that needs no password.
 ## Without a package manager (or the right to use it) the test is skipped with a message.
 CHROMIUM := chromium
@@ -123,14 +123,14 @@ fuzz:
 		$(CARGO) +nightly fuzz run $(t) fuzz/corpus/$(t) $(wildcard fuzz/seeds/$(t)) $(FUZZ_SEEDS_$(t)) \
 		-- -max_total_time=$(FUZZ_SECONDS) &&) true
 
-## soak: the generative test (tests/generative.rs) on SOAK_CASES organizations (default 5000) from
+## soak: the generative test (tests/it/generative.rs) on SOAK_CASES organizations (default 5000) from
 ## SOAK_SEED (default: from the clock; printed). Every mismatch prints its seed and a reproducer;
-## replay one with GEN_CASE=<seed> cargo test --test generative replay -- --ignored --nocapture.
+## replay one with GEN_CASE=<seed> cargo test --test it generative::replay -- --ignored --nocapture.
 ## GEN_SKIP_KNOWN=1 leaves out the known defects of issue #12, GEN_OPEN=1 adds the open questions.
 SOAK_CASES ?= 5000
 SOAK_SEED ?=
 soak:
-	SOAK_CASES=$(SOAK_CASES) SOAK_SEED=$(SOAK_SEED) $(CARGO) test --test generative soak -- --ignored --nocapture
+	SOAK_CASES=$(SOAK_CASES) SOAK_SEED=$(SOAK_SEED) $(CARGO) test --test it generative::soak -- --ignored --nocapture
 
 lint:
 	$(CARGO) fmt --check

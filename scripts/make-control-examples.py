@@ -5,7 +5,7 @@ Run from the repository root: python3 scripts/make-control-examples.py
 For each check under policies/aws/cloudwatch/ (the reference pattern of the default benchmark in its
 METADATA, custom.references, and the `weakened` pattern of its _test.rego), two one-account snapshots in the format `cwl-audit collect` writes (keys
 sorted, 2-space indent): pass/ has a complete chain whose metric filter uses the CIS reference
-pattern, fail/ the same chain with the weakened filter. tests/examples.rs checks the verdicts.
+pattern, fail/ the same chain with the weakened filter. tests/it/examples.rs checks the verdicts.
 """
 import json
 import pathlib

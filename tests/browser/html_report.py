@@ -1,5 +1,5 @@
 """Opens cwl-audit HTML reports in headless Chromium (Selenium) and checks each against the JSON
-report of the same run. tests/html.rs writes the reports and a spec, then runs:
+report of the same run. tests/it/html.rs writes the reports and a spec, then runs:
 
     html_report.py SPEC.json      (env CWL_AUDIT_CHROMIUM, CWL_AUDIT_CHROMEDRIVER)
 

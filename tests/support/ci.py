@@ -1,4 +1,4 @@
-"""Runs the project's CI definitions the way their runners do, for tests/workflow.rs.
+"""Runs the project's CI definitions the way their runners do, for tests/it/workflow.rs.
 
     python ci.py github-action ACTION_DIR --workspace DIR --inputs JSON [--preinstalled]
     python ci.py github-job WORKFLOW JOB --action-dir DIR --workspace DIR --event-name NAME [--event JSON]

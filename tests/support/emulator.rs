@@ -1,5 +1,7 @@
-//! The AWS emulator for the collector tests: one moto server per test binary (started from the
-//! project venv's python on a free loopback port, reset through its API before each test), the
+//! The AWS emulator for the collector tests: one moto server per test module (an [`Emulator`]
+//! static; started from the project venv's python on a free loopback port, reset through its API
+//! before each test; modules run in parallel on their own servers, tests of one module one at a
+//! time on theirs), the
 //! seeding scripts, and a loopback proxy that can answer some requests itself (throttling, regions
 //! that are not enabled) and forwards the others to moto.
 #![allow(dead_code)]
@@ -43,19 +45,30 @@ struct Server {
     _child: Child,
 }
 
-static SERVER: OnceLock<Server> = OnceLock::new();
-static LOCK: Mutex<()> = Mutex::new(());
+/// One moto server and the lock that gives one test at a time its exclusive use. A module's own
+/// static: a reset by one module's test never wipes what another module seeded.
+pub struct Emulator {
+    server: OnceLock<Server>,
+    lock: Mutex<()>,
+}
 
-/// Exclusive use of the shared moto server, reset to empty.
+/// Exclusive use of a module's moto server, reset to empty (or as its seeding left it).
 pub struct Moto {
     pub port: u16,
     python: PathBuf,
     _guard: MutexGuard<'static, ()>,
 }
 
-impl Moto {
-    fn server(python: &Path) -> &'static Server {
-        SERVER.get_or_init(|| {
+impl Emulator {
+    pub const fn new() -> Emulator {
+        Emulator {
+            server: OnceLock::new(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn server(&'static self, python: &Path) -> &'static Server {
+        self.server.get_or_init(|| {
             let mut child = Command::new(python)
                 .arg(root().join("tests/support/moto_server.py"))
                 .stdin(Stdio::piped())
@@ -78,11 +91,11 @@ impl Moto {
         })
     }
 
-    /// The shared server, reset; `None` when emulator tests are explicitly skipped.
-    pub fn get() -> Option<Moto> {
+    /// The module's server, reset; `None` when emulator tests are explicitly skipped.
+    pub fn get(&'static self) -> Option<Moto> {
         let python = python()?;
-        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let server = Self::server(&python);
+        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let server = self.server(&python);
         let moto = Moto {
             port: server.port,
             python,
@@ -97,12 +110,13 @@ impl Moto {
     /// later callers of the same test binary get it as it is. Only for tests that never write to
     /// it (the collector only reads), so a seeding that takes seconds is done once.
     pub fn get_seeded<T: Clone>(
+        &'static self,
         cell: &'static OnceLock<T>,
         seed: impl FnOnce(&Moto) -> T,
     ) -> Option<(Moto, T)> {
         let python = python()?;
-        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let port = Self::server(&python).port;
+        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let port = self.server(&python).port;
         let moto = Moto {
             port,
             python,
@@ -121,6 +135,9 @@ impl Moto {
         Some((moto, value))
     }
 
+}
+
+impl Moto {
     /// Runs a moto_scenarios.py command and returns what it printed.
     pub fn seed_output(&self, args: &[&str]) -> String {
         self.script(args)

@@ -1,6 +1,9 @@
 //! Builds snapshot sets for tests: a compliant account in one call, then small edits by JSON pointer.
 #![allow(dead_code)]
 pub mod bin;
+#[cfg(feature = "collect")]
+pub mod emulator;
+pub mod generate;
 use cwl_audit::eval::{self, Options};
 use cwl_audit::findings::{Finding, RunResult, Verdict};
 use serde_json::{json, Value};

@@ -10,7 +10,7 @@ Conformity's CWL-014 remediation (trail -> log group -> metric filter -> metric 
 with a subscription) and breaks at most one link. `organization` makes 123456789012 the management
 account of an organization (with an organization trail) and gives each member account one scenario
 (see MEMBERS), seeded with the member's own credentials (AssumeRole into it). Used by
-tests/collect_moto.rs and tests/collect_org.rs.
+tests/it/collect_moto.rs and tests/it/collect_org.rs.
 """
 import json
 import sys
@@ -152,7 +152,7 @@ def scenario(name):
                       Endpoint="https://hooks.example.net/services/T000/B000/s3cr3t-w3bh00k")
         sns.subscribe(TopicArn=topic, Protocol="sms", Endpoint="+15555550123")
     elif name == "no-trail":
-        # Nothing but the bucket a new trail would write to (tests/remediate.rs names it in the plan).
+        # Nothing but the bucket a new trail would write to (tests/it/remediate.rs names it in the plan).
         client("s3", r).create_bucket(Bucket=f"remediation-trail-{ACCOUNT}")
     elif name == "no-filter":
         trail(r)
@@ -171,7 +171,7 @@ def scenario(name):
 
 
 # The organization: (account name, scenario or None for nothing seeded, OU path or None for the root,
-# closed). Names are unique; tests/collect_org.rs expects each verdict by name.
+# closed). Names are unique; tests/it/collect_org.rs expects each verdict by name.
 MEMBERS = [
     ("compliant", "compliant", None, False),
     ("advanced-selectors", "advanced-selectors", None, False),
@@ -247,7 +247,7 @@ def organization():
                       "ous": ous, "accounts": accounts, "paths": paths}))
 
 
-# Accounts of the remediation round trip (tests/remediate.rs): one failing state each; every state
+# Accounts of the remediation round trip (tests/it/remediate.rs): one failing state each; every state
 # but `compliant` breaks the CWL-014 chain, and none has alarms for the fourteen other CIS rules.
 REMEDIATION = [
     ("100000000001", "no-trail"),

@@ -1,7 +1,7 @@
 """Starts moto (the AWS emulator) in server mode on a free loopback port, prints the port, and
 serves until its standard input closes (the test that started it dropped it or died).
 
-Used by tests/collect_moto.rs; run with the project venv's python (`make test` installs moto).
+Used by tests/it/collect_moto.rs; run with the project venv's python (`make test` installs moto).
 """
 import logging
 import sys

@@ -1,7 +1,7 @@
 //! The catalogue of changes to a compliant organization. Each one edits the model and says, in
 //! words, what it did and what it would do to a compliant account alone (its declared effect);
 //! the oracle, not the declaration, decides the expectation of a combination, and
-//! `each_change_alone` in tests/generative.rs checks every declaration against the oracle.
+//! `each_change_alone` in tests/it/generative.rs checks every declaration against the oracle.
 //!
 //! Changes marked KNOWN DEFECT are the ones issue #12 lists as being fixed now: the test fails on
 //! them until the fix lands (GEN_SKIP_KNOWN=1 leaves them out). Changes marked OPEN are

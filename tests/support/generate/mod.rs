@@ -662,7 +662,7 @@ pub fn report(case: &Case, ms: &[Mismatch]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{} seed {:#x}  (replay: {}GEN_CASE={} cargo test --test generative replay -- --ignored --nocapture)",
+        "{} seed {:#x}  (replay: {}GEN_CASE={} cargo test --test it generative::replay -- --ignored --nocapture)",
         if ms.is_empty() { "CASE" } else { "MISMATCH" },
         case.seed,
         case.env_prefix(),

@@ -401,7 +401,7 @@ fn alarm_problem(a: &Alarm, m: &Metric, value: f64) -> Option<String> {
             a.comparison, a.threshold
         ));
     }
-    // With no event, a zero Sum that breaches keeps the alarm in ALARM (s08 in tests/scenarios.rs).
+    // With no event, a zero Sum that breaches keeps the alarm in ALARM (s08 in tests/it/scenarios.rs).
     if breaches(&a.comparison, 0.0, a.threshold) {
         return Some("breached by a zero count".into());
     }
