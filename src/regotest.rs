@@ -116,7 +116,7 @@ pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, Eng
         engine.set_enable_coverage(true);
     }
     let mut out = TestRun::default();
-    for s in sources.iter().filter(|s| s.is_test()) {
+    for s in sources.iter().filter(|s| s.is_test_file()) {
         let Some(package) = package_of(&s.text) else {
             continue;
         };

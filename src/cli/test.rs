@@ -42,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .collect();
                 all.into_iter()
                     .filter(|s| {
-                        !s.is_test() || theirs.iter().any(|d| s.path.starts_with(d.as_str()))
+                        !s.is_test_file() || theirs.iter().any(|d| s.path.starts_with(d.as_str()))
                     })
                     .collect()
             }

@@ -28,7 +28,15 @@ pub struct PolicySource {
 }
 
 impl PolicySource {
+    /// Tests and their fixtures (`*_test.rego`, `*_fixture.rego`): compiled by `cwl-audit test`
+    /// only, never into an evaluation (a fixture is data for tests, and costs every run its
+    /// compilation).
     pub fn is_test(&self) -> bool {
+        self.is_test_file() || self.path.ends_with("_fixture.rego")
+    }
+
+    /// A file of tests (`*_test.rego`), whose `test_*` rules `cwl-audit test` runs.
+    pub fn is_test_file(&self) -> bool {
         self.path.ends_with("_test.rego")
     }
 }
