@@ -57,3 +57,5 @@ pub fn render(format: Format, result: &RunResult, opts: &RenderOptions) -> Vec<u
         Format::Html => html::render(result),
     }
 }
+#[cfg(test)]
+mod tests;

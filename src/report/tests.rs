@@ -1,0 +1,173 @@
+//! Each emitter on a hand-made `RunResult`: no Rego, no snapshot files, so a change in one format
+//! shows here alone, pinned with insta (tests/it/cli.rs pins the same formats end to end on the
+//! demo). The result holds what every emitter must handle: a pass, a fail with its broken link,
+//! notes and a place, an unknown, an input error, a warning, and a hostile string.
+use super::{render, Format, RenderOptions};
+use crate::findings::{
+    AccountInfo, Finding, Level, Link, Location, Notification, OrgAccount, RuleMeta, RunResult,
+    Severity, Verdict,
+};
+use std::collections::BTreeMap;
+
+fn rule(id: &str, title: &str, severity: Severity, cis: &str) -> RuleMeta {
+    RuleMeta {
+        id: id.into(),
+        title: title.into(),
+        description: format!("{title}: description."),
+        severity,
+        recommended_action: "Create the missing pieces.".into(),
+        remediation: "1. Create a metric filter.\n2. Create an alarm.".into(),
+        frameworks: [("cis-aws-foundations".to_string(), vec![cis.to_string()])].into(),
+        references: Vec::new(),
+        related_resources: Vec::new(),
+        remediate: None,
+        package: format!("checks.test.{}", id.to_lowercase().replace('-', "_")),
+        source: format!("policies/{}.rego", id.to_lowercase()),
+    }
+}
+
+fn finding(rule: &str, account: &str, verdict: Verdict, message: &str) -> Finding {
+    Finding {
+        rule_id: rule.into(),
+        account_id: account.into(),
+        verdict,
+        message: message.into(),
+        region: Some("us-east-1".into()),
+        resource: None,
+        link: None,
+        location: Some(Location {
+            path: format!("snapshots/{account}/us-east-1.json"),
+            pointer: String::new(),
+            line: 1,
+            account_id: account.into(),
+            region: "us-east-1".into(),
+        }),
+        chain: serde_json::json!([]),
+        notes: Vec::new(),
+    }
+}
+
+fn hand_made() -> RunResult {
+    let mut fail = finding(
+        "CWL-014",
+        "222222222222",
+        Verdict::Fail,
+        "filter RootAccountUsage on log group trail-logs misses root sign-ins",
+    );
+    fail.link = Some(Link::Filter);
+    fail.resource = Some("trail-logs:RootAccountUsage".into());
+    fail.notes = vec!["under CIS v1.2 the same filter passes".into()];
+    if let Some(l) = fail.location.as_mut() {
+        l.pointer = "/logs/metricFilters/0".into();
+        l.line = 42;
+    }
+    // An alarm name as a hostile collector could write it: escape sequence, bidi override, markup.
+    let mut unknown = finding(
+        "CIS-4.4",
+        "222222222222",
+        Verdict::Unknown,
+        "alarm \u{1b}[31mx\u{202e}</script><b>\" could not be read: AccessDenied",
+    );
+    unknown.link = Some(Link::Alarm);
+    let pass = finding(
+        "CWL-014",
+        "111111111111",
+        Verdict::Pass,
+        "trail t -> log group g -> filter f -> alarm a -> topic s (1 confirmed subscription)",
+    );
+    let pass2 = finding("CIS-4.4", "111111111111", Verdict::Pass, "IAM policy changes alarm");
+    let info = |p: &str| AccountInfo {
+        partition: "aws".into(),
+        collected_at: [("us-east-1".to_string(), "2026-12-01T10:00:00Z".to_string())].into(),
+        snapshots: [("us-east-1".to_string(), p.to_string())].into(),
+    };
+    RunResult {
+        rules: vec![
+            rule("CIS-4.4", "IAM policy changes alarm", Severity::Medium, "4.4"),
+            rule("CWL-014", "Root Account Usage Alarm", Severity::High, "4.3"),
+        ],
+        findings: vec![unknown, pass2, fail, pass],
+        notifications: vec![
+            Notification {
+                level: Level::Error,
+                message: "snapshots/333333333333/us-east-1.json:3:16: invalid JSON: EOF".into(),
+                path: Some("snapshots/333333333333/us-east-1.json".into()),
+                line: Some(3),
+            },
+            Notification {
+                level: Level::Warning,
+                message: "snapshots/222222222222/us-east-1.json: the collector could not read cloudwatch DescribeAlarms: AccessDenied".into(),
+                path: Some("snapshots/222222222222/us-east-1.json".into()),
+                line: None,
+            },
+        ],
+        inputs: vec![
+            "snapshots/111111111111/us-east-1.json".into(),
+            "snapshots/222222222222/us-east-1.json".into(),
+        ],
+        benchmark: "cis-v6.0".into(),
+        accounts: [
+            ("111111111111".to_string(), info("snapshots/111111111111/us-east-1.json")),
+            ("222222222222".to_string(), info("snapshots/222222222222/us-east-1.json")),
+        ]
+        .into(),
+        organization: BTreeMap::from([(
+            "222222222222".to_string(),
+            OrgAccount {
+                name: Some("prod".into()),
+                ou_id: Some("ou-ab12-cdef3456".into()),
+                ou_path: Some("Root/Workloads".into()),
+            },
+        )]),
+    }
+}
+
+fn rendered(format: Format) -> String {
+    let opts = RenderOptions {
+        source_root: Some(super::uri::SourceRoot::new(std::path::Path::new("."))),
+        ..RenderOptions::default()
+    };
+    String::from_utf8(render(format, &hand_made(), &opts)).expect("every report is UTF-8")
+}
+
+#[test]
+fn text() {
+    insta::assert_snapshot!(rendered(Format::Text));
+}
+
+#[test]
+fn json() {
+    insta::assert_snapshot!(rendered(Format::Json));
+}
+
+#[test]
+fn junit() {
+    insta::assert_snapshot!(rendered(Format::Junit));
+}
+
+#[test]
+fn sarif() {
+    insta::assert_snapshot!(rendered(Format::Sarif));
+}
+
+#[test]
+fn ocsf() {
+    insta::assert_snapshot!(rendered(Format::Ocsf));
+}
+
+#[test]
+fn asff() {
+    insta::assert_snapshot!(rendered(Format::Asff));
+}
+
+#[test]
+fn no_human_readable_format_carries_a_hidden_character() {
+    for format in [Format::Text, Format::Html] {
+        let out = rendered(format);
+        // JSON-escaped in the HTML page's data block; never raw anywhere in these.
+        assert!(
+            !out.chars().any(|c| c == '\u{1b}' || c == '\u{202e}'),
+            "{format:?}"
+        );
+    }
+}
