@@ -158,7 +158,7 @@ pub const DEFAULT_MEMBER_ROLE: &str = "CwlAuditReadOnly";
 
 /// The ARN pattern of the member role in every account of `partition`.
 pub fn member_role_arn_pattern(partition: &str, role: &str) -> String {
-    format!("arn:{partition}:iam::*:role/{role}")
+    crate::arn::role(partition, "*", role)
 }
 
 /// The management side's policy: list the organization, assume the member role, and read its own

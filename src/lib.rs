@@ -3,6 +3,7 @@
 //! Data flows one way: [`collect`] (feature `collect`, AWS SDK) -> snapshot files -> [`snapshot`] (load, check, locate) -> [`engine`] (regorus,
 //! builtins, METADATA) -> [`findings`] -> [`report`] (text, JSON, JUnit, SARIF, OCSF, ASFF, HTML). [`eval`] runs that
 //! pipeline; [`pattern`] is the pure filter-pattern library behind the `cwl.*` builtins.
+pub mod arn;
 #[cfg(feature = "collect")]
 pub mod collect;
 pub mod diff;

@@ -175,7 +175,10 @@ fn organizations_hint(code: &str) -> &'static str {
 pub enum OrgError {
     #[error(transparent)]
     Collect(#[from] CollectError),
-    #[error("cannot read the organization: Organizations {operation} failed ({code}: {message}); {}", organizations_hint(code))]
+    #[error(
+        "cannot read the organization: Organizations {operation} failed ({code}: {message}); {}",
+        organizations_hint(code)
+    )]
     Organizations {
         operation: String,
         code: String,
@@ -606,7 +609,7 @@ struct AccountDone {
 
 /// The role ARN of `account`.
 fn role_arn(partition: &str, account: &str, role: &str) -> String {
-    format!("arn:{partition}:iam::{account}:role/{role}")
+    crate::arn::role(partition, account, role)
 }
 
 /// The most frequent error code (alphabetically first on a tie): what "every call failed" says.

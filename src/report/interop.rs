@@ -59,12 +59,12 @@ pub fn partition<'a>(f: &'a Finding, run: &'a RunResult) -> &'a str {
         .unwrap_or("aws")
 }
 
-/// Field `i` of an ARN (`arn:partition:service:region:account:resource`), if `s` is one.
+/// Field `i` of an ARN (1 partition, 2 service, 3 region, 4 account, 5 resource), if `s` is one.
 pub fn arn_field(s: &str, i: usize) -> Option<&str> {
-    if !s.starts_with("arn:") {
-        return None;
-    }
-    s.splitn(6, ':').nth(i)
+    let a = crate::arn::Arn::parse(s)?;
+    [a.partition, a.service, a.region, a.account, a.resource]
+        .get(i.checked_sub(1)?)
+        .copied()
 }
 
 /// The finding's identity, OCSF's `finding_info.uid` and ASFF's `Id`: the same account, rule and partition is the

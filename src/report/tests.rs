@@ -75,7 +75,12 @@ fn hand_made() -> RunResult {
         Verdict::Pass,
         "trail t -> log group g -> filter f -> alarm a -> topic s (1 confirmed subscription)",
     );
-    let pass2 = finding("CIS-4.4", "111111111111", Verdict::Pass, "IAM policy changes alarm");
+    let pass2 = finding(
+        "CIS-4.4",
+        "111111111111",
+        Verdict::Pass,
+        "IAM policy changes alarm",
+    );
     let info = |p: &str| AccountInfo {
         partition: "aws".into(),
         collected_at: [("us-east-1".to_string(), "2026-12-01T10:00:00Z".to_string())].into(),

@@ -30,12 +30,7 @@ pub fn scan(bytes: &[u8]) -> Result<Scan, serde_json::Error> {
     Ok(out)
 }
 
-/// The account field of an ARN (`arn:partition:service:region:account:...`) when it is one.
-fn arn_account(s: &str) -> Option<&str> {
-    let rest = s.strip_prefix("arn:")?;
-    let account = rest.split(':').nth(3)?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
-}
+use crate::arn::account_of as arn_account;
 
 struct Top<'a>(&'a mut Scan);
 

@@ -134,7 +134,6 @@ impl Emulator {
         };
         Some((moto, value))
     }
-
 }
 
 impl Moto {

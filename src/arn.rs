@@ -1,0 +1,126 @@
+//! ARNs: the one parser and the one builder (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`).
+//!
+//! Parsing never validates the fields beyond their number: what a field may hold depends on who
+//! asks (`remediate` checks every value against AWS's naming rules before use, the snapshot scan
+//! only wants an account id). Building takes fields the caller has checked; a field is never
+//! escaped, since no ARN syntax exists to escape a `:` inside one.
+
+/// The fields of an ARN, borrowed from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    /// Everything after the fifth `:` (it may itself hold `:` and `/`).
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    /// The six fields of `s`, if it starts with `arn:` and has them.
+    pub fn parse(s: &'a str) -> Option<Arn<'a>> {
+        let mut f = s.splitn(6, ':');
+        if f.next()? != "arn" {
+            return None;
+        }
+        Some(Arn {
+            partition: f.next()?,
+            service: f.next()?,
+            region: f.next()?,
+            account: f.next()?,
+            resource: f.next()?,
+        })
+    }
+
+    /// The account field when it is a 12-digit account id.
+    pub fn account_id(&self) -> Option<&'a str> {
+        is_account_id(self.account).then_some(self.account)
+    }
+}
+
+/// The account named by anything that starts like an ARN, even one without a resource: the
+/// snapshot scan decides which accounts stay in memory for cross-account chains, and must rather
+/// keep one too many than drop one.
+pub fn account_of(s: &str) -> Option<&str> {
+    let account = s.strip_prefix("arn:")?.split(':').nth(3)?;
+    is_account_id(account).then_some(account)
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+pub fn build(
+    partition: &str,
+    service: &str,
+    region: &str,
+    account: &str,
+    resource: &str,
+) -> String {
+    format!("arn:{partition}:{service}:{region}:{account}:{resource}")
+}
+
+/// An IAM role (IAM is global: no region). `account` may be `*` in a policy's resource.
+pub fn role(partition: &str, account: &str, name: &str) -> String {
+    build(partition, "iam", "", account, &format!("role/{name}"))
+}
+
+/// A CloudWatch Logs log group, as CloudTrail's `CloudWatchLogsLogGroupArn` names it (`:*`).
+pub fn log_group(partition: &str, region: &str, account: &str, name: &str) -> String {
+    build(
+        partition,
+        "logs",
+        region,
+        account,
+        &format!("log-group:{name}:*"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_build_round_trip() {
+        for s in [
+            "arn:aws:sns:us-east-1:111111111111:alerts",
+            "arn:aws-cn:logs:cn-north-1:111111111111:log-group:a/b:*",
+            "arn:aws:iam::111111111111:role/x",
+            "arn:aws:cloudtrail:us-east-1:111111111111:trail/t",
+        ] {
+            let a = Arn::parse(s).unwrap();
+            assert_eq!(
+                build(a.partition, a.service, a.region, a.account, a.resource),
+                s
+            );
+            assert_eq!(a.account_id(), Some("111111111111"));
+        }
+        let lg = Arn::parse("arn:aws:logs:us-east-1:111111111111:log-group:a:b:*").unwrap();
+        assert_eq!(lg.resource, "log-group:a:b:*");
+        assert_eq!(
+            log_group("aws", "us-east-1", "111111111111", "a:b"),
+            "arn:aws:logs:us-east-1:111111111111:log-group:a:b:*"
+        );
+        assert_eq!(role("aws", "*", "R"), "arn:aws:iam::*:role/R");
+        for bad in [
+            "",
+            "arn",
+            "arn:aws:sns:us-east-1",
+            "ARN:aws:sns:r:a:x",
+            "urn:a:b:c:d:e",
+        ] {
+            assert_eq!(Arn::parse(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Arn::parse("arn:aws:iam::*:role/x").unwrap().account_id(),
+            None
+        );
+        // Lenient on purpose: no resource, still an account.
+        assert_eq!(
+            account_of("arn:aws:sns:us-east-1:111111111111"),
+            Some("111111111111")
+        );
+        assert_eq!(account_of("arn:aws:sns:us-east-1:11111111111x:t"), None);
+    }
+}
