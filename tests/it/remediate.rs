@@ -13,7 +13,9 @@ static EMULATOR: emulator::Emulator = emulator::Emulator::new();
 use crate::support;
 
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+#[cfg(feature = "collect")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use support::bin::*;
 use support::*;
