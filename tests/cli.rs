@@ -1239,3 +1239,20 @@ fn all_rules_text_report_groups_by_account_and_cause() {
         .count();
     assert_eq!(verdict_lines, 9 * 15, "{verbose}");
 }
+
+/// `diff nope snapshots`: the unreadable side is the whole answer, one line and exit 2, before
+/// (instead of) any report.
+#[test]
+fn diff_of_an_unreadable_side_fails_first_in_one_line() {
+    for args in [["diff", "nope", "snapshots"], ["diff", "snapshots", "nope"]] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stdout(&o), "", "{args:?}: no report");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("cwl-audit: error: nope: cannot read: "),
+            "{args:?}: {err}"
+        );
+    }
+}
