@@ -1256,3 +1256,28 @@ fn diff_of_an_unreadable_side_fails_first_in_one_line() {
         );
     }
 }
+
+/// `--help` says what applies: the global flags in words that hold for every command, `collect`
+/// serves every rule, and `eval --help` has the exit codes.
+#[test]
+fn help_texts_apply_to_their_command() {
+    let eval = stdout(&run(&["eval", "--help"]));
+    assert!(
+        eval.contains("Exit codes: 0 no verdict at or above --fail-on, 1 findings"),
+        "{eval}"
+    );
+    for sub in ["iam-policy", "completions"] {
+        let h = stdout(&run(&[sub, "--help"]));
+        assert!(h.contains("-q, --quiet"), "{h}");
+        assert!(
+            !h.contains("PASS lines") && !h.contains("adds each account's proven chain"),
+            "{sub}: {h}"
+        );
+    }
+    let top = stdout(&run(&["--help"]));
+    assert!(
+        !top.contains("CWL-014 needs") && !top.contains("CWL-014 chain"),
+        "{top}"
+    );
+    assert!(top.contains("Read what every rule needs"), "{top}");
+}
