@@ -1281,3 +1281,31 @@ fn help_texts_apply_to_their_command() {
     );
     assert!(top.contains("Read what every rule needs"), "{top}");
 }
+
+/// `make demo` builds the evaluator only into its own target directory: the full build's
+/// target/release/cwl-audit (with `collect`, the README's next step) is never replaced. The README
+/// says how to install both builds before it shows the demo.
+#[test]
+fn make_demo_keeps_the_full_build_and_readme_installs_first() {
+    let o = Command::new("make")
+        .args(["-n", "--no-print-directory", "demo"])
+        .current_dir(root())
+        .output()
+        .expect("make");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = stdout(&o);
+    assert!(
+        plan.contains("cargo build --release --no-default-features --bin cwl-audit --target-dir target/eval-only"),
+        "{plan}"
+    );
+    assert!(!plan.contains("target/release/cwl-audit"), "{plan}");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let install = readme.find("\n## Install\n").expect("an Install section");
+    assert!(install < readme.find("make demo").unwrap());
+    for cmd in [
+        "cargo install --locked --git https://github.com/<owner>/cwl-audit\n",
+        "cargo install --locked --no-default-features --git https://github.com/<owner>/cwl-audit\n",
+    ] {
+        assert!(readme[install..].contains(cmd), "{cmd}");
+    }
+}
