@@ -11,16 +11,20 @@ DEMO_OUT := target/demo
 .PHONY: demo test tools browser lint policy-test eval-only opa-crosscheck clean-tools bench man completions fuzz soak
 
 ## demo: evaluate snapshots/ with the evaluator-only build: root usage (CWL-014) account by account,
-## then what failed among all fifteen CIS monitoring rules; also writes target/demo/cwl-audit.sarif
+## then what failed among all fifteen CIS monitoring rules; also writes target/demo/cwl-audit.sarif.
+## The evaluator-only build has its own target directory (target/eval-only), so it never replaces
+## the full build's target/release/cwl-audit (whose `collect` the README's next step uses).
+DEMO_TARGET := target/eval-only
+DEMO_BIN := $(DEMO_TARGET)/release/cwl-audit
 demo:
-	$(CARGO) build --release --no-default-features --bin cwl-audit
+	$(CARGO) build --release --no-default-features --bin cwl-audit --target-dir $(DEMO_TARGET)
 	@mkdir -p $(DEMO_OUT)
 	@# Exit 1 means "findings", which is what the demo shows; only 2 (unusable input) is an error here.
-	./target/release/cwl-audit eval snapshots --format sarif --output $(DEMO_OUT)/cwl-audit.sarif >/dev/null 2>&1 || [ $$? -eq 1 ]
-	./target/release/cwl-audit eval snapshots --rule CWL-014 || [ $$? -eq 1 ]
+	$(DEMO_BIN) eval snapshots --format sarif --output $(DEMO_OUT)/cwl-audit.sarif >/dev/null 2>&1 || [ $$? -eq 1 ]
+	$(DEMO_BIN) eval snapshots --rule CWL-014 || [ $$? -eq 1 ]
 	@echo
 	@echo "All fifteen rules (\`cwl-audit eval snapshots\` shows every verdict):"
-	@./target/release/cwl-audit eval snapshots 2>/dev/null | tail -n 1 || true
+	@$(DEMO_BIN) eval snapshots 2>/dev/null | tail -n 1 || true
 	@echo "SARIF report: $(DEMO_OUT)/cwl-audit.sarif"
 
 ## test: every test — Rust unit/integration tests (incl. SARIF validation with the official tools and

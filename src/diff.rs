@@ -94,6 +94,10 @@ pub struct Diff {
     pub verdicts: Vec<VerdictChange>,
     /// Unusable inputs in either set (one line each, as `eval` prints them).
     pub errors: Vec<String>,
+    /// A side had no usable snapshot, so nothing was compared: `errors` say why, and there is no
+    /// report to print (the command fails with them, before any output).
+    #[serde(skip)]
+    pub unusable: bool,
 }
 
 impl Diff {
@@ -499,6 +503,7 @@ pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineE
             changes: Vec::new(),
             verdicts: Vec::new(),
             errors,
+            unusable: true,
         });
     }
     let mut changes = Vec::new();
@@ -545,6 +550,7 @@ pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineE
         changes,
         verdicts: verdicts(&ro.findings, &rn.findings),
         errors,
+        unusable: false,
     })
 }
 

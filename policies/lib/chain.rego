@@ -394,7 +394,7 @@ after_filter(lg, s, f, cov, chain, params) := [outcome("unknown", 2, "filter", s
 	cov.undecided == true
 } else := [outcome("fail", 2, "filter", sprintf("filter %s has a pattern CloudWatch Logs rejects: %s", [f.filter.filterName, cov.error]), filter_loc(lg, f), filter_resource(lg, f), chain)] if {
 	is_string(cov.error)
-} else := [object.union(outcome("fail", 2, "filter", miss_message(lg, s, f, cov, params, rank), filter_loc(lg, f), filter_resource(lg, f), chain), {"rank": rank})] if {
+} else := [object.union(outcome("fail", 2, "filter", miss_message(lg, f, cov, params, rank), filter_loc(lg, f), filter_resource(lg, f), chain), {"rank": rank})] if {
 	not cov.covers == true
 	is_string(cov.missed)
 	rank := narrower_rank(f, params)
@@ -421,13 +421,27 @@ narrower_rank(f, params) := 1 if {
 	reverse.covers == true
 } else := 0
 
-# A filter for something else, among several on the log group, is reported as such: the log group
-# has no filter for this control.
-miss_message(lg, s, f, cov, params, rank) := sprintf("none of the %d metric filters on log group %s catches all %s (filter %s misses those %s)", [n, lg.name, params.label, f.filter.filterName, cov.missed]) if {
+# A filter that is not for this control (another control's, or one for something else) is never
+# named as the closest chain: the root filter "misses network ACL changes whose eventType is
+# AwsServiceEvent" only because it is about something else. The message says that the log group
+# has no filter for the control instead.
+miss_message(lg, f, cov, params, rank) := sprintf("no filter on log group %s is for %s", [lg.name, params.label]) if {
 	rank == 0
-	n := filter_count(s, lg.name)
-	n > 1
+	not for_control(f, params)
 } else := sprintf("filter %s misses %s %s", [f.filter.filterName, params.label, cov.missed])
+
+# A filter is for the control when it tests at least one of the reference's comparisons
+# (`$.eventName = CreateNetworkAcl`, quotes and spaces aside). What a filter matches cannot tell:
+# the root filter does catch the root user's network ACL changes, and a filter for the control
+# that is broader in one place (plain CreateRoute where CIS v6.0 narrows it to EC2) and misses an
+# event elsewhere is neither narrower nor wider than the reference. Consulted only for rank 0.
+for_control(f, params) if {
+	count(comparisons(object.get(f.filter, "filterPattern", "")) & comparisons(params.reference)) > 0
+}
+
+comparisons(p) := {replace(replace(c, " ", ""), `"`, "") |
+	some c in regex.find_n(`\$\.[A-Za-z0-9_.\[\]]+\s*!?=\s*"?[^\s"()|&}]+`, p, -1)
+}
 
 filter_note(cov, params) := {"note": sprintf("the filter also counts %s the reference leaves out (service-invoked or AwsServiceEvent records); the alarm may fire more often than needed", [params.label])} if {
 	params.reject_non_root == true

@@ -60,8 +60,10 @@ snap := {
 	"errors": [],
 }
 
-decide(s) := d if {
-	d := chain.decision(params) with input as {"account_id": acct, "partition": "aws", "regions": {"us-east-1": s}}
+decide(s) := decide_with(s, params)
+
+decide_with(s, p) := d if {
+	d := chain.decision(p) with input as {"account_id": acct, "partition": "aws", "regions": {"us-east-1": s}}
 		with data.cwl_audit.accounts as {}
 }
 
@@ -280,7 +282,36 @@ test_log_group_without_a_filter_for_the_control_says_so if {
 	console := object.union(other, {"filterName": "ConsoleLogins", "filterPattern": "{ $.eventName = ConsoleLogin }"})
 	d := decide(object.union(snap, {"logs": {"metricFilters": [other, console]}}))
 	d.verdict == "fail"
-	startswith(d.message, "none of the 2 metric filters on log group trail-logs catches all root events (filter ")
+	d.message == "no filter on log group trail-logs is for root events"
+}
+
+# The only filter is another control's (the root one, for network ACL changes): it is not named
+# as the closest chain.
+test_the_only_filter_is_another_controls_says_so if {
+	root := {
+		"filterName": "RootAccountUsage",
+		"logGroupName": "trail-logs",
+		"filterPattern": "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }",
+		"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1"}],
+	}
+	nacl := {"label": "network ACL changes", "reject_non_root": false, "reference": "{ ($.eventName = CreateNetworkAcl) || ($.eventName = DeleteNetworkAcl) }"}
+	d := decide_with(object.union(snap, {"logs": {"metricFilters": [root]}}), nacl)
+	d.verdict == "fail"
+	d.message == "no filter on log group trail-logs is for network ACL changes"
+}
+
+# A filter for the control that misses some of its events is still named.
+test_a_filter_for_the_control_with_a_gap_is_named if {
+	gap := {
+		"filterName": "NaclChanges",
+		"logGroupName": "trail-logs",
+		"filterPattern": "{ $.eventName = CreateNetworkAcl }",
+		"metricTransformations": [{"metricName": "NaclCount", "metricNamespace": "CIS", "metricValue": "1"}],
+	}
+	nacl := {"label": "network ACL changes", "reject_non_root": false, "reference": "{ ($.eventName = CreateNetworkAcl) || ($.eventName = DeleteNetworkAcl) }"}
+	d := decide_with(object.union(snap, {"logs": {"metricFilters": [gap]}}), nacl)
+	d.verdict == "fail"
+	startswith(d.message, "filter NaclChanges misses network ACL changes whose eventName is ")
 }
 
 # ------------------------------------------------------------------ single-valued under several matches

@@ -22,6 +22,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(d) => d,
         Err(e) => return Err(fail(e)),
     };
+    // `diff nope snapshots`: nothing was compared, so the reason is the whole output (one line,
+    // exit 2), never a report of zero changes after it.
+    if d.unusable {
+        return Err(fail(d.errors.join("; ")));
+    }
     let bytes = match args.format {
         OutputFormat::Text => diff::render_text(&d).into_bytes(),
         OutputFormat::Json => diff::render_json(&d),

@@ -32,10 +32,12 @@ const EXIT_PARTIAL: u8 = 3;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Print only errors: no PASS lines, warnings or summaries besides the report itself.
+    /// Print only errors and the command's own output: eval, diff, remediate and collect leave out
+    /// passing accounts, warnings and summaries.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
-    /// More detail: -v adds each account's proven chain to text reports and timings on stderr.
+    /// More detail where a command has it: eval's text report gets one line per account and rule
+    /// with the proven chain, and eval and collect print timings on stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 }
@@ -62,7 +64,7 @@ enum Command {
     /// Print a rule's documentation: title, severity, description, frameworks, references and remediation.
     #[command(after_help = explain::HELP)]
     Explain(explain::Args),
-    /// Print the missing pieces of each failing account's CWL-014 chain as AWS CLI commands or
+    /// Print the missing pieces of each failing account's alarm chains as AWS CLI commands or
     /// CloudFormation templates (never run by cwl-audit).
     #[command(after_help = cwl_audit::remediate::HELP)]
     Remediate(remediate::Args),
@@ -75,8 +77,8 @@ enum Command {
     /// Write man pages (cwl-audit.1 and one per subcommand) to DIR; `make man` uses it.
     #[command(hide = true)]
     Man(completions::ManArgs),
-    /// Read what CWL-014 needs from one AWS account, or every account of an organization
-    /// (read-only), into snapshots.
+    /// Read what every rule needs (trails, log groups, metric filters, alarms, topics) from one AWS
+    /// account, or every account of an organization (read-only), into snapshots.
     #[command(after_help = collect::HELP)]
     // Boxed: the organization flags made it the largest variant by far (clippy large_enum_variant).
     Collect(Box<collect::Args>),

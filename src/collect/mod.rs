@@ -1,4 +1,4 @@
-//! `cwl-audit collect`: read the configuration CWL-014 needs from one AWS account, region by region,
+//! `cwl-audit collect`: read the configuration the rules need from one AWS account, region by region,
 //! and write one snapshot per region (`<out>/<account>/<region>.json`, docs/snapshot-format.md).
 //!
 //! Read-only by construction: the only calls are in [`calls`] (listed with their IAM actions in

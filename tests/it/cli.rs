@@ -284,7 +284,7 @@ fn bad_input(name: &str, content: &[u8]) -> (i32, String) {
     let o = run_in(dir.path(), &["eval", "in"]);
     let out = stdout(&o);
     assert!(
-        out.contains("FAIL     CWL-014  333333333333"),
+        out.contains("333333333333  1 fail, 14 pass"),
         "the good file is still evaluated:\n{out}"
     );
     let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error: ")).collect();
@@ -545,7 +545,9 @@ fn user_policy_dir_adds_a_rule() {
         "# METADATA\n# title: Every account has a snapshot\n# custom:\n#   id: ORG-001\n#   severity: LOW\npackage org.has_snapshot\n\ndecision := {\"verdict\": \"pass\", \"message\": sprintf(\"%d regions\", [count(input.regions)])}\n",
     )
     .unwrap();
+    // -v: a passing rule's message is printed with every line.
     let o = run(&[
+        "-v",
         "eval",
         "snapshots/111111111111",
         "--policy-dir",
@@ -600,7 +602,9 @@ fn policy_without_decision_is_unknown_not_pass() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stdout(&o).contains("UNKNOWN  ORG-002  111111111111  the policy produced no decision"),
+        stdout(&o).contains(
+            "111111111111  1 unknown\n  UNKNOWN  ORG-002  Says nothing\n           the policy produced no decision"
+        ),
         "{}",
         stdout(&o)
     );
@@ -846,11 +850,7 @@ fn a_bad_manifest_is_a_one_line_error_naming_the_place() {
         "{err}"
     );
     // The snapshots are still evaluated.
-    assert!(
-        stdout(&o).contains("CWL-014  333333333333"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("333333333333  "), "{}", stdout(&o));
 }
 
 /// A manifest of organization o-abc123defg started before the demo snapshots were collected, with
@@ -972,7 +972,7 @@ fn manifest_contradictions_are_input_errors_and_never_pass() {
         let out = format!("{}{}", stdout(&o), stderr(&o));
         assert!(out.lines().any(|l| l == error), "{out}");
         assert!(
-            out.contains("UNKNOWN  CWL-014  888888888888  the manifests "),
+            out.contains("888888888888  1 unknown\n  UNKNOWN  CIS 5.3  CWL-014  Root Account Usage Alarm\n           the manifests "),
             "{out}"
         );
     }
@@ -1087,7 +1087,7 @@ fn manifest_a_region_listed_without_its_snapshot_is_a_warning() {
         stdout(&o)
     );
     let out = stdout(&o);
-    assert!(out.contains("PASS     CWL-014  888888888888"), "{out}");
+    assert!(out.starts_with("888888888888  1 pass\n"), "{out}");
     assert!(
         out.lines().any(|l| l.starts_with("warning: org/cwl-audit-manifest.json:") && l.ends_with(": the manifest lists region eu-west-1 of account 888888888888 as complete, and its snapshot was not found")),
         "{out}"
@@ -1141,7 +1141,11 @@ fn six_security_group_events_pass_security_hub_and_fail_the_default() {
         "aws-security-hub",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert!(stdout(&o).starts_with("PASS     CWL-004"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("  1 pass\n") && !stdout(&o).contains("FAIL"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// `explain --benchmark` shows the chosen version's pattern, the others with their sources, and
@@ -1177,4 +1181,129 @@ fn explain_shows_the_chosen_benchmark_pattern() {
         out.contains("Reference pattern (CIS v6.0; the same in CIS v5.0-v6.0):"),
         "{out}"
     );
+}
+
+/// All fifteen rules on the demo: one block per account, a cause shared by several rules printed
+/// once (the stopped trail of 666666666666 fails all fifteen), the rules of a cause in control
+/// order with their titles, aligned; `-v` keeps one line per account and rule.
+#[test]
+fn all_rules_text_report_groups_by_account_and_cause() {
+    let o = run(&["eval", "snapshots"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("666666666666  15 fail\n  FAIL     trail management-events is not logging (IsLogging=false)\n           at snapshots/666666666666/us-east-1.json:18\n           fails all 15 rules\n"),
+        "{out}"
+    );
+    assert_eq!(out.matches("is not logging").count(), 1, "{out}");
+    // 777777777777: one unknown cause for fourteen rules (their topic), listed by control, and
+    // CWL-014's own topic apart.
+    let listed: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.ends_with("leaves 14 rules unknown:"))
+        .skip(1)
+        .take(14)
+        .collect();
+    assert_eq!(
+        listed.first().copied(),
+        Some("             CIS 5.1   CWL-002   Unauthorized API calls are monitored"),
+        "{out}"
+    );
+    let controls: Vec<u32> = listed
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .map(|c| c.strip_prefix("5.").unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(controls, [1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    // Each account once, in order; passing accounts in one line.
+    assert!(
+        out.starts_with("111111111111  15 pass\n222222222222  15 pass\n"),
+        "{out}"
+    );
+    assert!(
+        out.lines().count() < 60,
+        "{} lines:\n{out}",
+        out.lines().count()
+    );
+
+    let verbose = stdout(&run(&["-v", "eval", "snapshots"]));
+    let verdict_lines = verbose
+        .lines()
+        .filter(|l| {
+            ["PASS ", "FAIL ", "UNKNOWN "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .count();
+    assert_eq!(verdict_lines, 9 * 15, "{verbose}");
+}
+
+/// `diff nope snapshots`: the unreadable side is the whole answer, one line and exit 2, before
+/// (instead of) any report.
+#[test]
+fn diff_of_an_unreadable_side_fails_first_in_one_line() {
+    for args in [["diff", "nope", "snapshots"], ["diff", "snapshots", "nope"]] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stdout(&o), "", "{args:?}: no report");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("cwl-audit: error: nope: cannot read: "),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// `--help` says what applies: the global flags in words that hold for every command, `collect`
+/// serves every rule, and `eval --help` has the exit codes.
+#[test]
+fn help_texts_apply_to_their_command() {
+    let eval = stdout(&run(&["eval", "--help"]));
+    assert!(
+        eval.contains("Exit codes: 0 no verdict at or above --fail-on, 1 findings"),
+        "{eval}"
+    );
+    for sub in ["iam-policy", "completions"] {
+        let h = stdout(&run(&[sub, "--help"]));
+        assert!(h.contains("-q, --quiet"), "{h}");
+        assert!(
+            !h.contains("PASS lines") && !h.contains("adds each account's proven chain"),
+            "{sub}: {h}"
+        );
+    }
+    let top = stdout(&run(&["--help"]));
+    assert!(
+        !top.contains("CWL-014 needs") && !top.contains("CWL-014 chain"),
+        "{top}"
+    );
+    assert!(top.contains("Read what every rule needs"), "{top}");
+}
+
+/// `make demo` builds the evaluator only into its own target directory: the full build's
+/// target/release/cwl-audit (with `collect`, the README's next step) is never replaced. The README
+/// says how to install both builds before it shows the demo.
+#[test]
+fn make_demo_keeps_the_full_build_and_readme_installs_first() {
+    let o = Command::new("make")
+        .args(["-n", "--no-print-directory", "demo"])
+        .current_dir(root())
+        .output()
+        .expect("make");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = stdout(&o);
+    assert!(
+        plan.contains("cargo build --release --no-default-features --bin cwl-audit --target-dir target/eval-only"),
+        "{plan}"
+    );
+    assert!(!plan.contains("target/release/cwl-audit"), "{plan}");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let install = readme.find("\n## Install\n").expect("an Install section");
+    assert!(install < readme.find("make demo").unwrap());
+    for cmd in [
+        "cargo install --locked --git https://github.com/<owner>/cwl-audit\n",
+        "cargo install --locked --no-default-features --git https://github.com/<owner>/cwl-audit\n",
+    ] {
+        assert!(readme[install..].contains(cmd), "{cmd}");
+    }
 }
