@@ -2,6 +2,8 @@
 //! a real browser (headless Chromium driven by Selenium, tests/browser/html_report.py) against
 //! the JSON report of the same run: the demo, one account, 300 accounts x 15 rules grouped by OU
 //! (its size is measured and bounded), and hostile snapshot, manifest and policy strings.
+// A failed unwrap in a test (or its support code) is the test failing.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use std::path::{Path, PathBuf};
