@@ -175,7 +175,10 @@ fn organizations_hint(code: &str) -> &'static str {
 pub enum OrgError {
     #[error(transparent)]
     Collect(#[from] CollectError),
-    #[error("cannot read the organization: Organizations {operation} failed ({code}: {message}); {}", organizations_hint(code))]
+    #[error(
+        "cannot read the organization: Organizations {operation} failed ({code}: {message}); {}",
+        organizations_hint(code)
+    )]
     Organizations {
         operation: String,
         code: String,

@@ -22,7 +22,6 @@ struct Custom {
     remediate: Option<RemediateNames>,
 }
 
-
 /// One entry of `custom.references`: a reference pattern and the benchmarks that prescribe it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -11,7 +11,8 @@
 //! - the JSON text carries no raw control, line-separator or bidi character ([`json`]), so what a
 //!   reader sees in the script is what runs;
 //! - CloudFormation dynamic references (`{{resolve:...}}`) and Terraform interpolation (`${`, `%{`)
-//!   are refused in every value, so no value is resolved or interpolated by a deployment tool.
+//!   are refused in every value, so no value is resolved or interpolated by a deployment tool
+//!   (and Terraform strings are escaped besides, by `terraform::string`).
 use crate::text::is_hidden;
 use serde_json::Value;
 
@@ -53,6 +54,13 @@ pub enum Kind {
     Dimension,
     /// An enumerated AWS word (`Sum`, `GreaterThanOrEqualToThreshold`...): letters and digits.
     Word,
+    /// S3 bucket name: 3-63 of lowercase letters, digits, `.` and `-`, starting and ending with a
+    /// letter or digit.
+    Bucket,
+    /// A trail's S3 key prefix: up to 200 characters.
+    KeyPrefix,
+    /// `arn:PARTITION:kms:REGION:ACCOUNT:key/ID` (or `alias/NAME`).
+    KmsKeyArn,
 }
 
 impl Kind {
@@ -76,6 +84,9 @@ impl Kind {
             Kind::Email => "e-mail address",
             Kind::Dimension => "alarm dimension",
             Kind::Word => "AWS keyword",
+            Kind::Bucket => "S3 bucket name",
+            Kind::KeyPrefix => "S3 key prefix",
+            Kind::KmsKeyArn => "KMS key ARN",
         }
     }
 }
@@ -191,6 +202,25 @@ pub fn valid(k: Kind, v: &str) -> bool {
         }
         Kind::Dimension => len_in(v, 1, 255),
         Kind::Word => len_in(v, 1, 64) && all(v, |c| c.is_ascii_alphanumeric()),
+        Kind::Bucket => {
+            len_in(v, 3, 63)
+                && all(v, |c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'
+                })
+                && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && v.ends_with(|c: char| c.is_ascii_alphanumeric())
+        }
+        Kind::KeyPrefix => len_in(v, 0, 200),
+        Kind::KmsKeyArn => arn_parts(v, "kms").is_some_and(|(region, _, res)| {
+            region_ok(&region)
+                && (res
+                    .strip_prefix("key/")
+                    .or_else(|| res.strip_prefix("alias/")))
+                .is_some_and(|id| {
+                    len_in(id, 1, 256)
+                        && all(id, |c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+                })
+        }),
     }
 }
 
@@ -284,6 +314,16 @@ mod tests {
             "arn:aws:iam::123456789012:role/service/CloudTrail_Logs"
         ));
         assert!(!valid(Kind::Email, "a@b;rm"));
+        assert!(valid(Kind::Bucket, "trail-logs.example-1"));
+        assert!(!valid(Kind::Bucket, "-x\"y"));
+        assert!(valid(
+            Kind::KmsKeyArn,
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        ));
+        assert!(!valid(
+            Kind::KmsKeyArn,
+            "arn:aws:kms:eu-west-1:123456789012:key/${x}"
+        ));
     }
 
     #[test]
