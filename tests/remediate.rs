@@ -991,3 +991,734 @@ fn organization_stackset_template_is_cfn_lint_clean() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+// ------------------------------------------------------------------ Terraform
+
+/// Parses Terraform files with python-hcl2 (tests/validators/hcl.py): path -> body.
+fn hcl_parse(files: &[PathBuf]) -> serde_json::Map<String, Value> {
+    assert!(!files.is_empty(), "no Terraform file to parse");
+    let o = Command::new(python())
+        .arg(root().join("tests/validators/hcl.py"))
+        .args(files)
+        .output()
+        .expect("run python-hcl2");
+    assert!(
+        o.status.success(),
+        "python-hcl2 could not parse {files:?}:\n{}",
+        stderr(&o)
+    );
+    match serde_json::from_str(&stdout(&o)).unwrap() {
+        Value::Object(m) => m,
+        other => panic!("{other}"),
+    }
+}
+
+/// A parsed value as Terraform reads it: `None` for an expression (`${...}`, a reference cwl-audit
+/// wrote), else the value with HCL's `$${` / `%%{` escapes read as the literal `${` / `%{`.
+fn lit(v: &Value) -> Option<Value> {
+    match v {
+        Value::String(s) if s.starts_with("${") => None,
+        Value::String(s) => Some(json!(s.replace("$${", "${").replace("%%{", "%{"))),
+        Value::Array(a) => a
+            .iter()
+            .map(lit)
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+        other => Some(other.clone()),
+    }
+}
+
+/// The arguments and nested blocks the AWS provider documents for each resource type cwl-audit
+/// writes (registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/<type>), and the
+/// required ones. A nested block is `name/inner` in the path.
+const PROVIDER_ARGS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "aws_cloudwatch_log_metric_filter",
+        &[
+            "name",
+            "pattern",
+            "log_group_name",
+            "apply_on_transformed_logs",
+            "metric_transformation",
+            "metric_transformation/name",
+            "metric_transformation/namespace",
+            "metric_transformation/value",
+            "metric_transformation/default_value",
+            "metric_transformation/dimensions",
+            "metric_transformation/unit",
+        ],
+        &["name", "pattern", "log_group_name", "metric_transformation"],
+    ),
+    (
+        "aws_cloudwatch_metric_alarm",
+        &[
+            "alarm_name",
+            "comparison_operator",
+            "evaluation_periods",
+            "metric_name",
+            "namespace",
+            "period",
+            "statistic",
+            "threshold",
+            "threshold_metric_id",
+            "actions_enabled",
+            "alarm_actions",
+            "alarm_description",
+            "datapoints_to_alarm",
+            "dimensions",
+            "insufficient_data_actions",
+            "ok_actions",
+            "unit",
+            "extended_statistic",
+            "treat_missing_data",
+            "evaluate_low_sample_count_percentiles",
+            "tags",
+            "metric_query",
+            "metric_query/id",
+            "metric_query/account_id",
+            "metric_query/expression",
+            "metric_query/label",
+            "metric_query/period",
+            "metric_query/return_data",
+            "metric_query/metric",
+            "metric_query/metric/dimensions",
+            "metric_query/metric/metric_name",
+            "metric_query/metric/namespace",
+            "metric_query/metric/period",
+            "metric_query/metric/stat",
+            "metric_query/metric/unit",
+        ],
+        &["alarm_name", "comparison_operator", "evaluation_periods"],
+    ),
+    (
+        "aws_sns_topic",
+        &[
+            "name",
+            "name_prefix",
+            "display_name",
+            "policy",
+            "delivery_policy",
+            "kms_master_key_id",
+            "fifo_topic",
+            "tags",
+        ],
+        &[],
+    ),
+    (
+        "aws_sns_topic_subscription",
+        &[
+            "topic_arn",
+            "protocol",
+            "endpoint",
+            "confirmation_timeout_in_minutes",
+            "endpoint_auto_confirms",
+            "filter_policy",
+            "filter_policy_scope",
+            "raw_message_delivery",
+            "redrive_policy",
+            "subscription_role_arn",
+            "delivery_policy",
+        ],
+        &["topic_arn", "protocol", "endpoint"],
+    ),
+    (
+        "aws_cloudtrail",
+        &[
+            "name",
+            "s3_bucket_name",
+            "s3_key_prefix",
+            "cloud_watch_logs_group_arn",
+            "cloud_watch_logs_role_arn",
+            "enable_logging",
+            "enable_log_file_validation",
+            "include_global_service_events",
+            "is_multi_region_trail",
+            "is_organization_trail",
+            "kms_key_id",
+            "sns_topic_name",
+            "tags",
+            "event_selector",
+            "event_selector/read_write_type",
+            "event_selector/include_management_events",
+            "event_selector/exclude_management_event_sources",
+            "event_selector/data_resource",
+            "event_selector/data_resource/type",
+            "event_selector/data_resource/values",
+            "advanced_event_selector",
+            "advanced_event_selector/name",
+            "advanced_event_selector/field_selector",
+            "advanced_event_selector/field_selector/field",
+            "advanced_event_selector/field_selector/equals",
+            "advanced_event_selector/field_selector/not_equals",
+            "advanced_event_selector/field_selector/starts_with",
+            "advanced_event_selector/field_selector/not_starts_with",
+            "advanced_event_selector/field_selector/ends_with",
+            "advanced_event_selector/field_selector/not_ends_with",
+            "insight_selector",
+            "insight_selector/insight_type",
+        ],
+        &["name", "s3_bucket_name"],
+    ),
+    (
+        "aws_cloudwatch_log_group",
+        &[
+            "name",
+            "name_prefix",
+            "retention_in_days",
+            "kms_key_id",
+            "log_group_class",
+            "skip_destroy",
+            "tags",
+        ],
+        &[],
+    ),
+    (
+        "aws_iam_role",
+        &[
+            "name",
+            "name_prefix",
+            "assume_role_policy",
+            "description",
+            "path",
+            "max_session_duration",
+            "permissions_boundary",
+            "force_detach_policies",
+            "tags",
+        ],
+        &["assume_role_policy"],
+    ),
+    (
+        "aws_iam_role_policy",
+        &["name", "name_prefix", "role", "policy"],
+        &["role", "policy"],
+    ),
+];
+
+/// Every argument path of a parsed body (`a`, `block/b`).
+fn arg_paths(body: &Value, prefix: &str, out: &mut Vec<String>) {
+    for (k, v) in body.as_object().unwrap() {
+        if k == "__is_block__" {
+            continue;
+        }
+        let path = format!("{prefix}{k}");
+        match v {
+            Value::Array(a)
+                if a.iter().all(|x| x.get("__is_block__").is_some()) && !a.is_empty() =>
+            {
+                for b in a {
+                    arg_paths(b, &format!("{path}/"), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(path);
+    }
+}
+
+/// A parsed file's resources: (type, label, body).
+fn tf_resources(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for r in doc["resource"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        for (ty, named) in r.as_object().unwrap() {
+            for (label, body) in named.as_object().unwrap() {
+                out.push((ty.clone(), label.clone(), body.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The file's guard, its blocks, and every resource's arguments are the provider's.
+fn tf_schema(doc: &Value, account: &str, region: &str) {
+    let top: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    for k in &top {
+        assert!(
+            ["terraform", "provider", "variable", "import", "resource"].contains(&k.as_str()),
+            "top-level block {k}"
+        );
+    }
+    let providers = doc["provider"].as_array().unwrap();
+    assert_eq!(providers.len(), 1, "{doc}");
+    let aws = &providers[0]["aws"];
+    assert_eq!(aws["region"], region);
+    assert_eq!(aws["allowed_account_ids"], json!([account]));
+    assert_eq!(
+        doc["terraform"][0]["required_providers"][0]["aws"]["source"],
+        "hashicorp/aws"
+    );
+    for (ty, label, body) in tf_resources(doc) {
+        let (_, allowed, required) = PROVIDER_ARGS
+            .iter()
+            .find(|(t, _, _)| *t == ty)
+            .unwrap_or_else(|| panic!("{ty} is not a type cwl-audit writes"));
+        let mut paths = Vec::new();
+        arg_paths(&body, "", &mut paths);
+        for p in &paths {
+            assert!(
+                allowed.contains(&p.as_str()),
+                "{ty}.{label}: {p} is no argument of the AWS provider"
+            );
+        }
+        for r in *required {
+            assert!(paths.iter().any(|p| p == r), "{ty}.{label} lacks {r}");
+        }
+        assert!(
+            label
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{label}"
+        );
+    }
+    for i in doc["import"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let to = i["to"].as_str().unwrap();
+        let to = to
+            .strip_prefix("${")
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap();
+        let (ty, label) = to.split_once('.').unwrap();
+        assert!(
+            tf_resources(doc)
+                .iter()
+                .any(|(t, l, _)| t == ty && l == label),
+            "import of {to}, which the file does not declare"
+        );
+    }
+}
+
+/// `aws_cloudwatch_metric_alarm` argument -> `PutMetricAlarm` member: written here again, from the
+/// provider's docs and the API reference, so the test does not read the mapping it checks.
+const ALARM_MEMBERS: &[(&str, &str)] = &[
+    ("alarm_name", "AlarmName"),
+    ("alarm_description", "AlarmDescription"),
+    ("actions_enabled", "ActionsEnabled"),
+    ("alarm_actions", "AlarmActions"),
+    ("ok_actions", "OKActions"),
+    ("insufficient_data_actions", "InsufficientDataActions"),
+    ("metric_name", "MetricName"),
+    ("namespace", "Namespace"),
+    ("statistic", "Statistic"),
+    ("extended_statistic", "ExtendedStatistic"),
+    ("period", "Period"),
+    ("unit", "Unit"),
+    ("evaluation_periods", "EvaluationPeriods"),
+    ("datapoints_to_alarm", "DatapointsToAlarm"),
+    ("threshold", "Threshold"),
+    ("comparison_operator", "ComparisonOperator"),
+    ("treat_missing_data", "TreatMissingData"),
+    (
+        "evaluate_low_sample_count_percentiles",
+        "EvaluateLowSampleCountPercentile",
+    ),
+];
+
+/// A parsed value equals the CLI's: an expression stands for it (a reference to a resource of the
+/// file, as a CloudFormation Ref does); numbers compare as numbers.
+fn tf_same(tf: &Value, cli: &Value) -> bool {
+    match (lit(tf), cli) {
+        (None, _) => true,
+        (Some(Value::Array(a)), Value::Array(b)) => {
+            a.len() == b.len()
+                && tf
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(b)
+                    .all(|(x, y)| tf_same(x, y))
+        }
+        (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Some(x), y) => &x == y,
+    }
+}
+
+/// Event selector blocks back in the API's shape.
+fn api_selectors(body: &Value) -> Value {
+    let blocks = body["event_selector"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Value::Array(
+        blocks
+            .iter()
+            .map(|b| {
+                let mut s = json!({
+                    "ReadWriteType": b["read_write_type"],
+                    "IncludeManagementEvents": b["include_management_events"],
+                    "DataResources": b["data_resource"].as_array().cloned().unwrap_or_default().iter()
+                        .map(|d| json!({"Type": lit(&d["type"]).unwrap(), "Values": lit(&d["values"]).unwrap()}))
+                        .collect::<Vec<_>>(),
+                });
+                if let Some(x) = b.get("exclude_management_event_sources") {
+                    s["ExcludeManagementEventSources"] = lit(x).unwrap();
+                }
+                s
+            })
+            .collect(),
+    )
+}
+
+/// Every value a configuration's resources carry equals the value the CLI plan passes for the same
+/// state; every import names the resource the CLI changes; every filter, alarm, topic and
+/// subscription of the CLI plan is in the configuration.
+fn tf_cross_check(cli_plan: &str, doc: &Value, account: &str, region: &str) {
+    let cmds: Vec<_> = commands(cli_plan)
+        .into_iter()
+        .filter(|(_, _, r, _)| r.as_deref().is_none_or(|r| r == region))
+        .collect();
+    let find = |op: &str, key: &str, name: &Value| {
+        cmds.iter()
+            .find(|(_, o, _, input)| o == op && &input[key] == name)
+            .map(|(_, _, _, input)| input.clone())
+            .unwrap_or_else(|| panic!("no {op} for {name} in the CLI plan:\n{cli_plan}"))
+    };
+    let imports: Vec<(String, Value)> = doc["import"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|i| {
+            (
+                i["to"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("${")
+                    .trim_end_matches('}')
+                    .to_string(),
+                lit(&i["id"]).unwrap(),
+            )
+        })
+        .collect();
+    let import_of = |ty: &str, label: &str| {
+        imports
+            .iter()
+            .find(|(to, _)| to == &format!("{ty}.{label}"))
+            .map(|(_, id)| id.clone())
+    };
+    let resources = tf_resources(doc);
+    for (ty, label, p) in &resources {
+        let id = format!("{ty}.{label}");
+        match ty.as_str() {
+            "aws_cloudwatch_log_metric_filter" => {
+                let name = lit(&p["name"]).unwrap();
+                let c = find("put-metric-filter", "filterName", &name);
+                assert!(tf_same(&p["log_group_name"], &c["logGroupName"]), "{id}");
+                assert!(tf_same(&p["pattern"], &c["filterPattern"]), "{id}");
+                let (t, ct) = (
+                    &p["metric_transformation"][0],
+                    &c["metricTransformations"][0],
+                );
+                assert!(tf_same(&t["name"], &ct["metricName"]), "{id}");
+                assert!(tf_same(&t["namespace"], &ct["metricNamespace"]), "{id}");
+                assert!(tf_same(&t["value"], &ct["metricValue"]), "{id}");
+                let replaced = cmds.iter().any(|(_, o, _, i)| {
+                    o == "delete-metric-filter"
+                        && i["filterName"] == name
+                        && i["logGroupName"] == c["logGroupName"]
+                });
+                assert_eq!(
+                    import_of(ty, label),
+                    replaced.then(|| json!(format!(
+                        "{}:{}",
+                        c["logGroupName"].as_str().unwrap(),
+                        name.as_str().unwrap()
+                    ))),
+                    "{id}: imported exactly when the CLI replaces an existing filter"
+                );
+            }
+            "aws_cloudwatch_metric_alarm" => {
+                let c = find(
+                    "put-metric-alarm",
+                    "AlarmName",
+                    &lit(&p["alarm_name"]).unwrap(),
+                );
+                let tf_args: Vec<&String> = p
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| *k != "__is_block__")
+                    .collect();
+                let members: Vec<&str> =
+                    c.as_object().unwrap().keys().map(String::as_str).collect();
+                assert_eq!(
+                    tf_args.len(),
+                    members.len(),
+                    "{id}: the same members as the CLI: {tf_args:?} {members:?}"
+                );
+                for arg in tf_args {
+                    if arg == "dimensions" {
+                        let want: serde_json::Map<String, Value> = c["Dimensions"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|d| (d["Name"].as_str().unwrap().to_string(), d["Value"].clone()))
+                            .collect();
+                        assert_eq!(p[arg], Value::Object(want), "{id}");
+                        continue;
+                    }
+                    let member = ALARM_MEMBERS
+                        .iter()
+                        .find(|(a, _)| a == arg)
+                        .unwrap_or_else(|| panic!("{id}: {arg}"))
+                        .1;
+                    assert!(
+                        tf_same(&p[arg], &c[member]),
+                        "{id}.{arg}: {} vs {}",
+                        p[arg],
+                        c[member]
+                    );
+                }
+                let existing = !cmds
+                    .iter()
+                    .any(|(_, o, _, i)| o == "put-metric-alarm" && i == &c)
+                    || cli_plan.contains("replaces the alarm's whole configuration");
+                if import_of(ty, label).is_some() {
+                    assert!(existing, "{id}");
+                    assert_eq!(import_of(ty, label), Some(c["AlarmName"].clone()), "{id}");
+                }
+            }
+            "aws_sns_topic" => {
+                find("create-topic", "Name", &lit(&p["name"]).unwrap());
+            }
+            "aws_sns_topic_subscription" => {
+                let c = cmds
+                    .iter()
+                    .find(|(_, o, _, _)| o == "subscribe")
+                    .map(|x| x.3.clone())
+                    .unwrap();
+                assert!(tf_same(&p["topic_arn"], &c["TopicArn"]), "{id}");
+                assert!(tf_same(&p["endpoint"], &c["Endpoint"]), "{id}");
+                assert_eq!(lit(&p["protocol"]), Some(c["Protocol"].clone()), "{id}");
+            }
+            "aws_cloudtrail" => {
+                let name = lit(&p["name"]).unwrap();
+                match import_of(ty, label) {
+                    None => {
+                        let c = find("create-trail", "Name", &name);
+                        assert!(
+                            tf_same(&p["is_multi_region_trail"], &c["IsMultiRegionTrail"]),
+                            "{id}"
+                        );
+                        assert!(
+                            tf_same(
+                                &p["include_global_service_events"],
+                                &c["IncludeGlobalServiceEvents"]
+                            ),
+                            "{id}"
+                        );
+                        let sel = find("put-event-selectors", "TrailName", &name);
+                        assert_eq!(api_selectors(p), sel["EventSelectors"], "{id}");
+                        find("start-logging", "Name", &name);
+                        assert_eq!(p["enable_logging"], true, "{id}");
+                    }
+                    Some(arn) => {
+                        assert!(
+                            arn.as_str()
+                                .unwrap()
+                                .ends_with(&format!(":trail/{}", name.as_str().unwrap())),
+                            "{id}: the existing name"
+                        );
+                        for (_, op, _, input) in &cmds {
+                            let target = input.get("Name").or(input.get("TrailName"));
+                            if target != Some(&arn) {
+                                continue;
+                            }
+                            match op.as_str() {
+                                "start-logging" => assert_eq!(p["enable_logging"], true, "{id}"),
+                                "put-event-selectors" => {
+                                    if let Some(b) = input.get("EventSelectors") {
+                                        assert_eq!(&api_selectors(p), b, "{id}");
+                                    }
+                                }
+                                "update-trail" => {
+                                    for (member, arg) in [
+                                        ("IsMultiRegionTrail", "is_multi_region_trail"),
+                                        (
+                                            "IncludeGlobalServiceEvents",
+                                            "include_global_service_events",
+                                        ),
+                                        ("CloudWatchLogsLogGroupArn", "cloud_watch_logs_group_arn"),
+                                        ("CloudWatchLogsRoleArn", "cloud_watch_logs_role_arn"),
+                                    ] {
+                                        if let Some(v) = input.get(member) {
+                                            assert!(tf_same(&p[arg], v), "{id}.{arg}");
+                                        }
+                                    }
+                                }
+                                other => panic!("{id}: {other} on the trail"),
+                            }
+                        }
+                    }
+                }
+            }
+            "aws_cloudwatch_log_group" => {
+                find(
+                    "create-log-group",
+                    "logGroupName",
+                    &lit(&p["name"]).unwrap(),
+                );
+            }
+            "aws_iam_role" => {
+                let c = find("create-role", "RoleName", &lit(&p["name"]).unwrap());
+                let doc: Value =
+                    serde_json::from_str(c["AssumeRolePolicyDocument"].as_str().unwrap()).unwrap();
+                let tf: Value =
+                    serde_json::from_str(lit(&p["assume_role_policy"]).unwrap().as_str().unwrap())
+                        .unwrap();
+                assert_eq!(tf, doc, "{id}");
+            }
+            "aws_iam_role_policy" => {
+                let c = cmds
+                    .iter()
+                    .find(|(_, o, _, _)| o == "put-role-policy")
+                    .map(|x| x.3.clone())
+                    .unwrap();
+                assert_eq!(lit(&p["name"]), Some(c["PolicyName"].clone()), "{id}");
+                let doc: Value =
+                    serde_json::from_str(c["PolicyDocument"].as_str().unwrap()).unwrap();
+                let tf: Value =
+                    serde_json::from_str(lit(&p["policy"]).unwrap().as_str().unwrap()).unwrap();
+                assert_eq!(tf, doc, "{id}");
+            }
+            other => panic!("{id}: unexpected resource type {other}"),
+        }
+    }
+    // The other direction: what the CLI creates or restates is in the configuration.
+    let has = |ty: &str, arg: &str, v: &Value| {
+        resources
+            .iter()
+            .any(|(t, _, p)| t == ty && lit(&p[arg]).as_ref() == Some(v))
+    };
+    for (_, op, _, input) in &cmds {
+        match op.as_str() {
+            "put-metric-filter" => assert!(
+                has(
+                    "aws_cloudwatch_log_metric_filter",
+                    "name",
+                    &input["filterName"]
+                ),
+                "{input}"
+            ),
+            "put-metric-alarm" => assert!(
+                has(
+                    "aws_cloudwatch_metric_alarm",
+                    "alarm_name",
+                    &input["AlarmName"]
+                ),
+                "{input}"
+            ),
+            "create-topic" => assert!(has("aws_sns_topic", "name", &input["Name"]), "{input}"),
+            "subscribe" => assert!(
+                resources
+                    .iter()
+                    .any(|r| r.0 == "aws_sns_topic_subscription"),
+                "{input}"
+            ),
+            _ => {}
+        }
+    }
+    let _ = account;
+}
+
+/// A written configuration: account, region, path, parsed body.
+type TfFile = (String, String, PathBuf, Value);
+
+/// Runs `remediate --format terraform --output-dir` and returns the notes, each configuration, and
+/// the directory (kept while the caller needs it).
+fn terraform(dir: &Path, extra: &[&str]) -> (String, Vec<TfFile>, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "remediate",
+        ".",
+        "--format",
+        "terraform",
+        "--output-dir",
+        out.path().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = run_in(dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(out.path()).unwrap() {
+        let d = e.unwrap().path();
+        let name = d.file_name().unwrap().to_str().unwrap().to_string();
+        let (account, region) = name.split_once('-').unwrap();
+        files.push((account.to_string(), region.to_string(), d.join("main.tf")));
+    }
+    files.sort();
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.2.clone()).collect();
+    let parsed = if paths.is_empty() {
+        Default::default()
+    } else {
+        hcl_parse(&paths)
+    };
+    let files = files
+        .into_iter()
+        .map(|(a, r, p)| {
+            let body = parsed[p.to_str().unwrap()].clone();
+            (a, r, p, body)
+        })
+        .collect();
+    (stdout(&o), files, out)
+}
+
+/// Every kind of missing piece, every rule from nothing, and the demo, as Terraform: parsed by a
+/// real HCL2 parser, only the AWS provider's arguments, one guarded provider per file, and each
+/// resource carrying exactly the values of the CLI plan for the same state.
+#[test]
+fn terraform_is_valid_hcl_of_the_provider_and_matches_the_cli() {
+    let mut dirs: Vec<(String, tempfile::TempDir, Vec<&str>)> = Vec::new();
+    for case in cases() {
+        let mut s = compliant(A, R);
+        (case.edit)(&mut s);
+        dirs.push((
+            case.name.to_string(),
+            Org::new().with(s).write(),
+            vec!["--rule", "CWL-014"],
+        ));
+    }
+    dirs.push((
+        "every rule".into(),
+        Org::new().with(compliant(A, R)).write(),
+        vec![],
+    ));
+    let mut written = 0;
+    for (name, dir, extra) in &dirs {
+        let mut args = vec!["remediate", "."];
+        args.extend_from_slice(extra);
+        let plan = stdout(&run_in(dir.path(), &args));
+        let (notes, files, _keep) = terraform(dir.path(), extra);
+        for (account, region, path, doc) in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c != '\n' && cwl_audit::text::is_hidden(c)),
+                "{name}: {text}"
+            );
+            tf_schema(doc, account, region);
+            tf_cross_check(&plan, doc, account, region);
+            written += 1;
+        }
+        if plan.contains("enable-alarm-actions") && !plan.contains("put-metric-alarm") {
+            assert!(
+                notes.contains("aws cloudwatch enable-alarm-actions"),
+                "{name}: {notes}"
+            );
+        }
+        if name == "single-region trail" || name == "write-only management events" {
+            assert_eq!(
+                files.len(),
+                1,
+                "{name}: the trail change is an aws_cloudtrail:\n{notes}"
+            );
+        }
+    }
+    assert!(written >= 10, "{written}");
+    // The demo: every file of the organization's plan.
+    let plan = stdout(&run_in(&root(), &["remediate", "snapshots"]));
+    let (_, files, _keep) = terraform(&root().join("snapshots"), &[]);
+    assert!(!files.is_empty());
+    for (account, region, _, doc) in &files {
+        tf_schema(doc, account, region);
+        tf_cross_check(section(&plan, account), doc, account, region);
+    }
+}
