@@ -46,7 +46,8 @@ pub enum Kind {
     RoleName,
     /// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
     RoleArn,
-    /// An alarm action: an ARN of printable ASCII without spaces.
+    /// An alarm action: an ARN (known partition, a service name) of printable ASCII without spaces
+    /// or shell characters; an SNS action must be a valid topic ARN.
     ActionArn,
     /// An e-mail address to subscribe (or the placeholder).
     Email,
@@ -187,11 +188,19 @@ pub fn valid(k: Kind, v: &str) -> bool {
                 })
         }),
         Kind::ActionArn => {
-            v.starts_with("arn:")
-                && len_in(v, 1, 1024)
+            let p: Vec<&str> = v.splitn(6, ':').collect();
+            len_in(v, 1, 1024)
                 && all(v, |c| {
                     c.is_ascii_graphic() && !"'\"\\`$;&|<>(){}".contains(c)
                 })
+                && p.len() == 6
+                && p[0] == "arn"
+                && partition_ok(p[1])
+                && !p[2].is_empty()
+                && all(p[2], |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !p[5].starts_with('-')
+                // An SNS action is a topic: its name follows the topic rule.
+                && (p[2] != "sns" || valid(Kind::TopicArn, v))
         }
         Kind::Email => {
             v == super::EMAIL_PLACEHOLDER
@@ -300,6 +309,14 @@ mod tests {
             "arn:aws:sns:us-east-1:123456789012:$(touch x)"
         ));
         assert!(!valid(Kind::ActionArn, "--endpoint-url=http://x"));
+        assert!(!valid(
+            Kind::ActionArn,
+            "arn:aws:sns:eu-west-1:123456789012:--endpoint-url=http://x"
+        ));
+        assert!(valid(
+            Kind::ActionArn,
+            "arn:aws:automate:eu-west-1:ec2:stop"
+        ));
         assert!(!valid(Kind::AlarmName, "a\u{2028}b"));
         assert!(!valid(Kind::AlarmName, "{{resolve:ssm:x}}"));
         assert!(!valid(Kind::AlarmName, "${aws_x.y}"));
