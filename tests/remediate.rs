@@ -1722,3 +1722,501 @@ fn terraform_is_valid_hcl_of_the_provider_and_matches_the_cli() {
         tf_cross_check(section(&plan, account), doc, account, region);
     }
 }
+
+// ------------------------------------------------------------------ hostile names, every format
+
+use cwl_audit::remediate::safe::{self, Kind};
+use proptest::prelude::*;
+
+/// The snapshot names a hostile string is put in, one account each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Field {
+    Alarm,
+    Filter,
+    LogGroup,
+    Topic,
+    Trail,
+    Endpoint,
+}
+
+const FIELDS: [Field; 6] = [
+    Field::Alarm,
+    Field::Filter,
+    Field::LogGroup,
+    Field::Topic,
+    Field::Trail,
+    Field::Endpoint,
+];
+
+/// A compliant account with `h` in one name, edited so that the plan must use that name; and the
+/// value the plan must then carry exactly, with its kind, the CLI operation and member it is in.
+fn hostile_account(
+    account: &str,
+    field: Field,
+    h: &str,
+) -> (Value, String, Kind, &'static str, &'static str) {
+    let mut s = compliant(account, R);
+    let mf = "/logs/metricFilters/0";
+    match field {
+        Field::Alarm => {
+            set(&mut s, "/cloudwatch/MetricAlarms/0/AlarmName", json!(h));
+            set(
+                &mut s,
+                "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+                json!(false),
+            );
+            set(
+                &mut s,
+                "/cloudwatch/MetricAlarms/0/DatapointsToAlarm",
+                json!(2),
+            );
+            (
+                s,
+                h.into(),
+                Kind::AlarmName,
+                "put-metric-alarm",
+                "AlarmName",
+            )
+        }
+        Field::Filter => {
+            set(&mut s, &format!("{mf}/filterName"), json!(h));
+            set(
+                &mut s,
+                &format!("{mf}/metricTransformations/0/metricValue"),
+                json!("0"),
+            );
+            (
+                s,
+                h.into(),
+                Kind::FilterName,
+                "put-metric-filter",
+                "filterName",
+            )
+        }
+        Field::LogGroup => {
+            set(&mut s, &format!("{mf}/logGroupName"), json!(h));
+            set(
+                &mut s,
+                &format!("{mf}/metricTransformations/0/metricValue"),
+                json!("0"),
+            );
+            set(
+                &mut s,
+                "/cloudtrail/trailList/0/CloudWatchLogsLogGroupArn",
+                json!(format!("arn:aws:logs:{R}:{account}:log-group:{h}:*")),
+            );
+            (
+                s,
+                h.into(),
+                Kind::LogGroup,
+                "put-metric-filter",
+                "logGroupName",
+            )
+        }
+        Field::Topic => {
+            let t = topic_arn(account, R, h);
+            set(
+                &mut s,
+                "/cloudwatch/MetricAlarms/0/AlarmActions",
+                json!([t]),
+            );
+            set(&mut s, "/sns/Subscriptions/0/TopicArn", json!(t));
+            set(
+                &mut s,
+                "/sns/Subscriptions/0/SubscriptionArn",
+                json!("PendingConfirmation"),
+            );
+            (s, t, Kind::TopicArn, "subscribe", "TopicArn")
+        }
+        Field::Trail => {
+            let old = trail_arn(account, R, "management-events");
+            let new = trail_arn(account, R, h);
+            set(&mut s, "/cloudtrail/trailList/0/Name", json!(h));
+            set(&mut s, "/cloudtrail/trailList/0/TrailARN", json!(new));
+            set(
+                &mut s,
+                "/cloudtrail/trailList/0/IsMultiRegionTrail",
+                json!(false),
+            );
+            for k in ["status", "selectors"] {
+                let v = s["cloudtrail"][k]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(&old)
+                    .unwrap();
+                s["cloudtrail"][k][&new] = v;
+            }
+            s["cloudtrail"]["selectors"][&new]["TrailARN"] = json!(new);
+            (s, new, Kind::TrailArn, "update-trail", "Name")
+        }
+        Field::Endpoint => {
+            let e = format!("{h}@example.com");
+            set(
+                &mut s,
+                "/sns/Subscriptions/0/SubscriptionArn",
+                json!("PendingConfirmation"),
+            );
+            set(&mut s, "/sns/Subscriptions/0/Endpoint", json!(e));
+            (s, e, Kind::Email, "subscribe", "Endpoint")
+        }
+    }
+}
+
+/// Every string value inside `v`.
+fn all_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| all_strings(x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.push(k);
+            all_strings(x, out)
+        }),
+        _ => {}
+    }
+}
+
+/// Runs a CLI plan with a logging `aws` stub once per account (the guard lets that account's block
+/// run); returns every logged argv (without the `sts` guard calls) and whether a canary file was
+/// made.
+fn run_with_stub(plan: &str, accounts: &[String]) -> (Vec<Vec<String>>, bool) {
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("log");
+    let stub = bin.path().join("aws");
+    std::fs::write(
+        &stub,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = sts ]; then echo \"$STUB_ACCOUNT\"; exit 0; fi\nfor a in \"$@\"; do printf '%s\\0' \"$a\" >> {}; done\nprintf '\\n\\0' >> {}\n",
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let script = bin.path().join("plan.sh");
+    std::fs::write(&script, plan).unwrap();
+    for acct in accounts {
+        let o = Command::new("sh")
+            .arg(&script)
+            .current_dir(bin.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+            .env("STUB_ACCOUNT", acct)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{acct}: {}", stderr(&o));
+    }
+    let text = String::from_utf8(std::fs::read(&log).unwrap_or_default()).unwrap();
+    let calls = text
+        .split("\n\0")
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.split('\0')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    (calls, bin.path().join("PWNED").exists())
+}
+
+/// No control, line or paragraph separator, or bidi character anywhere but line feeds: comments
+/// carry none, and strings have them escaped.
+fn no_hidden(what: &str, text: &str) {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c != '\n' && cwl_audit::text::is_hidden(c))
+    {
+        panic!("{what}: U+{:04X} in:\n{text}", c as u32);
+    }
+}
+
+/// The hostile strings through every output path: CLI (run with a logging stub, exact argv),
+/// CloudFormation (JSON templates parsed, the stream parsed as YAML) and Terraform (python-hcl2),
+/// each value exactly as the snapshot held it where AWS's rules allow it, a manual step where not.
+fn hostile_names_through_every_format(strings: &[String]) {
+    let mut org = Org::new();
+    let mut expect = Vec::new();
+    let mut accounts = Vec::new();
+    for (i, h) in strings.iter().enumerate() {
+        for (j, field) in FIELDS.iter().enumerate() {
+            let account = format!("{:012}", 400000000000u64 + (i * 10 + j) as u64);
+            let (snap, value, kind, op, member) = hostile_account(&account, *field, h);
+            org = org.with(snap);
+            expect.push((
+                account.clone(),
+                *field,
+                value,
+                safe::valid(kind, &value_part(kind, h, &account)),
+                op,
+                member,
+            ));
+            accounts.push(account);
+        }
+    }
+    let dir = org.write();
+    let o = run_in(dir.path(), &["remediate", ".", "--rule", "CWL-014"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan = stdout(&o);
+    no_hidden("CLI plan", &plan);
+    // The stub saw exactly the planned commands.
+    let (calls, pwned) = run_with_stub(&plan, &accounts);
+    assert!(
+        !pwned && !dir.path().join("PWNED").exists(),
+        "a command ran"
+    );
+    let planned = commands(&plan);
+    assert_eq!(calls.len(), planned.len(), "{plan}");
+    for (argv, (service, op, region, input)) in calls.iter().zip(&planned) {
+        let mut want = vec![service.clone(), op.clone()];
+        if let Some(r) = region {
+            want.push(format!("--region={r}"));
+        }
+        want.push("--cli-input-json".into());
+        assert_eq!(&argv[..want.len()], &want[..], "{argv:?}");
+        assert_eq!(argv.len(), want.len() + 1, "{argv:?}");
+        assert_eq!(
+            &serde_json::from_str::<Value>(&argv[want.len()]).unwrap(),
+            input
+        );
+    }
+    // Each account: the value exactly, in the operation that needs it (what the stub logged is the
+    // plan's commands, checked above), or nowhere in a command.
+    for (account, field, value, valid, op, member) in &expect {
+        let s = section(&plan, account);
+        let mine = commands(s);
+        if *valid {
+            assert!(
+                mine.iter()
+                    .any(|(_, o, _, i)| o == op && i[*member] == json!(value)),
+                "{field:?} {value:?}: no {op} with {member} = the value:\n{s}"
+            );
+        } else {
+            // Not a valid name: the step that needs it is a manual one, or the plan routes around
+            // it (a malformed log group ARN gets a new log group); either way it never reaches AWS.
+            for (_, _, _, i) in &mine {
+                let mut v = Vec::new();
+                all_strings(i, &mut v);
+                assert!(
+                    !v.contains(&value.as_str()),
+                    "{field:?}: {value:?} reached AWS in {i}"
+                );
+            }
+        }
+    }
+    // CloudFormation: the stream is YAML with no key beyond a template's; templates carry the
+    // values exactly.
+    let o = run_in(
+        dir.path(),
+        &[
+            "remediate",
+            ".",
+            "--rule",
+            "CWL-014",
+            "--format",
+            "cloudformation",
+        ],
+    );
+    let stream = stdout(&o);
+    no_hidden("CloudFormation stream", &stream);
+    let yaml = dir.path().join("stream.yaml");
+    std::fs::write(&yaml, &stream).unwrap();
+    let check = Command::new(python())
+        .args(["-c", "import sys, yaml\nfor d in yaml.safe_load_all(open(sys.argv[1], encoding='utf-8')):\n    if d is not None:\n        assert isinstance(d, dict) and set(d) <= {'AWSTemplateFormatVersion','Description','Metadata','Parameters','Resources','Outputs'}, d\n        assert '{{resolve' not in repr(d), repr(d)\n"])
+        .arg(&yaml)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    let cfn = tempfile::tempdir().unwrap();
+    let o = run_in(
+        dir.path(),
+        &[
+            "remediate",
+            ".",
+            "--rule",
+            "CWL-014",
+            "--format",
+            "cloudformation",
+            "--output-dir",
+            cfn.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    no_hidden("CloudFormation notes", &stdout(&o));
+    for (account, field, value, valid, _, _) in &expect {
+        let file = cfn.path().join(format!("{account}-{R}.json"));
+        if !matches!(field, Field::Topic | Field::Endpoint) || !valid {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|_| panic!("{field:?} {value:?}: no template"));
+        no_hidden("template", &text);
+        let t: Value = serde_json::from_str(&text).unwrap();
+        let p = &t["Resources"]["AlarmSubscription"]["Properties"];
+        let member = if *field == Field::Topic {
+            "TopicArn"
+        } else {
+            "Endpoint"
+        };
+        assert_eq!(p[member], json!(value), "{text}");
+    }
+    // Terraform: parsed, the values exactly (the escapes read as Terraform reads them).
+    let (notes, files, _keep) = terraform(dir.path(), &["--rule", "CWL-014"]);
+    no_hidden("Terraform notes", &notes);
+    let stream = stdout(&run_in(
+        dir.path(),
+        &[
+            "remediate",
+            ".",
+            "--rule",
+            "CWL-014",
+            "--format",
+            "terraform",
+        ],
+    ));
+    no_hidden("Terraform stream", &stream);
+    for (account, field, value, valid, _, _) in &expect {
+        let Some((_, _, path, doc)) = files.iter().find(|f| &f.0 == account) else {
+            assert!(
+                !valid,
+                "{field:?} {value:?}: no Terraform configuration:\n{notes}"
+            );
+            continue;
+        };
+        no_hidden("main.tf", &std::fs::read_to_string(path).unwrap());
+        tf_schema(doc, account, R);
+        tf_cross_check(section(&plan, account), doc, account, R);
+        let res = tf_resources(doc);
+        let arg = |ty: &str, a: &str| {
+            res.iter()
+                .filter(|r| r.0 == ty)
+                .filter_map(|r| lit(&r.2[a]))
+                .collect::<Vec<_>>()
+        };
+        let v = json!(value);
+        let found = match field {
+            Field::Alarm => arg("aws_cloudwatch_metric_alarm", "alarm_name").contains(&v),
+            Field::Filter => arg("aws_cloudwatch_log_metric_filter", "name").contains(&v),
+            Field::LogGroup => {
+                arg("aws_cloudwatch_log_metric_filter", "log_group_name").contains(&v)
+            }
+            Field::Topic => arg("aws_sns_topic_subscription", "topic_arn").contains(&v),
+            Field::Trail => arg("aws_cloudtrail", "name")
+                .contains(&json!(value.rsplit_once(":trail/").unwrap().1)),
+            Field::Endpoint => arg("aws_sns_topic_subscription", "endpoint").contains(&v),
+        };
+        assert_eq!(
+            found,
+            *valid,
+            "{field:?} {value:?} in {}",
+            std::fs::read_to_string(path).unwrap()
+        );
+    }
+}
+
+/// The part of the planned value AWS's rule for `kind` is about (the whole ARN for ARNs).
+fn value_part(kind: Kind, h: &str, account: &str) -> String {
+    match kind {
+        Kind::TopicArn => topic_arn(account, R, h),
+        Kind::TrailArn => trail_arn(account, R, h),
+        Kind::Email => format!("{h}@example.com"),
+        _ => h.to_string(),
+    }
+}
+
+/// The cases of issue 15 item 3, and shell, AWS CLI, CloudFormation and Terraform syntax.
+#[test]
+fn hostile_names_known_cases() {
+    let cases: Vec<String> = [
+        "a\u{2028}Transform: AWS::Include",
+        "x\u{85}Transform: AWS::Include\u{85}y",
+        "cr\rResources: {}",
+        "{{resolve:ssm:secret}}",
+        "del\u{7f}c1\u{9b}\u{80}",
+        "${aws_iam_role.x.arn}",
+        "%{if true}x%{endif}",
+        "$(touch PWNED)",
+        "`touch PWNED`",
+        "x'; touch PWNED; '",
+        "--endpoint-url=http://evil.example",
+        "file:///etc/passwd",
+        "\u{202e}evil\u{2066}",
+        "Plain-Name_1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    hostile_names_through_every_format(&cases);
+}
+
+/// A hostile string: pieces of shell, AWS CLI, CloudFormation and Terraform syntax, hidden
+/// characters, quotes, a leading `-`, sometimes very long.
+fn hostile() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        prop::sample::select(vec![
+            "$(touch PWNED)",
+            "`touch PWNED`",
+            "'",
+            "\"",
+            "\\",
+            "--endpoint-url=http://evil.example",
+            "file://",
+            "fileb://",
+            "http://x",
+            "{{resolve:ssm:x}}",
+            "${x}",
+            "%{x}",
+            "$${",
+            "metricName=x,defaultValue=1",
+            ";",
+            "|",
+            "&",
+            "\n",
+            "\r",
+            "\t",
+            "\u{0}",
+            "\u{1b}[2J",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9b}",
+            "\u{2028}",
+            "\u{2029}",
+            "\u{202e}",
+            "\u{2066}",
+            "\u{200f}",
+            "#",
+            "*",
+            ":",
+            "/",
+            "@",
+            "Transform: AWS::Include",
+            " ",
+        ])
+        .prop_map(str::to_string),
+        prop::collection::vec(
+            prop::sample::select("abcxyzAZ09-_.".chars().collect::<Vec<_>>()),
+            1..12
+        )
+        .prop_map(|v| v.into_iter().collect::<String>()),
+        (1usize..3).prop_map(|n| "L".repeat(n * 700)),
+    ];
+    (any::<bool>(), prop::collection::vec(piece, 1..5)).prop_map(|(dash, v)| {
+        let s = v.concat();
+        if dash {
+            format!("-{s}")
+        } else {
+            s
+        }
+    })
+}
+
+proptest! {
+    // Each case runs the binary five times and two parsers: a few cases of several strings each.
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+    #[test]
+    fn hostile_names_random(strings in prop::collection::vec(hostile(), 3..5)) {
+        hostile_names_through_every_format(&strings);
+    }
+}
