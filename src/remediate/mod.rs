@@ -292,16 +292,16 @@ impl Action {
     }
 }
 
-/// Every string inside `v` (and every object key), as free text of an alarm dimension's rules:
-/// structured values (selectors, metric-math queries) are passed as JSON, so only the characters
-/// every kind refuses matter.
+/// Every string inside `v` (and every object key), as [`Kind::Text`]: structured values
+/// (selectors, metric-math queries) are passed as JSON, so only the characters every kind refuses
+/// matter.
 fn strings_in(v: &Value, out: &mut Vec<(Kind, String)>) {
     match v {
-        Value::String(s) => out.push((Kind::Description, s.clone())),
+        Value::String(s) => out.push((Kind::Text, s.clone())),
         Value::Array(a) => a.iter().for_each(|x| strings_in(x, out)),
         Value::Object(o) => {
             for (k, x) in o {
-                out.push((Kind::Description, k.clone()));
+                out.push((Kind::Text, k.clone()));
                 strings_in(x, out);
             }
         }

@@ -25,6 +25,9 @@ pub enum Kind {
     AlarmName,
     /// Free text of an alarm (`AlarmDescription`): up to 1024 characters.
     Description,
+    /// A string inside a structured value (event selectors, metric-math queries), passed as JSON:
+    /// only what every kind refuses, up to 1024 characters.
+    Text,
     /// Metric filter name: 1-512, no `:` or `*`.
     FilterName,
     /// Log group name: 1-512 of `[.\-_/#A-Za-z0-9]`.
@@ -71,6 +74,7 @@ impl Kind {
             Kind::Region => "region",
             Kind::AlarmName => "alarm name",
             Kind::Description => "alarm description",
+            Kind::Text => "value",
             Kind::FilterName => "metric filter name",
             Kind::LogGroup => "log group name",
             Kind::Metric => "metric name or namespace",
@@ -162,7 +166,7 @@ pub fn valid(k: Kind, v: &str) -> bool {
         Kind::Account => account_ok(v),
         Kind::Region => region_ok(v),
         Kind::AlarmName => len_in(v, 1, 255),
-        Kind::Description => len_in(v, 0, 1024),
+        Kind::Description | Kind::Text => len_in(v, 0, 1024),
         Kind::FilterName => len_in(v, 1, 512) && !v.contains([':', '*']),
         Kind::LogGroup => {
             len_in(v, 1, 512) && all(v, |c| c.is_ascii_alphanumeric() || "._-/#".contains(c))

@@ -260,9 +260,13 @@ impl File {
         }
     }
 
+    /// A step left to the AWS CLI: why (once, when several steps share the reason, such as two
+    /// fixes of one trail), then its commands.
     fn outside_step(&mut self, step: &Step, why: Option<&str>) {
-        if let Some(w) = why {
-            self.outside.push(format!("MANUAL STEP: {w}"));
+        if let Some(line) = why.map(str::to_string) {
+            if !self.outside.contains(&line) {
+                self.outside.push(line);
+            }
         }
         self.outside
             .extend(cli::calls(step).into_iter().map(|c| c.render()));
@@ -551,10 +555,10 @@ fn selector_blocks(basic: Option<&Value>, advanced: Option<&Value>) -> Result<Ve
 /// Every string a selector document holds, checked as an action's structured values are.
 fn check_strings(v: &Value) -> Result<(), String> {
     match v {
-        Value::String(x) => safe::check(Kind::Description, x),
+        Value::String(x) => safe::check(Kind::Text, x),
         Value::Array(a) => a.iter().try_for_each(check_strings),
         Value::Object(o) => o.iter().try_for_each(|(k, x)| {
-            safe::check(Kind::Description, k)?;
+            safe::check(Kind::Text, k)?;
             check_strings(x)
         }),
         _ => Ok(()),
@@ -839,7 +843,7 @@ fn build(plan: &Plan, steps: &[&Step]) -> File {
     let mut file = File::default();
     for step in steps {
         if let Some(why) = &step.manual {
-            file.outside_step(step, Some(why));
+            file.outside_step(step, Some(&format!("MANUAL STEP: {why}")));
             continue;
         }
         // A step that cannot be written whole is left to the AWS CLI: nothing half-written.
@@ -848,7 +852,12 @@ fn build(plan: &Plan, steps: &[&Step]) -> File {
             file.resources.truncate(before.0);
             file.imports.truncate(before.1);
             file.trails.truncate(before.2);
-            file.outside_step(step, Some(&format!("not written as Terraform: {why}")));
+            file.outside_step(
+                step,
+                Some(&format!(
+                    "not written as Terraform ({why}); these AWS CLI commands instead:"
+                )),
+            );
         }
     }
     file
