@@ -1923,13 +1923,19 @@ fn run_with_stub(plan: &str, accounts: &[String]) -> (Vec<Vec<String>>, bool) {
 }
 
 /// No control, line or paragraph separator, or bidi character anywhere but line feeds: comments
-/// carry none, and strings have them escaped.
+/// carry none, and strings have them escaped; outside comments, no invisible format character
+/// either (escaped, so a reviewer sees which name a command or resource really has).
 fn no_hidden(what: &str, text: &str) {
     if let Some(c) = text
         .chars()
         .find(|&c| c != '\n' && cwl_audit::text::is_hidden(c))
     {
         panic!("{what}: U+{:04X} in:\n{text}", c as u32);
+    }
+    for l in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        if let Some(c) = l.chars().find(|&c| safe::escaped(c)) {
+            panic!("{what}: U+{:04X} in {l}", c as u32);
+        }
     }
 }
 
@@ -2143,6 +2149,7 @@ fn hostile_names_known_cases() {
         "--endpoint-url=http://evil.example",
         "file:///etc/passwd",
         "\u{202e}evil\u{2066}",
+        "Root\u{200b}Account\u{feff}Usage\u{ad}Alarm",
         "Plain-Name_1",
     ]
     .iter()
@@ -2185,6 +2192,9 @@ fn hostile() -> impl Strategy<Value = String> {
             "\u{2029}",
             "\u{202e}",
             "\u{2066}",
+            "\u{200b}",
+            "\u{feff}",
+            "\u{2060}",
             "\u{200f}",
             "#",
             "*",

@@ -326,12 +326,12 @@ fn inert(s: &str) -> String {
     clean(s).replace("{{", "{ {")
 }
 
-/// Pretty JSON with [`safe::json`]'s escaping of hidden characters.
+/// Pretty JSON with [`safe::json`]'s escaping of hidden and invisible characters.
 fn pretty(v: &Value) -> String {
     let text = serde_json::to_string_pretty(v).unwrap_or_default();
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if crate::text::is_hidden(c) && c != '\n' {
+        if safe::escaped(c) && c != '\n' {
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
             out.push(c);

@@ -272,18 +272,30 @@ pub fn quote(s: &str) -> String {
     }
 }
 
+/// Whether `c` must be escaped where a plan writes a value: every [`is_hidden`] character, and
+/// the invisible format characters (soft hyphen, zero-width space and joiners, word joiner and
+/// invisible operators, byte order mark), which a name may hold so that two names look the same.
+/// Escaped, a reviewer sees which alarm or filter a command really names.
+pub fn escaped(c: char) -> bool {
+    is_hidden(c)
+        || matches!(
+            c,
+            '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        )
+}
+
 /// `v` as compact JSON text in which every hidden character (control, DEL and C1, line and
 /// paragraph separators, bidi controls) is a `\uXXXX` escape: serde_json escapes only U+0000 to
 /// U+001F, and the rest would reach a terminal or an editor as they are. Outside strings JSON text
 /// holds none of them, so escaping them anywhere is escaping them inside strings.
 pub fn json(v: &Value) -> String {
     let text = serde_json::to_string(v).unwrap_or_default();
-    if !text.chars().any(is_hidden) {
+    if !text.chars().any(escaped) {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_hidden(c) {
+        if escaped(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -358,9 +370,9 @@ mod tests {
 
     #[test]
     fn json_text_has_no_hidden_characters() {
-        let v = serde_json::json!({"a": "x\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\r"});
+        let v = serde_json::json!({"a": "x\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\r\u{200b}\u{feff}"});
         let t = json(&v);
-        assert!(!t.chars().any(is_hidden), "{t}");
+        assert!(!t.chars().any(escaped), "{t}");
         assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), v);
     }
 }

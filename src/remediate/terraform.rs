@@ -26,7 +26,7 @@
 //! The only expressions are references cwl-audit builds from its own labels ([`Hcl::Expr`]).
 //! Comments pass through [`clean`].
 use super::{cli, safe, Action, AlarmSpec, Plan, Step, TrailSeen, EMAIL_PLACEHOLDER};
-use crate::text::{clean, is_hidden};
+use crate::text::clean;
 use safe::Kind;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -49,7 +49,7 @@ pub fn string(s: &str) -> String {
                 o.push(c);
                 o.push(c);
             }
-            c if is_hidden(c) => {
+            c if safe::escaped(c) => {
                 let n = c as u32;
                 if n > 0xFFFF {
                     let _ = write!(o, "\\U{n:08x}");
@@ -1049,6 +1049,7 @@ mod tests {
         assert_eq!(string("a\"b\\c"), r#""a\"b\\c""#);
         assert_eq!(string("${x} %{if y}"), r#""$${x} %%{if y}""#);
         assert_eq!(string("$ % {"), r#""$ % {""#);
+        assert_eq!(string("a\u{200b}b"), r#""a\u200bb""#);
         assert_eq!(
             string("l\nr\r\u{2028}\u{85}\u{202e}\u{1b}"),
             r#""l\nr\r\u2028\u0085\u202e\u001b""#
