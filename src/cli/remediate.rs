@@ -1,4 +1,5 @@
-//! `cwl-audit remediate`: the plan of each failing account as AWS CLI commands or CloudFormation.
+//! `cwl-audit remediate`: the plan of each failing account as AWS CLI commands, CloudFormation or
+//! Terraform.
 use super::messages::{self, fail, verbosity};
 use super::output::{emit, same_file};
 use super::{benchmark_parser, EXIT_ERROR};
@@ -12,13 +13,14 @@ pub struct Args {
     /// Snapshot files or directories (searched recursively for *.json).
     #[arg(default_value = "snapshots")]
     paths: Vec<PathBuf>,
-    /// Output: AWS CLI commands (a reviewable shell script) or CloudFormation templates.
+    /// Output: AWS CLI commands (a reviewable shell script), CloudFormation templates or Terraform.
     #[arg(long, short, value_enum, default_value = "cli")]
     format: cwl_audit::remediate::OutputFormat,
     /// Write the output to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE", conflicts_with = "output_dir")]
     output: Option<PathBuf>,
-    /// With --format cloudformation: write each template to DIR/<account>-<region>.json.
+    /// With --format cloudformation: write each template to DIR/<account>-<region>.json; with
+    /// --format terraform, each configuration to DIR/<account>-<region>/main.tf.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
     /// Also load the policies in DIR (repeatable); their rules built on lib.chain are remediated too.
@@ -49,8 +51,10 @@ fn refuse_input(inputs: &[String], out: &Path) -> anyhow::Result<()> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     use cwl_audit::remediate::{self, OutputFormat};
     let started = std::time::Instant::now();
-    if args.output_dir.is_some() && args.format != OutputFormat::Cloudformation {
-        return Err(fail("--output-dir needs --format cloudformation"));
+    if args.output_dir.is_some() && args.format == OutputFormat::Cli {
+        return Err(fail(
+            "--output-dir needs --format cloudformation or --format terraform",
+        ));
     }
     if let Some(a) = args
         .accounts
@@ -73,21 +77,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(fail(e)),
     };
     match (&args.output_dir, args.format) {
-        (Some(dir), _) => {
+        (Some(dir), format) => {
             let mut notes = String::new();
-            for unit in remediate::cloudformation::units(&plan) {
-                match unit.file {
+            let units: Vec<(Option<String>, String)> = if format == OutputFormat::Terraform {
+                remediate::terraform::units(&plan)
+                    .into_iter()
+                    .map(|u| (u.file, u.text))
+                    .collect()
+            } else {
+                remediate::cloudformation::units(&plan)
+                    .into_iter()
+                    .map(|u| (u.file, u.text))
+                    .collect()
+            };
+            for (file, text) in units {
+                match file {
                     Some(f) => {
                         let path = dir.join(&f);
                         refuse_input(&plan.inputs, &path)?;
-                        fsutil::write_atomic(&path, unit.text.as_bytes())
+                        if let Some(parent) = path.parent() {
+                            std::fs::create_dir_all(parent)
+                                .with_context(|| format!("cannot create {}", parent.display()))?;
+                        }
+                        fsutil::write_atomic(&path, text.as_bytes())
                             .with_context(|| format!("cannot write {}", path.display()))?;
                         notes.push_str(&format!(
                             "# wrote {}\n",
                             cwl_audit::text::clean(&path.display().to_string())
                         ));
                     }
-                    None => notes.push_str(&unit.text),
+                    None => notes.push_str(&text),
                 }
             }
             emit(None, notes.as_bytes())?;
@@ -99,6 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let text = match format {
                 OutputFormat::Cli => remediate::cli::render(&plan),
                 OutputFormat::Cloudformation => remediate::cloudformation::render(&plan),
+                OutputFormat::Terraform => remediate::terraform::render(&plan),
             };
             emit(args.output.as_deref(), text.as_bytes())?
         }

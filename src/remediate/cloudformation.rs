@@ -280,7 +280,7 @@ fn template(
     let mut rules: Vec<String> = steps.iter().flat_map(|s| s.rules.clone()).collect();
     rules.sort();
     rules.dedup();
-    let mut fixes: Vec<String> = steps.iter().map(|s| s.fixes.clone()).collect();
+    let mut fixes: Vec<String> = steps.iter().map(|s| inert(&s.fixes)).collect();
     fixes.dedup();
     let mut deploy = format!(
         "aws cloudformation deploy --region={} --stack-name cwl-audit-alarms --template-file FILE",
@@ -295,7 +295,8 @@ fn template(
     let mut meta = json!({"Account": account, "Region": region, "Rules": rules, "Fixes": fixes,
         "Deploy": format!("in account {account}: {deploy}")});
     if !t.outside.is_empty() {
-        meta["StepsOutsideCloudFormation"] = json!(t.outside);
+        meta["StepsOutsideCloudFormation"] =
+            json!(t.outside.iter().map(|o| inert(o)).collect::<Vec<_>>());
     }
     let _ = plan;
     let mut doc = Map::new();
@@ -304,7 +305,7 @@ fn template(
         "Description".into(),
         json!(format!(
             "cwl-audit: missing pieces of the alarm chains ({}) in account {account} {region}",
-            rules.join(", ")
+            inert(&rules.join(", "))
         )),
     );
     doc.insert("Metadata".into(), json!({ "cwl-audit": meta }));
@@ -318,12 +319,19 @@ fn template(
     (Some(pretty(&Value::Object(doc))), t.outside)
 }
 
-/// Pretty JSON with [`safe::json`]'s escaping of hidden characters.
+/// Free text for a template's `Description` and `Metadata` (finding messages quote snapshot
+/// values, and a manual step's command holds the value that made it manual): hidden characters
+/// cleaned, and `{{` broken up, so no text is a dynamic reference CloudFormation would resolve.
+fn inert(s: &str) -> String {
+    clean(s).replace("{{", "{ {")
+}
+
+/// Pretty JSON with [`safe::json`]'s escaping of hidden and invisible characters.
 fn pretty(v: &Value) -> String {
     let text = serde_json::to_string_pretty(v).unwrap_or_default();
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if crate::text::is_hidden(c) && c != '\n' {
+        if safe::escaped(c) && c != '\n' {
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
             out.push(c);

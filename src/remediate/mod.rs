@@ -1,6 +1,6 @@
 //! `cwl-audit remediate`: the missing pieces of every failing rule's chain (the fifteen CIS
-//! monitoring rules, and custom policies built on `lib.chain`), as AWS CLI commands ([`cli`]) or
-//! CloudFormation templates ([`cloudformation`]). Nothing here calls AWS or runs a command: the
+//! monitoring rules, and custom policies built on `lib.chain`), as AWS CLI commands ([`cli`]),
+//! CloudFormation templates ([`cloudformation`]) or Terraform configurations ([`terraform`]). Nothing here calls AWS or runs a command: the
 //! output is text for a person to review and run.
 //!
 //! How a plan is made: evaluate the snapshots with the real checks; for every failing rule of every
@@ -21,6 +21,7 @@
 pub mod cli;
 pub mod cloudformation;
 pub mod safe;
+pub mod terraform;
 
 use crate::engine::{Evaluator, RemediateNames, RuleMeta};
 use crate::eval;
@@ -38,6 +39,9 @@ pub enum OutputFormat {
     Cli,
     /// CloudFormation templates (JSON), one per account and region with something to create.
     Cloudformation,
+    /// Terraform configurations (HCL), one per account and region, each with its own guarded
+    /// `provider "aws"` block; existing trails, filters and alarms are imported and restated.
+    Terraform,
 }
 
 /// `cwl-audit remediate --help` examples and notes.
@@ -54,6 +58,7 @@ Examples:
   cwl-audit remediate
   cwl-audit remediate snapshots/ --account 333333333333 > fix-333.sh
   cwl-audit remediate --rule CWL-014 --format cloudformation --output-dir fixes/
+  cwl-audit remediate --format terraform --output-dir fixes/   # fixes/<account>-<region>/main.tf
 
 Exit codes: 0 plan written, 2 usage or input error.";
 
@@ -287,16 +292,16 @@ impl Action {
     }
 }
 
-/// Every string inside `v` (and every object key), as free text of an alarm dimension's rules:
-/// structured values (selectors, metric-math queries) are passed as JSON, so only the characters
-/// every kind refuses matter.
+/// Every string inside `v` (and every object key), as [`Kind::Text`]: structured values
+/// (selectors, metric-math queries) are passed as JSON, so only the characters every kind refuses
+/// matter.
 fn strings_in(v: &Value, out: &mut Vec<(Kind, String)>) {
     match v {
-        Value::String(s) => out.push((Kind::Description, s.clone())),
+        Value::String(s) => out.push((Kind::Text, s.clone())),
         Value::Array(a) => a.iter().for_each(|x| strings_in(x, out)),
         Value::Object(o) => {
             for (k, x) in o {
-                out.push((Kind::Description, k.clone()));
+                out.push((Kind::Text, k.clone()));
                 strings_in(x, out);
             }
         }
@@ -417,6 +422,61 @@ pub struct Plan {
     pub rule_ids: Vec<String>,
     /// The snapshot files the plan was made from (an output must not replace one).
     pub inputs: Vec<String>,
+    /// Every trail a step changes, as the snapshots showed it before any step (by trail ARN):
+    /// Terraform manages a whole resource, so [`terraform`] restates the trail's configuration.
+    pub trails: BTreeMap<String, TrailSeen>,
+}
+
+/// A trail as the snapshots show it: its `DescribeTrails` record, its event selectors and whether
+/// it logs (each `None` when no snapshot has it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrailSeen {
+    pub record: Value,
+    pub selectors: Option<Value>,
+    pub logging: Option<bool>,
+}
+
+impl Action {
+    /// The existing trail this action changes.
+    pub fn trail_arn(&self) -> Option<&str> {
+        match self {
+            Action::StartLogging { trail_arn }
+            | Action::MakeMultiRegion { trail_arn }
+            | Action::PutEventSelectors { trail_arn, .. }
+            | Action::DeliverToLogs { trail_arn, .. } => Some(trail_arn),
+            _ => None,
+        }
+    }
+}
+
+/// The trail of that ARN in the snapshots (any account: an organization trail is listed in its
+/// members' snapshots too).
+fn trail_seen(work: &Work, trail_arn: &str) -> TrailSeen {
+    let mut seen = TrailSeen::default();
+    for doc in work.values() {
+        if seen.record.is_null() {
+            if let Some(t) = list(doc.pointer("/cloudtrail/trailList"))
+                .iter()
+                .find(|t| str_of(t, "TrailARN") == Some(trail_arn))
+            {
+                seen.record = t.clone();
+            }
+        }
+        let Some(ct) = doc.get("cloudtrail") else {
+            continue;
+        };
+        if seen.selectors.is_none() {
+            seen.selectors = ct.get("selectors").and_then(|s| s.get(trail_arn)).cloned();
+        }
+        if seen.logging.is_none() {
+            seen.logging = ct
+                .get("status")
+                .and_then(|s| s.get(trail_arn))
+                .and_then(|s| s.get("IsLogging"))
+                .and_then(Value::as_bool);
+        }
+    }
+    seen
 }
 
 /// What one account's block shows: its rules' plans and the steps that run in it.
@@ -547,6 +607,8 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
         shown.insert(key.clone(), s.path.clone());
         work.insert(key, doc);
     }
+    // As the snapshots were, for the trails steps will change.
+    let original = work.clone();
     // (rule, account) -> index into out.rules, for the findings still being planned.
     let mut active: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut failing_accounts: BTreeSet<String> = BTreeSet::new();
@@ -696,6 +758,13 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
         }
     }
     prune_superseded(&mut out);
+    for s in &out.steps {
+        if let Some(arn) = s.action.trail_arn() {
+            out.trails
+                .entry(arn.to_string())
+                .or_insert_with(|| trail_seen(&original, arn));
+        }
+    }
     Ok(out)
 }
 

@@ -11,7 +11,8 @@
 //! - the JSON text carries no raw control, line-separator or bidi character ([`json`]), so what a
 //!   reader sees in the script is what runs;
 //! - CloudFormation dynamic references (`{{resolve:...}}`) and Terraform interpolation (`${`, `%{`)
-//!   are refused in every value, so no value is resolved or interpolated by a deployment tool.
+//!   are refused in every value, so no value is resolved or interpolated by a deployment tool
+//!   (and Terraform strings are escaped besides, by `terraform::string`).
 use crate::text::is_hidden;
 use serde_json::Value;
 
@@ -24,6 +25,9 @@ pub enum Kind {
     AlarmName,
     /// Free text of an alarm (`AlarmDescription`): up to 1024 characters.
     Description,
+    /// A string inside a structured value (event selectors, metric-math queries), passed as JSON:
+    /// only what every kind refuses, up to 1024 characters.
+    Text,
     /// Metric filter name: 1-512, no `:` or `*`.
     FilterName,
     /// Log group name: 1-512 of `[.\-_/#A-Za-z0-9]`.
@@ -45,7 +49,8 @@ pub enum Kind {
     RoleName,
     /// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
     RoleArn,
-    /// An alarm action: an ARN of printable ASCII without spaces.
+    /// An alarm action: an ARN (known partition, a service name) of printable ASCII without spaces
+    /// or shell characters; an SNS action must be a valid topic ARN.
     ActionArn,
     /// An e-mail address to subscribe (or the placeholder).
     Email,
@@ -53,6 +58,13 @@ pub enum Kind {
     Dimension,
     /// An enumerated AWS word (`Sum`, `GreaterThanOrEqualToThreshold`...): letters and digits.
     Word,
+    /// S3 bucket name: 3-63 of lowercase letters, digits, `.` and `-`, starting and ending with a
+    /// letter or digit.
+    Bucket,
+    /// A trail's S3 key prefix: up to 200 characters.
+    KeyPrefix,
+    /// `arn:PARTITION:kms:REGION:ACCOUNT:key/ID` (or `alias/NAME`).
+    KmsKeyArn,
 }
 
 impl Kind {
@@ -62,6 +74,7 @@ impl Kind {
             Kind::Region => "region",
             Kind::AlarmName => "alarm name",
             Kind::Description => "alarm description",
+            Kind::Text => "value",
             Kind::FilterName => "metric filter name",
             Kind::LogGroup => "log group name",
             Kind::Metric => "metric name or namespace",
@@ -76,6 +89,9 @@ impl Kind {
             Kind::Email => "e-mail address",
             Kind::Dimension => "alarm dimension",
             Kind::Word => "AWS keyword",
+            Kind::Bucket => "S3 bucket name",
+            Kind::KeyPrefix => "S3 key prefix",
+            Kind::KmsKeyArn => "KMS key ARN",
         }
     }
 }
@@ -150,7 +166,7 @@ pub fn valid(k: Kind, v: &str) -> bool {
         Kind::Account => account_ok(v),
         Kind::Region => region_ok(v),
         Kind::AlarmName => len_in(v, 1, 255),
-        Kind::Description => len_in(v, 0, 1024),
+        Kind::Description | Kind::Text => len_in(v, 0, 1024),
         Kind::FilterName => len_in(v, 1, 512) && !v.contains([':', '*']),
         Kind::LogGroup => {
             len_in(v, 1, 512) && all(v, |c| c.is_ascii_alphanumeric() || "._-/#".contains(c))
@@ -176,11 +192,19 @@ pub fn valid(k: Kind, v: &str) -> bool {
                 })
         }),
         Kind::ActionArn => {
-            v.starts_with("arn:")
-                && len_in(v, 1, 1024)
+            let p: Vec<&str> = v.splitn(6, ':').collect();
+            len_in(v, 1, 1024)
                 && all(v, |c| {
                     c.is_ascii_graphic() && !"'\"\\`$;&|<>(){}".contains(c)
                 })
+                && p.len() == 6
+                && p[0] == "arn"
+                && partition_ok(p[1])
+                && !p[2].is_empty()
+                && all(p[2], |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !p[5].starts_with('-')
+                // An SNS action is a topic: its name follows the topic rule.
+                && (p[2] != "sns" || valid(Kind::TopicArn, v))
         }
         Kind::Email => {
             v == super::EMAIL_PLACEHOLDER
@@ -191,6 +215,25 @@ pub fn valid(k: Kind, v: &str) -> bool {
         }
         Kind::Dimension => len_in(v, 1, 255),
         Kind::Word => len_in(v, 1, 64) && all(v, |c| c.is_ascii_alphanumeric()),
+        Kind::Bucket => {
+            len_in(v, 3, 63)
+                && all(v, |c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'
+                })
+                && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && v.ends_with(|c: char| c.is_ascii_alphanumeric())
+        }
+        Kind::KeyPrefix => len_in(v, 0, 200),
+        Kind::KmsKeyArn => arn_parts(v, "kms").is_some_and(|(region, _, res)| {
+            region_ok(&region)
+                && (res
+                    .strip_prefix("key/")
+                    .or_else(|| res.strip_prefix("alias/")))
+                .is_some_and(|id| {
+                    len_in(id, 1, 256)
+                        && all(id, |c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+                })
+        }),
     }
 }
 
@@ -229,18 +272,30 @@ pub fn quote(s: &str) -> String {
     }
 }
 
+/// Whether `c` must be escaped where a plan writes a value: every [`is_hidden`] character, and
+/// the invisible format characters (soft hyphen, zero-width space and joiners, word joiner and
+/// invisible operators, byte order mark), which a name may hold so that two names look the same.
+/// Escaped, a reviewer sees which alarm or filter a command really names.
+pub fn escaped(c: char) -> bool {
+    is_hidden(c)
+        || matches!(
+            c,
+            '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        )
+}
+
 /// `v` as compact JSON text in which every hidden character (control, DEL and C1, line and
 /// paragraph separators, bidi controls) is a `\uXXXX` escape: serde_json escapes only U+0000 to
 /// U+001F, and the rest would reach a terminal or an editor as they are. Outside strings JSON text
 /// holds none of them, so escaping them anywhere is escaping them inside strings.
 pub fn json(v: &Value) -> String {
     let text = serde_json::to_string(v).unwrap_or_default();
-    if !text.chars().any(is_hidden) {
+    if !text.chars().any(escaped) {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_hidden(c) {
+        if escaped(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -270,6 +325,14 @@ mod tests {
             "arn:aws:sns:us-east-1:123456789012:$(touch x)"
         ));
         assert!(!valid(Kind::ActionArn, "--endpoint-url=http://x"));
+        assert!(!valid(
+            Kind::ActionArn,
+            "arn:aws:sns:eu-west-1:123456789012:--endpoint-url=http://x"
+        ));
+        assert!(valid(
+            Kind::ActionArn,
+            "arn:aws:automate:eu-west-1:ec2:stop"
+        ));
         assert!(!valid(Kind::AlarmName, "a\u{2028}b"));
         assert!(!valid(Kind::AlarmName, "{{resolve:ssm:x}}"));
         assert!(!valid(Kind::AlarmName, "${aws_x.y}"));
@@ -284,6 +347,16 @@ mod tests {
             "arn:aws:iam::123456789012:role/service/CloudTrail_Logs"
         ));
         assert!(!valid(Kind::Email, "a@b;rm"));
+        assert!(valid(Kind::Bucket, "trail-logs.example-1"));
+        assert!(!valid(Kind::Bucket, "-x\"y"));
+        assert!(valid(
+            Kind::KmsKeyArn,
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        ));
+        assert!(!valid(
+            Kind::KmsKeyArn,
+            "arn:aws:kms:eu-west-1:123456789012:key/${x}"
+        ));
     }
 
     #[test]
@@ -297,9 +370,9 @@ mod tests {
 
     #[test]
     fn json_text_has_no_hidden_characters() {
-        let v = serde_json::json!({"a": "x\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\r"});
+        let v = serde_json::json!({"a": "x\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\r\u{200b}\u{feff}"});
         let t = json(&v);
-        assert!(!t.chars().any(is_hidden), "{t}");
+        assert!(!t.chars().any(escaped), "{t}");
         assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), v);
     }
 }

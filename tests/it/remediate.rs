@@ -13,9 +13,7 @@ static EMULATOR: emulator::Emulator = emulator::Emulator::new();
 use crate::support;
 
 use serde_json::{json, Value};
-#[cfg(feature = "collect")]
-use std::path::Path;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::bin::*;
 use support::*;
@@ -993,4 +991,1243 @@ fn organization_stackset_template_is_cfn_lint_clean() {
         "--stackset",
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+// ------------------------------------------------------------------ Terraform
+
+/// Parses Terraform files with python-hcl2 (tests/validators/hcl.py): path -> body.
+fn hcl_parse(files: &[PathBuf]) -> serde_json::Map<String, Value> {
+    assert!(!files.is_empty(), "no Terraform file to parse");
+    let o = Command::new(python())
+        .arg(root().join("tests/validators/hcl.py"))
+        .args(files)
+        .output()
+        .expect("run python-hcl2");
+    assert!(
+        o.status.success(),
+        "python-hcl2 could not parse {files:?}:\n{}",
+        stderr(&o)
+    );
+    match serde_json::from_str(&stdout(&o)).unwrap() {
+        Value::Object(m) => m,
+        other => panic!("{other}"),
+    }
+}
+
+/// A parsed value as Terraform reads it: `None` for an expression (`${...}`, a reference cwl-audit
+/// wrote), else the value with HCL's `$${` / `%%{` escapes read as the literal `${` / `%{`.
+fn lit(v: &Value) -> Option<Value> {
+    match v {
+        Value::String(s) if s.starts_with("${") => None,
+        Value::String(s) => Some(json!(s.replace("$${", "${").replace("%%{", "%{"))),
+        Value::Array(a) => a
+            .iter()
+            .map(lit)
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+        other => Some(other.clone()),
+    }
+}
+
+/// The arguments and nested blocks the AWS provider documents for each resource type cwl-audit
+/// writes (registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/<type>), and the
+/// required ones. A nested block is `name/inner` in the path.
+const PROVIDER_ARGS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "aws_cloudwatch_log_metric_filter",
+        &[
+            "name",
+            "pattern",
+            "log_group_name",
+            "apply_on_transformed_logs",
+            "metric_transformation",
+            "metric_transformation/name",
+            "metric_transformation/namespace",
+            "metric_transformation/value",
+            "metric_transformation/default_value",
+            "metric_transformation/dimensions",
+            "metric_transformation/unit",
+        ],
+        &["name", "pattern", "log_group_name", "metric_transformation"],
+    ),
+    (
+        "aws_cloudwatch_metric_alarm",
+        &[
+            "alarm_name",
+            "comparison_operator",
+            "evaluation_periods",
+            "metric_name",
+            "namespace",
+            "period",
+            "statistic",
+            "threshold",
+            "threshold_metric_id",
+            "actions_enabled",
+            "alarm_actions",
+            "alarm_description",
+            "datapoints_to_alarm",
+            "dimensions",
+            "insufficient_data_actions",
+            "ok_actions",
+            "unit",
+            "extended_statistic",
+            "treat_missing_data",
+            "evaluate_low_sample_count_percentiles",
+            "tags",
+            "metric_query",
+            "metric_query/id",
+            "metric_query/account_id",
+            "metric_query/expression",
+            "metric_query/label",
+            "metric_query/period",
+            "metric_query/return_data",
+            "metric_query/metric",
+            "metric_query/metric/dimensions",
+            "metric_query/metric/metric_name",
+            "metric_query/metric/namespace",
+            "metric_query/metric/period",
+            "metric_query/metric/stat",
+            "metric_query/metric/unit",
+        ],
+        &["alarm_name", "comparison_operator", "evaluation_periods"],
+    ),
+    (
+        "aws_sns_topic",
+        &[
+            "name",
+            "name_prefix",
+            "display_name",
+            "policy",
+            "delivery_policy",
+            "kms_master_key_id",
+            "fifo_topic",
+            "tags",
+        ],
+        &[],
+    ),
+    (
+        "aws_sns_topic_subscription",
+        &[
+            "topic_arn",
+            "protocol",
+            "endpoint",
+            "confirmation_timeout_in_minutes",
+            "endpoint_auto_confirms",
+            "filter_policy",
+            "filter_policy_scope",
+            "raw_message_delivery",
+            "redrive_policy",
+            "subscription_role_arn",
+            "delivery_policy",
+        ],
+        &["topic_arn", "protocol", "endpoint"],
+    ),
+    (
+        "aws_cloudtrail",
+        &[
+            "name",
+            "s3_bucket_name",
+            "s3_key_prefix",
+            "cloud_watch_logs_group_arn",
+            "cloud_watch_logs_role_arn",
+            "enable_logging",
+            "enable_log_file_validation",
+            "include_global_service_events",
+            "is_multi_region_trail",
+            "is_organization_trail",
+            "kms_key_id",
+            "sns_topic_name",
+            "tags",
+            "event_selector",
+            "event_selector/read_write_type",
+            "event_selector/include_management_events",
+            "event_selector/exclude_management_event_sources",
+            "event_selector/data_resource",
+            "event_selector/data_resource/type",
+            "event_selector/data_resource/values",
+            "advanced_event_selector",
+            "advanced_event_selector/name",
+            "advanced_event_selector/field_selector",
+            "advanced_event_selector/field_selector/field",
+            "advanced_event_selector/field_selector/equals",
+            "advanced_event_selector/field_selector/not_equals",
+            "advanced_event_selector/field_selector/starts_with",
+            "advanced_event_selector/field_selector/not_starts_with",
+            "advanced_event_selector/field_selector/ends_with",
+            "advanced_event_selector/field_selector/not_ends_with",
+            "insight_selector",
+            "insight_selector/insight_type",
+        ],
+        &["name", "s3_bucket_name"],
+    ),
+    (
+        "aws_cloudwatch_log_group",
+        &[
+            "name",
+            "name_prefix",
+            "retention_in_days",
+            "kms_key_id",
+            "log_group_class",
+            "skip_destroy",
+            "tags",
+        ],
+        &[],
+    ),
+    (
+        "aws_iam_role",
+        &[
+            "name",
+            "name_prefix",
+            "assume_role_policy",
+            "description",
+            "path",
+            "max_session_duration",
+            "permissions_boundary",
+            "force_detach_policies",
+            "tags",
+        ],
+        &["assume_role_policy"],
+    ),
+    (
+        "aws_iam_role_policy",
+        &["name", "name_prefix", "role", "policy"],
+        &["role", "policy"],
+    ),
+];
+
+/// Every argument path of a parsed body (`a`, `block/b`).
+fn arg_paths(body: &Value, prefix: &str, out: &mut Vec<String>) {
+    for (k, v) in body.as_object().unwrap() {
+        if k == "__is_block__" {
+            continue;
+        }
+        let path = format!("{prefix}{k}");
+        match v {
+            Value::Array(a)
+                if a.iter().all(|x| x.get("__is_block__").is_some()) && !a.is_empty() =>
+            {
+                for b in a {
+                    arg_paths(b, &format!("{path}/"), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(path);
+    }
+}
+
+/// A parsed file's resources: (type, label, body).
+fn tf_resources(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for r in doc["resource"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        for (ty, named) in r.as_object().unwrap() {
+            for (label, body) in named.as_object().unwrap() {
+                out.push((ty.clone(), label.clone(), body.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The file's guard, its blocks, and every resource's arguments are the provider's.
+fn tf_schema(doc: &Value, account: &str, region: &str) {
+    let top: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    for k in &top {
+        assert!(
+            ["terraform", "provider", "variable", "import", "resource"].contains(&k.as_str()),
+            "top-level block {k}"
+        );
+    }
+    let providers = doc["provider"].as_array().unwrap();
+    assert_eq!(providers.len(), 1, "{doc}");
+    let aws = &providers[0]["aws"];
+    assert_eq!(aws["region"], region);
+    assert_eq!(aws["allowed_account_ids"], json!([account]));
+    assert_eq!(
+        doc["terraform"][0]["required_providers"][0]["aws"]["source"],
+        "hashicorp/aws"
+    );
+    for (ty, label, body) in tf_resources(doc) {
+        let (_, allowed, required) = PROVIDER_ARGS
+            .iter()
+            .find(|(t, _, _)| *t == ty)
+            .unwrap_or_else(|| panic!("{ty} is not a type cwl-audit writes"));
+        let mut paths = Vec::new();
+        arg_paths(&body, "", &mut paths);
+        for p in &paths {
+            assert!(
+                allowed.contains(&p.as_str()),
+                "{ty}.{label}: {p} is no argument of the AWS provider"
+            );
+        }
+        for r in *required {
+            assert!(paths.iter().any(|p| p == r), "{ty}.{label} lacks {r}");
+        }
+        assert!(
+            label
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{label}"
+        );
+    }
+    for i in doc["import"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let to = i["to"].as_str().unwrap();
+        let to = to
+            .strip_prefix("${")
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap();
+        let (ty, label) = to.split_once('.').unwrap();
+        assert!(
+            tf_resources(doc)
+                .iter()
+                .any(|(t, l, _)| t == ty && l == label),
+            "import of {to}, which the file does not declare"
+        );
+    }
+}
+
+/// `aws_cloudwatch_metric_alarm` argument -> `PutMetricAlarm` member: written here again, from the
+/// provider's docs and the API reference, so the test does not read the mapping it checks.
+const ALARM_MEMBERS: &[(&str, &str)] = &[
+    ("alarm_name", "AlarmName"),
+    ("alarm_description", "AlarmDescription"),
+    ("actions_enabled", "ActionsEnabled"),
+    ("alarm_actions", "AlarmActions"),
+    ("ok_actions", "OKActions"),
+    ("insufficient_data_actions", "InsufficientDataActions"),
+    ("metric_name", "MetricName"),
+    ("namespace", "Namespace"),
+    ("statistic", "Statistic"),
+    ("extended_statistic", "ExtendedStatistic"),
+    ("period", "Period"),
+    ("unit", "Unit"),
+    ("evaluation_periods", "EvaluationPeriods"),
+    ("datapoints_to_alarm", "DatapointsToAlarm"),
+    ("threshold", "Threshold"),
+    ("comparison_operator", "ComparisonOperator"),
+    ("treat_missing_data", "TreatMissingData"),
+    (
+        "evaluate_low_sample_count_percentiles",
+        "EvaluateLowSampleCountPercentile",
+    ),
+];
+
+/// A parsed value equals the CLI's: an expression stands for it (a reference to a resource of the
+/// file, as a CloudFormation Ref does); numbers compare as numbers.
+fn tf_same(tf: &Value, cli: &Value) -> bool {
+    match (lit(tf), cli) {
+        (None, _) => true,
+        (Some(Value::Array(a)), Value::Array(b)) => {
+            a.len() == b.len()
+                && tf
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(b)
+                    .all(|(x, y)| tf_same(x, y))
+        }
+        (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Some(x), y) => &x == y,
+    }
+}
+
+/// Event selector blocks back in the API's shape.
+fn api_selectors(body: &Value) -> Value {
+    let blocks = body["event_selector"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Value::Array(
+        blocks
+            .iter()
+            .map(|b| {
+                let mut s = json!({
+                    "ReadWriteType": b["read_write_type"],
+                    "IncludeManagementEvents": b["include_management_events"],
+                    "DataResources": b["data_resource"].as_array().cloned().unwrap_or_default().iter()
+                        .map(|d| json!({"Type": lit(&d["type"]).unwrap(), "Values": lit(&d["values"]).unwrap()}))
+                        .collect::<Vec<_>>(),
+                });
+                if let Some(x) = b.get("exclude_management_event_sources") {
+                    s["ExcludeManagementEventSources"] = lit(x).unwrap();
+                }
+                s
+            })
+            .collect(),
+    )
+}
+
+/// Every value a configuration's resources carry equals the value the CLI plan passes for the same
+/// state; every import names the resource the CLI changes; every filter, alarm, topic and
+/// subscription of the CLI plan is in the configuration.
+fn tf_cross_check(cli_plan: &str, doc: &Value, account: &str, region: &str) {
+    let cmds: Vec<_> = commands(cli_plan)
+        .into_iter()
+        .filter(|(_, _, r, _)| r.as_deref().is_none_or(|r| r == region))
+        .collect();
+    let find = |op: &str, key: &str, name: &Value| {
+        cmds.iter()
+            .find(|(_, o, _, input)| o == op && &input[key] == name)
+            .map(|(_, _, _, input)| input.clone())
+            .unwrap_or_else(|| panic!("no {op} for {name} in the CLI plan:\n{cli_plan}"))
+    };
+    let imports: Vec<(String, Value)> = doc["import"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|i| {
+            (
+                i["to"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("${")
+                    .trim_end_matches('}')
+                    .to_string(),
+                lit(&i["id"]).unwrap(),
+            )
+        })
+        .collect();
+    let import_of = |ty: &str, label: &str| {
+        imports
+            .iter()
+            .find(|(to, _)| to == &format!("{ty}.{label}"))
+            .map(|(_, id)| id.clone())
+    };
+    let resources = tf_resources(doc);
+    for (ty, label, p) in &resources {
+        let id = format!("{ty}.{label}");
+        match ty.as_str() {
+            "aws_cloudwatch_log_metric_filter" => {
+                let name = lit(&p["name"]).unwrap();
+                let c = find("put-metric-filter", "filterName", &name);
+                assert!(tf_same(&p["log_group_name"], &c["logGroupName"]), "{id}");
+                assert!(tf_same(&p["pattern"], &c["filterPattern"]), "{id}");
+                let (t, ct) = (
+                    &p["metric_transformation"][0],
+                    &c["metricTransformations"][0],
+                );
+                assert!(tf_same(&t["name"], &ct["metricName"]), "{id}");
+                assert!(tf_same(&t["namespace"], &ct["metricNamespace"]), "{id}");
+                assert!(tf_same(&t["value"], &ct["metricValue"]), "{id}");
+                let replaced = cmds.iter().any(|(_, o, _, i)| {
+                    o == "delete-metric-filter"
+                        && i["filterName"] == name
+                        && i["logGroupName"] == c["logGroupName"]
+                });
+                assert_eq!(
+                    import_of(ty, label),
+                    replaced.then(|| json!(format!(
+                        "{}:{}",
+                        c["logGroupName"].as_str().unwrap(),
+                        name.as_str().unwrap()
+                    ))),
+                    "{id}: imported exactly when the CLI replaces an existing filter"
+                );
+            }
+            "aws_cloudwatch_metric_alarm" => {
+                let c = find(
+                    "put-metric-alarm",
+                    "AlarmName",
+                    &lit(&p["alarm_name"]).unwrap(),
+                );
+                let tf_args: Vec<&String> = p
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| *k != "__is_block__")
+                    .collect();
+                let members: Vec<&str> =
+                    c.as_object().unwrap().keys().map(String::as_str).collect();
+                assert_eq!(
+                    tf_args.len(),
+                    members.len(),
+                    "{id}: the same members as the CLI: {tf_args:?} {members:?}"
+                );
+                for arg in tf_args {
+                    if arg == "dimensions" {
+                        let want: serde_json::Map<String, Value> = c["Dimensions"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|d| (d["Name"].as_str().unwrap().to_string(), d["Value"].clone()))
+                            .collect();
+                        assert_eq!(p[arg], Value::Object(want), "{id}");
+                        continue;
+                    }
+                    let member = ALARM_MEMBERS
+                        .iter()
+                        .find(|(a, _)| a == arg)
+                        .unwrap_or_else(|| panic!("{id}: {arg}"))
+                        .1;
+                    assert!(
+                        tf_same(&p[arg], &c[member]),
+                        "{id}.{arg}: {} vs {}",
+                        p[arg],
+                        c[member]
+                    );
+                }
+                let existing = !cmds
+                    .iter()
+                    .any(|(_, o, _, i)| o == "put-metric-alarm" && i == &c)
+                    || cli_plan.contains("replaces the alarm's whole configuration");
+                if import_of(ty, label).is_some() {
+                    assert!(existing, "{id}");
+                    assert_eq!(import_of(ty, label), Some(c["AlarmName"].clone()), "{id}");
+                }
+            }
+            "aws_sns_topic" => {
+                find("create-topic", "Name", &lit(&p["name"]).unwrap());
+            }
+            "aws_sns_topic_subscription" => {
+                let c = cmds
+                    .iter()
+                    .find(|(_, o, _, _)| o == "subscribe")
+                    .map(|x| x.3.clone())
+                    .unwrap();
+                assert!(tf_same(&p["topic_arn"], &c["TopicArn"]), "{id}");
+                assert!(tf_same(&p["endpoint"], &c["Endpoint"]), "{id}");
+                assert_eq!(lit(&p["protocol"]), Some(c["Protocol"].clone()), "{id}");
+            }
+            "aws_cloudtrail" => {
+                let name = lit(&p["name"]).unwrap();
+                match import_of(ty, label) {
+                    None => {
+                        let c = find("create-trail", "Name", &name);
+                        assert!(
+                            tf_same(&p["is_multi_region_trail"], &c["IsMultiRegionTrail"]),
+                            "{id}"
+                        );
+                        assert!(
+                            tf_same(
+                                &p["include_global_service_events"],
+                                &c["IncludeGlobalServiceEvents"]
+                            ),
+                            "{id}"
+                        );
+                        let sel = find("put-event-selectors", "TrailName", &name);
+                        assert_eq!(api_selectors(p), sel["EventSelectors"], "{id}");
+                        find("start-logging", "Name", &name);
+                        assert_eq!(p["enable_logging"], true, "{id}");
+                    }
+                    Some(arn) => {
+                        assert!(
+                            arn.as_str()
+                                .unwrap()
+                                .ends_with(&format!(":trail/{}", name.as_str().unwrap())),
+                            "{id}: the existing name"
+                        );
+                        for (_, op, _, input) in &cmds {
+                            let target = input.get("Name").or(input.get("TrailName"));
+                            if target != Some(&arn) {
+                                continue;
+                            }
+                            match op.as_str() {
+                                "start-logging" => assert_eq!(p["enable_logging"], true, "{id}"),
+                                "put-event-selectors" => {
+                                    if let Some(b) = input.get("EventSelectors") {
+                                        assert_eq!(&api_selectors(p), b, "{id}");
+                                    }
+                                }
+                                "update-trail" => {
+                                    for (member, arg) in [
+                                        ("IsMultiRegionTrail", "is_multi_region_trail"),
+                                        (
+                                            "IncludeGlobalServiceEvents",
+                                            "include_global_service_events",
+                                        ),
+                                        ("CloudWatchLogsLogGroupArn", "cloud_watch_logs_group_arn"),
+                                        ("CloudWatchLogsRoleArn", "cloud_watch_logs_role_arn"),
+                                    ] {
+                                        if let Some(v) = input.get(member) {
+                                            assert!(tf_same(&p[arg], v), "{id}.{arg}");
+                                        }
+                                    }
+                                }
+                                other => panic!("{id}: {other} on the trail"),
+                            }
+                        }
+                    }
+                }
+            }
+            "aws_cloudwatch_log_group" => {
+                find(
+                    "create-log-group",
+                    "logGroupName",
+                    &lit(&p["name"]).unwrap(),
+                );
+            }
+            "aws_iam_role" => {
+                let c = find("create-role", "RoleName", &lit(&p["name"]).unwrap());
+                let doc: Value =
+                    serde_json::from_str(c["AssumeRolePolicyDocument"].as_str().unwrap()).unwrap();
+                let tf: Value =
+                    serde_json::from_str(lit(&p["assume_role_policy"]).unwrap().as_str().unwrap())
+                        .unwrap();
+                assert_eq!(tf, doc, "{id}");
+            }
+            "aws_iam_role_policy" => {
+                let c = cmds
+                    .iter()
+                    .find(|(_, o, _, _)| o == "put-role-policy")
+                    .map(|x| x.3.clone())
+                    .unwrap();
+                assert_eq!(lit(&p["name"]), Some(c["PolicyName"].clone()), "{id}");
+                let doc: Value =
+                    serde_json::from_str(c["PolicyDocument"].as_str().unwrap()).unwrap();
+                let tf: Value =
+                    serde_json::from_str(lit(&p["policy"]).unwrap().as_str().unwrap()).unwrap();
+                assert_eq!(tf, doc, "{id}");
+            }
+            other => panic!("{id}: unexpected resource type {other}"),
+        }
+    }
+    // The other direction: what the CLI creates or restates is in the configuration.
+    let has = |ty: &str, arg: &str, v: &Value| {
+        resources
+            .iter()
+            .any(|(t, _, p)| t == ty && lit(&p[arg]).as_ref() == Some(v))
+    };
+    for (_, op, _, input) in &cmds {
+        match op.as_str() {
+            "put-metric-filter" => assert!(
+                has(
+                    "aws_cloudwatch_log_metric_filter",
+                    "name",
+                    &input["filterName"]
+                ),
+                "{input}"
+            ),
+            "put-metric-alarm" => assert!(
+                has(
+                    "aws_cloudwatch_metric_alarm",
+                    "alarm_name",
+                    &input["AlarmName"]
+                ),
+                "{input}"
+            ),
+            "create-topic" => assert!(has("aws_sns_topic", "name", &input["Name"]), "{input}"),
+            "subscribe" => assert!(
+                resources
+                    .iter()
+                    .any(|r| r.0 == "aws_sns_topic_subscription"),
+                "{input}"
+            ),
+            _ => {}
+        }
+    }
+    let _ = account;
+}
+
+/// A written configuration: account, region, path, parsed body.
+type TfFile = (String, String, PathBuf, Value);
+
+/// Runs `remediate --format terraform --output-dir` and returns the notes, each configuration, and
+/// the directory (kept while the caller needs it).
+fn terraform(dir: &Path, extra: &[&str]) -> (String, Vec<TfFile>, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "remediate",
+        ".",
+        "--format",
+        "terraform",
+        "--output-dir",
+        out.path().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = run_in(dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(out.path()).unwrap() {
+        let d = e.unwrap().path();
+        let name = d.file_name().unwrap().to_str().unwrap().to_string();
+        let (account, region) = name.split_once('-').unwrap();
+        files.push((account.to_string(), region.to_string(), d.join("main.tf")));
+    }
+    files.sort();
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.2.clone()).collect();
+    let parsed = if paths.is_empty() {
+        Default::default()
+    } else {
+        hcl_parse(&paths)
+    };
+    let files = files
+        .into_iter()
+        .map(|(a, r, p)| {
+            let body = parsed[p.to_str().unwrap()].clone();
+            (a, r, p, body)
+        })
+        .collect();
+    (stdout(&o), files, out)
+}
+
+/// Every kind of missing piece, every rule from nothing, and the demo, as Terraform: parsed by a
+/// real HCL2 parser, only the AWS provider's arguments, one guarded provider per file, and each
+/// resource carrying exactly the values of the CLI plan for the same state.
+#[test]
+fn terraform_is_valid_hcl_of_the_provider_and_matches_the_cli() {
+    let mut dirs: Vec<(String, tempfile::TempDir, Vec<&str>)> = Vec::new();
+    for case in cases() {
+        let mut s = compliant(A, R);
+        (case.edit)(&mut s);
+        dirs.push((
+            case.name.to_string(),
+            Org::new().with(s).write(),
+            vec!["--rule", "CWL-014"],
+        ));
+    }
+    dirs.push((
+        "every rule".into(),
+        Org::new().with(compliant(A, R)).write(),
+        vec![],
+    ));
+    let mut written = 0;
+    for (name, dir, extra) in &dirs {
+        let mut args = vec!["remediate", "."];
+        args.extend_from_slice(extra);
+        let plan = stdout(&run_in(dir.path(), &args));
+        let (notes, files, _keep) = terraform(dir.path(), extra);
+        for (account, region, path, doc) in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c != '\n' && cwl_audit::text::is_hidden(c)),
+                "{name}: {text}"
+            );
+            tf_schema(doc, account, region);
+            tf_cross_check(&plan, doc, account, region);
+            written += 1;
+        }
+        if plan.contains("enable-alarm-actions") && !plan.contains("put-metric-alarm") {
+            assert!(
+                notes.contains("aws cloudwatch enable-alarm-actions"),
+                "{name}: {notes}"
+            );
+        }
+        if name == "single-region trail" || name == "write-only management events" {
+            assert_eq!(
+                files.len(),
+                1,
+                "{name}: the trail change is an aws_cloudtrail:\n{notes}"
+            );
+        }
+    }
+    assert!(written >= 10, "{written}");
+    // The demo: every file of the organization's plan.
+    let plan = stdout(&run_in(&root(), &["remediate", "snapshots"]));
+    let (_, files, _keep) = terraform(&root().join("snapshots"), &[]);
+    assert!(!files.is_empty());
+    for (account, region, _, doc) in &files {
+        tf_schema(doc, account, region);
+        tf_cross_check(section(&plan, account), doc, account, region);
+    }
+}
+
+// ------------------------------------------------------------------ hostile names, every format
+
+use cwl_audit::remediate::safe::{self, Kind};
+use proptest::prelude::*;
+
+/// The snapshot names a hostile string is put in, one account each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Field {
+    Alarm,
+    Filter,
+    LogGroup,
+    Topic,
+    Trail,
+    Endpoint,
+}
+
+const FIELDS: [Field; 6] = [
+    Field::Alarm,
+    Field::Filter,
+    Field::LogGroup,
+    Field::Topic,
+    Field::Trail,
+    Field::Endpoint,
+];
+
+/// A compliant account with `h` in one name, edited so that the plan must use that name; and the
+/// value the plan must then carry exactly, with its kind, the CLI operation and member it is in.
+fn hostile_account(
+    account: &str,
+    field: Field,
+    h: &str,
+) -> (Value, String, Kind, &'static str, &'static str) {
+    let mut s = compliant(account, R);
+    let mf = "/logs/metricFilters/0";
+    match field {
+        Field::Alarm => {
+            set(&mut s, "/cloudwatch/MetricAlarms/0/AlarmName", json!(h));
+            set(
+                &mut s,
+                "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+                json!(false),
+            );
+            set(
+                &mut s,
+                "/cloudwatch/MetricAlarms/0/DatapointsToAlarm",
+                json!(2),
+            );
+            (
+                s,
+                h.into(),
+                Kind::AlarmName,
+                "put-metric-alarm",
+                "AlarmName",
+            )
+        }
+        Field::Filter => {
+            set(&mut s, &format!("{mf}/filterName"), json!(h));
+            set(
+                &mut s,
+                &format!("{mf}/metricTransformations/0/metricValue"),
+                json!("0"),
+            );
+            (
+                s,
+                h.into(),
+                Kind::FilterName,
+                "put-metric-filter",
+                "filterName",
+            )
+        }
+        Field::LogGroup => {
+            set(&mut s, &format!("{mf}/logGroupName"), json!(h));
+            set(
+                &mut s,
+                &format!("{mf}/metricTransformations/0/metricValue"),
+                json!("0"),
+            );
+            set(
+                &mut s,
+                "/cloudtrail/trailList/0/CloudWatchLogsLogGroupArn",
+                json!(format!("arn:aws:logs:{R}:{account}:log-group:{h}:*")),
+            );
+            (
+                s,
+                h.into(),
+                Kind::LogGroup,
+                "put-metric-filter",
+                "logGroupName",
+            )
+        }
+        Field::Topic => {
+            let t = topic_arn(account, R, h);
+            set(
+                &mut s,
+                "/cloudwatch/MetricAlarms/0/AlarmActions",
+                json!([t]),
+            );
+            set(&mut s, "/sns/Subscriptions/0/TopicArn", json!(t));
+            set(
+                &mut s,
+                "/sns/Subscriptions/0/SubscriptionArn",
+                json!("PendingConfirmation"),
+            );
+            (s, t, Kind::TopicArn, "subscribe", "TopicArn")
+        }
+        Field::Trail => {
+            let old = trail_arn(account, R, "management-events");
+            let new = trail_arn(account, R, h);
+            set(&mut s, "/cloudtrail/trailList/0/Name", json!(h));
+            set(&mut s, "/cloudtrail/trailList/0/TrailARN", json!(new));
+            set(
+                &mut s,
+                "/cloudtrail/trailList/0/IsMultiRegionTrail",
+                json!(false),
+            );
+            for k in ["status", "selectors"] {
+                let v = s["cloudtrail"][k]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(&old)
+                    .unwrap();
+                s["cloudtrail"][k][&new] = v;
+            }
+            s["cloudtrail"]["selectors"][&new]["TrailARN"] = json!(new);
+            (s, new, Kind::TrailArn, "update-trail", "Name")
+        }
+        Field::Endpoint => {
+            let e = format!("{h}@example.com");
+            set(
+                &mut s,
+                "/sns/Subscriptions/0/SubscriptionArn",
+                json!("PendingConfirmation"),
+            );
+            set(&mut s, "/sns/Subscriptions/0/Endpoint", json!(e));
+            (s, e, Kind::Email, "subscribe", "Endpoint")
+        }
+    }
+}
+
+/// Every string value inside `v`.
+fn all_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| all_strings(x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.push(k);
+            all_strings(x, out)
+        }),
+        _ => {}
+    }
+}
+
+/// Runs a CLI plan with a logging `aws` stub once per account (the guard lets that account's block
+/// run); returns every logged argv (without the `sts` guard calls) and whether a canary file was
+/// made.
+fn run_with_stub(plan: &str, accounts: &[String]) -> (Vec<Vec<String>>, bool) {
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("log");
+    let stub = bin.path().join("aws");
+    std::fs::write(
+        &stub,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = sts ]; then echo \"$STUB_ACCOUNT\"; exit 0; fi\nfor a in \"$@\"; do printf '%s\\0' \"$a\" >> {}; done\nprintf '\\n\\0' >> {}\n",
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let script = bin.path().join("plan.sh");
+    std::fs::write(&script, plan).unwrap();
+    for acct in accounts {
+        let o = Command::new("sh")
+            .arg(&script)
+            .current_dir(bin.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+            .env("STUB_ACCOUNT", acct)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{acct}: {}", stderr(&o));
+    }
+    let text = String::from_utf8(std::fs::read(&log).unwrap_or_default()).unwrap();
+    let calls = text
+        .split("\n\0")
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.split('\0')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    (calls, bin.path().join("PWNED").exists())
+}
+
+/// No control, line or paragraph separator, or bidi character anywhere but line feeds: comments
+/// carry none, and strings have them escaped; outside comments, no invisible format character
+/// either (escaped, so a reviewer sees which name a command or resource really has).
+fn no_hidden(what: &str, text: &str) {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c != '\n' && cwl_audit::text::is_hidden(c))
+    {
+        panic!("{what}: U+{:04X} in:\n{text}", c as u32);
+    }
+    for l in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        if let Some(c) = l.chars().find(|&c| safe::escaped(c)) {
+            panic!("{what}: U+{:04X} in {l}", c as u32);
+        }
+    }
+}
+
+/// The hostile strings through every output path: CLI (run with a logging stub, exact argv),
+/// CloudFormation (JSON templates parsed, the stream parsed as YAML) and Terraform (python-hcl2),
+/// each value exactly as the snapshot held it where AWS's rules allow it, a manual step where not.
+fn hostile_names_through_every_format(strings: &[String]) {
+    let mut org = Org::new();
+    let mut expect = Vec::new();
+    let mut accounts = Vec::new();
+    for (i, h) in strings.iter().enumerate() {
+        for (j, field) in FIELDS.iter().enumerate() {
+            let account = format!("{:012}", 400000000000u64 + (i * 10 + j) as u64);
+            let (snap, value, kind, op, member) = hostile_account(&account, *field, h);
+            org = org.with(snap);
+            expect.push((
+                account.clone(),
+                *field,
+                value,
+                safe::valid(kind, &value_part(kind, h, &account)),
+                op,
+                member,
+            ));
+            accounts.push(account);
+        }
+    }
+    let dir = org.write();
+    let o = run_in(dir.path(), &["remediate", ".", "--rule", "CWL-014"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan = stdout(&o);
+    no_hidden("CLI plan", &plan);
+    // The stub saw exactly the planned commands.
+    let (calls, pwned) = run_with_stub(&plan, &accounts);
+    assert!(
+        !pwned && !dir.path().join("PWNED").exists(),
+        "a command ran"
+    );
+    let planned = commands(&plan);
+    assert_eq!(calls.len(), planned.len(), "{plan}");
+    for (argv, (service, op, region, input)) in calls.iter().zip(&planned) {
+        let mut want = vec![service.clone(), op.clone()];
+        if let Some(r) = region {
+            want.push(format!("--region={r}"));
+        }
+        want.push("--cli-input-json".into());
+        assert_eq!(&argv[..want.len()], &want[..], "{argv:?}");
+        assert_eq!(argv.len(), want.len() + 1, "{argv:?}");
+        assert_eq!(
+            &serde_json::from_str::<Value>(&argv[want.len()]).unwrap(),
+            input
+        );
+    }
+    // Each account: the value exactly, in the operation that needs it (what the stub logged is the
+    // plan's commands, checked above), or nowhere in a command.
+    for (account, field, value, valid, op, member) in &expect {
+        let s = section(&plan, account);
+        let mine = commands(s);
+        if *valid {
+            assert!(
+                mine.iter()
+                    .any(|(_, o, _, i)| o == op && i[*member] == json!(value)),
+                "{field:?} {value:?}: no {op} with {member} = the value:\n{s}"
+            );
+        } else {
+            // Not a valid name: the step that needs it is a manual one, or the plan routes around
+            // it (a malformed log group ARN gets a new log group); either way it never reaches AWS.
+            for (_, _, _, i) in &mine {
+                let mut v = Vec::new();
+                all_strings(i, &mut v);
+                assert!(
+                    !v.contains(&value.as_str()),
+                    "{field:?}: {value:?} reached AWS in {i}"
+                );
+            }
+        }
+    }
+    // CloudFormation: the stream is YAML with no key beyond a template's; templates carry the
+    // values exactly.
+    let o = run_in(
+        dir.path(),
+        &[
+            "remediate",
+            ".",
+            "--rule",
+            "CWL-014",
+            "--format",
+            "cloudformation",
+        ],
+    );
+    let stream = stdout(&o);
+    no_hidden("CloudFormation stream", &stream);
+    let yaml = dir.path().join("stream.yaml");
+    std::fs::write(&yaml, &stream).unwrap();
+    let check = Command::new(python())
+        .args(["-c", "import sys, yaml\nfor d in yaml.safe_load_all(open(sys.argv[1], encoding='utf-8')):\n    if d is not None:\n        assert isinstance(d, dict) and set(d) <= {'AWSTemplateFormatVersion','Description','Metadata','Parameters','Resources','Outputs'}, d\n        assert '{{resolve' not in repr(d), repr(d)\n"])
+        .arg(&yaml)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    let cfn = tempfile::tempdir().unwrap();
+    let o = run_in(
+        dir.path(),
+        &[
+            "remediate",
+            ".",
+            "--rule",
+            "CWL-014",
+            "--format",
+            "cloudformation",
+            "--output-dir",
+            cfn.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    no_hidden("CloudFormation notes", &stdout(&o));
+    for (account, field, value, valid, _, _) in &expect {
+        let file = cfn.path().join(format!("{account}-{R}.json"));
+        if !matches!(field, Field::Topic | Field::Endpoint) || !valid {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|_| panic!("{field:?} {value:?}: no template"));
+        no_hidden("template", &text);
+        let t: Value = serde_json::from_str(&text).unwrap();
+        let p = &t["Resources"]["AlarmSubscription"]["Properties"];
+        let member = if *field == Field::Topic {
+            "TopicArn"
+        } else {
+            "Endpoint"
+        };
+        assert_eq!(p[member], json!(value), "{text}");
+    }
+    // Terraform: parsed, the values exactly (the escapes read as Terraform reads them).
+    let (notes, files, _keep) = terraform(dir.path(), &["--rule", "CWL-014"]);
+    no_hidden("Terraform notes", &notes);
+    let stream = stdout(&run_in(
+        dir.path(),
+        &[
+            "remediate",
+            ".",
+            "--rule",
+            "CWL-014",
+            "--format",
+            "terraform",
+        ],
+    ));
+    no_hidden("Terraform stream", &stream);
+    for (account, field, value, valid, _, _) in &expect {
+        let Some((_, _, path, doc)) = files.iter().find(|f| &f.0 == account) else {
+            assert!(
+                !valid,
+                "{field:?} {value:?}: no Terraform configuration:\n{notes}"
+            );
+            continue;
+        };
+        no_hidden("main.tf", &std::fs::read_to_string(path).unwrap());
+        tf_schema(doc, account, R);
+        tf_cross_check(section(&plan, account), doc, account, R);
+        let res = tf_resources(doc);
+        let arg = |ty: &str, a: &str| {
+            res.iter()
+                .filter(|r| r.0 == ty)
+                .filter_map(|r| lit(&r.2[a]))
+                .collect::<Vec<_>>()
+        };
+        let v = json!(value);
+        let found = match field {
+            Field::Alarm => arg("aws_cloudwatch_metric_alarm", "alarm_name").contains(&v),
+            Field::Filter => arg("aws_cloudwatch_log_metric_filter", "name").contains(&v),
+            Field::LogGroup => {
+                arg("aws_cloudwatch_log_metric_filter", "log_group_name").contains(&v)
+            }
+            Field::Topic => arg("aws_sns_topic_subscription", "topic_arn").contains(&v),
+            Field::Trail => arg("aws_cloudtrail", "name")
+                .contains(&json!(value.rsplit_once(":trail/").unwrap().1)),
+            Field::Endpoint => arg("aws_sns_topic_subscription", "endpoint").contains(&v),
+        };
+        assert_eq!(
+            found,
+            *valid,
+            "{field:?} {value:?} in {}",
+            std::fs::read_to_string(path).unwrap()
+        );
+    }
+}
+
+/// The part of the planned value AWS's rule for `kind` is about (the whole ARN for ARNs).
+fn value_part(kind: Kind, h: &str, account: &str) -> String {
+    match kind {
+        Kind::TopicArn => topic_arn(account, R, h),
+        Kind::TrailArn => trail_arn(account, R, h),
+        Kind::Email => format!("{h}@example.com"),
+        _ => h.to_string(),
+    }
+}
+
+/// The cases of issue 15 item 3, and shell, AWS CLI, CloudFormation and Terraform syntax.
+#[test]
+fn hostile_names_known_cases() {
+    let cases: Vec<String> = [
+        "a\u{2028}Transform: AWS::Include",
+        "x\u{85}Transform: AWS::Include\u{85}y",
+        "cr\rResources: {}",
+        "{{resolve:ssm:secret}}",
+        "del\u{7f}c1\u{9b}\u{80}",
+        "${aws_iam_role.x.arn}",
+        "%{if true}x%{endif}",
+        "$(touch PWNED)",
+        "`touch PWNED`",
+        "x'; touch PWNED; '",
+        "--endpoint-url=http://evil.example",
+        "file:///etc/passwd",
+        "\u{202e}evil\u{2066}",
+        "Root\u{200b}Account\u{feff}Usage\u{ad}Alarm",
+        "Plain-Name_1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    hostile_names_through_every_format(&cases);
+}
+
+/// A hostile string: pieces of shell, AWS CLI, CloudFormation and Terraform syntax, hidden
+/// characters, quotes, a leading `-`, sometimes very long.
+fn hostile() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        prop::sample::select(vec![
+            "$(touch PWNED)",
+            "`touch PWNED`",
+            "'",
+            "\"",
+            "\\",
+            "--endpoint-url=http://evil.example",
+            "file://",
+            "fileb://",
+            "http://x",
+            "{{resolve:ssm:x}}",
+            "${x}",
+            "%{x}",
+            "$${",
+            "metricName=x,defaultValue=1",
+            ";",
+            "|",
+            "&",
+            "\n",
+            "\r",
+            "\t",
+            "\u{0}",
+            "\u{1b}[2J",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9b}",
+            "\u{2028}",
+            "\u{2029}",
+            "\u{202e}",
+            "\u{2066}",
+            "\u{200b}",
+            "\u{feff}",
+            "\u{2060}",
+            "\u{200f}",
+            "#",
+            "*",
+            ":",
+            "/",
+            "@",
+            "Transform: AWS::Include",
+            " ",
+        ])
+        .prop_map(str::to_string),
+        prop::collection::vec(
+            prop::sample::select("abcxyzAZ09-_.".chars().collect::<Vec<_>>()),
+            1..12
+        )
+        .prop_map(|v| v.into_iter().collect::<String>()),
+        (1usize..3).prop_map(|n| "L".repeat(n * 700)),
+    ];
+    (any::<bool>(), prop::collection::vec(piece, 1..5)).prop_map(|(dash, v)| {
+        let s = v.concat();
+        if dash {
+            format!("-{s}")
+        } else {
+            s
+        }
+    })
+}
+
+proptest! {
+    // Each case runs the binary five times and two parsers: a few cases of several strings each.
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+    #[test]
+    fn hostile_names_random(strings in prop::collection::vec(hostile(), 3..5)) {
+        hostile_names_through_every_format(&strings);
+    }
 }
