@@ -4,7 +4,8 @@
 //! Snapshot and policy strings are hostile until shown otherwise. On a terminal, control characters
 //! are escape sequences (colours, cursor moves, window titles); bidirectional controls reorder what
 //! a reader sees ("Trojan Source", CVE-2021-42574); and a line or paragraph separator ends a line
-//! in YAML 1.1 and in many viewers, so a name could start a line of its own in a comment. Each of
+//! in YAML 1.1 and in many viewers, so a name could start a line of its own in a comment; and a
+//! zero-width character makes two different names look the same. Each of
 //! these is replaced by a space, so the text keeps its length in characters and its words apart.
 //! Machine formats (JSON, SARIF, JUnit, OCSF, ASFF) keep strings exact: their serializers escape.
 use std::borrow::Cow;
@@ -21,6 +22,12 @@ pub fn is_hidden(c: char) -> bool {
                 | '\u{2066}'..='\u{2069}'
                 | '\u{2028}'
                 | '\u{2029}'
+                // Zero-width and invisible characters: `Root\u{200B}Alarm` must not read as
+                // `RootAlarm`.
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'
+                | '\u{FEFF}'
+                | '\u{00AD}'
         )
 }
 
@@ -65,6 +72,7 @@ mod tests {
             ("mark\u{200F}", "mark "),
             ("sep\u{2028}para\u{2029}", "sep para "),
             ("nul\0", "nul "),
+            ("Root\u{200B}Alarm\u{FEFF}", "Root Alarm "),
         ] {
             assert_eq!(clean(hostile), shown, "{hostile:?}");
         }
