@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$OUT" ] && [ -n "$ROLE" ] || usage
+ONLY=$(tr -d ' \t' <<<"$ONLY")
 [[ "$ROLE" =~ ^[A-Za-z0-9+=,.@_-]{1,64}$ ]] || die "--member-role $ROLE is not a role name"
 command -v aws >/dev/null || die "the AWS CLI (aws) is not on PATH"
 command -v jq >/dev/null || die "jq is not on PATH"
@@ -63,17 +64,28 @@ shown() {
   printf '%s' "$1" | LC_ALL=C sed $'s/[\x01-\x1f\x7f]/ /g; s/\xc2[\x80-\x9f]/ /g; s/\xd8\x9c/ /g; s/\xe2\x80[\x8e\x8f\xa8-\xae]/ /g; s/\xe2\x81[\xa6-\xa9]/ /g'
 }
 
+# An --accounts id that is not in the organization is a usage error (a typo would collect nothing).
+if [ -n "$ONLY" ]; then
+  members=$(jq -r '.Accounts[].Id' <<<"$listed")
+  for want in ${ONLY//,/ }; do
+    grep -qx -- "$want" <<<"$members" || die "--accounts: $(shown "$want") not in the organization; nothing was collected"
+  done
+fi
+
 # The AWS error code of a failed CLI call's stderr ("An error occurred (CODE) when calling ...").
 error_code() { sed -n 's/.*An error occurred (\([^)]*\)).*/\1/p' "$1" | head -n1; }
 
 : >"$WORK/entries.jsonl"
+: >"$WORK/invalid.jsonl"
 ok=0 bad=0
 # Names go through base64: @tsv would turn a tab, a newline or a backslash in a name into
 # escapes, and the manifest must hold the name exactly as Organizations has it.
 while IFS=$'\t' read -r id name64 state; do
   name=$(printf '%s' "$name64" | base64 -d)
   if ! [[ "$id" =~ ^[0-9]{12}$ ]]; then
-    echo "warning: Organizations listed the account id $(shown "$id"), which is not 12 digits: left out" >&2; continue
+    # Never a path; recorded so that the run is partial and eval says the organization is not proven.
+    echo "warning: Organizations listed the account id $(shown "$id"), which is not 12 digits: not collected" >&2
+    jq -Rn --arg id "$id" '$id | tojson' >>"$WORK/invalid.jsonl"; continue
   fi
   entry=$(jq -cn --arg id "$id" --arg name "$name" --arg state "$state" \
     '{account_id: $id, name: $name} + (if $state == "" then {} else {state: $state} end)')
@@ -135,7 +147,7 @@ tmp=$(mktemp "$OUT/.cwl-audit-XXXXXX.tmp") || die "cannot write in $OUT"
 if ! jq -s --argjson org "$org" --arg caller "$CALLER" --arg partition "$PARTITION" --arg role "$ROLE" \
     --arg regions "$([ "$ALL" = 1 ] && echo "" || echo "$REGIONS_ARG")" --argjson all "$([ "$ALL" = 1 ] && echo true || echo false)" \
     --arg only "$ONLY" --arg started "$STARTED_AT" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    --arg cli "$(aws --version 2>&1 | head -n1)" \
+    --arg cli "$(aws --version 2>&1 | head -n1)" --slurpfile invalid "$WORK/invalid.jsonl" \
   '{format: "cwl-audit.manifest/v1",
     organization: {id: $org.Organization.Id, management_account_id: $org.Organization.MasterAccountId, partition: $partition},
     caller_account_id: $caller, member_role: $role,
@@ -144,7 +156,8 @@ if ! jq -s --argjson org "$org" --arg caller "$CALLER" --arg partition "$PARTITI
    + {selection: (if $only == "" then {} else {accounts: ($only | split(",") | unique)} end),
       started_at: $started, finished_at: $finished,
       collector: {name: "collect-org-with-aws-cli.sh", version: $cli},
-      accounts: (. | sort_by(.account_id))}' \
+      accounts: (. | sort_by(.account_id))}
+   + (if ($invalid | length) > 0 then {invalid_account_ids: $invalid} else {} end)' \
   "$WORK/entries.jsonl" >"$tmp"; then
   die "cannot write the manifest"
 fi
@@ -153,4 +166,5 @@ mv "$tmp" "$OUT/cwl-audit-manifest.json" || die "cannot write the manifest"
 echo "organization $(jq -r .Organization.Id <<<"$org"): $ok accounts collected, $bad failed or partial; manifest $OUT/cwl-audit-manifest.json" >&2
 if [ "$ok" -eq 0 ] && [ "$bad" -gt 0 ]; then exit 2; fi
 [ "$bad" -gt 0 ] && exit 3
+[ -s "$WORK/invalid.jsonl" ] && exit 3
 exit 0

@@ -196,6 +196,12 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
             .collect()
     };
     let (accounts, excluded) = (ids(&args.accounts), ids(&args.exclude_accounts));
+    // `--accounts "$TARGETS"` with an empty variable must not widen a scoped run to every account.
+    if !args.accounts.is_empty() && accounts.is_empty() {
+        return Err(fail(
+            "--accounts is empty: name at least one account id (leave the flag out to collect every account)",
+        ));
+    }
     for (flag, list) in [("--accounts", &accounts), ("--exclude-accounts", &excluded)] {
         if let Some(bad) = list.iter().find(|a| !collect::is_account_id(a)) {
             return Err(fail(format!(
@@ -346,11 +352,21 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
     Ok(match outcome.status {
         Status::Complete => ExitCode::SUCCESS,
         Status::Partial => {
-            messages::status(format!(
-                "cwl-audit: partial collection: {} account{} failed or partial (see the manifest; eval reports what depends on the failed calls as unknown); `--resume` collects them again",
-                count(AccountStatus::Failed) + count(AccountStatus::Partial),
-                if count(AccountStatus::Failed) + count(AccountStatus::Partial) == 1 { "" } else { "s" }
-            ));
+            let invalid = &outcome.manifest.invalid_account_ids;
+            if !invalid.is_empty() {
+                // Not something --resume can fix: Organizations itself lists these.
+                messages::error(format!(
+                    "Organizations listed account ids that are not 12 digits ({}): not collected, and eval reports the organization as not proven until they are gone",
+                    invalid.join(", ")
+                ));
+            }
+            let bad = count(AccountStatus::Failed) + count(AccountStatus::Partial);
+            if bad > 0 || invalid.is_empty() {
+                messages::status(format!(
+                    "cwl-audit: partial collection: {bad} account{} failed or partial (see the manifest; eval reports what depends on the failed calls as unknown); `--resume` collects them again",
+                    if bad == 1 { "" } else { "s" }
+                ));
+            }
             ExitCode::from(EXIT_PARTIAL)
         }
         Status::Unusable if count(AccountStatus::Skipped) == outcome.manifest.accounts.len() => {

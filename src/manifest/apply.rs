@@ -950,6 +950,100 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_run_beside_shard_parts_or_parts_of_different_runs_vouch_for_nothing() {
+        // The accounts of shard 2/2, whose part never arrived, must not pass on the snapshots an
+        // older whole run left in the directory.
+        let whole = loaded_at(
+            "org/cwl-audit-manifest.json",
+            manifest(vec![
+                account("888888888888", Status::Collected),
+                account("333333333333", Status::Collected),
+            ]),
+        );
+        let part1 = sharded(
+            manifest(vec![
+                account("888888888888", Status::Collected),
+                other_shard("333333333333", 2),
+            ]),
+            1,
+            2,
+        );
+        let snaps = snapshots(
+            "org",
+            &[("888888888888", "us-east-1"), ("333333333333", "us-east-1")],
+        );
+        let mut findings = vec![pass("333333333333", &[])];
+        let applied = run_apply(
+            &[
+                whole,
+                loaded_at("org/cwl-audit-manifest.shard-1-of-2.json", part1.clone()),
+            ],
+            &[],
+            &snaps,
+            &mut findings,
+        );
+        assert_eq!(
+            findings[0].verdict,
+            Verdict::Unknown,
+            "{}",
+            findings[0].message
+        );
+        assert!(
+            errors(&applied)[0].contains("are two collections of organization o-abc123, a whole run and shard 1/2 of a sharded one"),
+            "{:?}",
+            errors(&applied)
+        );
+        // Part 2 of another run (another member role, or started days later): no clean union.
+        let mut part2 = sharded(
+            manifest(vec![
+                other_shard("888888888888", 1),
+                account("333333333333", Status::Collected),
+            ]),
+            2,
+            2,
+        );
+        for (edit, words) in [
+            (
+                Box::new(|m: &mut crate::manifest::Manifest| m.member_role = "Other".into())
+                    as Box<dyn Fn(&mut crate::manifest::Manifest)>,
+                "collected with different arguments",
+            ),
+            (
+                Box::new(|m: &mut crate::manifest::Manifest| {
+                    m.started_at = "2026-12-05T00:00:00Z".into()
+                }),
+                "started more than a day apart",
+            ),
+        ] {
+            edit(&mut part2);
+            let mut findings = vec![pass("333333333333", &[])];
+            let applied = run_apply(
+                &[
+                    loaded_at("org/cwl-audit-manifest.shard-1-of-2.json", part1.clone()),
+                    loaded_at("org/cwl-audit-manifest.shard-2-of-2.json", part2.clone()),
+                ],
+                &[],
+                &snaps,
+                &mut findings,
+            );
+            assert_eq!(findings[0].verdict, Verdict::Unknown, "{words}");
+            assert!(
+                errors(&applied).iter().any(|e| e.contains(words)),
+                "{words}: {:?}",
+                errors(&applied)
+            );
+            part2 = sharded(
+                manifest(vec![
+                    other_shard("888888888888", 1),
+                    account("333333333333", Status::Collected),
+                ]),
+                2,
+                2,
+            );
+        }
+    }
+
+    #[test]
     fn shard_parts_must_agree_on_the_count() {
         let ms = [
             loaded_at(

@@ -263,6 +263,9 @@ pub(super) fn combine<'a>(manifests: &'a [Loaded], refused: &'a [Refused]) -> Re
 /// Pairs of files that cannot be parts of one record, whatever their accounts say: manifests of
 /// one organization id with different management accounts or partitions, and shard parts of one
 /// organization that disagree on the number of shards. The first pair found per organization.
+/// The longest time between the starts of two shard parts of one run (see [`file_clashes`]).
+const MAX_PART_SPREAD_MS: i64 = 24 * 3600 * 1000;
+
 fn file_clashes(used: &[&Loaded]) -> Vec<(usize, usize, String)> {
     let mut by_org: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, m) in used.iter().enumerate() {
@@ -309,6 +312,70 @@ fn file_clashes(used: &[&Loaded]) -> Vec<(usize, usize, String)> {
                     count(b)
                 ),
             ));
+            continue;
+        }
+        // A whole-run manifest beside shard parts of the same organization: two collections
+        // (an older one left in the directory, say). The whole run would vouch for the accounts
+        // of a part that never arrived, on its older snapshots.
+        if let (Some(&a), Some(&b)) = (
+            files.iter().find(|&&f| used[f].manifest.shard.is_none()),
+            sharded.first(),
+        ) {
+            out.push((
+                a,
+                b,
+                format!(
+                    "are two collections of organization {org}, a whole run and shard {}/{} of a sharded one (remove the older)",
+                    index(b),
+                    count(b)
+                ),
+            ));
+            continue;
+        }
+        // The parts of one sharded run were started with the same arguments; parts that differ
+        // are of different runs, and one cannot stand in for the other's accounts.
+        let args = |f: usize| {
+            let m = &used[f].manifest;
+            (
+                &m.caller_account_id,
+                &m.member_role,
+                &m.regions,
+                m.all_regions,
+                &m.selection,
+            )
+        };
+        if let Some(&b) = sharded.iter().find(|&&f| args(f) != args(sharded[0])) {
+            let a = sharded[0];
+            out.push((
+                a,
+                b,
+                format!(
+                    "are shard parts of organization {org} collected with different arguments (caller, --member-role, regions or selection): parts of different runs"
+                ),
+            ));
+            continue;
+        }
+        // The jobs of one CI matrix start within minutes (a re-run of a failed job, within
+        // hours); parts started more than a day apart are of different runs.
+        let start = |f: usize| super::instant(&used[f].manifest.started_at);
+        let starts: Vec<(usize, i64)> = sharded
+            .iter()
+            .filter_map(|&f| start(f).map(|t| (f, t)))
+            .collect();
+        if let (Some(&(a, first)), Some(&(b, last))) = (
+            starts.iter().min_by_key(|(_, t)| *t),
+            starts.iter().max_by_key(|(_, t)| *t),
+        ) {
+            if last - first > MAX_PART_SPREAD_MS {
+                out.push((
+                    a,
+                    b,
+                    format!(
+                        "are shard parts of organization {org} started more than a day apart ({} and {}): parts of different runs",
+                        used[a].manifest.started_at, used[b].manifest.started_at
+                    ),
+                ));
+            }
         }
     }
     out

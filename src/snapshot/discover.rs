@@ -70,7 +70,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
             errors.push(LoadError::new(&display_path(root), NO_SNAPSHOT));
         }
     }
-    files.dedup();
+    // The same file reached twice (`eval d d`, `eval d d/123456789012`) is read once: it is not
+    // a second snapshot of its account and region.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
     (files, errors)
 }
 
