@@ -717,6 +717,13 @@ fn selections_that_collect_nothing_are_errors() {
         stderr(&o)
     );
     assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
+    // An empty list (an empty CI variable) does not widen the run to every account.
+    for empty in ["", ","] {
+        let o = collect_org(&moto.endpoint(), out.path(), &["--accounts", empty]);
+        assert_eq!(o.status.code(), Some(2), "{empty:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--accounts is empty"), "{}", stderr(&o));
+    }
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
     // Every account excluded: the manifest says so, collect and eval both exit 2.
     let all: Vec<String> = org
         .accounts
