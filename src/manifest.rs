@@ -217,7 +217,12 @@ pub(crate) fn instant(s: &str) -> Option<i64> {
     let offset = match b.get(i)? {
         b'Z' | b'z' if i + 1 == b.len() => 0,
         sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
-            let o = num(i + 1, 2)? * 3600 + num(i + 4, 2)? * 60;
+            let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            // RFC 3339 offsets are -23:59..+23:59.
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
             if *sign == b'+' {
                 o
             } else {

@@ -285,6 +285,7 @@ fn check_regions<'a>(
         }
     }
     let started = instant(&m.started_at);
+    let finished = m.finished_at.as_deref().and_then(instant);
     for (&r, &path) in found {
         // What is wrong with the snapshot, said of it (the warning) and of the region (a chain).
         let (warning, why) = if regions.is_some_and(|rs| !rs.contains(r)) {
@@ -310,6 +311,16 @@ fn check_regions<'a>(
                         ),
                     };
                     (w.clone(), format!("its snapshot {path}: {w}"))
+                }
+                // Written after the run finished: not by this run (times are to the second).
+                (Some(t), Some(_)) if finished.is_some_and(|f| t > f + 1000) => {
+                    let w = format!(
+                        "collected at {}, after the collection of the manifest {} finished ({})",
+                        at.map_or("", String::as_str),
+                        spot.path,
+                        m.finished_at.as_deref().unwrap_or_default()
+                    );
+                    (w.clone(), format!("its snapshot {path} was {w}"))
                 }
                 (Some(t), Some(s)) if t < s => {
                     let w = format!(
@@ -801,6 +812,28 @@ mod tests {
         };
         apply(&run, &mut findings);
         assert_eq!(findings[0].verdict, Verdict::Pass);
+        // Collected after the run finished: not by this run.
+        let late: BTreeMap<(String, String), String> = [(
+            ("222222222222".into(), "us-east-1".into()),
+            "2099-01-01T00:00:00Z".into(),
+        )]
+        .into();
+        let mut findings = vec![pass("222222222222", &[trail_in("us-east-1")])];
+        apply(
+            &Run {
+                collected_at: &late,
+                ..run
+            },
+            &mut findings,
+        );
+        assert_eq!(findings[0].verdict, Verdict::Unknown);
+        assert!(
+            findings[0]
+                .message
+                .contains("after the collection of the manifest"),
+            "{}",
+            findings[0].message
+        );
         // Without a readable collected_at of its own, a snapshot cannot be told from an older
         // collection's: no pass rests on it.
         for bad in [
@@ -849,6 +882,8 @@ mod tests {
             "yesterday",
             "2026-12-01T00:00:00Zjunk",
             "2026-12-01T00:00:00.Z",
+            "2026-12-01T01:21:03+24:00",
+            "2026-12-01T01:21:03+01:60",
             "",
         ] {
             assert_eq!(instant(bad), None, "{bad}");
