@@ -199,6 +199,28 @@ pub fn compile(sources: &[PolicySource]) -> Result<Engine, EngineError> {
     Ok(engine)
 }
 
+/// The files among `sources` that define a top-level `decision` and have no rule METADATA.
+pub fn decisions_without_metadata(sources: &[PolicySource]) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|s| !s.is_test())
+        .filter(|s| matches!(metadata::parse_rule(&s.path, &s.text), Ok(None)))
+        .filter(|s| {
+            s.text.lines().any(|l| {
+                let l = l.strip_prefix("default ").unwrap_or(l);
+                l.strip_prefix(DECISION_RULE).is_some_and(|rest| {
+                    let rest = rest.trim_start();
+                    rest.starts_with(":=")
+                        || rest.starts_with("if")
+                        || rest.starts_with('=')
+                        || rest.starts_with('{')
+                })
+            })
+        })
+        .map(|s| s.path.clone())
+        .collect()
+}
+
 /// The checks found in `sources` (package METADATA with `custom.id`), optionally only `selected`.
 pub fn rules(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleMeta>, EngineError> {
     let mut found: Vec<RuleMeta> = Vec::new();
@@ -265,6 +287,9 @@ pub struct Evaluator {
     all_query: String,
     /// Bound of one evaluation, for regorus and for the coverage builtins.
     time_limit: Duration,
+    /// Policy files that define `decision` but are no rule (no METADATA with `custom.id`): each
+    /// run says so, or a forgotten block would be a rule silently never decided.
+    pub not_rules: Vec<String>,
 }
 
 impl Evaluator {
@@ -300,6 +325,7 @@ impl Evaluator {
             benchmark: benchmark.to_string(),
             all_query,
             time_limit: DEFAULT_TIME_LIMIT,
+            not_rules: decisions_without_metadata(&eval_sources),
         })
     }
 

@@ -415,6 +415,7 @@ fn decide_plan(
         mut accounts,
         errors: load_errors,
     } = plan;
+    let evaluator_not_rules = evaluator.not_rules.clone();
     let mut gathered = Gathered {
         errors: load_errors,
         ..Gathered::default()
@@ -520,6 +521,17 @@ fn decide_plan(
         .chain(load_errors.into_iter().map(|(_, e)| e))
         .collect();
     let mut errors = input_notifications(&[], &all_errors);
+    for path in &evaluator_not_rules {
+        errors.push(Notification {
+            level: Level::Warning,
+            message: format!(
+                "{path}: defines `{}` but has no METADATA block with custom.id, so it is not a rule and is never decided (docs/writing-policies.md)",
+                engine::DECISION_RULE
+            ),
+            path: Some(path.clone()),
+            line: None,
+        });
+    }
     errors.extend(warnings.into_iter().map(|(_, n)| n));
     errors.append(&mut notifications);
     errors.extend(applied.notifications);

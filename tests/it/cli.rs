@@ -585,6 +585,43 @@ fn broken_user_policy_is_a_one_line_error() {
 }
 
 #[test]
+fn a_decision_without_metadata_is_a_warning_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "forgotten.rego",
+            "package mine.forgotten\n\ndecision := {\"verdict\": \"pass\"}\n",
+        ),
+        (
+            "defaulted.rego",
+            "package mine.defaulted\n\ndefault decision := {}\n",
+        ),
+        // A helper library is no rule and says nothing.
+        ("lib.rego", "package mine.lib\n\nhelper := 1\n"),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let o = run(&[
+        "eval",
+        "snapshots",
+        "--rule",
+        "CWL-014",
+        "--policy-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let warned: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("but has no METADATA block with custom.id"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{out}");
+    assert!(warned.iter().any(|l| l.contains("forgotten.rego")), "{out}");
+    assert!(warned.iter().any(|l| l.contains("defaulted.rego")), "{out}");
+    assert!(warned.iter().all(|l| l.starts_with("warning: ")), "{out}");
+}
+
+#[test]
 fn policy_without_decision_is_unknown_not_pass() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
