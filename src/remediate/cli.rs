@@ -121,7 +121,13 @@ pub fn calls(s: &Step) -> Vec<Call> {
             role_name,
         } => {
             let part = trail_arn.split(':').nth(1).unwrap_or("aws");
-            let lg_arn = format!("arn:{part}:logs:{r}:{}:log-group:{log_group}", s.account_id);
+            let lg_arn = crate::arn::build(
+                part,
+                "logs",
+                r,
+                &s.account_id,
+                &format!("log-group:{log_group}"),
+            );
             let mut out = vec![Call::new(
                 "logs",
                 "create-log-group",
@@ -147,7 +153,7 @@ pub fn calls(s: &Step) -> Vec<Call> {
                             "PolicyName": "cloudtrail-to-cloudwatch-logs",
                             "PolicyDocument": delivery_policy(&lg_arn).to_string()}),
                     });
-                    format!("arn:{part}:iam::{}:role/{role_name}", s.account_id)
+                    crate::arn::role(part, &s.account_id, role_name)
                 }
             };
             out.push(Call::new(

@@ -817,22 +817,9 @@ fn list(v: Option<&Value>) -> &[Value] {
         .unwrap_or(&[])
 }
 
-/// `arn:partition:service:region:account:resource`, split.
-struct Arn<'a> {
-    service: &'a str,
-    region: &'a str,
-    account: &'a str,
-    resource: &'a str,
-}
-
-fn arn(s: &str) -> Option<Arn<'_>> {
-    let p: Vec<&str> = s.splitn(6, ':').collect();
-    (p.len() == 6 && p[0] == "arn").then(|| Arn {
-        service: p[2],
-        region: p[3],
-        account: p[4],
-        resource: p[5],
-    })
+/// The fields of an ARN (the crate's one parser).
+fn arn(s: &str) -> Option<crate::arn::Arn<'_>> {
+    crate::arn::Arn::parse(s)
 }
 
 /// The log group name in `arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]`.
@@ -1476,9 +1463,9 @@ fn apply(step: &Step, work: &mut Work) {
                 "arn:{partition}:logs:{}:{}:log-group:{log_group}:*",
                 step.region, step.account_id
             );
-            let role = role_arn.clone().unwrap_or_else(|| {
-                format!("arn:{partition}:iam::{}:role/{role_name}", step.account_id)
-            });
+            let role = role_arn
+                .clone()
+                .unwrap_or_else(|| crate::arn::role(&partition, &step.account_id, role_name));
             for_trail(work, trail_arn, |t| {
                 t["CloudWatchLogsLogGroupArn"] = json!(lg);
                 t["CloudWatchLogsRoleArn"] = json!(role);

@@ -151,9 +151,14 @@ fn role_name_ok(n: &str) -> bool {
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with a known partition and account.
 fn arn_parts(s: &str, service: &str) -> Option<(String, String, String)> {
-    let p: Vec<&str> = s.splitn(6, ':').collect();
-    (p.len() == 6 && p[0] == "arn" && partition_ok(p[1]) && p[2] == service && account_ok(p[4]))
-        .then(|| (p[3].to_string(), p[4].to_string(), p[5].to_string()))
+    let a = crate::arn::Arn::parse(s)?;
+    (partition_ok(a.partition) && a.service == service && account_ok(a.account)).then(|| {
+        (
+            a.region.to_string(),
+            a.account.to_string(),
+            a.resource.to_string(),
+        )
+    })
 }
 
 /// Whether `v` is a valid value of kind `k`. Checks first what no kind may hold: hidden characters
