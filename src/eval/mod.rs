@@ -41,6 +41,18 @@ impl Options {
             benchmark: engine::benchmark::DEFAULT.to_string(),
         }
     }
+
+    /// The policies compiled once, for [`run_with`] or [`evaluate`] (as often as needed).
+    pub fn compile(&self) -> Result<Evaluator, EngineError> {
+        let sources: Vec<PolicySource> = engine::all_sources(&self.policy_dirs, true)?;
+        let mut evaluator = Evaluator::with_benchmark(&sources, &self.rules, &self.benchmark)?;
+        evaluator.set_time_limit(self.time_limit);
+        // Reports carry the remediation of the chosen benchmark (SARIF help, JSON rules).
+        for c in &mut evaluator.rules {
+            c.remediation = c.remediation_for(&self.benchmark);
+        }
+        Ok(evaluator)
+    }
 }
 
 fn string_field(v: &Value, key: &str) -> Option<String> {
@@ -176,20 +188,6 @@ pub(crate) fn input_notifications(
         }
     }
     out
-}
-
-impl Options {
-    /// The policies compiled once, for [`run_with`] or [`evaluate`] (as often as needed).
-    pub fn compile(&self) -> Result<Evaluator, EngineError> {
-        let sources: Vec<PolicySource> = engine::all_sources(&self.policy_dirs, true)?;
-        let mut evaluator = Evaluator::with_benchmark(&sources, &self.rules, &self.benchmark)?;
-        evaluator.set_time_limit(self.time_limit);
-        // Reports carry the remediation of the chosen benchmark (SARIF help, JSON rules).
-        for c in &mut evaluator.rules {
-            c.remediation = c.remediation_for(&self.benchmark);
-        }
-        Ok(evaluator)
-    }
 }
 
 /// Evaluates the snapshots under `opts.paths` with the given policies. `Err` only when the policies

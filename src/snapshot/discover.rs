@@ -71,9 +71,12 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
         }
     }
     // The same file reached twice (`eval d d`, `eval d d/123456789012`) is read once: it is not
-    // a second snapshot of its account and region.
-    let mut seen = std::collections::HashSet::new();
-    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+    // a second snapshot of its account and region. Only several roots can overlap, so one root
+    // (the usual run, thousands of files) costs no path resolution.
+    if paths.len() > 1 {
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+    }
     (files, errors)
 }
 

@@ -14,7 +14,7 @@ pub use schema::{is_region, PARTITIONS};
 
 use regorus::Value;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The only format this build reads.
 pub const FORMAT_V1: &str = "cwl-audit.snapshot/v1";
@@ -202,24 +202,4 @@ fn checked(shown: &str, mut doc: Value, text: Option<&str>) -> Result<Snapshot, 
         errors: header.errors,
         doc,
     })
-}
-
-/// Every snapshot file under `paths`, loaded; bad files come back as errors, never stop the others.
-/// Run manifests (`cwl-audit-manifest*.json`, see [`crate::manifest`]) sit among the snapshots and
-/// are not snapshots: they are left out here (`eval` reads them itself).
-pub fn load_all(paths: &[PathBuf]) -> (Vec<Snapshot>, Vec<LoadError>) {
-    use rayon::prelude::*;
-    let (mut files, mut errors) = discover(paths);
-    files.retain(|f| !crate::manifest::is_manifest_path(f));
-    // Parsing is most of a run's cost outside the policies; files are independent. The order of
-    // the results is the order of `files`, so reports do not depend on scheduling.
-    let loaded: Vec<Result<Snapshot, LoadError>> = files.par_iter().map(|f| load_file(f)).collect();
-    let mut snapshots = Vec::with_capacity(loaded.len());
-    for r in loaded {
-        match r {
-            Ok(s) => snapshots.push(s),
-            Err(e) => errors.push(e),
-        }
-    }
-    (snapshots, errors)
 }
