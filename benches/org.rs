@@ -1,7 +1,8 @@
 //! Organization-scale benchmark: `cwl-audit eval` on N accounts x 17 regions, against a baseline that
 //! only reads and parses the same files with serde_json on one thread.
 //!
-//! `make bench` runs it; `BENCH_ACCOUNTS=100,1000` chooses the sizes (default 100,1000,3000).
+//! `make bench` runs it; `BENCH_ACCOUNTS=100,1000` chooses the sizes (default 100,1000,3000), and
+//! `BENCH_ORGS=passing` or `failing` one of the two organizations (default both, side by side).
 //! The organizations are generated once under target/bench/ and reused. The page cache is warm for
 //! both measurements (the baseline runs first and reads every file), so they compare CPU work.
 //! Results are printed and written to BENCHMARKS.md.
@@ -17,6 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 struct Row {
+    org: orggen::Org,
     accounts: usize,
     files: usize,
     bytes: u64,
@@ -152,19 +154,29 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    // Both shapes side by side at each size, so one run compares them on the same machine state.
+    let orgs: Vec<orggen::Org> = match std::env::var("BENCH_ORGS").as_deref() {
+        Ok("passing") => vec![orggen::Org::MostlyPassing],
+        Ok("failing") => vec![orggen::Org::MostlyFailing],
+        _ => vec![orggen::Org::MostlyPassing, orggen::Org::MostlyFailing],
+    };
     let mut rows = Vec::new();
-    for n in sizes {
-        let dir = root.join(format!("org-{n}"));
+    for (n, org) in sizes
+        .iter()
+        .flat_map(|&n| orgs.iter().map(move |&o| (n, o)))
+    {
+        let name = org.dir_name(n);
+        let dir = root.join(&name);
         eprintln!(
-            "bench: generating {n} accounts x 17 regions in {}",
+            "bench: generating {n} accounts x 17 regions ({org:?}) in {}",
             dir.display()
         );
-        let (files, bytes) = orggen::generate(&dir, n).expect("generate organization");
+        let (files, bytes) = orggen::generate(&dir, n, org).expect("generate organization");
         eprintln!("bench: {files} files, {:.0} MB; baseline", mb(bytes));
         let (base, parsed) = baseline(&dir);
         assert_eq!(parsed, files);
         eprintln!("bench: baseline {:.2} s; eval", base.as_secs_f64());
-        let (wall, rss, verdicts) = best_eval(&dir, &root.join(format!("report-{n}.json")), &[]);
+        let (wall, rss, verdicts) = best_eval(&dir, &root.join(format!("report-{name}.json")), &[]);
         eprintln!(
             "bench: eval {:.2} s, peak RSS {:.0} MB: {verdicts}; CWL-014 alone",
             wall.as_secs_f64(),
@@ -172,7 +184,7 @@ fn main() {
         );
         let (flagship, flagship_rss, _) = best_eval(
             &dir,
-            &root.join(format!("report-{n}-cwl014.json")),
+            &root.join(format!("report-{name}-cwl014.json")),
             &["--rule", "CWL-014"],
         );
         eprintln!(
@@ -181,6 +193,7 @@ fn main() {
             mb(flagship_rss)
         );
         rows.push(Row {
+            org,
             accounts: n,
             files,
             bytes,
@@ -193,7 +206,7 @@ fn main() {
         });
     }
     let mut table = String::from(
-        "| accounts | files | MB | parse baseline (1 thread) | rules | eval wall | eval / baseline | files/s | MB/s | peak RSS | RSS / input | verdicts |\n|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|\n",
+        "| organization | accounts | files | MB | parse baseline (1 thread) | rules | eval wall | eval / baseline | files/s | MB/s | peak RSS | RSS / input | verdicts |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for r in &rows {
         for (rules, wall, rss, verdicts) in [
@@ -203,7 +216,11 @@ fn main() {
             let secs = wall.as_secs_f64();
             let _ = writeln!(
                 table,
-                "| {} | {} | {:.0} | {:.2} s | {rules} | {:.2} s | {:.2}x | {:.0} | {:.0} | {:.0} MB | {:.2} | {verdicts} |",
+                "| {} | {} | {} | {:.0} | {:.2} s | {rules} | {:.2} s | {:.2}x | {:.0} | {:.0} | {:.0} MB | {:.2} | {verdicts} |",
+                match r.org {
+                    orggen::Org::MostlyPassing => "mostly passing",
+                    orggen::Org::MostlyFailing => "mostly failing",
+                },
                 r.accounts,
                 r.files,
                 mb(r.bytes),

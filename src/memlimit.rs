@@ -10,7 +10,8 @@
 // The only unsafe code of the crate (Cargo.toml [lints] denies it elsewhere): a GlobalAlloc impl
 // is unsafe by definition; see the SAFETY comment on it.
 #![allow(unsafe_code)]
-use std::alloc::{GlobalAlloc, Layout, System};
+use mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
@@ -34,25 +35,25 @@ thread_local! {
     static CURRENT: Cell<(usize, usize)> = const { Cell::new((usize::MAX, usize::MAX)) };
 }
 
-/// The system allocator with a bound on live bytes.
+/// mimalloc (see Cargo.toml) with a bound on live bytes.
 pub struct Limited;
 
-// SAFETY: every method forwards to `System` with the caller's layout and pointer unchanged; the
+// SAFETY: every method forwards to `MiMalloc` with the caller's layout and pointer unchanged; the
 // bookkeeping only counts sizes and never touches the memory.
 unsafe impl GlobalAlloc for Limited {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         charge(layout.size());
-        System.alloc(layout)
+        MiMalloc.alloc(layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         charge(layout.size());
-        System.alloc_zeroed(layout)
+        MiMalloc.alloc_zeroed(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         release(layout.size());
-        System.dealloc(ptr, layout)
+        MiMalloc.dealloc(ptr, layout)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -61,7 +62,7 @@ unsafe impl GlobalAlloc for Limited {
         } else {
             release(layout.size() - new_size);
         }
-        System.realloc(ptr, layout, new_size)
+        MiMalloc.realloc(ptr, layout, new_size)
     }
 }
 

@@ -230,6 +230,87 @@ fn subscription(account: &str, topic: &str, n: usize, confirmed: bool) -> Value 
     })
 }
 
+/// Which organization to generate.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Org {
+    /// Most accounts pass most rules (the shapes of [`Shape`]).
+    MostlyPassing,
+    /// What real organizations look like: every account has its own trail and the root-usage chain
+    /// (CWL-014 passes) and a handful of other CIS filters, most of them without an alarm, so most
+    /// of the fifteen rules fail in every account.
+    MostlyFailing,
+}
+
+impl Org {
+    pub fn dir_name(self, n: usize) -> String {
+        match self {
+            Org::MostlyPassing => format!("org-{n}"),
+            Org::MostlyFailing => format!("failing-{n}"),
+        }
+    }
+}
+
+/// The CIS filters (by index into [`PATTERNS`], root usage aside) a mostly-failing account holds:
+/// four of them, rotating with the account, the first two with an alarm.
+fn failing_extras(i: usize) -> [usize; 4] {
+    let others: Vec<usize> = (0..15).filter(|&k| k != 2).collect();
+    [0, 3, 7, 11].map(|o| others[(i + o) % others.len()])
+}
+
+fn failing_snapshot(i: usize, region: &str) -> Value {
+    let account = account_id(i);
+    let a = account.as_str();
+    let home = region == HOME;
+    let topic = format!("arn:aws:sns:{region}:{a}:ops-alerts");
+    let security = format!("arn:aws:sns:{HOME}:{a}:security-alerts");
+    let trail = trail(a, "management-events", false);
+    let arn = trail["TrailARN"].as_str().unwrap_or_default().to_string();
+    let mut status = json!({});
+    let mut selectors = json!({});
+    let mut filters = Vec::new();
+    let mut alarms: Vec<Value> = (0..if home { 200 } else { 20 })
+        .map(|n| alarm(a, region, n, &topic))
+        .collect();
+    let mut subs: Vec<Value> = (0..if home { 18 } else { 4 })
+        .map(|n| subscription(a, &topic, n, true))
+        .collect();
+    if home {
+        status[&arn] = json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-25T09:58:12Z", "StartLoggingTime": "2025-03-02T08:00:00Z", "LatestCloudWatchLogsDeliveryTime": "2026-11-25T09:58:40Z"});
+        selectors[&arn] = json!({"TrailARN": arn, "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": []}]});
+        let lg = format!("aws-cloudtrail-logs-{a}");
+        let extras = failing_extras(i);
+        for (pos, k) in std::iter::once(2).chain(extras).enumerate() {
+            let (name, pattern) = PATTERNS[k];
+            filters.push(json!({
+                "filterName": name,
+                "logGroupName": lg,
+                "filterPattern": pattern,
+                "creationTime": 1_740_902_400_000u64,
+                "metricTransformations": [{"metricName": format!("{name}Count"), "metricNamespace": "CISBenchmark", "metricValue": "1"}],
+            }));
+            // The root chain and two of the extras have their alarm; the other two do not.
+            if pos <= 2 {
+                alarms.push(cis_alarm(a, name, &format!("{name}Count"), &security, true));
+            }
+        }
+        subs.push(subscription(a, &security, 99, true));
+    }
+    alarms.sort_by(|x, y| x["AlarmArn"].as_str().cmp(&y["AlarmArn"].as_str()));
+    json!({
+        "format": "cwl-audit.snapshot/v1",
+        "account_id": a,
+        "partition": "aws",
+        "region": region,
+        "collected_at": "2026-11-25T10:00:00Z",
+        "collector": {"name": "cwl-audit", "version": "0.1.0"},
+        "cloudtrail": {"trailList": [trail], "status": status, "selectors": selectors},
+        "logs": {"metricFilters": filters},
+        "cloudwatch": {"MetricAlarms": alarms, "CompositeAlarms": []},
+        "sns": {"Subscriptions": subs},
+        "errors": [],
+    })
+}
+
 fn snapshot(i: usize, region: &str) -> Value {
     let account = account_id(i);
     let a = account.as_str();
@@ -320,7 +401,7 @@ fn snapshot(i: usize, region: &str) -> Value {
 
 /// Writes the organization of `n` accounts below `dir` (`<account>/<region>.json`), unless a
 /// complete copy is already there. Returns the number of files and their total size in bytes.
-pub fn generate(dir: &Path, n: usize) -> std::io::Result<(usize, u64)> {
+pub fn generate(dir: &Path, n: usize, org: Org) -> std::io::Result<(usize, u64)> {
     let done = dir.join(".complete");
     if let Ok(text) = std::fs::read_to_string(&done) {
         let mut parts = text
@@ -335,7 +416,11 @@ pub fn generate(dir: &Path, n: usize) -> std::io::Result<(usize, u64)> {
         let adir = dir.join(account_id(i));
         std::fs::create_dir_all(&adir)?;
         for region in REGIONS {
-            let text = serde_json::to_vec_pretty(&snapshot(i, region))?;
+            let doc = match org {
+                Org::MostlyPassing => snapshot(i, region),
+                Org::MostlyFailing => failing_snapshot(i, region),
+            };
+            let text = serde_json::to_vec_pretty(&doc)?;
             bytes += text.len() as u64;
             files += 1;
             std::fs::write(adir.join(format!("{region}.json")), text)?;

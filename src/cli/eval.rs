@@ -94,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         benchmark: args.benchmark,
     };
     let started = std::time::Instant::now();
+    eval::timings::init_from_env();
     let result = match eval::run(&opts) {
         Ok(r) => r,
         Err(e) => return Err(fail(e)),
@@ -119,6 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             messages::warning(w);
         }
     }
+    let report_started = std::time::Instant::now();
     let bytes = report::render(args.format, &result, &render);
     match &args.output {
         Some(out) => {
@@ -137,6 +139,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let _ = stdout.write_all(&bytes).and_then(|_| stdout.flush());
         }
     }
+    eval::timings::add(eval::timings::Phase::Report, report_started.elapsed());
+    eval::timings::print(started);
     // Unusable input (a snapshot that does not parse, a directory without any) is never a reason to
     // skip the report: every format says the run failed in its own way (SARIF
     // `executionSuccessful: false` with the reason as an error notification, so an upload cannot

@@ -4,6 +4,7 @@
 //! file and line (`place`). Bad files become notifications and never stop the others.
 mod place;
 mod plan;
+pub mod timings;
 
 use crate::engine::{self, EngineError, Evaluator, PolicySource, RuleMeta};
 use crate::findings::{
@@ -228,22 +229,25 @@ fn decide(
 ) -> Vec<(Finding, Option<Notification>)> {
     let together = if checks.len() > 1 {
         crate::memlimit::set_current(crate::memlimit::ALL_RULES, ai);
-        ev.decide_all().ok()
+        timings::time(timings::Phase::Decide, || ev.decide_all()).ok()
     } else {
         None
     };
     match together {
-        Some(all) => checks
-            .iter()
-            .zip(all)
-            .map(|(rule, d)| to_finding(rule, account, Ok(d)))
-            .collect(),
+        Some(all) => timings::time(timings::Phase::Findings, || {
+            checks
+                .iter()
+                .zip(all)
+                .map(|(rule, d)| to_finding(rule, account, Ok(d)))
+                .collect()
+        }),
         None => checks
             .iter()
             .enumerate()
             .map(|(ri, rule)| {
                 crate::memlimit::set_current(ri, ai);
-                to_finding(rule, account, ev.decide(rule))
+                let d = timings::time(timings::Phase::Decide, || ev.decide(rule));
+                to_finding(rule, account, d)
             })
             .collect(),
     }
@@ -254,9 +258,10 @@ fn decide(
 pub fn run_with(evaluator: Evaluator, paths: &[PathBuf]) -> Result<RunResult, EngineError> {
     let (files, discover_errors) = snapshot::discover(paths);
     let (manifests, refused, files) = read_manifests(files);
+    let plan = timings::time(timings::Phase::Plan, || plan::plan(files));
     decide_plan(
         evaluator,
-        plan::plan(files),
+        plan,
         Sources {
             unreadable: discover_errors,
             manifests: &manifests,
@@ -421,11 +426,13 @@ fn decide_plan(
     // Accounts other snapshots refer to are parsed first and kept for the whole run, as
     // `data.cwl_audit.accounts`; every other account is parsed when it is decided and then dropped,
     // so memory holds the referenced accounts plus one account per worker.
-    let mut resident: Vec<Loaded> = accounts
-        .par_iter_mut()
-        .filter(|a| a.resident)
-        .map(load_account)
-        .collect();
+    let mut resident: Vec<Loaded> = timings::time(timings::Phase::Resident, || {
+        accounts
+            .par_iter_mut()
+            .filter(|a| a.resident)
+            .map(load_account)
+            .collect()
+    });
     let mut data = BTreeMap::new();
     let mut resident_inputs: HashMap<String, Value> = HashMap::new();
     for (a, l) in accounts
@@ -461,7 +468,7 @@ fn decide_plan(
                     (resident_inputs.get(&account.id).cloned(), None)
                 } else {
                     crate::memlimit::set_current(crate::memlimit::LOADING, ai);
-                    let mut l = load_account(account);
+                    let mut l = timings::time(timings::Phase::Load, || load_account(account));
                     (l.input.take(), Some(l))
                 };
                 let Some(input) = input else {
@@ -495,6 +502,7 @@ fn decide_plan(
         paths: paths_by_key,
         collected_at,
     } = gathered;
+    let place_started = std::time::Instant::now();
     resolve_locations(&mut findings, &paths_by_key, read_lines);
     let rule_ids: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
     let applied = manifest::apply(
@@ -509,6 +517,7 @@ fn decide_plan(
     );
     findings.extend(applied.findings);
     findings.sort_by(|a, b| (&a.rule_id, &a.account_id).cmp(&(&b.rule_id, &b.account_id)));
+    timings::add(timings::Phase::Place, place_started.elapsed());
     // Problems in discovery order, as a one-pass load would list them.
     load_errors.sort_by_key(|(i, _)| *i);
     warnings.sort_by_key(|(i, _)| *i);
