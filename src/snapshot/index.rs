@@ -9,8 +9,10 @@
 //! scans.
 //!
 //! `index` = `{"filters": {logGroupName: [i]}, "alarms": {Namespace: {MetricName: [i]}},
-//! "math_alarms": {Namespace: {MetricName: [i]}}, "subscriptions": {TopicArn: [i]}}`: `alarms` by
-//! the alarm's own metric, `math_alarms` by the metrics of its `Metrics[].MetricStat`.
+//! "math_alarms": {Namespace: {MetricName: [i]}}, "alarms_by_name": {MetricName: [i]},
+//! "subscriptions": {TopicArn: [i]}}`: `alarms` by the alarm's own metric, `math_alarms` by the
+//! metrics of its `Metrics[].MetricStat`, `alarms_by_name` by the alarm's own metric name in any
+//! namespace (a failing chain's hint names an alarm that watches the metric in another namespace).
 use regorus::Value;
 use std::collections::BTreeMap;
 
@@ -26,9 +28,13 @@ pub fn build(doc: &Value) -> Value {
     }
     let mut alarms: BTreeMap<String, Positions> = BTreeMap::new();
     let mut math: BTreeMap<String, Positions> = BTreeMap::new();
+    let mut by_name = Positions::new();
     for (i, a) in items(&doc["cloudwatch"]["MetricAlarms"]) {
         if let (Some(ns), Some(name)) = (text(&a["Namespace"]), text(&a["MetricName"])) {
             push(alarms.entry(ns.to_string()).or_default(), name, i);
+        }
+        if let Some(name) = text(&a["MetricName"]) {
+            push(&mut by_name, name, i);
         }
         for (_, q) in items(&a["Metrics"]) {
             let m = &q["MetricStat"]["Metric"];
@@ -47,6 +53,7 @@ pub fn build(doc: &Value) -> Value {
         ("filters", positions(filters)),
         ("alarms", nested(alarms)),
         ("math_alarms", nested(math)),
+        ("alarms_by_name", positions(by_name)),
         ("subscriptions", positions(subscriptions)),
     ])
 }
@@ -109,7 +116,9 @@ mod tests {
                 {"Metrics": [{"MetricStat": {"Metric": {"Namespace": "N", "MetricName": "M"}}},
                              {"MetricStat": {"Metric": {"Namespace": "N", "MetricName": "M"}}},
                              {"Expression": "m1"}]},
-                {"Namespace": "N", "MetricName": "Other"}
+                {"Namespace": "N", "MetricName": "Other"},
+                {"MetricName": "M"},
+                {"Namespace": "X", "MetricName": "M"}
             ]},
             "sns": {"Subscriptions": [{"TopicArn": "t1"}, {"TopicArn": "t2"}, {"TopicArn": "t1"}]}
         }"#,
@@ -118,8 +127,9 @@ mod tests {
         let expected = Value::from_json_str(
             r#"{
             "filters": {"a": [0, 2], "b": [1]},
-            "alarms": {"N": {"M": [0], "Other": [2]}},
+            "alarms": {"N": {"M": [0], "Other": [2]}, "X": {"M": [4]}},
             "math_alarms": {"N": {"M": [1]}},
+            "alarms_by_name": {"M": [0, 3, 4], "Other": [2]},
             "subscriptions": {"t1": [0, 2], "t2": [1]}
         }"#,
         )
@@ -132,7 +142,7 @@ mod tests {
         let doc =
             Value::from_json_str(r#"{"logs": {"metricFilters": null}, "cloudwatch": 3}"#).unwrap();
         let empty = Value::from_json_str(
-            r#"{"filters": {}, "alarms": {}, "math_alarms": {}, "subscriptions": {}}"#,
+            r#"{"filters": {}, "alarms": {}, "math_alarms": {}, "alarms_by_name": {}, "subscriptions": {}}"#,
         )
         .unwrap();
         assert_eq!(build(&doc), empty);
