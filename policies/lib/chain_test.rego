@@ -100,15 +100,15 @@ test_stopped_trail_fails if {
 }
 
 test_management_selectors if {
-	chain.records_all_management({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]})
-	chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]})
-	not chain.records_all_management({"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": true}]})
-	not chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
+	chain._records_all_management({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]})
+	chain._records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]})
+	not chain._records_all_management({"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": true}]})
+	not chain._records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
 		{"Field": "eventCategory", "Equals": ["Management"]},
 		{"Field": "readOnly", "Equals": ["false"]},
 	]}]})
-	chain.management_gap({"EventSelectors": [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": true}]}) == "records only ReadOnly management events"
-	chain.management_gap({"EventSelectors": []}) == "records no management events"
+	chain._management_gap({"EventSelectors": [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": true}]}) == "records only ReadOnly management events"
+	chain._management_gap({"EventSelectors": []}) == "records no management events"
 }
 
 test_status_denied_is_unknown if {
@@ -123,15 +123,15 @@ test_status_denied_is_unknown if {
 # ------------------------------------------------------------------ 2. log group
 
 test_log_group_arn_is_parsed_with_and_without_suffix if {
-	chain.log_group_ref("arn:aws:logs:eu-west-1:222222222222:log-group:a/b:*") == {
+	chain._log_group_ref("arn:aws:logs:eu-west-1:222222222222:log-group:a/b:*") == {
 		"arn": "arn:aws:logs:eu-west-1:222222222222:log-group:a/b",
 		"partition": "aws",
 		"region": "eu-west-1",
 		"account": "222222222222",
 		"name": "a/b",
 	}
-	chain.log_group_ref("arn:aws-cn:logs:cn-north-1:222222222222:log-group:x").region == "cn-north-1"
-	not chain.log_group_ref("arn:aws:s3:::bucket")
+	chain._log_group_ref("arn:aws-cn:logs:cn-north-1:222222222222:log-group:x").region == "cn-north-1"
+	not chain._log_group_ref("arn:aws:s3:::bucket")
 }
 
 test_filter_on_other_log_group_fails if {
@@ -204,21 +204,21 @@ test_alarm_threshold_two_fails if {
 }
 
 test_breaches if {
-	chain.breaches("GreaterThanOrEqualToThreshold", 1, 1)
-	chain.breaches("GreaterThanThreshold", 1, 0.5)
-	not chain.breaches("GreaterThanThreshold", 1, 1)
-	not chain.breaches("LessThanThreshold", 0, 1)
-	chain.observed("SampleCount", 7) == 1
-	chain.observed("p99", 7) == 7
+	chain._breaches("GreaterThanOrEqualToThreshold", 1, 1)
+	chain._breaches("GreaterThanThreshold", 1, 0.5)
+	not chain._breaches("GreaterThanThreshold", 1, 1)
+	not chain._breaches("LessThanThreshold", 0, 1)
+	chain._observed("SampleCount", 7) == 1
+	chain._observed("p99", 7) == 7
 }
 
 test_metric_math_passthrough if {
-	chain.passthrough("m1", "m1")
-	chain.passthrough("FILL(m1, 0)", "m1")
-	chain.passthrough(" SUM([m1]) ", "m1")
-	not chain.passthrough("FILL(m1, 1)", "m1")
-	not chain.passthrough("m1 * 0", "m1")
-	not chain.passthrough("m10", "m1")
+	chain._passthrough("m1", "m1")
+	chain._passthrough("FILL(m1, 0)", "m1")
+	chain._passthrough(" SUM([m1]) ", "m1")
+	not chain._passthrough("FILL(m1, 1)", "m1")
+	not chain._passthrough("m1 * 0", "m1")
+	not chain._passthrough("m10", "m1")
 }
 
 # ------------------------------------------------------------------ 6. notification
@@ -328,23 +328,23 @@ management(read_only) := {"FieldSelectors": array.concat(
 )}
 
 test_single_valued_management_gap if {
-	chain.records_all_management({"EventSelectors": [basic("ReadOnly", []), basic("WriteOnly", [])]})
-	chain.records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("All", ["rdsdata.amazonaws.com"])]})
-	not chain.records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]})
-	chain.management_gap({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]}) == "excludes management events from kms.amazonaws.com"
-	chain.management_gap({"EventSelectors": [basic("ReadOnly", []), basic("ReadOnly", ["kms.amazonaws.com"])]}) == "records only ReadOnly management events"
-	chain.management_gap({"EventSelectors": [basic("ReadOnly", ["b"]), basic("WriteOnly", ["a"])]}) == "excludes management events from a, b"
-	chain.management_gap({"EventSelectors": [
+	chain._records_all_management({"EventSelectors": [basic("ReadOnly", []), basic("WriteOnly", [])]})
+	chain._records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("All", ["rdsdata.amazonaws.com"])]})
+	not chain._records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]})
+	chain._management_gap({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]}) == "excludes management events from kms.amazonaws.com"
+	chain._management_gap({"EventSelectors": [basic("ReadOnly", []), basic("ReadOnly", ["kms.amazonaws.com"])]}) == "records only ReadOnly management events"
+	chain._management_gap({"EventSelectors": [basic("ReadOnly", ["b"]), basic("WriteOnly", ["a"])]}) == "excludes management events from a, b"
+	chain._management_gap({"EventSelectors": [
 		{"ReadWriteType": "All", "IncludeManagementEvents": false},
 		{"ReadWriteType": "All", "IncludeManagementEvents": false},
 	]}) == "records no management events"
 }
 
 test_single_valued_advanced_gap if {
-	chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["false"])]})
-	chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management([])]})
-	not chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["true"])]})
-	chain.management_gap({"AdvancedEventSelectors": [management(["true"]), management(["true"])]}) == "records only read-only management events in its advanced event selectors"
+	chain._records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["false"])]})
+	chain._records_all_management({"AdvancedEventSelectors": [management(["true"]), management([])]})
+	not chain._records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["true"])]})
+	chain._management_gap({"AdvancedEventSelectors": [management(["true"]), management(["true"])]}) == "records only read-only management events in its advanced event selectors"
 	narrowed := {"FieldSelectors": [
 		{"Field": "eventCategory", "Equals": ["Management"]},
 		{"Field": "eventSource", "NotEquals": ["kms.amazonaws.com"]},
@@ -353,15 +353,15 @@ test_single_valued_advanced_gap if {
 		{"Field": "eventCategory", "Equals": ["Management"]},
 		{"Field": "eventName", "Equals": ["ConsoleLogin"]},
 	]}
-	not chain.records_all_management({"AdvancedEventSelectors": [narrowed, narrowed2]})
-	chain.management_gap({"AdvancedEventSelectors": [narrowed, narrowed2, management(["false"])]}) == "narrows management events by eventName, eventSource in its advanced event selectors"
+	not chain._records_all_management({"AdvancedEventSelectors": [narrowed, narrowed2]})
+	chain._management_gap({"AdvancedEventSelectors": [narrowed, narrowed2, management(["false"])]}) == "narrows management events by eventName, eventSource in its advanced event selectors"
 	# A second eventCategory condition that excludes management events is not "only eventCategory".
-	not chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
+	not chain._records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
 		{"Field": "eventCategory", "Equals": ["Management"]},
 		{"Field": "eventCategory", "NotEquals": ["Management"]},
 	]}]})
 	# Basic selectors beside advanced ones: the advanced ones decide (AWS applies those).
-	not chain.records_all_management({"EventSelectors": [basic("All", [])], "AdvancedEventSelectors": [management(["true"])]})
+	not chain._records_all_management({"EventSelectors": [basic("All", [])], "AdvancedEventSelectors": [management(["true"])]})
 }
 
 other_alarm(name, ns) := object.union(alarm, {"AlarmName": name, "AlarmArn": concat(":", ["arn:aws:cloudwatch:us-east-1:111111111111:alarm", name]), "Namespace": ns})
@@ -457,8 +457,8 @@ test_percentile_alarm_that_ignores_low_samples_fails if {
 	contains(d.message, "fewer than 1000 data points")
 	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p99", "EvaluateLowSampleCountPercentile": "evaluate"})).verdict == "pass"
 	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p100", "EvaluateLowSampleCountPercentile": "ignore"})).verdict == "pass"
-	chain.percentile("p99.9") == 99.9
-	not chain.percentile("tm99")
+	chain._percentile("p99.9") == 99.9
+	not chain._percentile("tm99")
 }
 
 test_null_members_read_as_absent if {
