@@ -94,16 +94,6 @@ _esc(key) := replace(replace(key, "~", "~0"), "/", "~1")
 
 _loc(acct, region, pointer) := {"account_id": acct, "region": region, "pointer": pointer}
 
-_outcome(state, depth, link, message, location, resource, chain) := {
-	"state": state,
-	"depth": depth,
-	"link": link,
-	"message": message,
-	"location": location,
-	"resource": resource,
-	"chain": chain,
-}
-
 # ---------------------------------------------------------------- 1. trails
 
 # Every trail any snapshot of this account lists (own trails, shadow copies, organization trails).
@@ -268,43 +258,147 @@ _trail_evidence(tr, h) := {
 
 # The first broken link of a trail, or {"state": "ok", ...} with what the next links need. Split
 # in three steps so the trail's reference and home entry are computed once, not once per condition.
-_trail_check(arn) := _outcome("fail", 0, "trail", sprintf("trail ARN %s is malformed", [arn]), _loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])), arn, []) if {
+_trail_check(arn) := {
+	"state": "fail",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail ARN %s is malformed", [arn]),
+	"location": _loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])),
+	"resource": arn,
+	"chain": [],
+} if {
 	not _trail_ref(arn)
 	v := _visible(arn)
 } else := _trail_check_ref(arn, _trail_ref(arn))
 
-_trail_check_ref(arn, tr) := _outcome("unknown", 0, "trail", msg, _loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])), arn, []) if {
+_trail_check_ref(arn, tr) := {
+	"state": "unknown",
+	"depth": 0,
+	"link": "trail",
+	"message": msg,
+	"location": _loc(input.account_id, v.region, sprintf("/cloudtrail/trailList/%d", [v.index])),
+	"resource": arn,
+	"chain": [],
+} if {
 	not _snapshot(tr.account, tr.region)
 	v := _visible(arn)
 	msg := _missing_home_message(tr)
-} else := _outcome("unknown", 0, "trail", sprintf("trail %s is not in the trail list of its home region %s (account %s): %s", [tr.name, tr.region, tr.account, _reason(s, "DescribeTrails", null)]), _loc(tr.account, tr.region, _missing_pointer(s, "DescribeTrails", null, "/cloudtrail/trailList")), arn, []) if {
+} else := {
+	"state": "unknown",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail %s is not in the trail list of its home region %s (account %s): %s", [tr.name, tr.region, tr.account, _reason(s, "DescribeTrails", null)]),
+	"location": _loc(tr.account, tr.region, _missing_pointer(s, "DescribeTrails", null, "/cloudtrail/trailList")),
+	"resource": arn,
+	"chain": [],
+} if {
 	s := _snapshot(tr.account, tr.region)
 	not _home_entry(tr)
 } else := _trail_check_home(arn, tr, _home_entry(tr))
 
-_trail_check_home(arn, tr, h) := _outcome("fail", 0, "trail", sprintf("trail %s belongs to account %s and is not an organization trail, so it does not log this account", [tr.name, tr.account]), _trail_loc(tr, h), arn, []) if {
+_trail_check_home(arn, tr, h) := {
+	"state": "fail",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail %s belongs to account %s and is not an organization trail, so it does not log this account", [tr.name, tr.account]),
+	"location": _trail_loc(tr, h),
+	"resource": arn,
+	"chain": [],
+} if {
 	tr.account != input.account_id
 	not h.record.IsOrganizationTrail == true
-} else := _outcome("fail", 0, "trail", sprintf("trail %s is single-region (IsMultiRegionTrail=false): events in other regions are not logged", [tr.name]), _trail_loc(tr, h), arn, []) if {
+} else := {
+	"state": "fail",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail %s is single-region (IsMultiRegionTrail=false): events in other regions are not logged", [tr.name]),
+	"location": _trail_loc(tr, h),
+	"resource": arn,
+	"chain": [],
+} if {
 	not h.record.IsMultiRegionTrail == true
-} else := _outcome("unknown", 0, "trail", sprintf("the status of trail %s could not be read (%s)", [tr.name, _reason(h.snapshot, "GetTrailStatus", arn)]), _loc(tr.account, tr.region, _missing_pointer(h.snapshot, "GetTrailStatus", arn, "/cloudtrail/status")), arn, []) if {
+} else := {
+	"state": "unknown",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("the status of trail %s could not be read (%s)", [tr.name, _reason(h.snapshot, "GetTrailStatus", arn)]),
+	"location": _loc(tr.account, tr.region, _missing_pointer(h.snapshot, "GetTrailStatus", arn, "/cloudtrail/status")),
+	"resource": arn,
+	"chain": [],
+} if {
 	not is_object(object.get(h.snapshot, ["cloudtrail", "status", arn], null))
-} else := _outcome("fail", 0, "trail", sprintf("trail %s is not logging (IsLogging=false)", [tr.name]), _loc(tr.account, tr.region, sprintf("/cloudtrail/status/%s", [_esc(arn)])), arn, []) if {
+} else := {
+	"state": "fail",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail %s is not logging (IsLogging=false)", [tr.name]),
+	"location": _loc(tr.account, tr.region, sprintf("/cloudtrail/status/%s", [_esc(arn)])),
+	"resource": arn,
+	"chain": [],
+} if {
 	not h.snapshot.cloudtrail.status[arn].IsLogging == true
-} else := _outcome("unknown", 0, "trail", sprintf("the event selectors of trail %s could not be read (%s)", [tr.name, _reason(h.snapshot, "GetEventSelectors", arn)]), _loc(tr.account, tr.region, _missing_pointer(h.snapshot, "GetEventSelectors", arn, "/cloudtrail/selectors")), arn, []) if {
+} else := {
+	"state": "unknown",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("the event selectors of trail %s could not be read (%s)", [tr.name, _reason(h.snapshot, "GetEventSelectors", arn)]),
+	"location": _loc(tr.account, tr.region, _missing_pointer(h.snapshot, "GetEventSelectors", arn, "/cloudtrail/selectors")),
+	"resource": arn,
+	"chain": [],
+} if {
 	not is_object(object.get(h.snapshot, ["cloudtrail", "selectors", arn], null))
-} else := _outcome("unknown", 0, "trail", sprintf("the event selectors of trail %s hold neither EventSelectors nor AdvancedEventSelectors (not collected)", [tr.name]), _loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [_esc(arn)])), arn, []) if {
+} else := {
+	"state": "unknown",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("the event selectors of trail %s hold neither EventSelectors nor AdvancedEventSelectors (not collected)", [tr.name]),
+	"location": _loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [_esc(arn)])),
+	"resource": arn,
+	"chain": [],
+} if {
 	sel := h.snapshot.cloudtrail.selectors[arn]
 	not is_array(_opt(sel, "EventSelectors", null))
 	not is_array(_opt(sel, "AdvancedEventSelectors", null))
-} else := _outcome("fail", 0, "trail", sprintf("trail %s %s, so it does not record every management event", [tr.name, _management_gap(sel)]), _loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [_esc(arn)])), arn, []) if {
+} else := {
+	"state": "fail",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail %s %s, so it does not record every management event", [tr.name, _management_gap(sel)]),
+	"location": _loc(tr.account, tr.region, sprintf("/cloudtrail/selectors/%s", [_esc(arn)])),
+	"resource": arn,
+	"chain": [],
+} if {
 	sel := h.snapshot.cloudtrail.selectors[arn]
 	not _records_all_management(sel)
-} else := _outcome("fail", 0, "trail", sprintf("trail %s does not deliver events to CloudWatch Logs (no CloudWatchLogsLogGroupArn)", [tr.name]), _trail_loc(tr, h), arn, []) if {
+} else := {
+	"state": "fail",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail %s does not deliver events to CloudWatch Logs (no CloudWatchLogsLogGroupArn)", [tr.name]),
+	"location": _trail_loc(tr, h),
+	"resource": arn,
+	"chain": [],
+} if {
 	not _non_empty_string(object.get(h.record, "CloudWatchLogsLogGroupArn", null))
-} else := _outcome("fail", 0, "trail", sprintf("trail %s has a malformed CloudWatchLogsLogGroupArn %q", [tr.name, h.record.CloudWatchLogsLogGroupArn]), _trail_loc(tr, h), arn, []) if {
+} else := {
+	"state": "fail",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail %s has a malformed CloudWatchLogsLogGroupArn %q", [tr.name, h.record.CloudWatchLogsLogGroupArn]),
+	"location": _trail_loc(tr, h),
+	"resource": arn,
+	"chain": [],
+} if {
 	not _log_group_ref(h.record.CloudWatchLogsLogGroupArn)
-} else := _outcome("fail", 0, "trail", sprintf("trail %s delivers to log group ARN %s of partition %s, but this account is in partition %s", [tr.name, h.record.CloudWatchLogsLogGroupArn, _log_group_ref(h.record.CloudWatchLogsLogGroupArn).partition, input.partition]), _trail_loc(tr, h), arn, []) if {
+} else := {
+	"state": "fail",
+	"depth": 0,
+	"link": "trail",
+	"message": sprintf("trail %s delivers to log group ARN %s of partition %s, but this account is in partition %s", [tr.name, h.record.CloudWatchLogsLogGroupArn, _log_group_ref(h.record.CloudWatchLogsLogGroupArn).partition, input.partition]),
+	"location": _trail_loc(tr, h),
+	"resource": arn,
+	"chain": [],
+} if {
 	_log_group_ref(h.record.CloudWatchLogsLogGroupArn).partition != input.partition
 } else := {
 	"state": "ok",
@@ -324,7 +418,15 @@ _trail_results[arn] := _trail_check(arn) if some arn in _trail_arns
 
 # ---------------------------------------------------------------- 2. log group
 
-_after_trail(t, params) := [_outcome("unknown", 1, "log_group", sprintf("trail %s sends events to log group %s in account %s region %s, and no snapshot of it is loaded", [t.trail.name, lg.name, lg.account, lg.region]), t.location, lg.arn, t.chain)] if {
+_after_trail(t, params) := [{
+	"state": "unknown",
+	"depth": 1,
+	"link": "log_group",
+	"message": sprintf("trail %s sends events to log group %s in account %s region %s, and no snapshot of it is loaded", [t.trail.name, lg.name, lg.account, lg.region]),
+	"location": t.location,
+	"resource": lg.arn,
+	"chain": t.chain,
+}] if {
 	lg := t.log_group
 	not _snapshot(lg.account, lg.region)
 } else := _after_log_group(t, params, _snapshot(t.log_group.account, t.log_group.region))
@@ -365,12 +467,28 @@ _elsewhere_hint(lg) := sprintf(" (a log group of that name in %s has metric filt
 	count(rs) > 0
 } else := ""
 
-_after_log_group(t, params, s) := [_outcome("fail", 1, "log_group", sprintf("no metric filter on log group %s (account %s, %s)%s", [lg.name, lg.account, lg.region, _elsewhere_hint(lg)]), _loc(lg.account, lg.region, "/logs/metricFilters"), lg.arn, chain)] if {
+_after_log_group(t, params, s) := [{
+	"state": "fail",
+	"depth": 1,
+	"link": "log_group",
+	"message": sprintf("no metric filter on log group %s (account %s, %s)%s", [lg.name, lg.account, lg.region, _elsewhere_hint(lg)]),
+	"location": _loc(lg.account, lg.region, "/logs/metricFilters"),
+	"resource": lg.arn,
+	"chain": chain,
+}] if {
 	lg := t.log_group
 	chain := array.concat(t.chain, [_log_group_evidence(lg)])
 	_filter_count(s, lg.name) == 0
 	_complete(s, s.logs.metricFilters, "DescribeMetricFilters")
-} else := [_outcome("unknown", 1, "log_group", sprintf("the metric filters of %s (account %s) could not be read (%s)", [lg.region, lg.account, _reason(s, "DescribeMetricFilters", null)]), _loc(lg.account, lg.region, _missing_pointer(s, "DescribeMetricFilters", null, "/logs")), lg.arn, chain)] if {
+} else := [{
+	"state": "unknown",
+	"depth": 1,
+	"link": "log_group",
+	"message": sprintf("the metric filters of %s (account %s) could not be read (%s)", [lg.region, lg.account, _reason(s, "DescribeMetricFilters", null)]),
+	"location": _loc(lg.account, lg.region, _missing_pointer(s, "DescribeMetricFilters", null, "/logs")),
+	"resource": lg.arn,
+	"chain": chain,
+}] if {
 	lg := t.log_group
 	chain := array.concat(t.chain, [_log_group_evidence(lg)])
 	_filter_count(s, lg.name) == 0
@@ -385,7 +503,15 @@ _after_log_group(t, params, s) := [_outcome("fail", 1, "log_group", sprintf("no 
 # A listing that failed part way (a denied or throttled page, recorded in `errors`) may have left
 # out the very filter that completes the chain: beside the listed filters' outcomes it is an
 # `unknown`, so an account whose listed filters all fail is unknown, not fail.
-_filters_gap(t, s) := [_outcome("unknown", 1, "log_group", sprintf("the metric filters of %s (account %s) were listed only in part (%s), so a filter that completes the chain may be missing", [lg.region, lg.account, _reason(s, "DescribeMetricFilters", null)]), _loc(lg.account, lg.region, _missing_pointer(s, "DescribeMetricFilters", null, "/logs")), lg.arn, array.concat(t.chain, [_log_group_evidence(lg)]))] if {
+_filters_gap(t, s) := [{
+	"state": "unknown",
+	"depth": 1,
+	"link": "log_group",
+	"message": sprintf("the metric filters of %s (account %s) were listed only in part (%s), so a filter that completes the chain may be missing", [lg.region, lg.account, _reason(s, "DescribeMetricFilters", null)]),
+	"location": _loc(lg.account, lg.region, _missing_pointer(s, "DescribeMetricFilters", null, "/logs")),
+	"resource": lg.arn,
+	"chain": array.concat(t.chain, [_log_group_evidence(lg)]),
+}] if {
 	lg := t.log_group
 	count(_op_errors(s, "DescribeMetricFilters", null)) > 0
 } else := []
@@ -400,18 +526,60 @@ _non_root_kind(cov) := sprintf(" such as %s", [cov.non_root_example.userIdentity
 	is_string(cov.non_root_example.userIdentity.type)
 } else := ""
 
-_after_filter(lg, s, f, cov, chain, params) := [_outcome("unknown", 2, "filter", sprintf("cannot decide whether filter %s catches all %s: %s", [f.filter.filterName, params.label, cov.error]), _filter_loc(lg, f), _filter_resource(lg, f), chain)] if {
+_after_filter(lg, s, f, cov, chain, params) := [{
+	"state": "unknown",
+	"depth": 2,
+	"link": "filter",
+	"message": sprintf("cannot decide whether filter %s catches all %s: %s", [f.filter.filterName, params.label, cov.error]),
+	"location": _filter_loc(lg, f),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+}] if {
 	is_string(cov.error)
 	cov.undecided == true
-} else := [_outcome("fail", 2, "filter", sprintf("filter %s has a pattern CloudWatch Logs rejects: %s", [f.filter.filterName, cov.error]), _filter_loc(lg, f), _filter_resource(lg, f), chain)] if {
+} else := [{
+	"state": "fail",
+	"depth": 2,
+	"link": "filter",
+	"message": sprintf("filter %s has a pattern CloudWatch Logs rejects: %s", [f.filter.filterName, cov.error]),
+	"location": _filter_loc(lg, f),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+}] if {
 	is_string(cov.error)
-} else := [object.union(_outcome("fail", 2, "filter", _miss_message(lg, f, cov, params, rank), _filter_loc(lg, f), _filter_resource(lg, f), chain), {"rank": rank})] if {
+} else := [{
+	"state": "fail",
+	"depth": 2,
+	"link": "filter",
+	"message": _miss_message(lg, f, cov, params, rank),
+	"location": _filter_loc(lg, f),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+	"rank": rank,
+}] if {
 	not cov.covers == true
 	is_string(cov.missed)
 	rank := _narrower_rank(f, params)
-} else := [_outcome("fail", 2, "filter", sprintf("filter %s does not match all %s: pattern %s is not equivalent to the reference pattern", [f.filter.filterName, params.label, object.get(f.filter, "filterPattern", "")]), _filter_loc(lg, f), _filter_resource(lg, f), chain)] if {
+} else := [{
+	"state": "fail",
+	"depth": 2,
+	"link": "filter",
+	"message": sprintf("filter %s does not match all %s: pattern %s is not equivalent to the reference pattern", [f.filter.filterName, params.label, object.get(f.filter, "filterPattern", "")]),
+	"location": _filter_loc(lg, f),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+}] if {
 	not cov.covers == true
-} else := [object.union(_outcome("fail", 2, "filter", sprintf("filter %s also matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [f.filter.filterName, _non_root_kind(cov), params.label]), _filter_loc(lg, f), _filter_resource(lg, f), chain), {"rank": 2})] if {
+} else := [{
+	"state": "fail",
+	"depth": 2,
+	"link": "filter",
+	"message": sprintf("filter %s also matches events of other identities%s, so ordinary activity keeps the alarm in ALARM and %s would send no new notification", [f.filter.filterName, _non_root_kind(cov), params.label]),
+	"location": _filter_loc(lg, f),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+	"rank": 2,
+}] if {
 	params.reject_non_root == true
 	cov.matches_non_root == true
 } else := [o |
@@ -481,15 +649,55 @@ _metric_name(mt) := sprintf("%s/%s", [mt.metricNamespace, mt.metricName])
 
 _metric_loc(lg, f, mi) := _loc(lg.account, lg.region, sprintf("/logs/metricFilters/%d/metricTransformations/%d", [f.index, mi]))
 
-_after_metric(lg, s, f, mi, mt, chain, params) := [_outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %q taken from the event, so one event is not known to reach any threshold", [f.filter.filterName, _metric_name(mt), mt.metricValue]), _metric_loc(lg, f, mi), _filter_resource(lg, f), chain)] if {
+_after_metric(lg, s, f, mi, mt, chain, params) := [{
+	"state": "fail",
+	"depth": 3,
+	"link": "metric",
+	"message": sprintf("filter %s publishes metric %s with value %q taken from the event, so one event is not known to reach any threshold", [f.filter.filterName, _metric_name(mt), mt.metricValue]),
+	"location": _metric_loc(lg, f, mi),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+}] if {
 	startswith(mt.metricValue, "$")
-} else := [_outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %q, which is not a number cwl-audit can read (digits, an optional fraction and exponent), so one event is not known to reach any threshold", [f.filter.filterName, _metric_name(mt), mt.metricValue]), _metric_loc(lg, f, mi), _filter_resource(lg, f), chain)] if {
+} else := [{
+	"state": "fail",
+	"depth": 3,
+	"link": "metric",
+	"message": sprintf("filter %s publishes metric %s with value %q, which is not a number cwl-audit can read (digits, an optional fraction and exponent), so one event is not known to reach any threshold", [f.filter.filterName, _metric_name(mt), mt.metricValue]),
+	"location": _metric_loc(lg, f, mi),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+}] if {
 	not _numeric(mt.metricValue)
-} else := [_outcome("fail", 3, "metric", sprintf("filter %s publishes metric %s with value %s for each event, so no alarm on it can fire", [f.filter.filterName, _metric_name(mt), mt.metricValue]), _metric_loc(lg, f, mi), _filter_resource(lg, f), chain)] if {
+} else := [{
+	"state": "fail",
+	"depth": 3,
+	"link": "metric",
+	"message": sprintf("filter %s publishes metric %s with value %s for each event, so no alarm on it can fire", [f.filter.filterName, _metric_name(mt), mt.metricValue]),
+	"location": _metric_loc(lg, f, mi),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+}] if {
 	to_number(mt.metricValue) <= 0
-} else := [_outcome("fail", 3, "metric", sprintf("metric %s has dimensions taken from event fields (%s), so an alarm on one dimension value misses the others", [_metric_name(mt), concat(", ", sort(object.keys(mt.dimensions)))]), _metric_loc(lg, f, mi), _filter_resource(lg, f), chain)] if {
+} else := [{
+	"state": "fail",
+	"depth": 3,
+	"link": "metric",
+	"message": sprintf("metric %s has dimensions taken from event fields (%s), so an alarm on one dimension value misses the others", [_metric_name(mt), concat(", ", sort(object.keys(mt.dimensions)))]),
+	"location": _metric_loc(lg, f, mi),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+}] if {
 	count(_opt(mt, "dimensions", {})) > 0
-} else := [_outcome(p.state, 3, "metric", p.message, _loc(lg.account, lg.region, sprintf("/logs/metricFilters/%d", [p.index])), sprintf("arn:%s:logs:%s:%s:log-group:%s:metric-filter:%s", [lg.partition, lg.region, lg.account, p.log_group, p.name]), chain)] if {
+} else := [{
+	"state": p.state,
+	"depth": 3,
+	"link": "metric",
+	"message": p.message,
+	"location": _loc(lg.account, lg.region, sprintf("/logs/metricFilters/%d", [p.index])),
+	"resource": sprintf("arn:%s:logs:%s:%s:log-group:%s:metric-filter:%s", [lg.partition, lg.region, lg.account, p.log_group, p.name]),
+	"chain": chain,
+}] if {
 	p := _shared_metric_problem(s, f, mi, mt, params)
 } else := _after_metric_value(lg, s, mt, to_number(mt.metricValue), array.concat(chain, [{"link": "metric", "namespace": mt.metricNamespace, "name": mt.metricName, "value": to_number(mt.metricValue)}]), params)
 
@@ -599,10 +807,26 @@ _alarm_hint(lg, mt) := sprintf(" (alarm %s watches %s in namespace %s instead)",
 _after_metric_value(lg, s, mt, value, chain, params) := _after_alarms(lg, s, mt, value, _alarms_on(s, mt.metricNamespace, mt.metricName), chain, params)
 
 # `on`: the alarms on the metric, computed once by the caller.
-_after_alarms(lg, s, mt, value, on, chain, params) := [_outcome("fail", 4, "alarm", sprintf("no alarm on metric %s in %s (account %s)%s", [_metric_name(mt), lg.region, lg.account, _alarm_hint(lg, mt)]), _loc(lg.account, lg.region, "/cloudwatch/MetricAlarms"), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
+_after_alarms(lg, s, mt, value, on, chain, params) := [{
+	"state": "fail",
+	"depth": 4,
+	"link": "alarm",
+	"message": sprintf("no alarm on metric %s in %s (account %s)%s", [_metric_name(mt), lg.region, lg.account, _alarm_hint(lg, mt)]),
+	"location": _loc(lg.account, lg.region, "/cloudwatch/MetricAlarms"),
+	"resource": sprintf("%s/%s", [mt.metricNamespace, mt.metricName]),
+	"chain": chain,
+}] if {
 	count(on) == 0
 	_complete(s, s.cloudwatch.MetricAlarms, "DescribeAlarms")
-} else := [_outcome("unknown", 4, "alarm", sprintf("the alarms of %s (account %s) could not be read (%s)", [lg.region, lg.account, _reason(s, "DescribeAlarms", null)]), _loc(lg.account, lg.region, _missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
+} else := [{
+	"state": "unknown",
+	"depth": 4,
+	"link": "alarm",
+	"message": sprintf("the alarms of %s (account %s) could not be read (%s)", [lg.region, lg.account, _reason(s, "DescribeAlarms", null)]),
+	"location": _loc(lg.account, lg.region, _missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")),
+	"resource": sprintf("%s/%s", [mt.metricNamespace, mt.metricName]),
+	"chain": chain,
+}] if {
 	count(on) == 0
 } else := array.concat([o |
 	some entry in on
@@ -610,7 +834,15 @@ _after_alarms(lg, s, mt, value, on, chain, params) := [_outcome("fail", 4, "alar
 ], _alarms_gap(lg, s, mt, chain))
 
 # As _filters_gap: alarms listed only in part may lack the one that completes the chain.
-_alarms_gap(lg, s, mt, chain) := [_outcome("unknown", 4, "alarm", sprintf("the alarms of %s (account %s) were listed only in part (%s), so an alarm that completes the chain may be missing", [lg.region, lg.account, _reason(s, "DescribeAlarms", null)]), _loc(lg.account, lg.region, _missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")), sprintf("%s/%s", [mt.metricNamespace, mt.metricName]), chain)] if {
+_alarms_gap(lg, s, mt, chain) := [{
+	"state": "unknown",
+	"depth": 4,
+	"link": "alarm",
+	"message": sprintf("the alarms of %s (account %s) were listed only in part (%s), so an alarm that completes the chain may be missing", [lg.region, lg.account, _reason(s, "DescribeAlarms", null)]),
+	"location": _loc(lg.account, lg.region, _missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")),
+	"resource": sprintf("%s/%s", [mt.metricNamespace, mt.metricName]),
+	"chain": chain,
+}] if {
 	count(_op_errors(s, "DescribeAlarms", null)) > 0
 } else := []
 
@@ -716,7 +948,15 @@ _datapoints(a) := _opt(a, "DatapointsToAlarm", _opt(a, "EvaluationPeriods", 1))
 
 _alarm_loc(lg, entry) := _loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d", [entry.index]))
 
-_after_alarm(lg, s, mt, value, entry, chain, params) := [_outcome("fail", 4, "alarm", msg, _alarm_loc(lg, entry), entry.alarm.AlarmArn, chain)] if {
+_after_alarm(lg, s, mt, value, entry, chain, params) := [{
+	"state": "fail",
+	"depth": 4,
+	"link": "alarm",
+	"message": msg,
+	"location": _alarm_loc(lg, entry),
+	"resource": entry.alarm.AlarmArn,
+	"chain": chain,
+}] if {
 	msg := _alarm_problem(lg, mt, value, entry)
 } else := _after_alarm_ok(lg, s, entry, array.concat(chain, [{"link": "alarm", "name": entry.alarm.AlarmName, "arn": entry.alarm.AlarmArn, "region": lg.region}]), params)
 
@@ -785,10 +1025,26 @@ _alarm_topics(lg, entry, chain, ts) := [o |
 	o := _topic_outcome(lg, entry, t[0], t[1], chain)
 ] if {
 	count(ts) > 0
-} else := [_outcome("fail", 5, "topic", sprintf("alarm %s (%s) notifies SNS only when it returns to OK or INSUFFICIENT_DATA, not when it goes to ALARM", [a.AlarmName, lg.region]), _alarm_loc(lg, entry), a.AlarmArn, chain)] if {
+} else := [{
+	"state": "fail",
+	"depth": 5,
+	"link": "topic",
+	"message": sprintf("alarm %s (%s) notifies SNS only when it returns to OK or INSUFFICIENT_DATA, not when it goes to ALARM", [a.AlarmName, lg.region]),
+	"location": _alarm_loc(lg, entry),
+	"resource": a.AlarmArn,
+	"chain": chain,
+}] if {
 	a := entry.alarm
 	count(_topics_in(a.OKActions)) + count(_topics_in(a.InsufficientDataActions)) > 0
-} else := [_outcome("fail", 5, "topic", sprintf("alarm %s (%s) has no SNS topic in its AlarmActions", [a.AlarmName, lg.region]), _alarm_loc(lg, entry), a.AlarmArn, chain)] if {
+} else := [{
+	"state": "fail",
+	"depth": 5,
+	"link": "topic",
+	"message": sprintf("alarm %s (%s) has no SNS topic in its AlarmActions", [a.AlarmName, lg.region]),
+	"location": _alarm_loc(lg, entry),
+	"resource": a.AlarmArn,
+	"chain": chain,
+}] if {
 	a := entry.alarm
 }
 
@@ -802,25 +1058,65 @@ _confirmed(sub) if startswith(sub.SubscriptionArn, "arn:")
 
 _action_loc(lg, entry, i) := _loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d/AlarmActions/%d", [entry.index, i]))
 
-_topic_outcome(lg, entry, i, arn, chain) := _outcome("unknown", 5, "topic", sprintf("alarm %s notifies topic %s in account %s region %s, and no snapshot of it is loaded", [entry.alarm.AlarmName, tp.name, tp.account, tp.region]), _action_loc(lg, entry, i), arn, chain) if {
+_topic_outcome(lg, entry, i, arn, chain) := {
+	"state": "unknown",
+	"depth": 5,
+	"link": "topic",
+	"message": sprintf("alarm %s notifies topic %s in account %s region %s, and no snapshot of it is loaded", [entry.alarm.AlarmName, tp.name, tp.account, tp.region]),
+	"location": _action_loc(lg, entry, i),
+	"resource": arn,
+	"chain": chain,
+} if {
 	tp := _topic_ref(arn)
 	not _snapshot(tp.account, tp.region)
-} else := _outcome("pass", 6, "topic", _pass_message(full), _loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d", [entry.index])), entry.alarm.AlarmArn, full) if {
+} else := {
+	"state": "pass",
+	"depth": 6,
+	"link": "topic",
+	"message": _pass_message(full),
+	"location": _loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d", [entry.index])),
+	"resource": entry.alarm.AlarmArn,
+	"chain": full,
+} if {
 	tp := _topic_ref(arn)
 	ts := _snapshot(tp.account, tp.region)
 	n := count([1 | some x in _subscriptions_of(ts, arn); _confirmed(x[1])])
 	n > 0
 	full := array.concat(chain, [{"link": "topic", "name": tp.name, "arn": arn, "confirmed_subscriptions": n}])
-} else := _outcome("unknown", 5, "topic", sprintf("the subscriptions of topic %s could not be read (%s)", [tp.name, _reason(ts, "ListSubscriptions", null)]), _loc(tp.account, tp.region, _missing_pointer(ts, "ListSubscriptions", null, "/sns")), arn, chain) if {
+} else := {
+	"state": "unknown",
+	"depth": 5,
+	"link": "topic",
+	"message": sprintf("the subscriptions of topic %s could not be read (%s)", [tp.name, _reason(ts, "ListSubscriptions", null)]),
+	"location": _loc(tp.account, tp.region, _missing_pointer(ts, "ListSubscriptions", null, "/sns")),
+	"resource": arn,
+	"chain": chain,
+} if {
 	tp := _topic_ref(arn)
 	ts := _snapshot(tp.account, tp.region)
 	not _complete(ts, object.get(ts, ["sns", "Subscriptions"], null), "ListSubscriptions")
-} else := _outcome("fail", 5, "topic", sprintf("topic %s has only unconfirmed subscriptions (PendingConfirmation), so nobody receives the alarm", [tp.name]), _loc(tp.account, tp.region, sprintf("/sns/Subscriptions/%d", [subs[0][0]])), arn, chain) if {
+} else := {
+	"state": "fail",
+	"depth": 5,
+	"link": "topic",
+	"message": sprintf("topic %s has only unconfirmed subscriptions (PendingConfirmation), so nobody receives the alarm", [tp.name]),
+	"location": _loc(tp.account, tp.region, sprintf("/sns/Subscriptions/%d", [subs[0][0]])),
+	"resource": arn,
+	"chain": chain,
+} if {
 	tp := _topic_ref(arn)
 	ts := _snapshot(tp.account, tp.region)
 	subs := _subscriptions_of(ts, arn)
 	count(subs) > 0
-} else := _outcome("fail", 5, "topic", sprintf("topic %s has no subscriptions, so nobody receives the alarm", [tp.name]), _action_loc(lg, entry, i), arn, chain) if {
+} else := {
+	"state": "fail",
+	"depth": 5,
+	"link": "topic",
+	"message": sprintf("topic %s has no subscriptions, so nobody receives the alarm", [tp.name]),
+	"location": _action_loc(lg, entry, i),
+	"resource": arn,
+	"chain": chain,
+} if {
 	tp := _topic_ref(arn)
 }
 

@@ -346,7 +346,9 @@ fn iterating_value_bodies(rel: &str, source: &str) -> Vec<String> {
             continue;
         }
         if line.starts_with('}') || !line.starts_with('\t') {
-            if !line.starts_with('\t') {
+            // `} if {` (or `}] if {`) ends a head's multi-line value and opens its body.
+            let opens_body = line.starts_with('}') && line.trim_end().ends_with(" if {");
+            if !line.starts_with('\t') && !opens_body {
                 head = None;
             }
             continue;
