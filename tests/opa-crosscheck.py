@@ -19,7 +19,7 @@ A scenario set is decided by the benchmark its test used (its `.benchmark` file,
 a set given by name (the bundled snapshots) by the default and as few other benchmarks as make every
 reference pattern of every check decide once (benchmarks that choose the same patterns decide alike).
 
-OPA decides without the shortcuts cwl-audit takes: lib.chain's `decision` becomes `full_decision`
+OPA decides without the shortcuts cwl-audit takes: lib.chain's `decision` becomes `_full_decision`
 (every chain outcome, no fast paths), lib.benchmark's `verdicts` becomes `full_verdicts` (every other
 benchmark version's pattern decided from scratch), and OPA's input has no `index` tables (snapshots loaded by
 cwl-audit have them; the policies then scan instead of looking up). Agreement therefore also shows
@@ -89,8 +89,8 @@ class Builtins:
         return self.ask({"benchmark_data": benchmark})["result"]["cwl_audit"]
 
 
-FAST = "decision(params) := decide_from(covering_outcomes(params), params)"
-FULL = "decision(params) := full_decision(params)"
+FAST = "decision(params) := _decide_from(covering_outcomes(params), params)"
+FULL = "decision(params) := _full_decision(params)"
 # lib.benchmark decides the other benchmark versions' patterns from scratch too.
 FAST_VERSIONS = "verdicts(gs, ci, p, d0) := quick_verdicts(gs, ci, p, d0)"
 FULL_VERSIONS = "verdicts(gs, ci, p, d0) := full_verdicts(gs, ci, p)"
@@ -98,7 +98,7 @@ FULL_VERSIONS = "verdicts(gs, ci, p, d0) := full_verdicts(gs, ci, p)"
 
 def policies():
     """The built-in policies as the binary embeds them (checks and libraries, not tests), except
-    that OPA gets lib.chain's `decision` without its shortcuts (`full_decision`, every outcome), so
+    that OPA gets lib.chain's `decision` without its shortcuts (`_full_decision`, every outcome), so
     the comparison also checks that the shortcuts cwl-audit takes never change a decision."""
     out = []
     for p in sorted((ROOT / "policies").rglob("*.rego")):

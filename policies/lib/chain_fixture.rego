@@ -40,7 +40,16 @@ alarm := {
 	"ComparisonOperator": "GreaterThanOrEqualToThreshold",
 }
 
-# A compliant snapshot whose only metric filter (named "Monitored") has `pattern`.
+# The snapshot's metric filter: "Monitored" on the trail's log group, with `pattern`, publishing
+# CISBenchmark/MonitoredCount (the metric of `alarm`) with value 1.
+metric_filter(pattern) := {
+	"filterName": "Monitored",
+	"logGroupName": "trail-logs",
+	"filterPattern": pattern,
+	"metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "1"}],
+}
+
+# A compliant snapshot whose only metric filter is metric_filter(pattern).
 snapshot(pattern) := {
 	"format": "cwl-audit.snapshot/v1",
 	"account_id": acct,
@@ -51,12 +60,7 @@ snapshot(pattern) := {
 		"status": {trail_arn: {"IsLogging": true}},
 		"selectors": {trail_arn: {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]}},
 	},
-	"logs": {"metricFilters": [{
-		"filterName": "Monitored",
-		"logGroupName": "trail-logs",
-		"filterPattern": pattern,
-		"metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "1"}],
-	}]},
+	"logs": {"metricFilters": [metric_filter(pattern)]},
 	"cloudwatch": {"MetricAlarms": [alarm]},
 	"sns": {"Subscriptions": [{"SubscriptionArn": concat("", [topic, ":1a2b"]), "TopicArn": topic, "Protocol": "email"}]},
 	"errors": [],

@@ -1,80 +1,35 @@
 package lib.chain_test
 
 import data.lib.chain
+import data.lib.chain_fixture as fx
 
-acct := "111111111111"
-
-trail_arn := "arn:aws:cloudtrail:us-east-1:111111111111:trail/main"
-
-topic := "arn:aws:sns:us-east-1:111111111111:alerts"
-
+# The snapshots are the fixture's (lib.chain_fixture, the one builder of test snapshots), with its
+# filter "Monitored" on the root-usage reference pattern.
 params := {
 	"reference": `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`,
 	"label": "root events",
 	"reject_non_root": true,
 }
 
-trail := {
-	"Name": "main",
-	"TrailARN": trail_arn,
-	"HomeRegion": "us-east-1",
-	"IsMultiRegionTrail": true,
-	"IsOrganizationTrail": false,
-	"CloudWatchLogsLogGroupArn": "arn:aws:logs:us-east-1:111111111111:log-group:trail-logs:*",
-}
+snap := fx.snapshot(params.reference)
 
-metric_filter := {
-	"filterName": "RootUsage",
-	"logGroupName": "trail-logs",
-	"filterPattern": params.reference,
-	"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1"}],
-}
-
-alarm := {
-	"AlarmName": "root-alarm",
-	"AlarmArn": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:root-alarm",
-	"ActionsEnabled": true,
-	"AlarmActions": [topic],
-	"MetricName": "RootCount",
-	"Namespace": "CIS",
-	"Statistic": "Sum",
-	"Period": 300,
-	"EvaluationPeriods": 1,
-	"Threshold": 1,
-	"ComparisonOperator": "GreaterThanOrEqualToThreshold",
-}
-
-snap := {
-	"format": "cwl-audit.snapshot/v1",
-	"account_id": acct,
-	"partition": "aws",
-	"region": "us-east-1",
-	"cloudtrail": {
-		"trailList": [trail],
-		"status": {trail_arn: {"IsLogging": true}},
-		"selectors": {trail_arn: {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]}},
-	},
-	"logs": {"metricFilters": [metric_filter]},
-	"cloudwatch": {"MetricAlarms": [alarm]},
-	"sns": {"Subscriptions": [{"SubscriptionArn": concat("", [topic, ":1a2b"]), "TopicArn": topic, "Protocol": "email"}]},
-	"errors": [],
-}
+metric_filter := fx.metric_filter(params.reference)
 
 decide(s) := decide_with(s, params)
 
 decide_with(s, p) := d if {
-	d := chain.decision(p) with input as {"account_id": acct, "partition": "aws", "regions": {"us-east-1": s}}
+	d := chain.decision(p) with input as fx.account(s)
 		with data.cwl_audit.accounts as {}
 }
 
-with_alarm(changes) := object.union(snap, {"cloudwatch": {"MetricAlarms": [object.union(alarm, changes)]}})
+with_alarm(changes) := fx.with_alarm(snap, changes)
 
 # ------------------------------------------------------------------ the whole chain
 
 test_complete_chain_passes if {
 	d := decide(snap)
 	d.verdict == "pass"
-	d.message == "trail main -> log group trail-logs (111111111111, us-east-1) -> filter RootUsage -> metric CIS/RootCount -> alarm root-alarm -> topic alerts (1 confirmed subscription)"
+	d.message == "trail main -> log group trail-logs (111111111111, us-east-1) -> filter Monitored -> metric CISBenchmark/MonitoredCount -> alarm monitored-alarm -> topic alerts (1 confirmed subscription)"
 	count(d.chain) == 6
 }
 
@@ -87,33 +42,33 @@ test_no_trail_fails if {
 # ------------------------------------------------------------------ 1. trail
 
 test_single_region_trail_fails if {
-	d := decide(object.union(snap, {"cloudtrail": {"trailList": [object.union(trail, {"IsMultiRegionTrail": false})]}}))
+	d := decide(object.union(snap, {"cloudtrail": {"trailList": [object.union(fx.trail, {"IsMultiRegionTrail": false})]}}))
 	d.verdict == "fail"
 	d.link == "trail"
 	d.location.pointer == "/cloudtrail/trailList/0"
 }
 
 test_stopped_trail_fails if {
-	d := decide(object.union(snap, {"cloudtrail": {"status": {trail_arn: {"IsLogging": false}}}}))
+	d := decide(object.union(snap, {"cloudtrail": {"status": {fx.trail_arn: {"IsLogging": false}}}}))
 	d.message == "trail main is not logging (IsLogging=false)"
 	d.location.pointer == "/cloudtrail/status/arn:aws:cloudtrail:us-east-1:111111111111:trail~1main"
 }
 
 test_management_selectors if {
-	chain.records_all_management({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]})
-	chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]})
-	not chain.records_all_management({"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": true}]})
-	not chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
+	chain._records_all_management({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true}]})
+	chain._records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]})
+	not chain._records_all_management({"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": true}]})
+	not chain._records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
 		{"Field": "eventCategory", "Equals": ["Management"]},
 		{"Field": "readOnly", "Equals": ["false"]},
 	]}]})
-	chain.management_gap({"EventSelectors": [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": true}]}) == "records only ReadOnly management events"
-	chain.management_gap({"EventSelectors": []}) == "records no management events"
+	chain._management_gap({"EventSelectors": [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": true}]}) == "records only ReadOnly management events"
+	chain._management_gap({"EventSelectors": []}) == "records no management events"
 }
 
 test_status_denied_is_unknown if {
 	s := object.union(json.remove(snap, ["cloudtrail/status"]), {
-		"errors": [{"service": "cloudtrail", "operation": "GetTrailStatus", "resource": trail_arn, "code": "AccessDenied"}],
+		"errors": [{"service": "cloudtrail", "operation": "GetTrailStatus", "resource": fx.trail_arn, "code": "AccessDenied"}],
 	})
 	d := decide(s)
 	d.verdict == "unknown"
@@ -123,15 +78,15 @@ test_status_denied_is_unknown if {
 # ------------------------------------------------------------------ 2. log group
 
 test_log_group_arn_is_parsed_with_and_without_suffix if {
-	chain.log_group_ref("arn:aws:logs:eu-west-1:222222222222:log-group:a/b:*") == {
+	chain._log_group_ref("arn:aws:logs:eu-west-1:222222222222:log-group:a/b:*") == {
 		"arn": "arn:aws:logs:eu-west-1:222222222222:log-group:a/b",
 		"partition": "aws",
 		"region": "eu-west-1",
 		"account": "222222222222",
 		"name": "a/b",
 	}
-	chain.log_group_ref("arn:aws-cn:logs:cn-north-1:222222222222:log-group:x").region == "cn-north-1"
-	not chain.log_group_ref("arn:aws:s3:::bucket")
+	chain._log_group_ref("arn:aws-cn:logs:cn-north-1:222222222222:log-group:x").region == "cn-north-1"
+	not chain._log_group_ref("arn:aws:s3:::bucket")
 }
 
 test_filter_on_other_log_group_fails if {
@@ -148,11 +103,11 @@ test_filter_with_wrong_case_fails if {
 	d.link == "filter"
 }
 
-with_pattern(p) := object.union(snap, {"logs": {"metricFilters": [object.union(metric_filter, {"filterPattern": p})]}})
+with_pattern(p) := fx.snapshot(p)
 
 test_filter_with_wrong_case_names_the_missed_events if {
 	d := decide(with_pattern(replace(params.reference, `"Root"`, `"root"`)))
-	d.message == `filter RootUsage misses root events whose userIdentity.type is "Root"`
+	d.message == `filter Monitored misses root events whose userIdentity.type is "Root"`
 }
 
 test_reordered_filter_passes if {
@@ -163,7 +118,7 @@ test_reordered_filter_passes if {
 test_or_filter_fails_for_other_identities if {
 	d := decide(with_pattern(replace(params.reference, "&&", "||")))
 	d.verdict == "fail"
-	startswith(d.message, "filter RootUsage also matches events of other identities such as IAMUser")
+	startswith(d.message, "filter Monitored also matches events of other identities such as IAMUser")
 }
 
 test_root_only_filter_passes_with_note if {
@@ -186,7 +141,7 @@ test_filter_covers_builtin if {
 }
 
 test_metric_value_zero_fails if {
-	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "0"}]})
+	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "0"}]})
 	d := decide(object.union(snap, {"logs": {"metricFilters": [f]}}))
 	d.link == "metric"
 }
@@ -195,36 +150,36 @@ test_metric_value_zero_fails if {
 
 test_alarm_actions_disabled_fails if {
 	d := decide(with_alarm({"ActionsEnabled": false}))
-	d.message == "alarm root-alarm (us-east-1) has ActionsEnabled=false"
+	d.message == "alarm monitored-alarm (us-east-1) has ActionsEnabled=false"
 }
 
 test_alarm_threshold_two_fails if {
 	d := decide(with_alarm({"Threshold": 2}))
-	d.message == "alarm root-alarm (us-east-1) needs Sum >= 2 to fire, but one event produces 1"
+	d.message == "alarm monitored-alarm (us-east-1) needs Sum >= 2 to fire, but one event produces 1"
 }
 
 test_breaches if {
-	chain.breaches("GreaterThanOrEqualToThreshold", 1, 1)
-	chain.breaches("GreaterThanThreshold", 1, 0.5)
-	not chain.breaches("GreaterThanThreshold", 1, 1)
-	not chain.breaches("LessThanThreshold", 0, 1)
-	chain.observed("SampleCount", 7) == 1
-	chain.observed("p99", 7) == 7
+	chain._breaches("GreaterThanOrEqualToThreshold", 1, 1)
+	chain._breaches("GreaterThanThreshold", 1, 0.5)
+	not chain._breaches("GreaterThanThreshold", 1, 1)
+	not chain._breaches("LessThanThreshold", 0, 1)
+	chain._observed("SampleCount", 7) == 1
+	chain._observed("p99", 7) == 7
 }
 
 test_metric_math_passthrough if {
-	chain.passthrough("m1", "m1")
-	chain.passthrough("FILL(m1, 0)", "m1")
-	chain.passthrough(" SUM([m1]) ", "m1")
-	not chain.passthrough("FILL(m1, 1)", "m1")
-	not chain.passthrough("m1 * 0", "m1")
-	not chain.passthrough("m10", "m1")
+	chain._passthrough("m1", "m1")
+	chain._passthrough("FILL(m1, 0)", "m1")
+	chain._passthrough(" SUM([m1]) ", "m1")
+	not chain._passthrough("FILL(m1, 1)", "m1")
+	not chain._passthrough("m1 * 0", "m1")
+	not chain._passthrough("m10", "m1")
 }
 
 # ------------------------------------------------------------------ 6. notification
 
 test_pending_subscription_fails if {
-	s := object.union(snap, {"sns": {"Subscriptions": [{"SubscriptionArn": "PendingConfirmation", "TopicArn": topic}]}})
+	s := object.union(snap, {"sns": {"Subscriptions": [{"SubscriptionArn": "PendingConfirmation", "TopicArn": fx.topic}]}})
 	d := decide(s)
 	d.verdict == "fail"
 	d.location.pointer == "/sns/Subscriptions/0"
@@ -239,7 +194,7 @@ test_subscriptions_denied_is_unknown if {
 
 test_alarm_without_sns_action_fails if {
 	d := decide(with_alarm({"AlarmActions": ["arn:aws:automate:us-east-1:ec2:stop"]}))
-	d.message == "alarm root-alarm (us-east-1) has no SNS topic in its AlarmActions"
+	d.message == "alarm monitored-alarm (us-east-1) has no SNS topic in its AlarmActions"
 }
 
 # ------------------------------------------------------------------ several filters on one log group
@@ -256,7 +211,7 @@ test_closest_failing_filter_is_reported if {
 	mine := object.union(metric_filter, {"filterPattern": concat("", [trim_suffix(params.reference, " }"), ` && $.sourceIPAddress != "198.51.100.10" }`])})
 	d := decide(object.union(snap, {"logs": {"metricFilters": [other, mine]}}))
 	d.verdict == "fail"
-	d.message == `filter RootUsage misses root events whose sourceIPAddress is "198.51.100.10"`
+	d.message == `filter Monitored misses root events whose sourceIPAddress is "198.51.100.10"`
 }
 
 test_filter_matching_other_identities_is_reported_before_other_controls if {
@@ -269,7 +224,7 @@ test_filter_matching_other_identities_is_reported_before_other_controls if {
 	mine := object.union(metric_filter, {"filterPattern": replace(params.reference, "&&", "||")})
 	d := decide(object.union(snap, {"logs": {"metricFilters": [other, mine]}}))
 	d.verdict == "fail"
-	startswith(d.message, "filter RootUsage also matches events of other identities")
+	startswith(d.message, "filter Monitored also matches events of other identities")
 }
 
 test_log_group_without_a_filter_for_the_control_says_so if {
@@ -292,7 +247,7 @@ test_the_only_filter_is_another_controls_says_so if {
 		"filterName": "RootAccountUsage",
 		"logGroupName": "trail-logs",
 		"filterPattern": "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }",
-		"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1"}],
+		"metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "1"}],
 	}
 	nacl := {"label": "network ACL changes", "reject_non_root": false, "reference": "{ ($.eventName = CreateNetworkAcl) || ($.eventName = DeleteNetworkAcl) }"}
 	d := decide_with(object.union(snap, {"logs": {"metricFilters": [root]}}), nacl)
@@ -328,23 +283,23 @@ management(read_only) := {"FieldSelectors": array.concat(
 )}
 
 test_single_valued_management_gap if {
-	chain.records_all_management({"EventSelectors": [basic("ReadOnly", []), basic("WriteOnly", [])]})
-	chain.records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("All", ["rdsdata.amazonaws.com"])]})
-	not chain.records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]})
-	chain.management_gap({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]}) == "excludes management events from kms.amazonaws.com"
-	chain.management_gap({"EventSelectors": [basic("ReadOnly", []), basic("ReadOnly", ["kms.amazonaws.com"])]}) == "records only ReadOnly management events"
-	chain.management_gap({"EventSelectors": [basic("ReadOnly", ["b"]), basic("WriteOnly", ["a"])]}) == "excludes management events from a, b"
-	chain.management_gap({"EventSelectors": [
+	chain._records_all_management({"EventSelectors": [basic("ReadOnly", []), basic("WriteOnly", [])]})
+	chain._records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("All", ["rdsdata.amazonaws.com"])]})
+	not chain._records_all_management({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]})
+	chain._management_gap({"EventSelectors": [basic("All", ["kms.amazonaws.com"]), basic("ReadOnly", [])]}) == "excludes management events from kms.amazonaws.com"
+	chain._management_gap({"EventSelectors": [basic("ReadOnly", []), basic("ReadOnly", ["kms.amazonaws.com"])]}) == "records only ReadOnly management events"
+	chain._management_gap({"EventSelectors": [basic("ReadOnly", ["b"]), basic("WriteOnly", ["a"])]}) == "excludes management events from a, b"
+	chain._management_gap({"EventSelectors": [
 		{"ReadWriteType": "All", "IncludeManagementEvents": false},
 		{"ReadWriteType": "All", "IncludeManagementEvents": false},
 	]}) == "records no management events"
 }
 
 test_single_valued_advanced_gap if {
-	chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["false"])]})
-	chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management([])]})
-	not chain.records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["true"])]})
-	chain.management_gap({"AdvancedEventSelectors": [management(["true"]), management(["true"])]}) == "records only read-only management events in its advanced event selectors"
+	chain._records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["false"])]})
+	chain._records_all_management({"AdvancedEventSelectors": [management(["true"]), management([])]})
+	not chain._records_all_management({"AdvancedEventSelectors": [management(["true"]), management(["true"])]})
+	chain._management_gap({"AdvancedEventSelectors": [management(["true"]), management(["true"])]}) == "records only read-only management events in its advanced event selectors"
 	narrowed := {"FieldSelectors": [
 		{"Field": "eventCategory", "Equals": ["Management"]},
 		{"Field": "eventSource", "NotEquals": ["kms.amazonaws.com"]},
@@ -353,49 +308,47 @@ test_single_valued_advanced_gap if {
 		{"Field": "eventCategory", "Equals": ["Management"]},
 		{"Field": "eventName", "Equals": ["ConsoleLogin"]},
 	]}
-	not chain.records_all_management({"AdvancedEventSelectors": [narrowed, narrowed2]})
-	chain.management_gap({"AdvancedEventSelectors": [narrowed, narrowed2, management(["false"])]}) == "narrows management events by eventName, eventSource in its advanced event selectors"
+	not chain._records_all_management({"AdvancedEventSelectors": [narrowed, narrowed2]})
+	chain._management_gap({"AdvancedEventSelectors": [narrowed, narrowed2, management(["false"])]}) == "narrows management events by eventName, eventSource in its advanced event selectors"
 	# A second eventCategory condition that excludes management events is not "only eventCategory".
-	not chain.records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
+	not chain._records_all_management({"AdvancedEventSelectors": [{"FieldSelectors": [
 		{"Field": "eventCategory", "Equals": ["Management"]},
 		{"Field": "eventCategory", "NotEquals": ["Management"]},
 	]}]})
 	# Basic selectors beside advanced ones: the advanced ones decide (AWS applies those).
-	not chain.records_all_management({"EventSelectors": [basic("All", [])], "AdvancedEventSelectors": [management(["true"])]})
+	not chain._records_all_management({"EventSelectors": [basic("All", [])], "AdvancedEventSelectors": [management(["true"])]})
 }
 
-other_alarm(name, ns) := object.union(alarm, {"AlarmName": name, "AlarmArn": concat(":", ["arn:aws:cloudwatch:us-east-1:111111111111:alarm", name]), "Namespace": ns})
+other_alarm(name, ns) := object.union(fx.alarm, {"AlarmName": name, "AlarmArn": concat(":", ["arn:aws:cloudwatch:us-east-1:111111111111:alarm", name]), "Namespace": ns})
 
 test_single_valued_alarm_hint if {
 	d := decide(object.union(snap, {"cloudwatch": {"MetricAlarms": [other_alarm("zz", "B"), other_alarm("aa", "C"), other_alarm("mm", "A")]}}))
 	d.verdict == "fail"
-	d.message == "no alarm on metric CIS/RootCount in us-east-1 (account 111111111111) (alarm aa watches RootCount in namespace C instead)"
+	d.message == "no alarm on metric CISBenchmark/MonitoredCount in us-east-1 (account 111111111111) (alarm aa watches MonitoredCount in namespace C instead)"
 }
 
 test_single_valued_alarm_hint_other_regions if {
 	home := object.union(snap, {"cloudwatch": {"MetricAlarms": []}})
-	d := chain.decision(params) with input as {"account_id": acct, "partition": "aws", "regions": {
-		"us-east-1": home,
-		"eu-west-1": {"cloudtrail": {"trailList": [trail]}, "cloudwatch": {"MetricAlarms": [alarm]}},
-		"ap-south-1": {"cloudtrail": {"trailList": [trail]}, "cloudwatch": {"MetricAlarms": [alarm]}},
-	}}
+	elsewhere := {"cloudtrail": {"trailList": [fx.trail]}, "cloudwatch": {"MetricAlarms": [fx.alarm]}}
+	account := {"account_id": fx.acct, "partition": "aws", "regions": {"us-east-1": home, "eu-west-1": elsewhere, "ap-south-1": elsewhere}}
+	d := chain.decision(params) with input as account
 		with data.cwl_audit.accounts as {}
-	d.message == "no alarm on metric CIS/RootCount in us-east-1 (account 111111111111) (alarm root-alarm in ap-south-1 watches it, but metrics are regional)"
+	d.message == "no alarm on metric CISBenchmark/MonitoredCount in us-east-1 (account 111111111111) (alarm monitored-alarm in ap-south-1 watches it, but metrics are regional)"
 }
 
 test_single_valued_duplicates_elsewhere if {
 	# The same trail twice in its home list, two subscriptions, the topic twice in AlarmActions,
 	# two transformations and two errors for one call: one decision, naming the first of each.
 	twice := object.union(snap, {
-		"cloudtrail": {"trailList": [trail, trail]},
+		"cloudtrail": {"trailList": [fx.trail, fx.trail]},
 		"logs": {"metricFilters": [object.union(metric_filter, {"metricTransformations": [
-			{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1"},
-			{"metricName": "Other", "metricNamespace": "CIS", "metricValue": "1"},
+			{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "1"},
+			{"metricName": "Other", "metricNamespace": "CISBenchmark", "metricValue": "1"},
 		]})]},
-		"cloudwatch": {"MetricAlarms": [object.union(alarm, {"AlarmActions": [topic, topic]})]},
+		"cloudwatch": {"MetricAlarms": [object.union(fx.alarm, {"AlarmActions": [fx.topic, fx.topic]})]},
 		"sns": {"Subscriptions": [
-			{"SubscriptionArn": concat("", [topic, ":1"]), "TopicArn": topic},
-			{"SubscriptionArn": concat("", [topic, ":2"]), "TopicArn": topic},
+			{"SubscriptionArn": concat("", [fx.topic, ":1"]), "TopicArn": fx.topic},
+			{"SubscriptionArn": concat("", [fx.topic, ":2"]), "TopicArn": fx.topic},
 		]},
 	})
 	d := decide(twice)
@@ -412,8 +365,8 @@ test_single_valued_duplicates_elsewhere if {
 }
 
 test_single_valued_default_value if {
-	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1", "defaultValue": 1}]})
-	d := decide(object.union(snap, {"logs": {"metricFilters": [f]}, "cloudwatch": {"MetricAlarms": [alarm, object.union(alarm, {"AlarmName": "b", "AlarmArn": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:b", "Statistic": "SampleCount"})]}}))
+	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "1", "defaultValue": 1}]})
+	d := decide(object.union(snap, {"logs": {"metricFilters": [f]}, "cloudwatch": {"MetricAlarms": [fx.alarm, object.union(fx.alarm, {"AlarmName": "b", "AlarmArn": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:b", "Statistic": "SampleCount"})]}}))
 	d.verdict == "fail"
 	contains(d.message, "defaultValue 1")
 }
@@ -430,7 +383,7 @@ noise_filter(pattern, extra) := object.union({
 	"filterName": "Noise",
 	"logGroupName": "other-logs",
 	"filterPattern": pattern,
-	"metricTransformations": [object.union({"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1"}, extra)],
+	"metricTransformations": [object.union({"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "1"}, extra)],
 }, {})
 
 with_noise(f) := object.union(snap, {"logs": {"metricFilters": [metric_filter, f]}})
@@ -439,7 +392,7 @@ test_another_filter_on_the_same_metric_is_part_of_the_chain if {
 	# Metrics are keyed by namespace and name: a second publisher from any log group feeds the alarm.
 	d := decide(with_noise(noise_filter(`{ $.userIdentity.type = "IAMUser" }`, {})))
 	d.verdict == "fail"
-	startswith(d.message, "filter Noise (log group other-logs) also publishes metric CIS/RootCount and matches events of other identities")
+	startswith(d.message, "filter Noise (log group other-logs) also publishes metric CISBenchmark/MonitoredCount and matches events of other identities")
 	d.location.pointer == "/logs/metricFilters/1"
 	d.resource == "arn:aws:logs:us-east-1:111111111111:log-group:other-logs:metric-filter:Noise"
 	contains(decide(with_noise(noise_filter(`{ $.x = "never" }`, {"defaultValue": 1}))).message, "with defaultValue 1 for every log event")
@@ -457,14 +410,14 @@ test_percentile_alarm_that_ignores_low_samples_fails if {
 	contains(d.message, "fewer than 1000 data points")
 	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p99", "EvaluateLowSampleCountPercentile": "evaluate"})).verdict == "pass"
 	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p100", "EvaluateLowSampleCountPercentile": "ignore"})).verdict == "pass"
-	chain.percentile("p99.9") == 99.9
-	not chain.percentile("tm99")
+	chain._percentile("p99.9") == 99.9
+	not chain._percentile("tm99")
 }
 
 test_null_members_read_as_absent if {
 	decide(with_alarm({"DatapointsToAlarm": null, "Dimensions": null, "Unit": null})).verdict == "pass"
 	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p50"})).verdict == "pass"
-	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "RootCount", "metricNamespace": "CIS", "metricValue": "1", "dimensions": null, "defaultValue": null}]})
+	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "1", "dimensions": null, "defaultValue": null}]})
 	decide(object.union(snap, {"logs": {"metricFilters": [f]}})).verdict == "pass"
 }
 
@@ -481,13 +434,13 @@ test_a_listing_cut_short_is_unknown_not_fail if {
 }
 
 test_selectors_with_neither_kind_are_not_collected if {
-	d := decide(object.union(snap, {"cloudtrail": {"selectors": {trail_arn: {"EventSelectors": null}}}}))
+	d := decide(object.union(snap, {"cloudtrail": {"selectors": {fx.trail_arn: {"EventSelectors": null}}}}))
 	d.verdict == "unknown"
 	contains(d.message, "hold neither EventSelectors nor AdvancedEventSelectors")
 }
 
 test_log_group_of_another_partition_fails if {
-	t := object.union(trail, {"CloudWatchLogsLogGroupArn": "arn:aws-cn:logs:us-east-1:111111111111:log-group:trail-logs:*"})
+	t := object.union(fx.trail, {"CloudWatchLogsLogGroupArn": "arn:aws-cn:logs:us-east-1:111111111111:log-group:trail-logs:*"})
 	d := decide(object.union(snap, {"cloudtrail": {"trailList": [t]}}))
 	d.verdict == "fail"
 	contains(d.message, "of partition aws-cn, but this account is in partition aws")
