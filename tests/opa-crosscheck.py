@@ -89,7 +89,7 @@ class Builtins:
         return self.ask({"benchmark_data": benchmark})["result"]["cwl_audit"]
 
 
-FAST = "decision(params) := _decide_from(covering_outcomes(params), params)"
+FAST = "decision(params) := _decide_from(covering_outcomes(p), p) if p := _prepared(params)"
 FULL = "decision(params) := _full_decision(params)"
 # lib.benchmark decides the other benchmark versions' patterns from scratch too.
 FAST_VERSIONS = "verdicts(gs, ci, p, d0) := quick_verdicts(gs, ci, p, d0)"
