@@ -632,7 +632,9 @@ _pattern_comparisons(p) := c if {
 	c := _input_comparisons[p]
 } else := _comparisons(p)
 
-_input_comparisons[p] := _comparisons(p) if {
+_input_comparisons := {p: _comparisons(p) | some p in _input_patterns}
+
+_input_patterns contains p if {
 	some s in input.regions
 	some f in _list(s.logs.metricFilters)
 	is_object(f)
