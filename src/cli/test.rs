@@ -49,6 +49,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(e) => return Err(fail(e)),
         }
     };
+    // A rule without `decision` fails its tests as "undefined"; say why first (eval stops on it).
+    let rules = engine::rules(&sources, &[]).unwrap_or_default();
+    for m in engine::missing_decisions(&sources, &rules) {
+        messages::warning(m.to_string());
+    }
     let run = match args.run.as_deref().map(regex::Regex::new).transpose() {
         Ok(r) => r,
         Err(e) => return Err(fail(format!("--run: invalid regular expression: {e}"))),

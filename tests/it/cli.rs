@@ -621,6 +621,63 @@ fn a_decision_without_metadata_is_a_warning_naming_the_file() {
     assert!(warned.iter().all(|l| l.starts_with("warning: ")), "{out}");
 }
 
+/// A copy of the root-usage rule (and its tests) in `DIR/policies/aws/cloudwatch/`, which replaces
+/// the built-in file, with `decision :=` renamed to `name :=`.
+fn rule_with_decision_named(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let rel = "policies/aws/cloudwatch";
+    std::fs::create_dir_all(dir.path().join(rel)).unwrap();
+    for file in ["root_usage_alarm.rego", "root_usage_alarm_test.rego"] {
+        let text = std::fs::read_to_string(root().join(rel).join(file)).unwrap();
+        let text = if file == "root_usage_alarm.rego" {
+            assert!(text.contains("\ndecision := "));
+            text.replace("\ndecision := ", &format!("\n{name} := "))
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(rel).join(file), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_misspelt_decision_is_one_error_naming_file_line_rule_and_the_fix() {
+    let snapshots = root().join("snapshots");
+    let snapshots = snapshots.to_str().unwrap();
+    let mut pinned = String::new();
+    for name in ["decisions", "Decision", "decison"] {
+        let dir = rule_with_decision_named(name);
+        let o = run_in(dir.path(), &["eval", snapshots, "--policy-dir", "policies"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "", "{name}: no report");
+        assert_eq!(stderr(&o).lines().count(), 1, "{name}: {}", stderr(&o));
+        pinned.push_str(&format!("$ cwl-audit eval ... # {name}\n{}", stderr(&o)));
+    }
+    // The same line, as a warning, where the rule is only listed or tested.
+    let dir = rule_with_decision_named("decisions");
+    let o = run_in(dir.path(), &["rules", "--policy-dir", "policies"]);
+    assert_eq!(o.status.code(), Some(0));
+    pinned.push_str(&format!(
+        "$ cwl-audit rules --policy-dir policies\n{}",
+        stderr(&o)
+    ));
+    let o = run_in(dir.path(), &["test", "policies"]);
+    assert_eq!(o.status.code(), Some(1), "its tests fail");
+    let first = stderr(&o).lines().next().unwrap_or("").to_string();
+    pinned.push_str(&format!(
+        "$ cwl-audit test policies (first line)\n{first}\n"
+    ));
+    // No rule at all: the rule's `package` line.
+    let dir = rule_with_decision_named("verdict_of");
+    let o = run_in(dir.path(), &["eval", snapshots, "--policy-dir", "policies"]);
+    assert_eq!(o.status.code(), Some(2));
+    pinned.push_str(&format!(
+        "$ cwl-audit eval ... # no decision\n{}",
+        stderr(&o)
+    ));
+    insta::assert_snapshot!("misspelt_decision", pinned);
+}
+
 #[test]
 fn policy_without_decision_is_unknown_not_pass() {
     let dir = tempfile::tempdir().unwrap();
