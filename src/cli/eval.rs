@@ -96,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let result = match eval::run(&opts) {
         Ok(r) => r,
-        Err(e) => return Err(fail(e)),
+        Err(e) => return Err(messages::fail_engine(&e)),
     };
     if verbosity() > 0 {
         messages::status(format!(

@@ -66,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let result = match regotest::run_with(&sources, &opts) {
         Ok(c) => c,
-        Err(e) => return Err(fail(e)),
+        Err(e) => return Err(messages::fail_engine(&e)),
     };
     let cases = &result.cases;
     if cases.is_empty() {

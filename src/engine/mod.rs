@@ -20,6 +20,17 @@ mod embedded {
 /// The rule every check package defines: one decision object per account.
 pub const DECISION_RULE: &str = "decision";
 
+/// A line of a policy file and a column in it, where a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLine {
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, as regorus counts: a character's UTF-8 bytes, four for a tab.
+    pub col: usize,
+    /// The line as it is in the file (control characters included: clean it to show it).
+    pub text: String,
+}
+
 /// A Rego file: where it came from and its text.
 #[derive(Debug, Clone)]
 pub struct PolicySource {
@@ -48,9 +59,14 @@ pub enum EngineError {
         path: String,
         source: std::io::Error,
     },
-    /// `message` starts with `path:line:col` when regorus gave a position.
+    /// `message` starts with `path:line:col` when regorus gave a position; `at` is that line of
+    /// the file, for an excerpt under the message (`text::excerpt`).
     #[error("{message}")]
-    Compile { path: String, message: String },
+    Compile {
+        path: String,
+        message: String,
+        at: Option<SourceLine>,
+    },
     #[error(transparent)]
     Metadata(#[from] MetadataError),
     #[error("rule {id} is defined twice: {first} and {second}")]
@@ -145,21 +161,55 @@ pub fn all_sources(dirs: &[PathBuf], builtin: bool) -> Result<Vec<PolicySource>,
 
 /// One line out of regorus's multi-line error text: `file:line:col: message`.
 pub fn compact_error(text: &str) -> String {
+    let (location, message) = error_parts(text);
+    match (location, message) {
+        (Some(loc), Some(msg)) => format!("{loc}: {msg}"),
+        (None, Some(msg)) => msg.to_string(),
+        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// The `--> file:line:col` and the `error:` message of regorus's error text. It quotes the policy
+/// line between them (`3 | msg := "error: x"`): quoted lines are skipped, or a policy's own
+/// text would be taken for the message.
+fn error_parts(text: &str) -> (Option<&str>, Option<&str>) {
     let mut location = None;
     let mut message = None;
     for line in text.lines() {
         let l = line.trim();
+        let quoted = l
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start()
+            .starts_with('|');
+        if quoted {
+            continue;
+        }
         if let Some(rest) = l.strip_prefix("-->") {
-            location.get_or_insert_with(|| rest.trim().to_string());
+            location.get_or_insert(rest.trim());
         } else if let Some(idx) = l.find("error:") {
-            message.get_or_insert_with(|| l[idx + "error:".len()..].trim().to_string());
+            message.get_or_insert(l[idx + "error:".len()..].trim());
         }
     }
-    match (location, message) {
-        (Some(loc), Some(msg)) => format!("{loc}: {msg}"),
-        (None, Some(msg)) => msg,
-        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    (location, message)
+}
+
+/// Where regorus placed an error in `source`: its line (1-based) and column (1-based, as regorus
+/// counts them: a character's UTF-8 bytes, four for a tab), with the text of that line (empty
+/// past the end: an unclosed brace is reported on the line after the last).
+fn located_in(text: &str, source: &PolicySource) -> Option<SourceLine> {
+    let (location, _) = error_parts(text);
+    let mut parts = location?.rsplitn(3, ':');
+    let col = parts.next()?.parse().ok()?;
+    let line: usize = parts.next()?.parse().ok()?;
+    if parts.next()? != source.path || line == 0 {
+        return None;
     }
+    let text = source.text.lines().nth(line - 1).unwrap_or_default();
+    Some(SourceLine {
+        line,
+        col,
+        text: text.to_string(),
+    })
 }
 
 /// How long one policy evaluation (the rules of one account, or one rule when they are retried
@@ -195,6 +245,7 @@ pub fn compile(sources: &[PolicySource]) -> Result<Engine, EngineError> {
                 EngineError::Compile {
                     path: s.path.clone(),
                     message,
+                    at: located_in(&e.to_string(), s),
                 }
             })?;
     }
@@ -617,6 +668,27 @@ mod tests {
             ("r_test.rego", "package x.y\n\ndecision := {}\n"),
         ]);
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn a_compile_error_keeps_its_line_and_regorus_message_not_the_quoted_policy() {
+        // regorus quotes the line (`3 | msg := "error: no" +* 1`) before its own `error:` line.
+        let line = "msg := \"error: no\" +* 1";
+        let Err(EngineError::Compile { message, at, .. }) =
+            compile(&[source("p.rego", &format!("package p\n\n{line}\n"))])
+        else {
+            panic!("not a compile error")
+        };
+        assert!(message.starts_with("p.rego:3:"), "{message}");
+        assert!(!message.contains("no\""), "{message}");
+        let at = at.expect("a position");
+        assert_eq!((at.line, at.text.as_str()), (3, line));
+        // An unclosed brace: the line after the last, which the file does not have.
+        let e = compile(&[source("b.rego", "package b\n\nd := {\n")]).err();
+        let Some(EngineError::Compile { at: Some(at), .. }) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!((at.line, at.col, at.text.as_str()), (4, 1, ""));
     }
 
     #[test]

@@ -561,27 +561,61 @@ fn user_policy_dir_adds_a_rule() {
     );
 }
 
+/// A policy with a syntax error: `file:line:col: message`, then the line and a caret under the
+/// column (tabs as four spaces, long lines cut around the column, hostile characters cleaned).
 #[test]
-fn broken_user_policy_is_a_one_line_error() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("broken.rego"),
-        "package broken\n\ndecision := {\n",
-    )
-    .unwrap();
-    let o = run(&[
-        "eval",
-        "snapshots",
-        "--policy-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("broken.rego:") && err.starts_with("cwl-audit: error: "),
-        "{err}"
-    );
+fn a_policy_that_does_not_compile_is_shown_with_its_line_and_a_caret() {
+    let long = format!("msg := \"{}\" + + 1\n", "a".repeat(300));
+    let wide = format!("msg := \"{}\"\n", "b".repeat(1100));
+    let cases: [(&str, String); 7] = [
+        ("missing_brace", "package broken\n\ndecision := {\n".into()),
+        (
+            "token_at_end_of_file",
+            "package broken\n\ndecision := 1 +".into(),
+        ),
+        (
+            "tab",
+            "package broken\n\nallow if {\n\t\tx := 1 +* 2\n}\n".into(),
+        ),
+        ("long_line", format!("package broken\n\n{long}")),
+        ("over_1024_columns", format!("package broken\n\n{wide}")),
+        ("line_1_col_1", "}\npackage broken\n".into()),
+        (
+            "hostile",
+            "package broken\n\nmsg := \"\u{202E}error: \u{1b}[31m\" +* 1\n".into(),
+        ),
+    ];
+    let snapshots = root().join("snapshots");
+    let mut pinned = String::new();
+    for (name, text) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("broken")).unwrap();
+        std::fs::write(dir.path().join(format!("broken/{name}.rego")), text).unwrap();
+        let o = run_in(
+            dir.path(),
+            &[
+                "eval",
+                snapshots.to_str().unwrap(),
+                "--policy-dir",
+                "broken",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert_eq!(stdout(&o), "", "{name}: no report");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 4, "{name}: {err}");
+        assert!(
+            err.starts_with(&format!("cwl-audit: error: broken/{name}.rego:")),
+            "{err}"
+        );
+        pinned.push_str(&format!(
+            "$ cwl-audit eval --policy-dir broken # {name}\n{err}\n"
+        ));
+        // `test` compiles the same files and says the same.
+        let t = run_in(dir.path(), &["test", "broken"]);
+        assert_eq!((t.status.code(), stderr(&t)), (Some(2), err), "{name}");
+    }
+    insta::assert_snapshot!("syntax_errors", pinned);
 }
 
 #[test]
