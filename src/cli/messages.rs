@@ -50,9 +50,15 @@ pub fn status(message: impl AsRef<str>) {
     line("", message.as_ref());
 }
 
-/// A line of a command's own text output on stdout (`rules`, `test`), sanitized line by line.
+/// A line of a command's own text output on stdout (`rules`, `test`), sanitized line by line. A
+/// closed pipe (`cwl-audit rules | head -1`) is not an error worth a message (`println!` panicked).
 pub fn print(text: impl AsRef<str>) {
-    println!("{}", cwl_audit::text::clean_lines(text.as_ref()));
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        cwl_audit::text::clean_lines(text.as_ref())
+    );
 }
 
 /// The reason the command stopped (its whole error chain, on one line), and under it the source

@@ -127,7 +127,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }))
                 .collect::<Vec<_>>());
         }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        // Exact, not cleaned: JSON escapes what it must. A closed pipe is no panic.
+        let json = serde_json::to_string_pretty(&doc)? + "\n";
+        super::output::emit(None, json.as_bytes())?;
     } else {
         for c in cases {
             match &c.outcome {

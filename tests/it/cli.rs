@@ -762,6 +762,29 @@ fn failing_rego_test_exits_1_and_names_the_test() {
     assert!(out.ends_with("1 passed, 1 failed\n"), "{out}");
 }
 
+/// `cwl-audit rules | head -1`: the reader is gone before the output is written (the sleep makes
+/// sure of it); that is no error and no panic (exit 101 with `failed printing to stdout`).
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let bin = env!("CARGO_BIN_EXE_cwl-audit");
+    for args in ["rules", "test", "test --format json", "explain CWL-014"] {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "{{ sleep 0.3; \"$0\" {args}; echo \"exit=$?\" >&2; }} | true"
+            ))
+            .arg(bin)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(
+            err.ends_with("exit=0\n") && !err.contains("panicked"),
+            "{args}: {err}"
+        );
+    }
+}
+
 #[test]
 fn rules_lists_the_fifteen_cis_controls() {
     let o = run(&["rules"]);
