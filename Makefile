@@ -8,7 +8,7 @@ TOOLS := .tools
 MULTITOOL := $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 DEMO_OUT := target/demo
 
-.PHONY: demo test tools browser lint policy-test eval-only opa-crosscheck clean-tools bench man completions fuzz soak
+.PHONY: demo test tools browser shells lint policy-test eval-only opa-crosscheck clean-tools bench man completions fuzz soak
 
 ## demo: evaluate snapshots/ with the evaluator-only build: root usage (CWL-014) account by account,
 ## then what failed among all fifteen CIS monitoring rules; also writes target/demo/cwl-audit.sarif.
@@ -31,11 +31,13 @@ demo:
 ## the collector against the moto emulator), the evaluator-only build, Rego unit tests, and the
 ## cross-check of every scenario with real OPA.
 SCENARIOS := target/scenarios
-test: tools browser
+test: tools browser shells
 	rm -rf $(SCENARIOS)
 	@# Where the browser is installed its test must run: CWL_AUDIT_REQUIRE_BROWSER turns a skip into a failure.
+	@# The same for the completion tests of the shells found: CWL_AUDIT_REQUIRE_SHELLS lists them.
 	PYTHON=$(abspath $(PY)) MULTITOOL=$(abspath $(MULTITOOL)) CWL_AUDIT_PYTHON=$(abspath $(PY)) \
 		CWL_AUDIT_REQUIRE_BROWSER=$$(command -v $(CHROMIUM) >/dev/null && command -v chromedriver >/dev/null && echo 1) \
+		CWL_AUDIT_REQUIRE_SHELLS="$$(for s in $(COMPLETION_SHELLS); do command -v $$s >/dev/null && printf '%s ' $$s; done)" \
 		CWL_AUDIT_KEEP_SCENARIOS=$(abspath $(SCENARIOS)) $(CARGO) test --all-targets
 	$(MAKE) --no-print-directory eval-only policy-test opa-crosscheck
 
@@ -78,6 +80,21 @@ browser:
 	else echo "make: not root and no password-less sudo: the HTML browser test will be skipped" \
 		"(apt-get install chromium chromium-driver)" >&2; exit 0; fi; \
 	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver
+
+## shells: zsh and fish for the completion tests (tests/it/completions.rs; bash is the Makefile's
+## shell), from Debian's packages where missing, as `browser` installs Chromium; without apt-get
+## (or the right to use it) those two tests are skipped with a message.
+COMPLETION_SHELLS := zsh fish
+shells:
+	@missing=$$(for s in $(COMPLETION_SHELLS); do command -v $$s >/dev/null || printf '%s ' $$s; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "make: no apt-get: the completion tests of $$missing will be skipped (install $$missing)" >&2; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=sudo; \
+	else echo "make: not root and no password-less sudo: the completion tests of $$missing will be skipped" \
+		"(apt-get install $$missing)" >&2; exit 0; fi; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing
 
 $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)

@@ -1,5 +1,6 @@
 //! Text for people: the one sanitizer of every human-readable output (text reports, `remediate`
-//! comments, `diff`, `explain`, `rules`, and every warning and error line of the CLI).
+//! comments, `diff`, `explain`, `rules`, and every warning and error line of the CLI), and the
+//! source excerpt shown under a policy's syntax error ([`excerpt`]).
 //!
 //! Snapshot and policy strings are hostile until shown otherwise. On a terminal, control characters
 //! are escape sequences (colours, cursor moves, window titles); bidirectional controls reorder what
@@ -56,9 +57,127 @@ pub fn clean_lines(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// At most this many characters of a source line are shown under a diagnostic.
+pub const EXCERPT_WIDTH: usize = 100;
+
+/// A source line under a diagnostic, like rustc's: a gutter with the line number, the line, and a
+/// caret under column `col` (1-based, counted as regorus does: a character's UTF-8 bytes, four for
+/// a tab; past the end, the caret follows the last character).
+///
+/// ```text
+///   |
+/// 4 |     x := 1 +* 2
+///   |       ^
+/// ```
+///
+/// Tabs are shown as four spaces, so the caret stays under the column; a line longer than
+/// [`EXCERPT_WIDTH`] is cut around the column, `...` marking each cut; every character is
+/// [`clean`]ed. (A character two cells wide, as in CJK, still counts as one.)
+pub fn excerpt(line_no: usize, col: usize, line: &str) -> [String; 3] {
+    // The shown characters, and the index among them of the one at `col`.
+    let mut shown: Vec<char> = Vec::with_capacity(line.len());
+    let mut caret = None;
+    let mut units = 0usize;
+    for c in line.chars() {
+        if caret.is_none() && units + 1 >= col {
+            caret = Some(shown.len());
+        }
+        if c == '\t' {
+            units += 4;
+            shown.extend([' '; 4]);
+        } else {
+            units += c.len_utf8();
+            shown.push(c);
+        }
+    }
+    let mut caret = caret.unwrap_or(shown.len());
+    let mut text: String = if shown.len() > EXCERPT_WIDTH {
+        let start = caret
+            .saturating_sub(EXCERPT_WIDTH / 2)
+            .min(shown.len() - EXCERPT_WIDTH);
+        let end = start + EXCERPT_WIDTH;
+        caret -= start;
+        let mut t = String::new();
+        if start > 0 {
+            t.push_str("...");
+            caret += 3;
+        }
+        t.extend(&shown[start..end]);
+        if end < shown.len() {
+            t.push_str("...");
+        }
+        t
+    } else {
+        shown.into_iter().collect()
+    };
+    text = clean(&text).into_owned();
+    let number = line_no.to_string();
+    let pad = " ".repeat(number.len());
+    let source = if text.is_empty() {
+        format!("{number} |")
+    } else {
+        format!("{number} | {text}")
+    };
+    [
+        format!("{pad} |"),
+        source,
+        format!("{pad} | {}^", " ".repeat(caret)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpt_puts_the_caret_under_the_column() {
+        assert_eq!(
+            excerpt(3, 16, "decision := 1 +"),
+            ["  |", "3 | decision := 1 +", "  |                ^"]
+        );
+        // A tab is four columns for regorus, and four spaces here.
+        assert_eq!(
+            excerpt(12, 7, "\tx := 1 +* 2"),
+            ["   |", "12 |     x := 1 +* 2", "   |       ^"]
+        );
+        // Past the end (an unclosed brace is reported on the empty line after the last).
+        assert_eq!(excerpt(4, 1, ""), ["  |", "4 |", "  | ^"]);
+        // Columns count bytes: the caret is under the character after "é" (two bytes).
+        assert_eq!(
+            excerpt(1, 8, "x := \"é\" +"),
+            ["  |", "1 | x := \"é\" +", "  |        ^"]
+        );
+    }
+
+    #[test]
+    fn excerpt_of_a_long_line_is_cut_around_the_column() {
+        let line = format!("msg := \"{}\" + + 1", "a".repeat(300));
+        let [_, source, caret] = excerpt(3, 313, &line);
+        let shown = source.strip_prefix("3 | ").unwrap();
+        assert!(
+            shown.starts_with("...a") && !shown.ends_with("..."),
+            "{shown}"
+        );
+        assert_eq!(shown.chars().count(), 3 + EXCERPT_WIDTH);
+        let at = caret.find('^').unwrap() - "  | ".len();
+        assert_eq!(&shown[at..at + 3], "+ 1", "{source}\n{caret}");
+        // Cut at both ends when the column is in the middle.
+        let line = "b".repeat(1000);
+        let [_, source, caret] = excerpt(1, 500, &line);
+        assert!(
+            source.ends_with("...") && source.contains("| ...b"),
+            "{source}"
+        );
+        assert_eq!(caret.find('^'), Some("1 | ".len() + 3 + EXCERPT_WIDTH / 2));
+    }
+
+    #[test]
+    fn excerpt_is_clean() {
+        // Column 11: `:=`, after a three-byte bidi override; each hidden character is one space.
+        let [_, source, caret] = excerpt(1, 11, "a\u{202E}b\u{1b}[2J := x");
+        assert_eq!(source, "1 | a b [2J := x");
+        assert_eq!(caret, "  |         ^");
+    }
 
     #[test]
     fn hostile_characters_become_spaces() {

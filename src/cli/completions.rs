@@ -1,10 +1,21 @@
 //! `cwl-audit completions SHELL` and the hidden `man`: generated from the command definitions.
+//!
+//! The scripts come from clap_complete, from a copy of the command tree prepared for completion
+//! ([`completion_command`]): every value gets what can complete it (rule ids, files, directories,
+//! or nothing for free text); the bash script gets one repair ([`repair_bash_states`]) and the fish
+//! script the values of positional arguments ([`fish_positional_values`]).
 use super::messages::{self, verbosity};
 use super::output::emit;
 use super::Cli;
 use anyhow::Context as _;
+use clap::builder::PossibleValue;
+use clap::{Command, ValueHint};
+use cwl_audit::engine;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The name the scripts register completions for.
+const BIN: &str = "cwl-audit";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,12 +32,126 @@ pub struct ManArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    use clap::CommandFactory;
-    let mut cmd = Cli::command();
+    let mut cmd = completion_command();
     let mut out = Vec::new();
-    clap_complete::generate(args.shell, &mut cmd, "cwl-audit", &mut out);
+    clap_complete::generate(args.shell, &mut cmd, BIN, &mut out);
+    match args.shell {
+        clap_complete::Shell::Bash => {
+            out = repair_bash_states(&String::from_utf8_lossy(&out), BIN).into_bytes();
+        }
+        clap_complete::Shell::Fish => out.extend(fish_positional_values(&cmd).into_bytes()),
+        _ => {}
+    }
     emit(None, &out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The arguments that take a rule id, as (subcommand, argument id): they complete the built-in
+/// rules (a rule of `--policy-dir` is typed in full: a script cannot know the user's policies).
+const RULE_ID_ARGS: [(&str, &str); 3] =
+    [("eval", "rules"), ("remediate", "rules"), ("explain", "id")];
+
+/// The command tree the scripts are generated from: the parser's, with completion data added. A
+/// value with choices (`--format`, the shells, `--benchmark`) completes them; a path whose value
+/// name says DIR completes directories, FILE files, any other path both; the rule ids complete the
+/// built-in rules with their titles; any other value (a number, an ARN, an account id) completes
+/// nothing, never file names. Parsing never uses this copy.
+fn completion_command() -> Command {
+    use clap::CommandFactory;
+    let ids: Vec<PossibleValue> = engine::rules(&engine::builtin_sources(), &[])
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| PossibleValue::new(r.id).help(r.title))
+        .collect();
+    let mut cmd = Cli::command();
+    for (sub, arg) in RULE_ID_ARGS {
+        let ids = ids.clone();
+        cmd = cmd.mut_subcommand(sub, |c| {
+            c.mut_arg(arg, |a| {
+                a.value_parser(clap::builder::PossibleValuesParser::new(ids))
+            })
+        });
+    }
+    with_value_hints(cmd)
+}
+
+/// `cmd` and its subcommands with a [`ValueHint`] on every value that has no choices.
+fn with_value_hints(cmd: Command) -> Command {
+    cmd.mut_args(|a| match value_hint(&a) {
+        Some(h) => a.value_hint(h),
+        None => a,
+    })
+    .mut_subcommands(with_value_hints)
+}
+
+fn value_hint(a: &clap::Arg) -> Option<ValueHint> {
+    if !a.get_action().takes_values() || a.get_value_parser().possible_values().is_some() {
+        return None;
+    }
+    let named = |n: &str| {
+        a.get_value_names()
+            .is_some_and(|v| v.iter().any(|x| x == n))
+    };
+    match a.get_value_hint() {
+        ValueHint::AnyPath if named("DIR") => Some(ValueHint::DirPath),
+        ValueHint::AnyPath if named("FILE") => Some(ValueHint::FilePath),
+        ValueHint::Unknown => Some(ValueHint::Other),
+        _ => None,
+    }
+}
+
+/// clap_complete's bash script for a binary name with a dash (as of 4.6.12, clap-rs/clap#6421)
+/// names each subcommand's state in two ways: the loop over the words sets `cmd` to
+/// `cwl__audit__subcmd__eval` (the dash of the binary name escaped as `__`), while the `case` arm
+/// that completes `eval`'s options and values is `cwl__subcmd__audit__subcmd__eval)` (escaped as
+/// the subcommand separator). No arm matched, so nothing after a subcommand completed. The arms
+/// are renamed to the states; when clap_complete spells them alike this changes nothing.
+fn repair_bash_states(script: &str, bin: &str) -> String {
+    const SEP: &str = "__subcmd__";
+    let wrong = format!("{}{SEP}", bin.replace('-', SEP));
+    let right = format!("{}{SEP}", bin.replace('-', "__"));
+    if wrong == right {
+        return script.to_string();
+    }
+    let mut out = String::with_capacity(script.len());
+    for line in script.split_inclusive('\n') {
+        let arm = line.trim_start();
+        match arm.strip_prefix(wrong.as_str()) {
+            Some(rest) if arm.trim_end().ends_with(')') => {
+                out.push_str(&line[..line.len() - arm.len()]);
+                out.push_str(&right);
+                out.push_str(rest);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// clap_complete's fish generator completes options only ("not positional arguments", its docs
+/// say), so `cwl-audit completions <TAB>` offered file names and `explain <TAB>` nothing. One
+/// `complete` line per choice of a subcommand's positional argument, with its description, under
+/// fish's own `__fish_seen_subcommand_from`; `-f`: a choice, not a file.
+fn fish_positional_values(cmd: &Command) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut out = String::new();
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let values = sub
+            .get_positionals()
+            .filter(|a| !a.is_hide_set())
+            .flat_map(|a| a.get_possible_values())
+            .filter(|v| !v.is_hide_set());
+        for v in values {
+            let help = v.get_help().map(|h| h.to_string()).unwrap_or_default();
+            out.push_str(&format!(
+                "complete -c {BIN} -n {} -f -a {} -d {}\n",
+                quote(&format!("__fish_seen_subcommand_from {}", sub.get_name())),
+                quote(v.get_name()),
+                quote(&help)
+            ));
+        }
+    }
+    out
 }
 
 pub fn run_man(args: ManArgs) -> anyhow::Result<ExitCode> {
@@ -42,3 +167,65 @@ pub fn run_man(args: ManArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub const HELP: &str = "Examples:\n  cwl-audit completions bash > ~/.local/share/bash-completion/completions/cwl-audit\n  cwl-audit completions zsh > ~/.zfunc/_cwl-audit\n  cwl-audit completions fish > ~/.config/fish/completions/cwl-audit.fish";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bash_state_has_its_arm() {
+        let mut cmd = completion_command();
+        let mut out = Vec::new();
+        clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, BIN, &mut out);
+        let script = repair_bash_states(&String::from_utf8_lossy(&out), BIN);
+        let states: Vec<&str> = script
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("cmd=\"")?.strip_suffix('"'))
+            .filter(|s| !s.is_empty())
+            .collect();
+        assert!(states.contains(&"cwl__audit__subcmd__eval"), "{states:?}");
+        for s in states {
+            assert!(
+                script.lines().any(|l| l.trim() == format!("{s})")),
+                "no case arm for state {s}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_case_arms_are_renamed() {
+        let script =
+            "        cwl__subcmd__audit__subcmd__eval)\n  x=\"cwl__subcmd__audit__subcmd__eval\"\n";
+        assert_eq!(
+            repair_bash_states(script, "cwl-audit"),
+            "        cwl__audit__subcmd__eval)\n  x=\"cwl__subcmd__audit__subcmd__eval\"\n"
+        );
+        assert_eq!(repair_bash_states(script, "cwlaudit"), script);
+    }
+
+    #[test]
+    fn values_without_choices_never_complete_file_names_unless_paths() {
+        let cmd = completion_command();
+        let eval = cmd.find_subcommand("eval").unwrap();
+        let hint = |id: &str| {
+            eval.get_arguments()
+                .find(|a| a.get_id() == id)
+                .unwrap()
+                .get_value_hint()
+        };
+        assert_eq!(hint("policy_dirs"), ValueHint::DirPath);
+        assert_eq!(hint("output"), ValueHint::FilePath);
+        assert_eq!(hint("paths"), ValueHint::AnyPath);
+        assert_eq!(hint("time_limit"), ValueHint::Other);
+        let rules = eval
+            .get_arguments()
+            .find(|a| a.get_id() == "rules")
+            .unwrap();
+        let ids: Vec<String> = rules
+            .get_possible_values()
+            .iter()
+            .map(|p| p.get_name().to_string())
+            .collect();
+        assert!(ids.iter().any(|i| i == "CWL-014"), "{ids:?}");
+    }
+}

@@ -1,5 +1,5 @@
 //! `cwl-audit diff OLD NEW`: what changed between two snapshot sets, and how verdicts moved.
-use super::messages::{self, fail};
+use super::messages::{self, fail, fail_engine};
 use super::output::emit;
 use super::{EXIT_ERROR, EXIT_FINDINGS};
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     use cwl_audit::diff::{self, OutputFormat};
     let d = match diff::diff(&args.old, &args.new) {
         Ok(d) => d,
-        Err(e) => return Err(fail(e)),
+        Err(e) => return Err(fail_engine(&e)),
     };
     // `diff nope snapshots`: nothing was compared, so the reason is the whole output (one line,
     // exit 2), never a report of zero changes after it.

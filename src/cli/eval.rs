@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     eval::timings::init_from_env();
     let result = match eval::run(&opts) {
         Ok(r) => r,
-        Err(e) => return Err(fail(e)),
+        Err(e) => return Err(messages::fail_engine(&e)),
     };
     if verbosity() > 0 {
         messages::status(format!(

@@ -2,10 +2,12 @@
 //!
 //! - Per-item diagnostics, like rustc's: `error: …` (an input that could not be used; the run goes
 //!   on), `warning: …`, `note: …`.
-//! - The one reason a command stopped, printed once by `cli::main`: `cwl-audit: error: …`.
+//! - The one reason a command stopped, printed once by `cli::main`: `cwl-audit: error: …`; for a
+//!   policy that does not compile, followed by the source line and a caret under the column.
 //!
 //! Every line is passed through [`cwl_audit::text::clean`]: file names, account ids and messages
 //! from input never put a control or bidi character on the terminal.
+use cwl_audit::engine::EngineError;
 use std::sync::atomic::{AtomicI8, Ordering};
 
 /// -q = -1, default 0, -v = 1, -vv = 2 (set once in main).
@@ -48,17 +50,56 @@ pub fn status(message: impl AsRef<str>) {
     line("", message.as_ref());
 }
 
-/// A line of a command's own text output on stdout (`rules`, `test`), sanitized line by line.
+/// A line of a command's own text output on stdout (`rules`, `test`), sanitized line by line. A
+/// closed pipe (`cwl-audit rules | head -1`) is not an error worth a message (`println!` panicked).
 pub fn print(text: impl AsRef<str>) {
-    println!("{}", cwl_audit::text::clean_lines(text.as_ref()));
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        cwl_audit::text::clean_lines(text.as_ref())
+    );
 }
 
-/// The reason the command stopped (its whole error chain, on one line).
+/// The reason the command stopped (its whole error chain, on one line), and under it the source
+/// excerpt of a policy that does not compile ([`fail_engine`]).
 pub fn fatal(e: &anyhow::Error) {
     line("cwl-audit: error: ", &format!("{e:#}"));
+    if let Some(x) = e.downcast_ref::<Excerpted>() {
+        for l in &x.excerpt {
+            line("", l);
+        }
+    }
 }
 
 /// A command's error from anything displayable: its text, as the user reads it.
 pub fn fail(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::msg(e.to_string())
 }
+
+/// [`fail`] for an engine error: a policy that does not compile keeps the line regorus placed
+/// the error on, which [`fatal`] prints under the message with a caret (`text::excerpt`).
+pub fn fail_engine(e: &EngineError) -> anyhow::Error {
+    match e {
+        EngineError::Compile { at: Some(at), .. } => anyhow::Error::new(Excerpted {
+            message: e.to_string(),
+            excerpt: cwl_audit::text::excerpt(at.line, at.col, &at.text),
+        }),
+        _ => fail(e),
+    }
+}
+
+/// An error's one line and the source excerpt to print under it.
+#[derive(Debug)]
+struct Excerpted {
+    message: String,
+    excerpt: [String; 3],
+}
+
+impl std::fmt::Display for Excerpted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Excerpted {}

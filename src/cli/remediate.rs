@@ -1,6 +1,6 @@
 //! `cwl-audit remediate`: the plan of each failing account as AWS CLI commands, CloudFormation or
 //! Terraform.
-use super::messages::{self, fail, verbosity};
+use super::messages::{self, fail, fail_engine, verbosity};
 use super::output::{emit, same_file};
 use super::{benchmark_parser, EXIT_ERROR};
 use anyhow::Context as _;
@@ -74,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let plan = match remediate::plan(&req) {
         Ok(p) => p,
+        Err(remediate::RemediateError::Engine(e)) => return Err(fail_engine(&e)),
         Err(e) => return Err(fail(e)),
     };
     match (&args.output_dir, args.format) {

@@ -12,11 +12,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let listed = engine::all_sources(&args.policy_dirs, true).and_then(|s| engine::rules(&s, &[]));
-    let rules = match listed {
-        Ok(r) => r,
+    let listed = engine::all_sources(&args.policy_dirs, true)
+        .and_then(|s| engine::rules(&s, &[]).map(|r| (s, r)));
+    let (sources, rules) = match listed {
+        Ok(l) => l,
         Err(e) => return Err(fail(e)),
     };
+    // Listed all the same, but `eval` would stop on it.
+    for m in engine::missing_decisions(&sources, &rules) {
+        messages::warning(m.to_string());
+    }
     for r in rules {
         let frameworks: Vec<String> = r
             .frameworks

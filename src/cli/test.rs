@@ -49,6 +49,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(e) => return Err(fail(e)),
         }
     };
+    // A rule without `decision` fails its tests as "undefined"; say why first (eval stops on it).
+    let rules = engine::rules(&sources, &[]).unwrap_or_default();
+    for m in engine::missing_decisions(&sources, &rules) {
+        messages::warning(m.to_string());
+    }
     let run = match args.run.as_deref().map(regex::Regex::new).transpose() {
         Ok(r) => r,
         Err(e) => return Err(fail(format!("--run: invalid regular expression: {e}"))),
@@ -61,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let result = match regotest::run_with(&sources, &opts) {
         Ok(c) => c,
-        Err(e) => return Err(fail(e)),
+        Err(e) => return Err(messages::fail_engine(&e)),
     };
     let cases = &result.cases;
     if cases.is_empty() {
@@ -122,7 +127,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }))
                 .collect::<Vec<_>>());
         }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        // Exact, not cleaned: JSON escapes what it must. A closed pipe is no panic.
+        let json = serde_json::to_string_pretty(&doc)? + "\n";
+        super::output::emit(None, json.as_bytes())?;
     } else {
         for c in cases {
             match &c.outcome {

@@ -20,6 +20,17 @@ mod embedded {
 /// The rule every check package defines: one decision object per account.
 pub const DECISION_RULE: &str = "decision";
 
+/// A line of a policy file and a column in it, where a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLine {
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, as regorus counts: a character's UTF-8 bytes, four for a tab.
+    pub col: usize,
+    /// The line as it is in the file (control characters included: clean it to show it).
+    pub text: String,
+}
+
 /// A Rego file: where it came from and its text.
 #[derive(Debug, Clone)]
 pub struct PolicySource {
@@ -48,9 +59,14 @@ pub enum EngineError {
         path: String,
         source: std::io::Error,
     },
-    /// `message` starts with `path:line:col` when regorus gave a position.
+    /// `message` starts with `path:line:col` when regorus gave a position; `at` is that line of
+    /// the file, for an excerpt under the message (`text::excerpt`).
     #[error("{message}")]
-    Compile { path: String, message: String },
+    Compile {
+        path: String,
+        message: String,
+        at: Option<SourceLine>,
+    },
     #[error(transparent)]
     Metadata(#[from] MetadataError),
     #[error("rule {id} is defined twice: {first} and {second}")]
@@ -59,6 +75,8 @@ pub enum EngineError {
         first: String,
         second: String,
     },
+    #[error(transparent)]
+    MissingDecision(#[from] MissingDecision),
     #[error("unknown rule {0} (see `cwl-audit rules` for the ids)")]
     UnknownRule(String),
     #[error("unknown benchmark {0} (choose one of {ids})", ids = benchmark::ids())]
@@ -143,21 +161,55 @@ pub fn all_sources(dirs: &[PathBuf], builtin: bool) -> Result<Vec<PolicySource>,
 
 /// One line out of regorus's multi-line error text: `file:line:col: message`.
 pub fn compact_error(text: &str) -> String {
+    let (location, message) = error_parts(text);
+    match (location, message) {
+        (Some(loc), Some(msg)) => format!("{loc}: {msg}"),
+        (None, Some(msg)) => msg.to_string(),
+        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// The `--> file:line:col` and the `error:` message of regorus's error text. It quotes the policy
+/// line between them (`3 | msg := "error: x"`): quoted lines are skipped, or a policy's own
+/// text would be taken for the message.
+fn error_parts(text: &str) -> (Option<&str>, Option<&str>) {
     let mut location = None;
     let mut message = None;
     for line in text.lines() {
         let l = line.trim();
+        let quoted = l
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start()
+            .starts_with('|');
+        if quoted {
+            continue;
+        }
         if let Some(rest) = l.strip_prefix("-->") {
-            location.get_or_insert_with(|| rest.trim().to_string());
+            location.get_or_insert(rest.trim());
         } else if let Some(idx) = l.find("error:") {
-            message.get_or_insert_with(|| l[idx + "error:".len()..].trim().to_string());
+            message.get_or_insert(l[idx + "error:".len()..].trim());
         }
     }
-    match (location, message) {
-        (Some(loc), Some(msg)) => format!("{loc}: {msg}"),
-        (None, Some(msg)) => msg,
-        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    (location, message)
+}
+
+/// Where regorus placed an error in `source`: its line (1-based) and column (1-based, as regorus
+/// counts them: a character's UTF-8 bytes, four for a tab), with the text of that line (empty
+/// past the end: an unclosed brace is reported on the line after the last).
+fn located_in(text: &str, source: &PolicySource) -> Option<SourceLine> {
+    let (location, _) = error_parts(text);
+    let mut parts = location?.rsplitn(3, ':');
+    let col = parts.next()?.parse().ok()?;
+    let line: usize = parts.next()?.parse().ok()?;
+    if parts.next()? != source.path || line == 0 {
+        return None;
     }
+    let text = source.text.lines().nth(line - 1).unwrap_or_default();
+    Some(SourceLine {
+        line,
+        col,
+        text: text.to_string(),
+    })
 }
 
 /// How long one policy evaluation (the rules of one account, or one rule when they are retried
@@ -193,6 +245,7 @@ pub fn compile(sources: &[PolicySource]) -> Result<Engine, EngineError> {
                 EngineError::Compile {
                     path: s.path.clone(),
                     message,
+                    at: located_in(&e.to_string(), s),
                 }
             })?;
     }
@@ -205,20 +258,132 @@ pub fn decisions_without_metadata(sources: &[PolicySource]) -> Vec<String> {
         .iter()
         .filter(|s| !s.is_test())
         .filter(|s| matches!(metadata::parse_rule(&s.path, &s.text), Ok(None)))
-        .filter(|s| {
-            s.text.lines().any(|l| {
-                let l = l.strip_prefix("default ").unwrap_or(l);
-                l.strip_prefix(DECISION_RULE).is_some_and(|rest| {
-                    let rest = rest.trim_start();
-                    rest.starts_with(":=")
-                        || rest.starts_with("if")
-                        || rest.starts_with('=')
-                        || rest.starts_with('{')
-                })
-            })
-        })
+        .filter(|s| rule_heads(&s.text).any(|(_, name)| name == DECISION_RULE))
         .map(|s| s.path.clone())
         .collect()
+}
+
+/// The rule heads of a Rego text, as (1-based line, name): a line that starts (in column 0, as
+/// `opa fmt` writes them) with a name, or `default` and a name, followed by `:=`, `=`, `if`, `{`,
+/// `contains`, `[` or `.` (a rule, not a function). A scan of the text, not a parse: it finds the
+/// name a rule was given where regorus only says a path is undefined.
+fn rule_heads(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter_map(|(i, l)| {
+        let l = l.strip_prefix("default ").map_or(l, str::trim_start);
+        let end = l
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(l.len());
+        let (name, rest) = l.split_at(end);
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        let rest = rest.trim_start();
+        let word = |w: &str| {
+            rest.strip_prefix(w)
+                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '{']))
+        };
+        let head = rest.starts_with(":=")
+            || (rest.starts_with('=') && !rest.starts_with("=="))
+            || rest.starts_with(['{', '[', '.'])
+            || word("if")
+            || word("contains");
+        head.then_some((i + 1, name))
+    })
+}
+
+/// Whether `name` looks like a misspelt `decision`: another case, or at most two edits away
+/// (`decisions`, `decison`, `desicion`).
+fn near_decision(name: &str) -> bool {
+    name != DECISION_RULE && edit_distance(&name.to_ascii_lowercase(), DECISION_RULE) <= 2
+}
+
+/// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// A rule whose package defines no `decision`: every account would be an error, so the run stops
+/// before it starts. `near` is the rule the file defines instead (`decisions`, `Decision`), with
+/// its file and line; without one, `path` and `line` are the rule's `package` line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}: {}", match near {
+    Some(n) => format!("rule {id} defines `{n}` but no `{DECISION_RULE}`: did you mean `{DECISION_RULE}`?"),
+    None => format!("rule {id} defines no `{DECISION_RULE}` (docs/writing-policies.md)"),
+})]
+pub struct MissingDecision {
+    pub path: String,
+    pub line: usize,
+    pub id: String,
+    pub near: Option<String>,
+}
+
+/// The `rules` whose package defines no `decision` in `sources` (tests and fixtures left out), by
+/// a scan of the text ([`rule_heads`]): `rules` and `test` warn with it, and [`Evaluator`]
+/// confirms each with the compiled policies before it stops.
+pub fn missing_decisions(sources: &[PolicySource], rules: &[RuleMeta]) -> Vec<MissingDecision> {
+    let mut out = Vec::new();
+    for r in rules {
+        let files: Vec<&PolicySource> = sources
+            .iter()
+            .filter(|s| !s.is_test())
+            .filter(|s| {
+                s.path == r.source || metadata::package_of(&s.text).is_some_and(|p| p == r.package)
+            })
+            .collect();
+        if files
+            .iter()
+            .any(|s| rule_heads(&s.text).any(|(_, n)| n == DECISION_RULE))
+        {
+            continue;
+        }
+        // The rule's own file first: that is where the decision belongs.
+        let mut ordered = files.clone();
+        ordered.sort_by_key(|s| s.path != r.source);
+        let near = ordered.iter().find_map(|s| {
+            rule_heads(&s.text)
+                .find(|(_, n)| near_decision(n))
+                .map(|(line, n)| (s.path.clone(), line, n.to_string()))
+        });
+        let (path, line, near) = match near {
+            Some((path, line, n)) => (path, line, Some(n)),
+            None => {
+                let line = ordered
+                    .first()
+                    .and_then(|s| {
+                        s.text
+                            .lines()
+                            .position(|l| l.trim_start().starts_with("package "))
+                    })
+                    .map_or(1, |i| i + 1);
+                (r.source.clone(), line, None)
+            }
+        };
+        out.push(MissingDecision {
+            path,
+            line,
+            id: r.id.clone(),
+            near,
+        });
+    }
+    out
 }
 
 /// The checks found in `sources` (package METADATA with `custom.id`), optionally only `selected`.
@@ -315,6 +480,25 @@ impl Evaluator {
         let all = rules(&eval_sources, &[])?;
         let rules = rules(&eval_sources, selected)?;
         let mut engine = compile(&eval_sources)?;
+        // A rule without `decision` would be an error for every account ("not a valid rule
+        // path"): the run stops at once and says what the file defines instead. regorus has the
+        // last word on whether the rule is declared (the scan only reads column-0 heads).
+        for m in missing_decisions(&eval_sources, &rules) {
+            let Some(r) = rules.iter().find(|r| r.id == m.id) else {
+                continue;
+            };
+            let declared = eval_sources
+                .iter()
+                .filter(|s| metadata::package_of(&s.text).as_deref() == Some(r.package.as_str()))
+                .any(|s| {
+                    engine
+                        .has_declared_rule_rooted_at(&s.path, DECISION_RULE)
+                        .unwrap_or(true)
+                });
+            if !declared {
+                return Err(m.into());
+            }
+        }
         engine
             .add_data(benchmark::data(&all, benchmark))
             .map_err(|e| EngineError::Internal(compact_error(&e.to_string())))?;
@@ -393,5 +577,129 @@ impl Evaluator {
         self.engine
             .eval_rule(format!("data.{}.{}", check.package, DECISION_RULE))
             .map_err(|e| compact_error(&e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(path: &str, text: &str) -> PolicySource {
+        PolicySource {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    const META: &str =
+        "# METADATA\n# title: t\n# custom:\n#   id: X-1\n#   severity: LOW\npackage x.y\n\n";
+
+    fn missing(files: &[(&str, &str)]) -> Vec<MissingDecision> {
+        let sources: Vec<PolicySource> = files.iter().map(|(p, t)| source(p, t)).collect();
+        missing_decisions(&sources, &rules(&sources, &[]).unwrap())
+    }
+
+    #[test]
+    fn rule_heads_are_names_defined_in_column_0() {
+        let text = "package p\nimport rego.v1\n\ndecision := 1\ndefault allow := false\nallow if {\n\tx == 1\n}\nd contains x if { x := 1 }\nf(x) := x\nobj.a := 1\n  indented := 2\nn == 1\n";
+        let heads: Vec<(usize, &str)> = rule_heads(text).collect();
+        assert_eq!(
+            heads,
+            [
+                (4, "decision"),
+                (5, "allow"),
+                (6, "allow"),
+                (9, "d"),
+                (11, "obj")
+            ]
+        );
+    }
+
+    #[test]
+    fn near_misses_of_decision() {
+        for n in [
+            "decisions",
+            "Decision",
+            "DECISION",
+            "decison",
+            "desicion",
+            "decisio",
+        ] {
+            assert!(near_decision(n), "{n}");
+        }
+        for n in ["decision", "reference", "decide", "allow", "deny", "chain"] {
+            assert!(!near_decision(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn a_misspelt_decision_is_named_with_its_line() {
+        let m = missing(&[("r.rego", &format!("{META}decisions := {{}}\n"))]);
+        assert_eq!(
+            m,
+            [MissingDecision {
+                path: "r.rego".into(),
+                line: 8,
+                id: "X-1".into(),
+                near: Some("decisions".into()),
+            }]
+        );
+        assert_eq!(
+            m[0].to_string(),
+            "r.rego:8: rule X-1 defines `decisions` but no `decision`: did you mean `decision`?"
+        );
+        let m = missing(&[("r.rego", &format!("{META}helper := 1\n"))]);
+        assert_eq!(
+            m[0].to_string(),
+            "r.rego:6: rule X-1 defines no `decision` (docs/writing-policies.md)"
+        );
+    }
+
+    #[test]
+    fn a_decision_in_another_file_of_the_package_counts() {
+        let m = missing(&[
+            ("r.rego", &format!("{META}helper := 1\n")),
+            ("more.rego", "package x.y\n\ndefault decision := {}\n"),
+        ]);
+        assert_eq!(m, []);
+        // Tests do not define it for the rule.
+        let m = missing(&[
+            ("r.rego", &format!("{META}helper := 1\n")),
+            ("r_test.rego", "package x.y\n\ndecision := {}\n"),
+        ]);
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn a_compile_error_keeps_its_line_and_regorus_message_not_the_quoted_policy() {
+        // regorus quotes the line (`3 | msg := "error: no" +* 1`) before its own `error:` line.
+        let line = "msg := \"error: no\" +* 1";
+        let Err(EngineError::Compile { message, at, .. }) =
+            compile(&[source("p.rego", &format!("package p\n\n{line}\n"))])
+        else {
+            panic!("not a compile error")
+        };
+        assert!(message.starts_with("p.rego:3:"), "{message}");
+        assert!(!message.contains("no\""), "{message}");
+        let at = at.expect("a position");
+        assert_eq!((at.line, at.text.as_str()), (3, line));
+        // An unclosed brace: the line after the last, which the file does not have.
+        let e = compile(&[source("b.rego", "package b\n\nd := {\n")]).err();
+        let Some(EngineError::Compile { at: Some(at), .. }) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!((at.line, at.col, at.text.as_str()), (4, 1, ""));
+    }
+
+    #[test]
+    fn the_evaluator_stops_on_a_missing_decision() {
+        let sources = [source("r.rego", &format!("{META}Decision := {{}}\n"))];
+        assert!(matches!(
+            Evaluator::new(&sources, &[]),
+            Err(EngineError::MissingDecision(_))
+        ));
+        // The scan reads column 0 only; regorus has the last word on an indented head.
+        let sources = [source("r.rego", &format!("{META}  decision := {{}}\n"))];
+        assert!(Evaluator::new(&sources, &[]).is_ok());
     }
 }

@@ -561,27 +561,61 @@ fn user_policy_dir_adds_a_rule() {
     );
 }
 
+/// A policy with a syntax error: `file:line:col: message`, then the line and a caret under the
+/// column (tabs as four spaces, long lines cut around the column, hostile characters cleaned).
 #[test]
-fn broken_user_policy_is_a_one_line_error() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("broken.rego"),
-        "package broken\n\ndecision := {\n",
-    )
-    .unwrap();
-    let o = run(&[
-        "eval",
-        "snapshots",
-        "--policy-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("broken.rego:") && err.starts_with("cwl-audit: error: "),
-        "{err}"
-    );
+fn a_policy_that_does_not_compile_is_shown_with_its_line_and_a_caret() {
+    let long = format!("msg := \"{}\" + + 1\n", "a".repeat(300));
+    let wide = format!("msg := \"{}\"\n", "b".repeat(1100));
+    let cases: [(&str, String); 7] = [
+        ("missing_brace", "package broken\n\ndecision := {\n".into()),
+        (
+            "token_at_end_of_file",
+            "package broken\n\ndecision := 1 +".into(),
+        ),
+        (
+            "tab",
+            "package broken\n\nallow if {\n\t\tx := 1 +* 2\n}\n".into(),
+        ),
+        ("long_line", format!("package broken\n\n{long}")),
+        ("over_1024_columns", format!("package broken\n\n{wide}")),
+        ("line_1_col_1", "}\npackage broken\n".into()),
+        (
+            "hostile",
+            "package broken\n\nmsg := \"\u{202E}error: \u{1b}[31m\" +* 1\n".into(),
+        ),
+    ];
+    let snapshots = root().join("snapshots");
+    let mut pinned = String::new();
+    for (name, text) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("broken")).unwrap();
+        std::fs::write(dir.path().join(format!("broken/{name}.rego")), text).unwrap();
+        let o = run_in(
+            dir.path(),
+            &[
+                "eval",
+                snapshots.to_str().unwrap(),
+                "--policy-dir",
+                "broken",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert_eq!(stdout(&o), "", "{name}: no report");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 4, "{name}: {err}");
+        assert!(
+            err.starts_with(&format!("cwl-audit: error: broken/{name}.rego:")),
+            "{err}"
+        );
+        pinned.push_str(&format!(
+            "$ cwl-audit eval --policy-dir broken # {name}\n{err}\n"
+        ));
+        // `test` compiles the same files and says the same.
+        let t = run_in(dir.path(), &["test", "broken"]);
+        assert_eq!((t.status.code(), stderr(&t)), (Some(2), err), "{name}");
+    }
+    insta::assert_snapshot!("syntax_errors", pinned);
 }
 
 #[test]
@@ -619,6 +653,63 @@ fn a_decision_without_metadata_is_a_warning_naming_the_file() {
     assert!(warned.iter().any(|l| l.contains("forgotten.rego")), "{out}");
     assert!(warned.iter().any(|l| l.contains("defaulted.rego")), "{out}");
     assert!(warned.iter().all(|l| l.starts_with("warning: ")), "{out}");
+}
+
+/// A copy of the root-usage rule (and its tests) in `DIR/policies/aws/cloudwatch/`, which replaces
+/// the built-in file, with `decision :=` renamed to `name :=`.
+fn rule_with_decision_named(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let rel = "policies/aws/cloudwatch";
+    std::fs::create_dir_all(dir.path().join(rel)).unwrap();
+    for file in ["root_usage_alarm.rego", "root_usage_alarm_test.rego"] {
+        let text = std::fs::read_to_string(root().join(rel).join(file)).unwrap();
+        let text = if file == "root_usage_alarm.rego" {
+            assert!(text.contains("\ndecision := "));
+            text.replace("\ndecision := ", &format!("\n{name} := "))
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(rel).join(file), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_misspelt_decision_is_one_error_naming_file_line_rule_and_the_fix() {
+    let snapshots = root().join("snapshots");
+    let snapshots = snapshots.to_str().unwrap();
+    let mut pinned = String::new();
+    for name in ["decisions", "Decision", "decison"] {
+        let dir = rule_with_decision_named(name);
+        let o = run_in(dir.path(), &["eval", snapshots, "--policy-dir", "policies"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "", "{name}: no report");
+        assert_eq!(stderr(&o).lines().count(), 1, "{name}: {}", stderr(&o));
+        pinned.push_str(&format!("$ cwl-audit eval ... # {name}\n{}", stderr(&o)));
+    }
+    // The same line, as a warning, where the rule is only listed or tested.
+    let dir = rule_with_decision_named("decisions");
+    let o = run_in(dir.path(), &["rules", "--policy-dir", "policies"]);
+    assert_eq!(o.status.code(), Some(0));
+    pinned.push_str(&format!(
+        "$ cwl-audit rules --policy-dir policies\n{}",
+        stderr(&o)
+    ));
+    let o = run_in(dir.path(), &["test", "policies"]);
+    assert_eq!(o.status.code(), Some(1), "its tests fail");
+    let first = stderr(&o).lines().next().unwrap_or("").to_string();
+    pinned.push_str(&format!(
+        "$ cwl-audit test policies (first line)\n{first}\n"
+    ));
+    // No rule at all: the rule's `package` line.
+    let dir = rule_with_decision_named("verdict_of");
+    let o = run_in(dir.path(), &["eval", snapshots, "--policy-dir", "policies"]);
+    assert_eq!(o.status.code(), Some(2));
+    pinned.push_str(&format!(
+        "$ cwl-audit eval ... # no decision\n{}",
+        stderr(&o)
+    ));
+    insta::assert_snapshot!("misspelt_decision", pinned);
 }
 
 #[test]
@@ -669,6 +760,29 @@ fn failing_rego_test_exits_1_and_names_the_test() {
     let out = stdout(&o);
     assert!(out.contains("data.x_test.test_bad"), "{out}");
     assert!(out.ends_with("1 passed, 1 failed\n"), "{out}");
+}
+
+/// `cwl-audit rules | head -1`: the reader is gone before the output is written (the sleep makes
+/// sure of it); that is no error and no panic (exit 101 with `failed printing to stdout`).
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let bin = env!("CARGO_BIN_EXE_cwl-audit");
+    for args in ["rules", "test", "test --format json", "explain CWL-014"] {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "{{ sleep 0.3; \"$0\" {args}; echo \"exit=$?\" >&2; }} | true"
+            ))
+            .arg(bin)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(
+            err.ends_with("exit=0\n") && !err.contains("panicked"),
+            "{args}: {err}"
+        );
+    }
 }
 
 #[test]

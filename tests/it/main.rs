@@ -12,6 +12,7 @@ mod benchmarks;
 mod cli;
 mod collect_moto;
 mod collect_org;
+mod completions;
 mod examples;
 mod formats;
 mod generative;
