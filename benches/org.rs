@@ -2,7 +2,8 @@
 //! only reads and parses the same files with serde_json on one thread.
 //!
 //! `make bench` runs it; `BENCH_ACCOUNTS=100,1000` chooses the sizes (default 100,1000,3000), and
-//! `BENCH_ORGS=passing` or `failing` one of the two organizations (default both, side by side).
+//! `BENCH_ORGS=passing` or `failing` one of the two organizations (default both, side by side);
+//! `BENCH_BIN=path/to/cwl-audit` measures another build on the same files.
 //! The organizations are generated once under target/bench/ and reused. The page cache is warm for
 //! both measurements (the baseline runs first and reads every file), so they compare CPU work.
 //! Results are printed and written to BENCHMARKS.md.
@@ -26,6 +27,8 @@ struct Row {
     eval: Duration,
     eval_rss: u64,
     verdicts: String,
+    /// Where the time of the all-rules run went (`CWL_AUDIT_TIMINGS`), if the build reports it.
+    timings: String,
     /// The flagship rule alone (`--rule CWL-014`): the workload the speed targets were set for.
     flagship: Duration,
     flagship_rss: u64,
@@ -68,14 +71,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// Runs the release binary and returns its wall time, peak RSS (bytes) and summary line.
 // The child is reaped by wait4(2), which also gives its resource usage; Child::wait would not.
 #[allow(clippy::zombie_processes)]
-fn eval(dir: &Path, report: &Path, extra: &[&str]) -> (Duration, u64, String) {
+fn eval(dir: &Path, report: &Path, extra: &[&str]) -> (Duration, u64, String, String) {
     let err_path = report.with_extension("stderr");
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
+    // BENCH_BIN measures another build (an older commit's, for "before" numbers) on the same files.
+    let bin = std::env::var_os("BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cwl-audit")));
+    let child = Command::new(bin)
         .args(["eval", "--format", "json", "--output"])
         .arg(report)
         .args(extra)
         .arg(dir)
+        .env("CWL_AUDIT_TIMINGS", "1")
         .stdout(Stdio::null())
         // A file, not a pipe: nobody reads a pipe until the child ends, and a large organization's
         // warnings would fill it and block the child.
@@ -96,12 +104,17 @@ fn eval(dir: &Path, report: &Path, extra: &[&str]) -> (Duration, u64, String) {
     let code = libc::WEXITSTATUS(status);
     assert!(code == 0 || code == 1, "eval failed ({code}): {stderr}");
     let summary = stderr.lines().last().unwrap_or_default().to_string();
+    let timings = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("timings: "))
+        .unwrap_or_default()
+        .to_string();
     // ru_maxrss is in KiB on Linux.
-    (wall, usage.ru_maxrss as u64 * 1024, summary)
+    (wall, usage.ru_maxrss as u64 * 1024, summary, timings)
 }
 
 /// The faster of two `eval` runs (peak RSS of that run).
-fn best_eval(dir: &Path, report: &Path, extra: &[&str]) -> (Duration, u64, String) {
+fn best_eval(dir: &Path, report: &Path, extra: &[&str]) -> (Duration, u64, String, String) {
     let first = eval(dir, report, extra);
     let second = eval(dir, report, extra);
     if second.0 < first.0 {
@@ -176,13 +189,14 @@ fn main() {
         let (base, parsed) = baseline(&dir);
         assert_eq!(parsed, files);
         eprintln!("bench: baseline {:.2} s; eval", base.as_secs_f64());
-        let (wall, rss, verdicts) = best_eval(&dir, &root.join(format!("report-{name}.json")), &[]);
+        let (wall, rss, verdicts, timings) =
+            best_eval(&dir, &root.join(format!("report-{name}.json")), &[]);
         eprintln!(
             "bench: eval {:.2} s, peak RSS {:.0} MB: {verdicts}; CWL-014 alone",
             wall.as_secs_f64(),
             mb(rss)
         );
-        let (flagship, flagship_rss, _) = best_eval(
+        let (flagship, flagship_rss, _, _) = best_eval(
             &dir,
             &root.join(format!("report-{name}-cwl014.json")),
             &["--rule", "CWL-014"],
@@ -201,6 +215,7 @@ fn main() {
             eval: wall,
             eval_rss: rss,
             verdicts,
+            timings,
             flagship,
             flagship_rss,
         });
@@ -233,6 +248,24 @@ fn main() {
                 rss as f64 / r.bytes as f64,
             );
         }
+    }
+    // Where the time of each all-rules run went: phases run by the workers are summed over them.
+    table.push_str("\n| organization | accounts | where the time of `eval` with all rules went (CPU summed over workers where parallel) |\n|---|---:|---|\n");
+    for r in &rows {
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} |",
+            match r.org {
+                orggen::Org::MostlyPassing => "mostly passing",
+                orggen::Org::MostlyFailing => "mostly failing",
+            },
+            r.accounts,
+            if r.timings.is_empty() {
+                "(this build does not report it)"
+            } else {
+                &r.timings
+            },
+        );
     }
     println!("{table}");
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench/org.md");
