@@ -3,6 +3,7 @@
 //! files), written to a temporary directory and evaluated ([`Org`]).
 #![allow(dead_code)]
 pub mod bin;
+pub mod bundled;
 #[cfg(feature = "collect")]
 pub mod emulator;
 pub mod generate;
