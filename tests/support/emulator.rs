@@ -165,6 +165,7 @@ impl Moto {
     fn script(&self, args: &[&str]) -> String {
         let o = Command::new(&self.python)
             .arg(root().join("tests/support/moto_scenarios.py"))
+            .env("CWL_AUDIT_ROOT_REFERENCE", super::cis_root())
             .arg(self.endpoint())
             .args(args)
             .output()
