@@ -1,9 +1,18 @@
 //! A synthetic organization for the benchmark: N accounts x 17 regions of v1 snapshots, shaped like
 //! real ones (trails with shadow copies and an organization trail, CIS-style metric filters,
 //! hundreds of alarms with dimensions and some metric math, SNS subscriptions) with a mix of
-//! verdicts. Deterministic: the same N always gives the same bytes.
+//! verdicts. Deterministic: the same N always gives the same bytes. Built with the snapshot
+//! builder the tests share (tests/support/snapshot.rs), the reference patterns read from the
+//! policies.
 use serde_json::{json, Value};
+use snapshot::{
+    add_home_trail, alarm_arn, empty, metric_filter, one_event_alarm, reference, reference_of,
+    subscription_of, topic_arn, Style, Trail,
+};
 use std::path::Path;
+
+#[path = "../../tests/support/snapshot.rs"]
+mod snapshot;
 
 pub const REGIONS: [&str; 17] = [
     "us-east-1",
@@ -26,83 +35,82 @@ pub const REGIONS: [&str; 17] = [
 ];
 const HOME: &str = "us-east-1";
 const MGMT: &str = "100000000000";
-const CIS_ROOT: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
 
-/// The CIS monitoring patterns (4.1-4.15) and a few rewrites, as real accounts hold them.
-const PATTERNS: [(&str, &str); 20] = [
+/// Where a filter's pattern comes from.
+#[derive(Clone, Copy)]
+enum Pattern {
+    /// The reference of rule `.0` under benchmark `.1` (`None`: the default), from its policy.
+    Reference(&'static str, Option<&'static str>),
+    /// As real accounts write it: the CIS text spaced differently, or a rewrite.
+    Written(&'static str),
+}
+
+impl Pattern {
+    fn text(self) -> &'static str {
+        match self {
+            Pattern::Reference(rule, None) => reference(rule),
+            Pattern::Reference(rule, Some(benchmark)) => reference_of(rule, benchmark),
+            Pattern::Written(p) => p,
+        }
+    }
+}
+
+use Pattern::{Reference, Written};
+
+/// The CIS monitoring patterns (4.1-4.15) and a few rewrites, as real accounts hold them: security
+/// groups as set up before CIS v5.0 (six events), 4.1 and 4.9 spaced as other transcriptions of
+/// the CIS text space them.
+const PATTERNS: [(&str, Pattern); 20] = [
     (
         "UnauthorizedAPICalls",
-        r#"{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress != "delivery.logs.amazonaws.com") && ($.eventName != "HeadBucket") }"#,
+        Written(
+            r#"{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress != "delivery.logs.amazonaws.com") && ($.eventName != "HeadBucket") }"#,
+        ),
     ),
-    (
-        "ConsoleSigninWithoutMFA",
-        r#"{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }"#,
-    ),
-    ("RootAccountUsage", CIS_ROOT),
-    (
-        "IAMPolicyChanges",
-        r#"{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=DeleteUserPolicy)||($.eventName=PutGroupPolicy)||($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||($.eventName=CreatePolicyVersion)||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||($.eventName=DetachRolePolicy)||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)||($.eventName=AttachGroupPolicy)||($.eventName=DetachGroupPolicy)}"#,
-    ),
-    (
-        "CloudTrailChanges",
-        r#"{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }"#,
-    ),
-    (
-        "ConsoleAuthFailures",
-        r#"{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }"#,
-    ),
-    (
-        "DisableOrDeleteCMK",
-        r#"{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }"#,
-    ),
-    (
-        "S3BucketPolicyChanges",
-        r#"{ ($.eventSource = s3.amazonaws.com) && (($.eventName = PutBucketAcl) || ($.eventName = PutBucketPolicy) || ($.eventName = PutBucketCors) || ($.eventName = PutBucketLifecycle) || ($.eventName = PutBucketReplication) || ($.eventName = DeleteBucketPolicy) || ($.eventName = DeleteBucketCors) || ($.eventName = DeleteBucketLifecycle) || ($.eventName = DeleteBucketReplication)) }"#,
-    ),
+    ("ConsoleSigninWithoutMFA", Reference("CWL-017", None)),
+    ("RootAccountUsage", Reference("CWL-014", None)),
+    ("IAMPolicyChanges", Reference("CWL-010", None)),
+    ("CloudTrailChanges", Reference("CIS-4.5", None)),
+    ("ConsoleAuthFailures", Reference("CWL-001", None)),
+    ("DisableOrDeleteCMK", Reference("CWL-015", None)),
+    ("S3BucketPolicyChanges", Reference("CWL-012", None)),
     (
         "AWSConfigChanges",
-        r#"{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel) ||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }"#,
+        Written(
+            r#"{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel) ||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }"#,
+        ),
     ),
     (
         "SecurityGroupChanges",
-        r#"{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }"#,
+        Reference("CWL-004", Some("cis-v4.0")),
     ),
-    (
-        "NACLChanges",
-        r#"{ ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || ($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || ($.eventName = ReplaceNetworkAclEntry) || ($.eventName = ReplaceNetworkAclAssociation) }"#,
-    ),
-    (
-        "NetworkGatewayChanges",
-        r#"{ ($.eventName = CreateCustomerGateway) || ($.eventName = DeleteCustomerGateway) || ($.eventName = AttachInternetGateway) || ($.eventName = CreateInternetGateway) || ($.eventName = DeleteInternetGateway) || ($.eventName = DetachInternetGateway) }"#,
-    ),
-    (
-        "RouteTableChanges",
-        r#"{ ($.eventSource = ec2.amazonaws.com) && ($.eventName = CreateRoute) || ($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || ($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || ($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }"#,
-    ),
-    (
-        "VPCChanges",
-        r#"{ ($.eventName = CreateVpc) || ($.eventName = DeleteVpc) || ($.eventName = ModifyVpcAttribute) || ($.eventName = AcceptVpcPeeringConnection) || ($.eventName = CreateVpcPeeringConnection) || ($.eventName = DeleteVpcPeeringConnection) || ($.eventName = RejectVpcPeeringConnection) || ($.eventName = AttachClassicLinkVpc) || ($.eventName = DetachClassicLinkVpc) || ($.eventName = DisableVpcClassicLink) || ($.eventName = EnableVpcClassicLink) }"#,
-    ),
-    (
-        "OrganizationsChanges",
-        r#"{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = "AcceptHandshake") || ($.eventName = "AttachPolicy") || ($.eventName = "CreateAccount") || ($.eventName = "CreateOrganizationalUnit") || ($.eventName = "CreatePolicy") || ($.eventName = "DeclineHandshake") || ($.eventName = "DeleteOrganization") || ($.eventName = "DeleteOrganizationalUnit") || ($.eventName = "DeletePolicy") || ($.eventName = "DetachPolicy") || ($.eventName = "DisablePolicyType") || ($.eventName = "EnablePolicyType") || ($.eventName = "InviteAccountToOrganization") || ($.eventName = "LeaveOrganization") || ($.eventName = "MoveAccount") || ($.eventName = "RemoveAccountFromOrganization") || ($.eventName = "UpdatePolicy") || ($.eventName = "UpdateOrganizationalUnit")) }"#,
-    ),
+    ("NACLChanges", Reference("CIS-4.11", None)),
+    ("NetworkGatewayChanges", Reference("CWL-006", None)),
+    ("RouteTableChanges", Reference("CIS-4.13", None)),
+    ("VPCChanges", Reference("CWL-007", None)),
+    ("OrganizationsChanges", Reference("CWL-016", None)),
     (
         "RootUsageCompact",
-        r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}"#,
+        Written(
+            r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}"#,
+        ),
     ),
     (
         "RootUsageReordered",
-        r#"{ ($.eventType != "AwsServiceEvent") && ($.userIdentity.invokedBy NOT EXISTS) && ($.userIdentity.type = "Root") }"#,
+        Written(
+            r#"{ ($.eventType != "AwsServiceEvent") && ($.userIdentity.invokedBy NOT EXISTS) && ($.userIdentity.type = "Root") }"#,
+        ),
     ),
     (
         "RootUsageOr",
-        r#"{ $.userIdentity.type = "Root" || $.userIdentity.invokedBy NOT EXISTS || $.eventType != "AwsServiceEvent" }"#,
+        Written(
+            r#"{ $.userIdentity.type = "Root" || $.userIdentity.invokedBy NOT EXISTS || $.eventType != "AwsServiceEvent" }"#,
+        ),
     ),
-    ("ErrorsAll", r#"{ $.errorCode = "*" }"#),
+    ("ErrorsAll", Written(r#"{ $.errorCode = "*" }"#)),
     (
         "IamUserLogins",
-        r#"{ $.eventName = ConsoleLogin && $.userIdentity.type = IAMUser }"#,
+        Written(r#"{ $.eventName = ConsoleLogin && $.userIdentity.type = IAMUser }"#),
     ),
 ];
 
@@ -138,30 +146,26 @@ fn account_id(i: usize) -> String {
     format!("{}", 100_000_000_000u64 + i as u64)
 }
 
+/// A trail as the console sets it up, encrypted, its logs under a prefix.
 fn trail(account: &str, name: &str, organization: bool) -> Value {
-    json!({
-        "Name": name,
-        "TrailARN": format!("arn:aws:cloudtrail:{HOME}:{account}:trail/{name}"),
-        "HomeRegion": HOME,
-        "S3BucketName": format!("aws-cloudtrail-logs-{account}"),
-        "S3KeyPrefix": "cloudtrail",
-        "IncludeGlobalServiceEvents": true,
-        "IsMultiRegionTrail": true,
-        "IsOrganizationTrail": organization,
-        "LogFileValidationEnabled": true,
-        "HasCustomEventSelectors": false,
-        "HasInsightSelectors": false,
-        "KmsKeyId": format!("arn:aws:kms:{HOME}:{account}:key/0f8e2f77-3c1b-4a44-9d6c-1b2a3c4d5e6f"),
-        "CloudWatchLogsLogGroupArn": format!("arn:aws:logs:{HOME}:{account}:log-group:aws-cloudtrail-logs-{account}:*"),
-        "CloudWatchLogsRoleArn": format!("arn:aws:iam::{account}:role/CloudTrailRoleForCloudWatchLogs"),
-    })
+    let lg = format!("aws-cloudtrail-logs-{account}");
+    let mut t = Trail {
+        organization,
+        ..Trail::new(Style::Console, account, HOME, name).delivering_to(&lg)
+    }
+    .record();
+    t["S3KeyPrefix"] = json!("cloudtrail");
+    t["KmsKeyId"] = json!(format!(
+        "arn:aws:kms:{HOME}:{account}:key/0f8e2f77-3c1b-4a44-9d6c-1b2a3c4d5e6f"
+    ));
+    t
 }
 
 fn alarm(account: &str, region: &str, n: usize, topic: &str) -> Value {
     let name = format!("app-{n:03}-latency-high");
     let mut a = json!({
         "AlarmName": name,
-        "AlarmArn": format!("arn:aws:cloudwatch:{region}:{account}:alarm:{name}"),
+        "AlarmArn": alarm_arn(account, region, &name),
         "AlarmDescription": format!("p99 latency of service {n} above its objective"),
         "AlarmConfigurationUpdatedTimestamp": "2026-10-01T12:00:00.000Z",
         "ActionsEnabled": true,
@@ -199,35 +203,26 @@ fn alarm(account: &str, region: &str, n: usize, topic: &str) -> Value {
 }
 
 fn cis_alarm(account: &str, name: &str, metric: &str, topic: &str, enabled: bool) -> Value {
-    json!({
-        "AlarmName": format!("{name}Alarm"),
-        "AlarmArn": format!("arn:aws:cloudwatch:{HOME}:{account}:alarm:{name}Alarm"),
-        "ActionsEnabled": enabled,
-        "AlarmActions": [topic],
-        "OKActions": [],
-        "InsufficientDataActions": [],
-        "MetricName": metric,
-        "Namespace": "CISBenchmark",
-        "Statistic": "Sum",
-        "Dimensions": [],
-        "Period": 300,
-        "EvaluationPeriods": 1,
-        "DatapointsToAlarm": 1,
-        "Threshold": 1.0,
-        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-        "TreatMissingData": "notBreaching",
-        "StateValue": "OK",
-    })
+    let mut a = one_event_alarm(
+        account,
+        HOME,
+        &format!("{name}Alarm"),
+        metric,
+        "CISBenchmark",
+        topic,
+    );
+    a["ActionsEnabled"] = json!(enabled);
+    a
 }
 
-fn subscription(account: &str, topic: &str, n: usize, confirmed: bool) -> Value {
-    json!({
-        "SubscriptionArn": if confirmed { format!("{topic}:{n:08x}-8c1e-4b8a-9d3f-2a1b3c4d5e6f") } else { "PendingConfirmation".to_string() },
-        "Owner": account,
-        "Protocol": "email",
-        "Endpoint": format!("team-{n}@example.com"),
-        "TopicArn": topic,
-    })
+/// A subscription of `topic` (a topic of the account itself) for team `n`.
+fn subscription(topic: &str, n: usize, confirmed: bool) -> Value {
+    let arn = if confirmed {
+        format!("{topic}:{n:08x}-8c1e-4b8a-9d3f-2a1b3c4d5e6f")
+    } else {
+        "PendingConfirmation".to_string()
+    };
+    subscription_of(topic, arn, "email", &format!("team-{n}@example.com"))
 }
 
 /// Which organization to generate.
@@ -316,33 +311,34 @@ fn snapshot(i: usize, region: &str) -> Value {
     let a = account.as_str();
     let shape = if i == 0 { Shape::Compliant } else { shape(i) };
     let home = region == HOME;
-    let topic = format!("arn:aws:sns:{region}:{a}:ops-alerts");
-    let security = format!("arn:aws:sns:{HOME}:{a}:security-alerts");
+    let topic = topic_arn(a, region, "ops-alerts");
+    let security = topic_arn(a, HOME, "security-alerts");
     // Members see the organization trail; the other shapes stand for accounts outside it (joined
     // later, or excluded), with a trail of their own, so their own chain decides their verdict.
-    let trails = if shape == Shape::OrgMember || i == 0 {
-        vec![trail(MGMT, "organization-trail", true)]
+    let trail = if shape == Shape::OrgMember || i == 0 {
+        trail(MGMT, "organization-trail", true)
     } else {
-        vec![trail(a, "management-events", false)]
+        trail(a, "management-events", false)
     };
-    let mut status = json!({});
-    let mut selectors = json!({});
+    let mut doc = empty(a, region);
     let mut filters = Vec::new();
     let mut alarms: Vec<Value> = (0..if home { 185 } else { 20 })
         .map(|n| alarm(a, region, n, &topic))
         .collect();
     let mut subs: Vec<Value> = (0..if home { 18 } else { 4 })
-        .map(|n| subscription(a, &topic, n, true))
+        .map(|n| subscription(&topic, n, true))
         .collect();
     let mut errors = Vec::new();
+    let own = trail["TrailARN"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(&format!(":{a}:"));
+    if home && own {
+        add_home_trail(&mut doc, trail, Style::Console.logging_status());
+    } else {
+        doc["cloudtrail"]["trailList"] = json!([trail]);
+    }
     if home {
-        for t in &trails {
-            let arn = t["TrailARN"].as_str().unwrap_or_default().to_string();
-            if arn.contains(&format!(":{a}:")) {
-                status[&arn] = json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-25T09:58:12Z", "StartLoggingTime": "2025-03-02T08:00:00Z", "LatestCloudWatchLogsDeliveryTime": "2026-11-25T09:58:40Z"});
-                selectors[&arn] = json!({"TrailARN": arn, "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": []}]});
-            }
-        }
         if shape != Shape::OrgMember {
             let lg = format!("aws-cloudtrail-logs-{a}");
             for (k, (name, pattern)) in PATTERNS.iter().copied().enumerate() {
@@ -356,13 +352,14 @@ fn snapshot(i: usize, region: &str) -> Value {
                 } else {
                     pattern
                 };
-                filters.push(json!({
-                    "filterName": name,
-                    "logGroupName": lg,
-                    "filterPattern": pattern,
-                    "creationTime": 1_740_902_400_000u64,
-                    "metricTransformations": [{"metricName": format!("{name}Count"), "metricNamespace": "CISBenchmark", "metricValue": "1"}],
-                }));
+                filters.push(metric_filter(
+                    Style::Console,
+                    &lg,
+                    name,
+                    pattern.text(),
+                    &format!("{name}Count"),
+                    "CISBenchmark",
+                ));
                 alarms.push(cis_alarm(
                     a,
                     name,
@@ -371,8 +368,8 @@ fn snapshot(i: usize, region: &str) -> Value {
                     !(name == "RootAccountUsage" && shape == Shape::AlarmDisabled),
                 ));
             }
-            subs.push(subscription(a, &security, 99, shape != Shape::Pending));
-            subs.push(subscription(a, &security, 98, shape != Shape::Pending));
+            subs.push(subscription(&security, 99, shape != Shape::Pending));
+            subs.push(subscription(&security, 98, shape != Shape::Pending));
         }
         if shape == Shape::Denied {
             subs.clear();
@@ -380,19 +377,10 @@ fn snapshot(i: usize, region: &str) -> Value {
         }
     }
     alarms.sort_by(|x, y| x["AlarmArn"].as_str().cmp(&y["AlarmArn"].as_str()));
-    let mut doc = json!({
-        "format": "cwl-audit.snapshot/v1",
-        "account_id": a,
-        "partition": "aws",
-        "region": region,
-        "collected_at": "2026-11-25T10:00:00Z",
-        "collector": {"name": "cwl-audit", "version": "0.1.0"},
-        "cloudtrail": {"trailList": trails, "status": status, "selectors": selectors},
-        "logs": {"metricFilters": filters},
-        "cloudwatch": {"MetricAlarms": alarms, "CompositeAlarms": []},
-        "sns": {"Subscriptions": subs},
-        "errors": errors,
-    });
+    doc["logs"]["metricFilters"] = json!(filters);
+    doc["cloudwatch"]["MetricAlarms"] = json!(alarms);
+    doc["sns"]["Subscriptions"] = json!(subs);
+    doc["errors"] = json!(errors);
     if shape == Shape::Denied && home {
         doc["sns"] = json!({});
     }

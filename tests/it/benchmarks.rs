@@ -12,18 +12,33 @@ use support::*;
 const A: &str = "111111111111";
 const E1: &str = "us-east-1";
 
+// The patterns under test are the reference patterns of given benchmark versions, read from the
+// rules' `custom.references` (support::reference_of).
+
 /// CIS v1.2-v4.0 and Security Hub CloudWatch.10: six events, no ModifySecurityGroupRules.
-const SG_SIX: &str = "{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }";
+fn sg_six() -> &'static str {
+    reference_of("CWL-004", "cis-v4.0")
+}
+
 /// CIS v4.0.1+ 4.1: the exclusions of log delivery and HeadBucket.
-const UNAUTHORIZED_V4: &str = r#"{ ($.errorCode ="*UnauthorizedOperation") || ($.errorCode ="AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }"#;
+fn unauthorized_v4() -> &'static str {
+    reference_of("CWL-002", "cis-v4.0")
+}
+
 /// CIS v1.2 3.1 and Security Hub CloudWatch.2.
-const UNAUTHORIZED_V12: &str =
-    r#"{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }"#;
+fn unauthorized_v12() -> &'static str {
+    reference_of("CWL-002", "cis-v1.2")
+}
+
 /// CIS v1.4+ 4.2, the SSO form; Security Hub CloudWatch.3.
-const NO_MFA_SSO: &str = r#"{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }"#;
+fn no_mfa_sso() -> &'static str {
+    reference_of("CWL-017", "cis-v1.4")
+}
+
 /// CIS v1.2 3.2.
-const NO_MFA_V12: &str =
-    r#"{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") }"#;
+fn no_mfa_v12() -> &'static str {
+    reference_of("CWL-017", "cis-v1.2")
+}
 
 /// The finding of `rule` for an account whose one filter has `pattern`, decided by `benchmark`.
 fn decide(rule: &str, pattern: &str, benchmark: &str) -> Finding {
@@ -57,7 +72,7 @@ fn versions_notes(f: &Finding) -> Vec<&String> {
 
 #[test]
 fn six_security_group_events_fail_the_newest_cis_and_say_security_hub_accepts_them() {
-    let f = decide("CWL-004", SG_SIX, "cis-v6.0");
+    let f = decide("CWL-004", sg_six(), "cis-v6.0");
     assert_verdict(&f, Fail, "ModifySecurityGroupRules");
     assert_note(
         &f,
@@ -69,7 +84,11 @@ fn six_security_group_events_fail_the_newest_cis_and_say_security_hub_accepts_th
     // The default is the newest CIS.
     let default = {
         let mut s = compliant(A, E1);
-        set(&mut s, "/logs/metricFilters/0/filterPattern", json!(SG_SIX));
+        set(
+            &mut s,
+            "/logs/metricFilters/0/filterPattern",
+            json!(sg_six()),
+        );
         Org::new()
             .with(s)
             .eval_by(cwl_audit::engine::benchmark::DEFAULT, &["CWL-004"])
@@ -80,7 +99,7 @@ fn six_security_group_events_fail_the_newest_cis_and_say_security_hub_accepts_th
 #[test]
 fn six_security_group_events_pass_security_hub_and_cis_before_v5() {
     for benchmark in ["aws-security-hub", "cis-v4.0", "cis-v1.2"] {
-        let f = decide("CWL-004", SG_SIX, benchmark);
+        let f = decide("CWL-004", sg_six(), benchmark);
         assert_verdict(&f, Pass, "filter RootAccountUsage");
         assert_note(
             &f,
@@ -92,12 +111,12 @@ fn six_security_group_events_pass_security_hub_and_cis_before_v5() {
         );
     }
     // Under CIS v5.0 it fails as under v6.0: the same pattern.
-    assert_eq!(decide("CWL-004", SG_SIX, "cis-v5.0").verdict, Fail);
+    assert_eq!(decide("CWL-004", sg_six(), "cis-v5.0").verdict, Fail);
 }
 
 #[test]
 fn seven_security_group_events_pass_every_version_without_a_note() {
-    let seven = SG_SIX.replace(" }", " || ($.eventName = ModifySecurityGroupRules) }");
+    let seven = sg_six().replace(" }", " || ($.eventName = ModifySecurityGroupRules) }");
     for benchmark in ["cis-v6.0", "aws-security-hub"] {
         let f = decide("CWL-004", &seven, benchmark);
         assert_eq!(f.verdict, Pass, "{benchmark}: {}", f.message);
@@ -109,7 +128,7 @@ fn seven_security_group_events_pass_every_version_without_a_note() {
 /// v1.2 and Security Hub count them.
 #[test]
 fn unauthorized_api_calls_with_the_exclusions_fail_cis_v1_2_and_security_hub() {
-    let f = decide("CWL-002", UNAUTHORIZED_V4, "cis-v6.0");
+    let f = decide("CWL-002", unauthorized_v4(), "cis-v6.0");
     assert_verdict(&f, Pass, "filter RootAccountUsage");
     assert_note(
         &f,
@@ -119,7 +138,7 @@ fn unauthorized_api_calls_with_the_exclusions_fail_cis_v1_2_and_security_hub() {
         ],
     );
     for benchmark in ["cis-v1.2", "aws-security-hub"] {
-        let f = decide("CWL-002", UNAUTHORIZED_V4, benchmark);
+        let f = decide("CWL-002", unauthorized_v4(), benchmark);
         assert_verdict(&f, Fail, "misses unauthorized API calls");
         assert_note(
             &f,
@@ -127,13 +146,16 @@ fn unauthorized_api_calls_with_the_exclusions_fail_cis_v1_2_and_security_hub() {
         );
     }
     // CIS v1.4-v3.0 print the terms joined by `||`; they are read as the corrected v4.0 text.
-    assert_eq!(decide("CWL-002", UNAUTHORIZED_V4, "cis-v1.4").verdict, Pass);
+    assert_eq!(
+        decide("CWL-002", unauthorized_v4(), "cis-v1.4").verdict,
+        Pass
+    );
 }
 
 #[test]
 fn unauthorized_api_calls_of_the_v1_2_text_pass_every_version() {
     for benchmark in ["cis-v6.0", "cis-v1.2", "aws-security-hub"] {
-        let f = decide("CWL-002", UNAUTHORIZED_V12, benchmark);
+        let f = decide("CWL-002", unauthorized_v12(), benchmark);
         assert_eq!(f.verdict, Pass, "{benchmark}: {}", f.message);
         assert!(versions_notes(&f).is_empty(), "{benchmark}: {:?}", f.notes);
     }
@@ -144,7 +166,7 @@ fn unauthorized_api_calls_of_the_v1_2_text_pass_every_version() {
 #[test]
 fn console_sign_in_without_mfa_in_the_sso_form_fails_only_cis_v1_2() {
     for benchmark in ["cis-v6.0", "aws-security-hub", "cis-v1.4"] {
-        let f = decide("CWL-017", NO_MFA_SSO, benchmark);
+        let f = decide("CWL-017", no_mfa_sso(), benchmark);
         assert_verdict(&f, Pass, "filter RootAccountUsage");
         assert_note(
             &f,
@@ -154,7 +176,7 @@ fn console_sign_in_without_mfa_in_the_sso_form_fails_only_cis_v1_2() {
             ],
         );
     }
-    let f = decide("CWL-017", NO_MFA_SSO, "cis-v1.2");
+    let f = decide("CWL-017", no_mfa_sso(), "cis-v1.2");
     assert_verdict(&f, Fail, "misses console sign-ins without MFA");
     assert_note(
         &f,
@@ -168,7 +190,7 @@ fn console_sign_in_without_mfa_in_the_sso_form_fails_only_cis_v1_2() {
 #[test]
 fn console_sign_in_without_mfa_in_the_original_form_passes_every_version() {
     for benchmark in ["cis-v6.0", "cis-v1.2", "aws-security-hub"] {
-        let f = decide("CWL-017", NO_MFA_V12, benchmark);
+        let f = decide("CWL-017", no_mfa_v12(), benchmark);
         assert_eq!(f.verdict, Pass, "{benchmark}: {}", f.message);
         assert!(versions_notes(&f).is_empty(), "{benchmark}: {:?}", f.notes);
     }
@@ -178,7 +200,7 @@ fn console_sign_in_without_mfa_in_the_original_form_passes_every_version() {
 /// and Security Hub take CreateRoute from any source.
 #[test]
 fn route_tables_narrowed_to_ec2_fail_the_versions_with_the_plain_list() {
-    let narrowed = "{ ($.eventSource = ec2.amazonaws.com) && ($.eventName = CreateRoute) || ($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || ($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || ($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }";
+    let narrowed = reference_of("CIS-4.13", "cis-v3.0");
     assert_eq!(decide("CIS-4.13", narrowed, "cis-v3.0").verdict, Pass);
     let f = decide("CIS-4.13", narrowed, "aws-security-hub");
     assert_verdict(&f, Fail, "misses route table changes");
@@ -196,7 +218,11 @@ fn route_tables_narrowed_to_ec2_fail_the_versions_with_the_plain_list() {
 #[test]
 fn a_failure_before_the_filter_has_no_version_note() {
     let mut s = compliant(A, E1);
-    set(&mut s, "/logs/metricFilters/0/filterPattern", json!(SG_SIX));
+    set(
+        &mut s,
+        "/logs/metricFilters/0/filterPattern",
+        json!(sg_six()),
+    );
     set(
         &mut s,
         "/cloudtrail/trailList/0/IsMultiRegionTrail",
@@ -212,7 +238,7 @@ fn a_failure_before_the_filter_has_no_version_note() {
 /// Hub) decides it by the newest CIS pattern and says so.
 #[test]
 fn a_control_outside_the_benchmark_is_decided_by_the_newest_cis_pattern() {
-    let org = "{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = \"AcceptHandshake\") || ($.eventName = \"AttachPolicy\") || ($.eventName = \"CreateAccount\") || ($.eventName = \"CreateOrganizationalUnit\") || ($.eventName = \"CreatePolicy\") || ($.eventName = \"DeclineHandshake\") || ($.eventName = \"DeleteOrganization\") || ($.eventName = \"DeleteOrganizationalUnit\") || ($.eventName = \"DeletePolicy\") || ($.eventName = \"DetachPolicy\") || ($.eventName = \"DisablePolicyType\") || ($.eventName = \"EnablePolicyType\") || ($.eventName = \"InviteAccountToOrganization\") || ($.eventName = \"LeaveOrganization\") || ($.eventName = \"MoveAccount\") || ($.eventName = \"RemoveAccountFromOrganization\") || ($.eventName = \"UpdatePolicy\") || ($.eventName = \"UpdateOrganizationalUnit\")) }";
+    let org = reference_of("CWL-016", "cis-v1.4");
     let f = decide("CWL-016", org, "cis-v1.2");
     assert_eq!(f.verdict, Pass, "{}", f.message);
     assert_note(

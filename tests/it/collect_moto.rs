@@ -14,13 +14,13 @@ static EMULATOR: emulator::Emulator = emulator::Emulator::new();
 use cwl_audit::collect::{self, Options, Recorder, Regions, Status};
 use cwl_audit::eval;
 use cwl_audit::findings::{Finding, Verdict};
-use emulator::{collect, collect_as, error_response, Request, ACCOUNT};
+use emulator::{collect, collect_as, error_response, test_env, Request, ACCOUNT};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn stderr(o: &Output) -> String {
@@ -222,35 +222,6 @@ fn two_collections_are_identical_apart_from_collected_at() {
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
         );
     }
-}
-
-/// Environment for in-process collections (the library reads credentials from it), set once
-/// before any test reads it.
-fn test_env() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        for (k, v) in [
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/nonexistent/cwl-audit-test/config"),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/cwl-audit-test/credentials",
-            ),
-        ] {
-            std::env::set_var(k, v);
-        }
-        for k in [
-            "AWS_SESSION_TOKEN",
-            "AWS_PROFILE",
-            "AWS_REGION",
-            "AWS_DEFAULT_REGION",
-            "AWS_ENDPOINT_URL",
-        ] {
-            std::env::remove_var(k);
-        }
-    });
 }
 
 fn options(endpoint: String, out: &Path, regions: Regions, recorder: &Arc<Recorder>) -> Options {

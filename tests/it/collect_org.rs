@@ -19,12 +19,12 @@ use cwl_audit::collect::{Options, Recorder, Regions};
 use cwl_audit::eval;
 use cwl_audit::findings::{Finding, Verdict};
 use cwl_audit::manifest::{self, Manifest, Status};
-use emulator::{error_response, Moto, Request};
+use emulator::{error_response, test_env, Moto, Request};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const ROLE: &str = "CwlAuditReadOnly";
@@ -875,34 +875,6 @@ fn in_shard_2(org: &Org) -> String {
         .map(|(_, id)| id.clone())
         .find(|id| manifest::Shard::of(id, 2) == 2)
         .expect("an account in shard 2")
-}
-
-/// Environment for in-process collections (the library reads credentials from it).
-fn test_env() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        for (k, v) in [
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/nonexistent/cwl-audit-test/config"),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/cwl-audit-test/credentials",
-            ),
-        ] {
-            std::env::set_var(k, v);
-        }
-        for k in [
-            "AWS_SESSION_TOKEN",
-            "AWS_PROFILE",
-            "AWS_REGION",
-            "AWS_DEFAULT_REGION",
-            "AWS_ENDPOINT_URL",
-        ] {
-            std::env::remove_var(k);
-        }
-    });
 }
 
 /// The organization mode performs exactly the operations of the two printed policies: the

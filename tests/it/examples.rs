@@ -3,6 +3,9 @@
 //! the weakened pattern of its tests does not cover the default one, with a counter-example), the
 //! groups are what the check's frameworks map to, and every check's bundled examples
 //! (policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}) get the verdict their directory names.
+//! The bundled snapshot files (those examples and the demo's snapshots/) are what their generators
+//! write.
+use crate::support::{bundled, rego_string};
 use cwl_audit::engine::benchmark;
 use cwl_audit::engine::metadata::parse_rule;
 use cwl_audit::engine::RuleMeta;
@@ -16,13 +19,6 @@ fn root() -> PathBuf {
 
 fn checks_dir() -> PathBuf {
     root().join("policies/aws/cloudwatch")
-}
-
-/// The value of `name := `...`` in a Rego source.
-fn backtick(source: &str, name: &str) -> Option<String> {
-    let start = format!("{name} := `");
-    let line = source.lines().find(|l| l.starts_with(&start))?;
-    Some(line[start.len()..].trim_end_matches('`').to_string())
 }
 
 struct Check {
@@ -63,7 +59,7 @@ fn checks() -> Vec<Check> {
             id: meta.id.clone(),
             meta,
             reference,
-            weakened: backtick(&test, "weakened").expect("weakened"),
+            weakened: rego_string(&test, "weakened").expect("weakened"),
         });
     }
     out
@@ -238,6 +234,55 @@ fn bundled_examples_get_their_verdicts() {
             "{}: {fail:?}",
             c.id
         );
+    }
+}
+
+/// The files below `dir` (from the repository root), sorted.
+fn files_below(dir: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![root().join(dir)];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p.strip_prefix(root()).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// snapshots/ and policies/aws/cloudwatch/examples/ are exactly what `cargo run --example
+/// make-demo-snapshots` and `make-control-examples` write (tests/support/bundled.rs): the same
+/// files, byte for byte, and no others. A reference pattern changed in a policy shows here first.
+#[test]
+fn bundled_snapshot_files_are_what_their_generators_write() {
+    for (dir, files, generator) in [
+        (
+            bundled::DEMO_DIR,
+            bundled::demo_snapshots(),
+            "make-demo-snapshots",
+        ),
+        (
+            bundled::EXAMPLES_DIR,
+            bundled::control_examples(),
+            "make-control-examples",
+        ),
+    ] {
+        let rerun = format!("run `cargo run --example {generator}` and review the diff");
+        let expected: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+        assert_eq!(files_below(dir), expected, "{dir}: other files: {rerun}");
+        for (path, text) in &files {
+            let committed = std::fs::read_to_string(root().join(path)).unwrap();
+            assert!(
+                committed == *text,
+                "{} differs from what the generator writes: {rerun}",
+                path.display()
+            );
+        }
     }
 }
 

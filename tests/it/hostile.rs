@@ -609,9 +609,10 @@ fn coverage_slower_than_the_time_limit_is_unknown_naming_the_limit() {
             format!("({})", conds.join(" && "))
         })
         .collect();
+    let cis = cis_root();
     let slow = format!(
         "{{ {} || {} }}",
-        &CIS[1..CIS.len() - 1],
+        &cis[1..cis.len() - 1],
         groups.join(" || ")
     );
     set(&mut s, "/logs/metricFilters/0/filterPattern", json!(slow));

@@ -1,11 +1,10 @@
 //! Property test of coverage: whenever `covers` says yes, no generated record that the reference
 //! matches is missed by the candidate; whenever it says no, its counter-example is genuine; and
 //! `matches_non_root` is false only if no generated non-root record matches.
+use crate::support::cis_root;
 use cwl_audit::pattern::{covers, matches, space};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-
-const CIS: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
 
 fn selector() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
@@ -147,7 +146,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn covers_is_sound(cand in pattern(), reference in prop_oneof![Just(CIS.to_string()), pattern()],
+    fn covers_is_sound(cand in pattern(), reference in prop_oneof![Just(cis_root().to_string()), pattern()],
                        records in prop::collection::vec(record(), 40)) {
         let c = covers(&cand, &reference);
         prop_assume!(c.error.is_none());

@@ -91,7 +91,8 @@ fn s02_root_only_filter_passes_with_a_note() {
 /// which reading gives which.
 #[test]
 fn s02_a_star_inside_a_value_is_decided_when_both_readings_agree() {
-    let inner = &CIS[2..CIS.len() - 2];
+    let cis = cis_root();
+    let inner = &cis[2..cis.len() - 2];
     let sso = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*";
     let f = with_filter(&format!(
         "{{ ({inner}) || ({inner} && $.userIdentity.arn = \"{sso}\") }}"
@@ -121,30 +122,30 @@ fn s02_a_star_inside_a_value_is_decided_when_both_readings_agree() {
 fn s03_row_3_weakened_filters_fail_with_the_reason() {
     for (pattern, message) in [
         (
-            CIS.replace("\"Root\"", "\"root\""),
+            cis_root().replace("\"Root\"", "\"root\""),
             r#"filter RootAccountUsage misses root events whose userIdentity.type is "Root""#,
         ),
         (
-            CIS.replace(" }", " && $.sourceIPAddress != \"10.0.0.1\" }"),
+            cis_root().replace(" }", " && $.sourceIPAddress != \"10.0.0.1\" }"),
             r#"filter RootAccountUsage misses root events whose sourceIPAddress is "10.0.0.1""#,
         ),
         (
-            CIS.replace(" }", " && $.sourceIPAddress EXISTS }"),
+            cis_root().replace(" }", " && $.sourceIPAddress EXISTS }"),
             "filter RootAccountUsage misses root events without sourceIPAddress",
         ),
         (
-            CIS.replace("!=", "="),
+            cis_root().replace("!=", "="),
             r#"filter RootAccountUsage misses root events whose eventType is "AwsApiCall""#,
         ),
         (
-            CIS.replace(
+            cis_root().replace(
                 "\"AwsServiceEvent\"",
                 "\"AwsServiceEvent\" && $.eventName != \"ConsoleLogin\"",
             ),
             r#"filter RootAccountUsage misses root events whose eventName is "ConsoleLogin""#,
         ),
         (
-            CIS.replace("&&", "||"),
+            cis_root().replace("&&", "||"),
             "filter RootAccountUsage also matches events of other identities such as IAMUser",
         ),
         (
@@ -174,7 +175,7 @@ fn s03_row_3_weakened_filters_fail_with_the_reason() {
 /// pattern glues `NOT EXISTS` to the selector.
 #[test]
 fn s03_invalid_pattern_fails_with_its_column() {
-    let f = with_filter(&CIS.replace(' ', ""));
+    let f = with_filter(&cis_root().replace(' ', ""));
     assert_verdict(
         &f,
         Fail,
@@ -185,7 +186,7 @@ fn s03_invalid_pattern_fails_with_its_column() {
 /// A filter too complex to decide is unknown, never pass.
 #[test]
 fn s03_undecidable_filter_is_unknown() {
-    let f = with_filter(&CIS.replace(" }", " && $.requestParameters.name != %^tmp% }"));
+    let f = with_filter(&cis_root().replace(" }", " && $.requestParameters.name != %^tmp% }"));
     assert_verdict(
         &f,
         Unknown,

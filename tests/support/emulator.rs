@@ -9,12 +9,42 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
 
 pub const ACCOUNT: &str = "123456789012";
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The environment of in-process collections (the library reads credentials from it): moto's test
+/// credentials, no profile, region or endpoint of the machine; set once, before any test of the
+/// process reads it.
+pub fn test_env() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/nonexistent/cwl-audit-test/config"),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/cwl-audit-test/credentials",
+            ),
+        ] {
+            std::env::set_var(k, v);
+        }
+        for k in [
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+        ] {
+            std::env::remove_var(k);
+        }
+    });
 }
 
 /// The python with moto: `CWL_AUDIT_PYTHON` (set by `make test`), else the project's `.venv`.
@@ -165,6 +195,7 @@ impl Moto {
     fn script(&self, args: &[&str]) -> String {
         let o = Command::new(&self.python)
             .arg(root().join("tests/support/moto_scenarios.py"))
+            .env("CWL_AUDIT_ROOT_REFERENCE", super::cis_root())
             .arg(self.endpoint())
             .args(args)
             .output()

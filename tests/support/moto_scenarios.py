@@ -5,6 +5,8 @@
     python moto_scenarios.py ENDPOINT organization   # prints the organization's ids as JSON
     python moto_scenarios.py ENDPOINT remediation    # REMEDIATION accounts; prints their credentials
 
+with CWL_AUDIT_ROOT_REFERENCE set to CWL-014's reference pattern (the Rust tests set it).
+
 The account is moto's default, 123456789012. Every scenario builds the chain of Trend Micro
 Conformity's CWL-014 remediation (trail -> log group -> metric filter -> metric -> alarm -> SNS topic
 with a subscription) and breaks at most one link. `organization` makes 123456789012 the management
@@ -13,13 +15,17 @@ account of an organization (with an organization trail) and gives each member ac
 tests/it/collect_moto.rs and tests/it/collect_org.rs.
 """
 import json
+import os
 import sys
 import urllib.request
 
 import boto3
 
 ACCOUNT = "123456789012"
-CIS = '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
+# CWL-014's reference pattern, from its policy's METADATA (custom.references): the tests that run
+# this script pass it (tests/support/emulator.rs), so that no copy of it lives here.
+CIS = os.environ.get("CWL_AUDIT_ROOT_REFERENCE") or sys.exit(
+    "CWL_AUDIT_ROOT_REFERENCE is not set: the Rust tests set it (support::cis_root())")
 WEAK = '{ $.userIdentity.type = "Root" || $.userIdentity.invokedBy NOT EXISTS }'
 ENDPOINT = sys.argv[1]
 MANAGEMENT = ACCOUNT

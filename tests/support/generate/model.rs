@@ -4,6 +4,7 @@
 //! the two never read each other's output.
 use super::patterns::{Family, RULES};
 use super::rng::Rng;
+use crate::support::snapshot;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const REGIONS: [&str; 5] = [
@@ -38,10 +39,7 @@ pub struct TopicRef {
 
 impl TopicRef {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:sns:{}:{}:{}",
-            self.loc.region, self.loc.acct, self.name
-        )
+        snapshot::topic_arn(&self.loc.acct, &self.loc.region, &self.name)
     }
 }
 
@@ -107,10 +105,7 @@ pub struct Trail {
 
 impl Trail {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:cloudtrail:{}:{}:trail/{}",
-            self.home, self.owner, self.name
-        )
+        snapshot::trail_arn(&self.owner, &self.home, &self.name)
     }
 
     pub fn home_loc(&self) -> Loc {
@@ -269,17 +264,11 @@ pub struct World {
 }
 
 pub fn log_group_arn(loc: &Loc, name: &str) -> String {
-    format!(
-        "arn:aws:logs:{}:{}:log-group:{}:*",
-        loc.region, loc.acct, name
-    )
+    snapshot::log_group_arn(&loc.acct, &loc.region, name)
 }
 
 pub fn alarm_arn(loc: &Loc, name: &str) -> String {
-    format!(
-        "arn:aws:cloudwatch:{}:{}:alarm:{}",
-        loc.region, loc.acct, name
-    )
+    snapshot::alarm_arn(&loc.acct, &loc.region, name)
 }
 
 impl World {

@@ -4,22 +4,27 @@
 //! is wrong, so they are harmless changes by construction.
 use super::model::*;
 use super::rng::Rng;
-use serde_json::{json, Map, Value};
+use crate::support::snapshot as build;
+use serde_json::{json, Value};
 use std::fmt::Write as _;
 
 /// The snapshot of one loaded location. With `style.nulls`, optional keys the model leaves out
-/// are written as `null`, which docs/snapshot-format.md defines as the same as absent.
+/// are written as `null`, which docs/snapshot-format.md defines as the same as absent. A section
+/// whose call was denied is absent.
 pub fn snapshot(w: &World, loc: &Loc, style: &Style) -> Value {
     let snap = w.snaps.get(loc).cloned().unwrap_or_default();
-    let mut doc = json!({
-        "format": "cwl-audit.snapshot/v1",
-        "account_id": loc.acct,
-        "partition": "aws",
-        "region": loc.region,
-        "collected_at": "2026-11-25T10:00:00Z",
-        "collector": {"name": "cwl-audit", "version": "0.1.0"},
-    });
+    let mut doc = build::empty(&loc.acct, &loc.region);
     let denied = |op: Op| w.denied(loc, op, None);
+    for (op, section) in [
+        (Op::DescribeTrails, "/cloudtrail"),
+        (Op::DescribeMetricFilters, "/logs"),
+        (Op::DescribeAlarms, "/cloudwatch"),
+        (Op::ListSubscriptions, "/sns"),
+    ] {
+        if denied(op) {
+            build::remove(&mut doc, section);
+        }
+    }
     if !denied(Op::DescribeTrails) {
         let list: Vec<Value> = w
             .trails
@@ -27,31 +32,29 @@ pub fn snapshot(w: &World, loc: &Loc, style: &Style) -> Value {
             .filter(|t| t.listed_in(loc))
             .map(|t| trail_record(t, style))
             .collect();
-        let mut status = Map::new();
-        let mut selectors = Map::new();
+        doc["cloudtrail"]["trailList"] = Value::Array(list);
         for (i, t) in w.trails.iter().enumerate() {
             if t.home_loc() != *loc {
                 continue;
             }
             if !w.denied(loc, Op::GetTrailStatus, Some(i)) {
-                status.insert(
-                    t.arn(),
-                    json!({"IsLogging": t.logging, "LatestDeliveryTime": "2026-11-25T09:55:00Z"}),
-                );
+                let mut status = build::Style::Fixture.logging_status();
+                status["IsLogging"] = json!(t.logging);
+                doc["cloudtrail"]["status"][t.arn()] = status;
             }
             if !w.denied(loc, Op::GetEventSelectors, Some(i)) {
-                selectors.insert(t.arn(), selectors_record(t));
+                doc["cloudtrail"]["selectors"][t.arn()] = selectors_record(t);
             }
         }
-        let mut ct = json!({"trailList": list});
         // A call denied for every trail leaves no map at all; denied for one trail, no entry.
-        if !denied(Op::GetTrailStatus) {
-            ct["status"] = Value::Object(status);
+        for (op, map) in [
+            (Op::GetTrailStatus, "/cloudtrail/status"),
+            (Op::GetEventSelectors, "/cloudtrail/selectors"),
+        ] {
+            if denied(op) {
+                build::remove(&mut doc, map);
+            }
         }
-        if !denied(Op::GetEventSelectors) {
-            ct["selectors"] = Value::Object(selectors);
-        }
-        doc["cloudtrail"] = ct;
     }
     if !denied(Op::DescribeMetricFilters) {
         let filters: Vec<Value> = w
@@ -60,7 +63,7 @@ pub fn snapshot(w: &World, loc: &Loc, style: &Style) -> Value {
             .filter(|f| f.loc == *loc)
             .map(|f| filter_record(f, style))
             .collect();
-        doc["logs"] = json!({ "metricFilters": filters });
+        doc["logs"]["metricFilters"] = Value::Array(filters);
     }
     if !denied(Op::DescribeAlarms) {
         let alarms: Vec<Value> = w
@@ -69,7 +72,7 @@ pub fn snapshot(w: &World, loc: &Loc, style: &Style) -> Value {
             .filter(|a| a.loc == *loc)
             .map(|a| alarm_record(a, style))
             .collect();
-        doc["cloudwatch"] = json!({"MetricAlarms": alarms, "CompositeAlarms": []});
+        doc["cloudwatch"]["MetricAlarms"] = Value::Array(alarms);
     }
     if !denied(Op::ListSubscriptions) {
         let subs: Vec<Value> = w
@@ -79,7 +82,7 @@ pub fn snapshot(w: &World, loc: &Loc, style: &Style) -> Value {
             .filter(|(_, s)| s.topic.loc == *loc)
             .map(|(i, s)| subscription_record(i, s))
             .collect();
-        doc["sns"] = json!({ "Subscriptions": subs });
+        doc["sns"]["Subscriptions"] = Value::Array(subs);
     }
     let errors: Vec<Value> = snap
         .gaps
@@ -101,26 +104,19 @@ pub fn snapshot(w: &World, loc: &Loc, style: &Style) -> Value {
 }
 
 fn trail_record(t: &Trail, style: &Style) -> Value {
-    let mut v = json!({
-        "Name": t.name,
-        "TrailARN": t.arn(),
-        "HomeRegion": t.home,
-        "S3BucketName": format!("cloudtrail-{}", t.owner),
-        "IsMultiRegionTrail": t.multi_region,
-        "IsOrganizationTrail": t.organization,
-        "IncludeGlobalServiceEvents": true,
-        "LogFileValidationEnabled": true,
-        "HasCustomEventSelectors": !matches!(&t.selectors, Selectors::Basic(l)
-            if l.len() == 1 && l[0].rw == Rw::All && l[0].include_management && l[0].exclude_sources.is_empty() && !l[0].data_s3),
-        "HasInsightSelectors": false
-    });
-    if let Some((loc, name)) = &t.log_group {
-        v["CloudWatchLogsLogGroupArn"] = json!(log_group_arn(loc, name));
-        v["CloudWatchLogsRoleArn"] = json!(format!(
-            "arn:aws:iam::{}:role/CloudTrailToCloudWatchLogs",
-            t.owner
-        ));
-    } else if style.nulls {
+    let mut v = build::Trail {
+        log_group_arn: t
+            .log_group
+            .as_ref()
+            .map(|(loc, name)| log_group_arn(loc, name)),
+        multi_region: t.multi_region,
+        organization: t.organization,
+        ..build::Trail::new(build::Style::Fixture, &t.owner, &t.home, &t.name)
+    }
+    .record();
+    v["HasCustomEventSelectors"] = json!(!matches!(&t.selectors, Selectors::Basic(l)
+            if l.len() == 1 && l[0].rw == Rw::All && l[0].include_management && l[0].exclude_sources.is_empty() && !l[0].data_s3));
+    if t.log_group.is_none() && style.nulls {
         v["CloudWatchLogsLogGroupArn"] = Value::Null;
         v["CloudWatchLogsRoleArn"] = Value::Null;
     }
@@ -162,8 +158,16 @@ fn selectors_record(t: &Trail) -> Value {
 }
 
 fn filter_record(f: &Filter, style: &Style) -> Value {
-    let mut mt = json!({"metricName": f.metric.name, "metricNamespace": f.metric.namespace,
-                        "metricValue": f.metric.value});
+    let mut v = build::metric_filter(
+        build::Style::Fixture,
+        &f.log_group,
+        &f.name,
+        &f.pattern,
+        &f.metric.name,
+        &f.metric.namespace,
+    );
+    let mt = &mut v["metricTransformations"][0];
+    mt["metricValue"] = json!(f.metric.value);
     match f.metric.default {
         Some(d) => mt["defaultValue"] = json!(d),
         // The API documents defaultValue as nullable.
@@ -173,13 +177,7 @@ fn filter_record(f: &Filter, style: &Style) -> Value {
     if f.metric.dimensions {
         mt["dimensions"] = json!({"EventName": "$.eventName"});
     }
-    json!({
-        "filterName": f.name,
-        "logGroupName": f.log_group,
-        "filterPattern": f.pattern,
-        "creationTime": 1_700_000_000_000u64,
-        "metricTransformations": [mt]
-    })
+    v
 }
 
 fn actions(list: &[Action]) -> Vec<String> {
@@ -191,6 +189,8 @@ fn actions(list: &[Action]) -> Vec<String> {
         .collect()
 }
 
+/// The alarm exactly as the model has it: every member is a fact of the model (not the shape of
+/// `snapshot::one_event_alarm` with edits), so the oracle and the file cannot drift apart.
 fn alarm_record(a: &Alarm, style: &Style) -> Value {
     let dims: Vec<Value> = a
         .watch
@@ -288,8 +288,7 @@ fn subscription_record(i: usize, s: &Subscription) -> Value {
         ),
         _ => "security@example.com".to_string(),
     };
-    json!({"SubscriptionArn": arn, "Owner": s.topic.loc.acct, "Protocol": s.protocol,
-           "Endpoint": endpoint, "TopicArn": s.topic.arn()})
+    build::subscription_of(&s.topic.arn(), arn, &s.protocol, &endpoint)
 }
 
 /// How one file is written.
