@@ -267,7 +267,7 @@ fn failing_snapshot(i: usize, region: &str) -> Value {
         .map(|n| alarm(a, region, n, &topic))
         .collect();
     let mut subs: Vec<Value> = (0..if home { 18 } else { 4 })
-        .map(|n| subscription(a, &topic, n, true))
+        .map(|n| subscription(&topic, n, true))
         .collect();
     if home {
         status[&arn] = json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-25T09:58:12Z", "StartLoggingTime": "2025-03-02T08:00:00Z", "LatestCloudWatchLogsDeliveryTime": "2026-11-25T09:58:40Z"});
@@ -276,19 +276,20 @@ fn failing_snapshot(i: usize, region: &str) -> Value {
         let extras = failing_extras(i);
         for (pos, k) in std::iter::once(2).chain(extras).enumerate() {
             let (name, pattern) = PATTERNS[k];
-            filters.push(json!({
-                "filterName": name,
-                "logGroupName": lg,
-                "filterPattern": pattern,
-                "creationTime": 1_740_902_400_000u64,
-                "metricTransformations": [{"metricName": format!("{name}Count"), "metricNamespace": "CISBenchmark", "metricValue": "1"}],
-            }));
+            filters.push(metric_filter(
+                Style::Console,
+                &lg,
+                name,
+                pattern.text(),
+                &format!("{name}Count"),
+                "CISBenchmark",
+            ));
             // The root chain and two of the extras have their alarm; the other two do not.
             if pos <= 2 {
                 alarms.push(cis_alarm(a, name, &format!("{name}Count"), &security, true));
             }
         }
-        subs.push(subscription(a, &security, 99, true));
+        subs.push(subscription(&security, 99, true));
     }
     alarms.sort_by(|x, y| x["AlarmArn"].as_str().cmp(&y["AlarmArn"].as_str()));
     json!({
