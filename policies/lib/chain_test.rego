@@ -272,7 +272,7 @@ test_a_filter_for_the_control_with_a_gap_is_named if {
 # ------------------------------------------------------------------ single-valued under several matches
 # Each function that looks things up by iteration is fed input where several items match at once:
 # a function with two outputs is an evaluation error ("function produced multiple outputs") that
-# would stop the account's verdict. tests/examples.rs checks that no function of policies/ has
+# would stop the account's verdict. tests/it/examples.rs checks that no function of policies/ has
 # several value bodies outside an else-chain (beyond the two that are exclusive by construction).
 
 basic(rw, excluded) := {"ReadWriteType": rw, "IncludeManagementEvents": true, "ExcludeManagementEventSources": excluded}

@@ -47,7 +47,8 @@ pub struct Args {
     /// The lowest verdict that makes the exit code 1.
     #[arg(long, value_enum, default_value = "unknown")]
     fail_on: FailOn,
-    /// SARIF automationDetails.id: separates uploads of different snapshot sets (e.g. `prod/`).
+    /// SARIF code-scanning category (automationDetails.id, written with a trailing `/`): separates
+    /// uploads of different snapshot sets, e.g. `prod`.
     #[arg(long)]
     category: Option<String>,
     /// SARIF: write snapshot URIs relative to DIR (`%SRCROOT%`; files outside it get `file://`

@@ -528,9 +528,11 @@ fn decide_plan(
         .chain(load_errors.into_iter().map(|(_, e)| e))
         .collect();
     let mut errors = input_notifications(&[], &all_errors);
+    // An error, not a warning: a rule whose METADATA was forgotten is never decided, and a run that
+    // leaves out a rule the user wrote must not look like a clean pass (`-q` hides warnings).
     for path in &evaluator_not_rules {
         errors.push(Notification {
-            level: Level::Warning,
+            level: Level::Error,
             message: format!(
                 "{path}: defines `{}` but has no METADATA block with custom.id, so it is not a rule and is never decided (docs/writing-policies.md)",
                 engine::DECISION_RULE

@@ -863,6 +863,14 @@ fn build(plan: &Plan, steps: &[&Step]) -> File {
     file
 }
 
+/// The resource types cwl-audit writes that have `tags` (a metric filter has none, and
+/// `ignore_changes` naming an attribute the type lacks is an error).
+const TAGGED: [&str; 3] = [
+    "aws_cloudtrail",
+    "aws_cloudwatch_metric_alarm",
+    "aws_sns_topic",
+];
+
 const VARIABLES: [(&str, &str); 2] = [
     (
         "security_email",
@@ -904,7 +912,7 @@ fn configuration(
     );
     o.push_str("# Review, then in this directory: terraform init && terraform plan && terraform apply.\n# The provider refuses credentials of any other account (allowed_account_ids). Never applied by cwl-audit.\n");
     if !file.imports.is_empty() {
-        o.push_str("# Existing resources are imported and restated with the fix: `terraform plan` must show only the\n# changes listed in cwl-audit's plan; settings the snapshots do not show (tags) would be removed.\n");
+        o.push_str("# Existing resources are imported and restated with the fix: `terraform plan` must show only the\n# changes listed in cwl-audit's plan. Their tags, which snapshots do not show, are left as they are\n# (lifecycle ignore_changes).\n");
     }
     for c in &file.outside {
         let _ = writeln!(o, "# Outside Terraform: {}", clean(c));
@@ -940,7 +948,22 @@ fn configuration(
                 .attr("id", s(id)),
         );
     }
-    blocks.extend(file.resources.into_iter().map(|(_, b)| b));
+    for (r, b) in file.resources {
+        // DescribeTrails and DescribeAlarms do not return tags, so an imported resource's block
+        // cannot restate them, and without this `terraform apply` would delete them.
+        let imported = file
+            .imports
+            .iter()
+            .any(|(i, _)| i.ty == r.ty && i.label == r.label);
+        blocks.push(if imported && TAGGED.contains(&r.ty) {
+            b.block(Block::new("lifecycle", &[]).attr(
+                "ignore_changes",
+                Hcl::List(vec![Hcl::Expr("tags".into()), Hcl::Expr("tags_all".into())]),
+            ))
+        } else {
+            b
+        });
+    }
     for (i, b) in blocks.iter().enumerate() {
         if i > 0 {
             o.push('\n');

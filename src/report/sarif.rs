@@ -401,6 +401,19 @@ pub fn outside_checkout_warning(run: &RunResult, root: &SourceRoot) -> Option<St
     ))
 }
 
+/// `automationDetails.id` for category `c`. GitHub reads the id's part before its last `/` as the
+/// code-scanning category and the rest as the run: `prod` alone would be a run of the empty
+/// category, so every set uploaded that way would replace the others' results and close their
+/// alerts (and upload-sarif's own `category` input does not apply once the file has an id). So
+/// the category always ends with `/`.
+fn automation_id(c: &str) -> String {
+    if c.ends_with('/') {
+        c.to_string()
+    } else {
+        format!("{c}/")
+    }
+}
+
 pub fn render(run: &RunResult, category: Option<&str>, root: &SourceRoot) -> Vec<u8> {
     let mut notifications: Vec<ToolNotification> = run
         .notifications
@@ -456,7 +469,9 @@ pub fn render(run: &RunResult, category: Option<&str>, root: &SourceRoot) -> Vec
                     },
                 },
             )]),
-            automation_details: category.map(|c| AutomationDetails { id: c.to_string() }),
+            automation_details: category.map(|c| AutomationDetails {
+                id: automation_id(c),
+            }),
             properties: RunProperties {
                 benchmark: &run.benchmark,
             },

@@ -98,7 +98,14 @@ impl LoadError {
 
 /// Renders a path for messages and reports: as given, `/`-separated, without a leading `./`.
 pub fn display_path(path: &Path) -> String {
-    let s = path.to_string_lossy().replace('\\', "/");
+    // Only Windows separates with `\`: elsewhere it is an ordinary character of a file name, and
+    // rewriting it would point findings at another file (`a\b` is not `a/b`).
+    let s = path.to_string_lossy();
+    let s = if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.into_owned()
+    };
     match s.strip_prefix("./") {
         Some(rest) if !rest.is_empty() => rest.to_string(),
         _ => s,

@@ -643,7 +643,7 @@ fn a_decision_without_metadata_is_a_warning_naming_the_file() {
         "--policy-dir",
         dir.path().to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let out = stdout(&o);
     let warned: Vec<&str> = out
         .lines()
@@ -652,7 +652,18 @@ fn a_decision_without_metadata_is_a_warning_naming_the_file() {
     assert_eq!(warned.len(), 2, "{out}");
     assert!(warned.iter().any(|l| l.contains("forgotten.rego")), "{out}");
     assert!(warned.iter().any(|l| l.contains("defaulted.rego")), "{out}");
-    assert!(warned.iter().all(|l| l.starts_with("warning: ")), "{out}");
+    assert!(warned.iter().all(|l| l.starts_with("error: ")), "{out}");
+    // `-q` hides warnings, not this: the run still fails.
+    let q = run(&[
+        "eval",
+        "snapshots",
+        "--rule",
+        "CWL-014",
+        "-q",
+        "--policy-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(q.status.code(), Some(2), "{}", stderr(&q));
 }
 
 /// A copy of the root-usage rule (and its tests) in `DIR/policies/aws/cloudwatch/`, which replaces

@@ -1247,6 +1247,14 @@ fn tf_schema(doc: &Value, account: &str, region: &str) {
         doc["terraform"][0]["required_providers"][0]["aws"]["source"],
         "hashicorp/aws"
     );
+    let imported: Vec<String> = doc["import"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|i| i["to"].as_str())
+        .map(|t| t.trim_start_matches("${").trim_end_matches('}').to_string())
+        .collect();
     for (ty, label, body) in tf_resources(doc) {
         let (_, allowed, required) = PROVIDER_ARGS
             .iter()
@@ -1254,6 +1262,21 @@ fn tf_schema(doc: &Value, account: &str, region: &str) {
             .unwrap_or_else(|| panic!("{ty} is not a type cwl-audit writes"));
         let mut paths = Vec::new();
         arg_paths(&body, "", &mut paths);
+        // An imported resource that has tags keeps them: snapshots do not show tags, so the block
+        // cannot restate them (Terraform's `lifecycle` meta-argument, not a provider argument).
+        let tagged = allowed.contains(&"tags");
+        let is_imported = imported.contains(&format!("{ty}.{label}"));
+        let ignored = body["lifecycle"][0]["ignore_changes"].clone();
+        if tagged && is_imported {
+            assert_eq!(
+                ignored,
+                json!(["${tags}", "${tags_all}"]),
+                "{ty}.{label}: an imported resource must leave its tags alone"
+            );
+        } else {
+            assert!(body.get("lifecycle").is_none(), "{ty}.{label}: {body}");
+        }
+        paths.retain(|p| !(is_imported && tagged && p.starts_with("lifecycle")));
         for p in &paths {
             assert!(
                 allowed.contains(&p.as_str()),

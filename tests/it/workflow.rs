@@ -287,7 +287,7 @@ fn action_runs_as_github_runs_it() {
                 );
                 assert_eq!(
                     upload["uploaded"]["automationDetails"]["id"],
-                    "cwl-audit-test"
+                    "cwl-audit-test/"
                 );
                 // Every verdict but pass is a result, and the demo has many.
                 let results = upload["uploaded"]["results"].as_u64().unwrap();
@@ -351,7 +351,41 @@ fn action_without_build_uses_the_installed_evaluator() {
     assert_eq!(t["commands"], serde_json::json!([]));
     assert_eq!(
         sarif_of(ws.path(), "cwl-audit.sarif")["runs"][0]["automationDetails"]["id"],
-        "cwl-audit"
+        "cwl-audit/"
+    );
+}
+
+/// A multi-line `snapshots: |` input is every path on every line: the second line's broken file
+/// makes the run unusable (exit 2, nothing uploaded), and a first line alone would have hidden it.
+#[test]
+fn action_reads_every_line_of_the_snapshots_input() {
+    let ws = case_workspace(1);
+    std::fs::create_dir_all(ws.path().join("more")).unwrap();
+    std::fs::write(ws.path().join("more/bad.json"), "{\"format\": ").unwrap();
+    let inputs = serde_json::json!({
+        "build-from-source": "false",
+        "upload": "false",
+        "snapshots": "snapshots\nmore\n",
+    });
+    let t = ci(&[
+        "github-action",
+        &root().display().to_string(),
+        "--workspace",
+        ws.path().to_str().unwrap(),
+        "--inputs",
+        &inputs.to_string(),
+        "--preinstalled",
+    ]);
+    let steps = &t["steps"][0]["steps"];
+    assert_eq!(
+        step(steps, "Evaluate")["outputs"]["exit-code"],
+        "2",
+        "{t:#?}"
+    );
+    let sarif = sarif_of(ws.path(), "cwl-audit.sarif");
+    assert_eq!(
+        sarif["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
     );
 }
 
@@ -381,7 +415,7 @@ fn example_github_workflow_eval_job() {
         } else {
             assert_eq!(
                 upload["uploaded"]["automationDetails"]["id"],
-                "cwl-audit-prod"
+                "cwl-audit-prod/"
             );
         }
         let expected = if code == 0 { "success" } else { "failure" };

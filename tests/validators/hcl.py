@@ -1,4 +1,4 @@
-"""Parses Terraform files with python-hcl2, a real HCL2 parser, for tests/remediate.rs.
+"""Parses Terraform files with python-hcl2, a real HCL2 parser, for tests/it/remediate.rs.
 
 Prints one JSON object: each file's path to its parsed body. String values are the strings'
 values (quotes removed, escape sequences resolved; python-hcl2 leaves `$${` and `%%{` as written,
