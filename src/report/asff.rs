@@ -136,20 +136,28 @@ fn label(f: &Finding, rule: Option<&RuleMeta>) -> (&'static str, &'static str) {
     }
 }
 
-/// The region Security Hub receives the finding in: where the finding points, else where its
-/// account was collected.
+/// The region Security Hub receives an account's findings in: one per account, whatever the
+/// verdicts. A region that followed the broken link would move as the chain is repaired (no trail:
+/// the first region; fixed: the trail's home), and the earlier FAILED finding would stay active in
+/// the other regional Security Hub, never updated by the PASSED one. So: the partition's main
+/// region (us-east-1, cn-north-1, us-gov-west-1) when the account was collected there, else its
+/// first collected region, else where the finding points (accounts a run manifest adds without
+/// snapshots).
 fn region<'a>(f: &'a Finding, run: &'a RunResult) -> &'a str {
-    f.region
-        .as_deref()
-        .or_else(|| f.location.as_ref().map(|l| l.region.as_str()))
-        .or_else(|| {
-            run.accounts
-                .get(&f.account_id)?
-                .collected_at
-                .keys()
-                .next()
-                .map(String::as_str)
+    let main = match interop::partition(f, run) {
+        "aws-cn" => "cn-north-1",
+        "aws-us-gov" => "us-gov-west-1",
+        _ => FALLBACK_REGION,
+    };
+    let collected = run.accounts.get(&f.account_id).map(|a| &a.collected_at);
+    collected
+        .and_then(|c| {
+            c.contains_key(main)
+                .then_some(main)
+                .or_else(|| c.keys().next().map(String::as_str))
         })
+        .or(f.region.as_deref())
+        .or_else(|| f.location.as_ref().map(|l| l.region.as_str()))
         .filter(|r| crate::snapshot::is_region(r))
         .unwrap_or(FALLBACK_REGION)
 }

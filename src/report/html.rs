@@ -232,7 +232,12 @@ fn remediate_command(account: &str, run: &RunResult, failing: &[&Finding]) -> Op
     let mut cmd = "cwl-audit remediate".to_string();
     for file in files {
         cmd.push(' ');
-        cmd.push_str(&shell_word(file));
+        // A path that starts with `-` would be read as an option (`--output=x/...`).
+        if file.starts_with('-') {
+            cmd.push_str(&shell_word(&format!("./{file}")));
+        } else {
+            cmd.push_str(&shell_word(file));
+        }
     }
     // The other accounts' files are there for the chain; the plan is for this one.
     cmd.push_str(" --account ");

@@ -179,3 +179,68 @@ fn no_human_readable_format_carries_a_hidden_character() {
         );
     }
 }
+
+/// An account's ASFF findings go to one region whatever the verdict: a finding that points at
+/// eu-west-1 (no trail there yet) goes where the fixed one will, so its `Id` is updated, not left
+/// FAILED in a second regional Security Hub.
+#[test]
+fn asff_region_is_one_per_account() {
+    let mut run = hand_made();
+    for f in &mut run.findings {
+        f.region = Some("eu-west-1".into());
+        if let Some(l) = f.location.as_mut() {
+            l.region = "eu-west-1".into();
+        }
+    }
+    for info in run.accounts.values_mut() {
+        info.collected_at
+            .insert("eu-west-1".into(), "2026-12-01T10:00:00Z".into());
+    }
+    let text = String::from_utf8(render(Format::Asff, &run, &RenderOptions::default())).unwrap();
+    let arns: std::collections::BTreeSet<String> = text
+        .lines()
+        .flat_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["Findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["ProductArn"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(!arns.is_empty());
+    assert!(
+        arns.iter()
+            .all(|a| a.starts_with("arn:aws:securityhub:us-east-1:")),
+        "{arns:?}"
+    );
+    // Without a snapshot in the main region: the first collected one.
+    for info in run.accounts.values_mut() {
+        info.collected_at.remove("us-east-1");
+    }
+    let text = String::from_utf8(render(Format::Asff, &run, &RenderOptions::default())).unwrap();
+    assert!(text.contains("arn:aws:securityhub:eu-west-1:"), "{text}");
+    assert!(!text.contains("arn:aws:securityhub:us-east-1:"), "{text}");
+}
+
+/// The HTML's `cwl-audit remediate FILES` line never turns a path into an option.
+#[test]
+fn html_remediate_command_keeps_dash_paths_as_paths() {
+    let mut run = hand_made();
+    if let Some(info) = run.accounts.get_mut("222222222222") {
+        info.snapshots
+            .insert("us-east-1".into(), "--output=x/us-east-1.json".into());
+    }
+    let html = rendered_run(Format::Html, &run);
+    assert!(html.contains("./--output=x/us-east-1.json"), "{html}");
+    assert!(!html.contains("remediate --output=x"), "{html}");
+}
+
+fn rendered_run(format: Format, run: &RunResult) -> String {
+    let opts = RenderOptions {
+        source_root: Some(super::uri::SourceRoot::new(std::path::Path::new("."))),
+        ..RenderOptions::default()
+    };
+    String::from_utf8(render(format, run, &opts)).expect("every report is UTF-8")
+}
