@@ -296,7 +296,11 @@ fn rule(r: &RuleMeta) -> Rule<'_> {
                 r.description.clone()
             },
         },
-        help_uri: r.related_resources.first().map(|rr| rr.reference.as_str()),
+        help_uri: r
+            .related_resources
+            .first()
+            .map(|rr| rr.reference.as_str())
+            .filter(|u| is_help_uri(u)),
         help: rule_help(r),
         default_configuration: Configuration {
             level: level_for(r.severity),
@@ -312,6 +316,16 @@ fn rule(r: &RuleMeta) -> Rule<'_> {
             },
         },
     }
+}
+
+/// A policy's METADATA `related_resources` ref is written as `helpUri` only when it is an http(s)
+/// URI made of the characters RFC 3986 allows (a space makes the whole file invalid SARIF, error
+/// SARIF1002); anything else stays in the rule's help text only.
+fn is_help_uri(u: &str) -> bool {
+    (u.starts_with("https://") || u.starts_with("http://"))
+        && u.chars().all(|c| {
+            c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
+        })
 }
 
 fn result(f: &Finding, rules: &[RuleMeta], root: &SourceRoot) -> Option<SarifResult> {

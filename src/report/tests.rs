@@ -244,3 +244,33 @@ fn rendered_run(format: Format, run: &RunResult) -> String {
     };
     String::from_utf8(render(format, run, &opts)).expect("every report is UTF-8")
 }
+
+/// A related-resources ref that is not a valid http(s) URI is no `helpUri` (a space made the whole
+/// file invalid SARIF); a valid one is.
+#[test]
+fn sarif_help_uri_only_when_valid() {
+    let mut run = hand_made();
+    run.rules[0].related_resources = vec![crate::findings::rule::RelatedResource {
+        reference: "https://example.com/a b".into(),
+        description: None,
+    }];
+    run.rules[1].related_resources = vec![crate::findings::rule::RelatedResource {
+        reference: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-1".into(),
+        description: None,
+    }];
+    let sarif: serde_json::Value =
+        serde_json::from_str(&rendered_run(Format::Sarif, &run)).unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let uri = |id: &str| {
+        rules
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["helpUri"].clone())
+            .unwrap()
+    };
+    assert_eq!(uri("CIS-4.4"), serde_json::Value::Null);
+    assert_eq!(
+        uri("CWL-014"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-1"
+    );
+}

@@ -514,6 +514,39 @@ fn example_github_workflow_diff_job_keeps_the_exit_code() {
         let expected = if code == 0 { "success" } else { "failure" };
         assert_eq!(t["result"], expected);
     }
+    // The pull request that first adds snapshots/: its base has none, and the job passes.
+    let ws = workspace(&["111111111111"]);
+    let snaps = ws.path().join("snapshots");
+    let aside_dir = tempfile::tempdir().unwrap();
+    let aside = aside_dir.path().join("snapshots");
+    std::fs::rename(&snaps, &aside).unwrap();
+    std::fs::write(ws.path().join("README"), "x").unwrap();
+    git(ws.path(), &["init", "-q"]);
+    git(ws.path(), &["add", "-A"]);
+    git(ws.path(), &["commit", "-qm", "base without snapshots"]);
+    let base = git(ws.path(), &["rev-parse", "HEAD"]);
+    std::fs::rename(&aside, &snaps).unwrap();
+    git(ws.path(), &["add", "-A"]);
+    git(ws.path(), &["commit", "-qm", "the first snapshots"]);
+    let event = serde_json::json!({"pull_request": {"base": {"sha": base}}});
+    let t = ci(&[
+        "github-job",
+        gh.to_str().unwrap(),
+        "diff",
+        "--action-dir",
+        &root().display().to_string(),
+        "--workspace",
+        ws.path().to_str().unwrap(),
+        "--event-name",
+        "pull_request",
+        "--event",
+        &event.to_string(),
+    ]);
+    assert_eq!(t["result"], "success", "{t:#?}");
+    assert!(
+        t["summary"].as_str().unwrap().contains("nothing to compare"),
+        "{t:#?}"
+    );
     let (ws, _) = pull_request(0);
     let t = ci(&[
         "github-job",
