@@ -323,9 +323,8 @@ fn rule(r: &RuleMeta) -> Rule<'_> {
 /// SARIF1002); anything else stays in the rule's help text only.
 fn is_help_uri(u: &str) -> bool {
     (u.starts_with("https://") || u.starts_with("http://"))
-        && u.chars().all(|c| {
-            c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
-        })
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c))
 }
 
 fn result(f: &Finding, rules: &[RuleMeta], root: &SourceRoot) -> Option<SarifResult> {

@@ -260,7 +260,9 @@ fn sarif_help_uri_only_when_valid() {
     }];
     let sarif: serde_json::Value =
         serde_json::from_str(&rendered_run(Format::Sarif, &run)).unwrap();
-    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
     let uri = |id: &str| {
         rules
             .iter()

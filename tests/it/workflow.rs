@@ -544,7 +544,10 @@ fn example_github_workflow_diff_job_keeps_the_exit_code() {
     ]);
     assert_eq!(t["result"], "success", "{t:#?}");
     assert!(
-        t["summary"].as_str().unwrap().contains("nothing to compare"),
+        t["summary"]
+            .as_str()
+            .unwrap()
+            .contains("nothing to compare"),
         "{t:#?}"
     );
     let (ws, _) = pull_request(0);
