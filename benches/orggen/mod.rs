@@ -256,12 +256,10 @@ fn failing_snapshot(i: usize, region: &str) -> Value {
     let account = account_id(i);
     let a = account.as_str();
     let home = region == HOME;
-    let topic = format!("arn:aws:sns:{region}:{a}:ops-alerts");
-    let security = format!("arn:aws:sns:{HOME}:{a}:security-alerts");
+    let topic = topic_arn(a, region, "ops-alerts");
+    let security = topic_arn(a, HOME, "security-alerts");
     let trail = trail(a, "management-events", false);
-    let arn = trail["TrailARN"].as_str().unwrap_or_default().to_string();
-    let mut status = json!({});
-    let mut selectors = json!({});
+    let mut doc = empty(a, region);
     let mut filters = Vec::new();
     let mut alarms: Vec<Value> = (0..if home { 200 } else { 20 })
         .map(|n| alarm(a, region, n, &topic))
@@ -270,11 +268,9 @@ fn failing_snapshot(i: usize, region: &str) -> Value {
         .map(|n| subscription(&topic, n, true))
         .collect();
     if home {
-        status[&arn] = json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-25T09:58:12Z", "StartLoggingTime": "2025-03-02T08:00:00Z", "LatestCloudWatchLogsDeliveryTime": "2026-11-25T09:58:40Z"});
-        selectors[&arn] = json!({"TrailARN": arn, "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": []}]});
+        add_home_trail(&mut doc, trail, Style::Console.logging_status());
         let lg = format!("aws-cloudtrail-logs-{a}");
-        let extras = failing_extras(i);
-        for (pos, k) in std::iter::once(2).chain(extras).enumerate() {
+        for (pos, k) in std::iter::once(2).chain(failing_extras(i)).enumerate() {
             let (name, pattern) = PATTERNS[k];
             filters.push(metric_filter(
                 Style::Console,
@@ -290,21 +286,14 @@ fn failing_snapshot(i: usize, region: &str) -> Value {
             }
         }
         subs.push(subscription(&security, 99, true));
+    } else {
+        doc["cloudtrail"]["trailList"] = json!([trail]);
     }
     alarms.sort_by(|x, y| x["AlarmArn"].as_str().cmp(&y["AlarmArn"].as_str()));
-    json!({
-        "format": "cwl-audit.snapshot/v1",
-        "account_id": a,
-        "partition": "aws",
-        "region": region,
-        "collected_at": "2026-11-25T10:00:00Z",
-        "collector": {"name": "cwl-audit", "version": "0.1.0"},
-        "cloudtrail": {"trailList": [trail], "status": status, "selectors": selectors},
-        "logs": {"metricFilters": filters},
-        "cloudwatch": {"MetricAlarms": alarms, "CompositeAlarms": []},
-        "sns": {"Subscriptions": subs},
-        "errors": [],
-    })
+    doc["logs"]["metricFilters"] = json!(filters);
+    doc["cloudwatch"]["MetricAlarms"] = json!(alarms);
+    doc["sns"]["Subscriptions"] = json!(subs);
+    doc
 }
 
 fn snapshot(i: usize, region: &str) -> Value {

@@ -467,6 +467,24 @@ fn diff_says(code: i32) -> &'static str {
     }
 }
 
+/// Runs the example workflow's `diff` job on a pull request whose base is `base`.
+fn diff_job(gh: &Path, ws: &Path, base: &str) -> serde_json::Value {
+    let event = serde_json::json!({"pull_request": {"base": {"sha": base}}});
+    ci(&[
+        "github-job",
+        gh.to_str().unwrap(),
+        "diff",
+        "--action-dir",
+        &root().display().to_string(),
+        "--workspace",
+        ws.to_str().unwrap(),
+        "--event-name",
+        "pull_request",
+        "--event",
+        &event.to_string(),
+    ])
+}
+
 /// The example workflow's `diff` job on a pull request: the step fails with diff's own exit code
 /// (1: a verdict got worse, 2: unusable input), and the job summary has the diff in every case.
 #[test]
@@ -475,20 +493,7 @@ fn example_github_workflow_diff_job_keeps_the_exit_code() {
     let gh = as_committed("docs/ci/github-workflow.yml", dir.path());
     for code in [0, 1, 2] {
         let (ws, base) = pull_request(code);
-        let event = serde_json::json!({"pull_request": {"base": {"sha": base}}});
-        let t = ci(&[
-            "github-job",
-            gh.to_str().unwrap(),
-            "diff",
-            "--action-dir",
-            &root().display().to_string(),
-            "--workspace",
-            ws.path().to_str().unwrap(),
-            "--event-name",
-            "pull_request",
-            "--event",
-            &event.to_string(),
-        ]);
+        let t = diff_job(&gh, ws.path(), &base);
         assert_eq!(
             t["commands"],
             serde_json::json!([
@@ -528,20 +533,7 @@ fn example_github_workflow_diff_job_keeps_the_exit_code() {
     std::fs::rename(&aside, &snaps).unwrap();
     git(ws.path(), &["add", "-A"]);
     git(ws.path(), &["commit", "-qm", "the first snapshots"]);
-    let event = serde_json::json!({"pull_request": {"base": {"sha": base}}});
-    let t = ci(&[
-        "github-job",
-        gh.to_str().unwrap(),
-        "diff",
-        "--action-dir",
-        &root().display().to_string(),
-        "--workspace",
-        ws.path().to_str().unwrap(),
-        "--event-name",
-        "pull_request",
-        "--event",
-        &event.to_string(),
-    ]);
+    let t = diff_job(&gh, ws.path(), &base);
     assert_eq!(t["result"], "success", "{t:#?}");
     assert!(
         t["summary"]
