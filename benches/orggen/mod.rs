@@ -252,6 +252,18 @@ fn failing_extras(i: usize) -> [usize; 4] {
     [0, 3, 7, 11].map(|o| others[(i + o) % others.len()])
 }
 
+/// The alarms and subscriptions of the account's own services in `region` (`n` alarms; the
+/// home region has more subscribers), which no CIS rule is about.
+fn workload(a: &str, region: &str, topic: &str, n: usize) -> (Vec<Value>, Vec<Value>) {
+    let subscribers = if region == HOME { 18 } else { 4 };
+    (
+        (0..n).map(|k| alarm(a, region, k, topic)).collect(),
+        (0..subscribers)
+            .map(|k| subscription(topic, k, true))
+            .collect(),
+    )
+}
+
 fn failing_snapshot(i: usize, region: &str) -> Value {
     let account = account_id(i);
     let a = account.as_str();
@@ -261,12 +273,7 @@ fn failing_snapshot(i: usize, region: &str) -> Value {
     let trail = trail(a, "management-events", false);
     let mut doc = empty(a, region);
     let mut filters = Vec::new();
-    let mut alarms: Vec<Value> = (0..if home { 200 } else { 20 })
-        .map(|n| alarm(a, region, n, &topic))
-        .collect();
-    let mut subs: Vec<Value> = (0..if home { 18 } else { 4 })
-        .map(|n| subscription(&topic, n, true))
-        .collect();
+    let (mut alarms, mut subs) = workload(a, region, &topic, if home { 200 } else { 20 });
     if home {
         add_home_trail(&mut doc, trail, Style::Console.logging_status());
         let lg = format!("aws-cloudtrail-logs-{a}");
@@ -312,12 +319,7 @@ fn snapshot(i: usize, region: &str) -> Value {
     };
     let mut doc = empty(a, region);
     let mut filters = Vec::new();
-    let mut alarms: Vec<Value> = (0..if home { 185 } else { 20 })
-        .map(|n| alarm(a, region, n, &topic))
-        .collect();
-    let mut subs: Vec<Value> = (0..if home { 18 } else { 4 })
-        .map(|n| subscription(&topic, n, true))
-        .collect();
+    let (mut alarms, mut subs) = workload(a, region, &topic, if home { 185 } else { 20 });
     let mut errors = Vec::new();
     let own = trail["TrailARN"]
         .as_str()

@@ -329,20 +329,25 @@ fn action_runs_as_github_runs_it() {
     }
 }
 
+/// Runs the action with the cwl-audit already on PATH and these inputs.
+fn preinstalled_action(ws: &Path, inputs: &serde_json::Value) -> serde_json::Value {
+    ci(&[
+        "github-action",
+        &root().display().to_string(),
+        "--workspace",
+        ws.to_str().unwrap(),
+        "--inputs",
+        &inputs.to_string(),
+        "--preinstalled",
+    ])
+}
+
 /// `build-from-source: false` uses the cwl-audit already on PATH and installs nothing.
 #[test]
 fn action_without_build_uses_the_installed_evaluator() {
     let ws = case_workspace(1);
     let inputs = serde_json::json!({"build-from-source": "false", "upload": "false"});
-    let t = ci(&[
-        "github-action",
-        &root().display().to_string(),
-        "--workspace",
-        ws.path().to_str().unwrap(),
-        "--inputs",
-        &inputs.to_string(),
-        "--preinstalled",
-    ]);
+    let t = preinstalled_action(ws.path(), &inputs);
     let steps = &t["steps"][0]["steps"];
     assert_eq!(step(steps, "Install")["outcome"], "skipped");
     assert_eq!(step(steps, "Upload")["outcome"], "skipped");
@@ -367,15 +372,7 @@ fn action_reads_every_line_of_the_snapshots_input() {
         "upload": "false",
         "snapshots": "snapshots\nmore\n",
     });
-    let t = ci(&[
-        "github-action",
-        &root().display().to_string(),
-        "--workspace",
-        ws.path().to_str().unwrap(),
-        "--inputs",
-        &inputs.to_string(),
-        "--preinstalled",
-    ]);
+    let t = preinstalled_action(ws.path(), &inputs);
     let steps = &t["steps"][0]["steps"];
     assert_eq!(
         step(steps, "Evaluate")["outputs"]["exit-code"],
