@@ -12,27 +12,7 @@ use std::time::{Duration, Instant};
 #[path = "../tests/support/snapshot.rs"]
 mod snapshot;
 
-/// Where a timed pattern comes from.
-#[derive(Clone, Copy)]
-enum Pattern {
-    /// The reference of rule `.0` under benchmark `.1` (`None`: the default), from its policy.
-    Reference(&'static str, Option<&'static str>),
-    /// The CIS text as another transcription writes it (spacing, parentheses, quotes): the same
-    /// control, a different text for the parser.
-    Written(&'static str),
-}
-
-impl Pattern {
-    fn text(self) -> &'static str {
-        match self {
-            Pattern::Reference(rule, None) => snapshot::reference(rule),
-            Pattern::Reference(rule, Some(benchmark)) => snapshot::reference_of(rule, benchmark),
-            Pattern::Written(p) => p,
-        }
-    }
-}
-
-use Pattern::{Reference, Written};
+use snapshot::Pattern::{self, Reference, Written};
 
 /// The CIS monitoring controls (4.10 as CIS v1.2-v4.0 write it, without ModifySecurityGroupRules).
 const CIS_PATTERNS: &[(&str, Pattern)] = &[

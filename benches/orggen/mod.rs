@@ -6,8 +6,8 @@
 //! policies.
 use serde_json::{json, Value};
 use snapshot::{
-    add_home_trail, alarm_arn, empty, metric_filter, one_event_alarm, reference, reference_of,
-    subscription_of, topic_arn, Style, Trail,
+    add_home_trail, alarm_arn, empty, metric_filter, one_event_alarm, subscription_of, topic_arn,
+    Pattern, Style, Trail,
 };
 use std::path::Path;
 
@@ -35,25 +35,6 @@ pub const REGIONS: [&str; 17] = [
 ];
 const HOME: &str = "us-east-1";
 const MGMT: &str = "100000000000";
-
-/// Where a filter's pattern comes from.
-#[derive(Clone, Copy)]
-enum Pattern {
-    /// The reference of rule `.0` under benchmark `.1` (`None`: the default), from its policy.
-    Reference(&'static str, Option<&'static str>),
-    /// As real accounts write it: the CIS text spaced differently, or a rewrite.
-    Written(&'static str),
-}
-
-impl Pattern {
-    fn text(self) -> &'static str {
-        match self {
-            Pattern::Reference(rule, None) => reference(rule),
-            Pattern::Reference(rule, Some(benchmark)) => reference_of(rule, benchmark),
-            Pattern::Written(p) => p,
-        }
-    }
-}
 
 use Pattern::{Reference, Written};
 

@@ -404,6 +404,27 @@ pub fn reference(id: &str) -> &'static str {
     reference_of(id, benchmark::DEFAULT)
 }
 
+/// Where a filter pattern of a benchmark's data comes from: a rule's reference, read from its
+/// policy, or a text written as real accounts (or other transcriptions of the CIS text) write it.
+#[derive(Clone, Copy)]
+pub enum Pattern {
+    /// The reference of rule `.0` under benchmark `.1` (`None`: the default), from its policy.
+    Reference(&'static str, Option<&'static str>),
+    /// The CIS text spaced, parenthesized or quoted differently, or a rewrite: the same control
+    /// or a near one, a different text.
+    Written(&'static str),
+}
+
+impl Pattern {
+    pub fn text(self) -> &'static str {
+        match self {
+            Pattern::Reference(rule, None) => reference(rule),
+            Pattern::Reference(rule, Some(benchmark)) => reference_of(rule, benchmark),
+            Pattern::Written(p) => p,
+        }
+    }
+}
+
 /// The root-usage reference (CWL-014, CIS 4.3 / 5.3), the one most tests build on.
 pub fn cis_root() -> &'static str {
     reference("CWL-014")
