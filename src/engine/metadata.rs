@@ -44,7 +44,7 @@ struct Block {
     custom: Option<serde_json::Value>,
 }
 
-/// A METADATA block that is not what a check needs: `line` is 1-based, in the `.rego` file.
+/// A METADATA block that is not what a rule needs: `line` is 1-based, in the `.rego` file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}:{line}: METADATA: {message}")]
 pub struct MetadataError {
@@ -137,7 +137,7 @@ pub fn parse_rule(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadata
         };
         let title = block
             .title
-            .ok_or_else(|| err("a check needs a title".into()))?;
+            .ok_or_else(|| err("a rule needs a title".into()))?;
         let references = references(custom.references).map_err(err)?;
         let package = package_of(source).unwrap_or_default();
         return Ok(Some(RuleMeta {

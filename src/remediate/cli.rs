@@ -300,7 +300,7 @@ pub fn rule_header(p: &RulePlan, numbers: &[usize]) -> String {
         Outcome::Remaining { verdict, message } => {
             let _ = writeln!(
                 o,
-                "#       {steps}; after {} the check still says {}: {}\n#       cwl-audit knows no fix for that: change it by hand.",
+                "#       {steps}; after {} the rule still says {}: {}\n#       cwl-audit knows no fix for that: change it by hand.",
                 if n == 0 { "none" } else if n == 1 { "it" } else { "them" },
                 verdict.as_str(),
                 clean(message)
