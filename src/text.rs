@@ -1,6 +1,7 @@
 //! Text for people: the one sanitizer of every human-readable output (text reports, `remediate`
-//! comments, `diff`, `explain`, `rules`, and every warning and error line of the CLI), and the
-//! source excerpt shown under a policy's syntax error ([`excerpt`]).
+//! comments, `diff`, `explain`, `rules`, and every warning and error line of the CLI), the
+//! source excerpt shown under a policy's syntax error ([`excerpt`]), and the distance between a
+//! name and the one meant, for "did you mean" ([`edit_distance`]).
 //!
 //! Snapshot and policy strings are hostile until shown otherwise. On a terminal, control characters
 //! are escape sequences (colours, cursor moves, window titles); bidirectional controls reorder what
@@ -125,9 +126,43 @@ pub fn excerpt(line_no: usize, col: usize, line: &str) -> [String; 3] {
     ]
 }
 
+/// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`: how far a name is
+/// from the one meant, for a "did you mean" (names are short).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distance_counts_a_swap_as_one_edit() {
+        assert_eq!(edit_distance("decision", "decision"), 0);
+        assert_eq!(edit_distance("decisions", "decision"), 1);
+        assert_eq!(edit_distance("desicion", "decision"), 2);
+        assert_eq!(edit_distance("decisoin", "decision"), 1);
+        assert_eq!(edit_distance("eu-wst-1", "eu-west-1"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
 
     #[test]
     fn excerpt_puts_the_caret_under_the_column() {

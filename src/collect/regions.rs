@@ -94,7 +94,7 @@ pub fn check_known(source: &'static str, requested: &[String]) -> Result<(), Reg
     let all = KNOWN.iter().flat_map(|(_, r)| r.iter().copied());
     let nearest = all
         .clone()
-        .map(|k| (edit_distance(bad, k), k))
+        .map(|k| (crate::text::edit_distance(bad, k), k))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, k)| k.to_string());
@@ -129,21 +129,6 @@ pub fn check_partition(
         }
     }
     Ok(())
-}
-
-/// Levenshtein distance, for "did you mean"; the names are short.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

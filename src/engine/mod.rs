@@ -294,30 +294,8 @@ fn rule_heads(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// Whether `name` looks like a misspelt `decision`: another case, or at most two edits away
 /// (`decisions`, `decison`, `desicion`).
 fn near_decision(name: &str) -> bool {
-    name != DECISION_RULE && edit_distance(&name.to_ascii_lowercase(), DECISION_RULE) <= 2
-}
-
-/// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    d[0] = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[a.len()][b.len()]
+    name != DECISION_RULE
+        && crate::text::edit_distance(&name.to_ascii_lowercase(), DECISION_RULE) <= 2
 }
 
 /// A rule whose package defines no `decision`: every account would be an error, so the run stops
