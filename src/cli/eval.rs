@@ -141,7 +141,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     eval::timings::add(eval::timings::Phase::Report, report_started.elapsed());
-    eval::timings::print(started);
+    if let Some(t) = eval::timings::summary(started) {
+        messages::status(t);
+    }
     // Unusable input (a snapshot that does not parse, a directory without any) is never a reason to
     // skip the report: every format says the run failed in its own way (SARIF
     // `executionSuccessful: false` with the reason as an error notification, so an upload cannot

@@ -1,7 +1,7 @@
 //! Where an evaluation's time goes, for the benchmark (`CWL_AUDIT_TIMINGS=1 cwl-audit eval ...`
-//! prints one line per phase on stderr). Phases that workers run in parallel are summed over the
-//! workers (CPU time); the others are wall time. Off by default: an atomic add per account and
-//! phase is all it costs then.
+//! prints one line with every phase on stderr). Phases that workers run in parallel are summed
+//! over the workers (CPU time); the others are wall time. Off by default, when an atomic load per
+//! account and phase is all it costs.
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -56,19 +56,20 @@ pub fn add(phase: Phase, d: Duration) {
     );
 }
 
-/// Prints the phases (and the total wall time since `started`) when timings are on.
-pub fn print(started: Instant) {
+/// The phases (and the total wall time since `started`) as one line, when timings are on; the
+/// CLI prints it with its other status lines.
+pub fn summary(started: Instant) -> Option<String> {
     if !ON.load(Ordering::Relaxed) {
-        return;
+        return None;
     }
     let parts: Vec<String> = NAMES
         .iter()
         .zip(&NANOS)
         .map(|(n, v)| format!("{n} {:.3}s", v.load(Ordering::Relaxed) as f64 / 1e9))
         .collect();
-    eprintln!(
+    Some(format!(
         "timings: {} (wall {:.3}s)",
         parts.join(", "),
         started.elapsed().as_secs_f64()
-    );
+    ))
 }
