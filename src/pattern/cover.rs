@@ -1084,7 +1084,11 @@ impl Builder {
                     let common = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
                     if common < a.len() && common < b.len() {
                         match (&a[common], &b[common]) {
-                            (Step::Key(_), Step::Index(_)) if i < j => {
+                            // One node cannot be both an object and an array (`$.a.b` and
+                            // `$.a[0]`), whichever of the two selectors the pattern names first.
+                            (Step::Key(_), Step::Index(_)) | (Step::Index(_), Step::Key(_))
+                                if i < j =>
+                            {
                                 constraints.push(Constraint::Exclusive(i, j))
                             }
                             (Step::Index(x), Step::Index(y)) if x < y && a.len() == common + 1 => {
