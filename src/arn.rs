@@ -46,7 +46,9 @@ pub fn account_of(s: &str) -> Option<&str> {
     is_account_id(account).then_some(account)
 }
 
-fn is_account_id(s: &str) -> bool {
+/// A 12-digit AWS account id: the only form accepted anywhere (a snapshot, a manifest, a
+/// command line), since account ids also become directory names.
+pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 

@@ -242,9 +242,7 @@ pub(crate) fn instant(s: &str) -> Option<i64> {
     Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) * 1000 + millis)
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+use crate::arn::is_account_id;
 
 impl Manifest {
     /// The contract's checks beyond the JSON shape; the pointer of the first problem.

@@ -27,7 +27,8 @@ pub fn is_hidden(c: char) -> bool {
                 // Zero-width and invisible characters: `Root\u{200B}Alarm` must not read as
                 // `RootAlarm`.
                 | '\u{200B}'..='\u{200D}'
-                | '\u{2060}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{180E}'
                 | '\u{FEFF}'
                 | '\u{00AD}'
         )

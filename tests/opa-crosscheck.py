@@ -20,7 +20,7 @@ a set given by name (the bundled snapshots) by the default and as few other benc
 reference pattern of every check decide once (benchmarks that choose the same patterns decide alike).
 
 OPA decides without the shortcuts cwl-audit takes: lib.chain's `decision` becomes `_full_decision`
-(every chain outcome, no fast paths), lib.benchmark's `verdicts` becomes `full_verdicts` (every other
+(every chain outcome, no fast paths), lib.benchmark's `_verdicts` becomes `_full_verdicts` (every other
 benchmark version's pattern decided from scratch), and OPA's input has no `index` tables (snapshots loaded by
 cwl-audit have them; the policies then scan instead of looking up). Agreement therefore also shows
 that the fast paths and the lookup tables never change a decision.
@@ -92,8 +92,8 @@ class Builtins:
 FAST = "decision(params) := _decide_from(covering_outcomes(p), p) if p := _prepared(params)"
 FULL = "decision(params) := _full_decision(params)"
 # lib.benchmark decides the other benchmark versions' patterns from scratch too.
-FAST_VERSIONS = "verdicts(gs, ci, p, d0) := quick_verdicts(gs, ci, p, d0)"
-FULL_VERSIONS = "verdicts(gs, ci, p, d0) := full_verdicts(gs, ci, p)"
+FAST_VERSIONS = "_verdicts(gs, ci, p, d0) := _quick_verdicts(gs, ci, p, d0)"
+FULL_VERSIONS = "_verdicts(gs, ci, p, d0) := _full_verdicts(gs, ci, p)"
 
 
 def policies():

@@ -15,30 +15,30 @@ package lib.benchmark
 import data.lib.chain
 
 # The groups of check `id`, the default (newest CIS) group first.
-groups(id) := data.cwl_audit.references[id]
+_groups(id) := data.cwl_audit.references[id]
 
 # The position of the chosen benchmark's group. A benchmark without a pattern for the check (CIS
 # v1.2 and Security Hub have no AWS Organizations control) decides by the default group.
-chosen_index(gs) := i if {
+_chosen_index(gs) := i if {
 	i := [j | some j, g in gs; data.cwl_audit.benchmark in g.benchmarks][0]
 } else := 0
 
 # The pattern that decides check `id` under the chosen benchmark.
 reference(id) := p if {
-	gs := groups(id)
-	p := gs[chosen_index(gs)].pattern
+	gs := _groups(id)
+	p := gs[_chosen_index(gs)].pattern
 }
 
 decision(id, params) := d if {
-	gs := groups(id)
-	ci := chosen_index(gs)
+	gs := _groups(id)
+	ci := _chosen_index(gs)
 	p := object.union(params, {"reference": gs[ci].pattern})
 	d0 := chain.decision(p)
-	extra := array.concat(outside_note(gs), versions_note(verdicts(gs, ci, p, d0), d0))
+	extra := array.concat(_outside_note(gs), _versions_note(_verdicts(gs, ci, p, d0), d0))
 	d := object.union(d0, {"notes": array.concat(d0.notes, extra)})
 }
 
-outside_note(gs) := [sprintf("%s has no pattern for this control; it is decided by the pattern of %s", [name, gs[0].label])] if {
+_outside_note(gs) := [sprintf("%s has no pattern for this control; it is decided by the pattern of %s", [name, gs[0].label])] if {
 	b := data.cwl_audit.benchmark
 	count([g | some g in gs; b in g.benchmarks]) == 0
 	name := object.get(data.cwl_audit, ["benchmarks", b], b)
@@ -49,11 +49,11 @@ outside_note(gs) := [sprintf("%s has no pattern for this control; it is decided 
 # and it is cheap to know exactly (a pass can only come through a filter that catches every event
 # of the pattern, see chain.covering_outcomes), where the full verdict of every other group would
 # be a decision per group and account.
-verdicts(gs, ci, p, d0) := quick_verdicts(gs, ci, p, d0)
+_verdicts(gs, ci, p, d0) := _quick_verdicts(gs, ci, p, d0)
 
-quick_verdicts(gs, ci, p, d0) := [group_verdict(i, g, ci, p, d0) | some i, g in gs]
+_quick_verdicts(gs, ci, p, d0) := [_group_verdict(i, g, ci, p, d0) | some i, g in gs]
 
-group_verdict(i, g, ci, p, d0) := {"label": g.label, "passes": passed(d0), "chosen": true, "reason": ""} if {
+_group_verdict(i, g, ci, p, d0) := {"label": g.label, "passes": _passed(d0), "chosen": true, "reason": ""} if {
 	i == ci
 } else := {"label": g.label, "passes": false, "chosen": false, "reason": ""} if {
 	# No chain reached a metric filter (a fail there has no deeper outcome at all), so no pattern
@@ -65,67 +65,67 @@ group_verdict(i, g, ci, p, d0) := {"label": g.label, "passes": passed(d0), "chos
 	# filter do not depend on the pattern (a filter that matches more passes unless the check
 	# rejects non-root events).
 	object.get(p, "reject_non_root", false) == false
-	cwl.filter_covers(passing_filter(d0).pattern, g.pattern).covers == true
+	cwl.filter_covers(_passing_filter(d0).pattern, g.pattern).covers == true
 } else := {"label": g.label, "passes": true, "chosen": false, "reason": ""} if {
 	count([o | some o in chain.covering_outcomes(object.union(p, {"reference": g.pattern})); o.state == "pass"]) > 0
-} else := {"label": g.label, "passes": false, "chosen": false, "reason": reason(g, p, d0)}
+} else := {"label": g.label, "passes": false, "chosen": false, "reason": _reason(g, p, d0)}
 
-passed(d) := true if d.verdict == "pass"
+_passed(d) := true if d.verdict == "pass"
 
 else := false
 
 # The filter link of a passing decision's chain.
-passing_filter(d) := [l | some l in d.chain; l.link == "filter"][0] if d.verdict == "pass"
+_passing_filter(d) := [l | some l in d.chain; l.link == "filter"][0] if d.verdict == "pass"
 
 # Why a group's pattern does not pass where the chosen one does: the chosen chain's filter misses
 # some of its events. (Where the chosen pattern does not pass either, the finding's message says why.)
-reason(g, p, d0) := sprintf("filter %s misses %s %s", [f.name, p.label, cov.missed]) if {
-	f := passing_filter(d0)
+_reason(g, p, d0) := sprintf("filter %s misses %s %s", [f.name, p.label, cov.missed]) if {
+	f := _passing_filter(d0)
 	cov := cwl.filter_covers(f.pattern, g.pattern)
 	is_string(cov.missed)
 } else := sprintf("filter %s does not catch every event of its pattern", [f.name]) if {
-	f := passing_filter(d0)
+	f := _passing_filter(d0)
 } else := ""
 
 # Every group decided from scratch: what `verdicts` must equal. tests/opa-crosscheck.py has OPA
 # decide this way, so the shortcuts above are checked against it.
-full_verdicts(gs, ci, p) := [full_verdict(i, g, ci, p) | some i, g in gs]
+_full_verdicts(gs, ci, p) := [_full_verdict(i, g, ci, p) | some i, g in gs]
 
-full_verdict(i, g, ci, p) := {"label": g.label, "passes": passed(d), "chosen": true, "reason": ""} if {
+_full_verdict(i, g, ci, p) := {"label": g.label, "passes": _passed(d), "chosen": true, "reason": ""} if {
 	i == ci
 	d := chain.decision(p)
 } else := {"label": g.label, "passes": true, "chosen": false, "reason": ""} if {
 	chain.decision(object.union(p, {"reference": g.pattern})).verdict == "pass"
-} else := {"label": g.label, "passes": false, "chosen": false, "reason": reason(g, p, chain.decision(p))}
+} else := {"label": g.label, "passes": false, "chosen": false, "reason": _reason(g, p, chain.decision(p))}
 
 # The chosen group in words is this finding (with its verdict); another group's failure says why.
-group_text(v) := sprintf("%s (this finding)", [v.label]) if {
+_group_text(v) := sprintf("%s (this finding)", [v.label]) if {
 	v.chosen == true
 } else := sprintf("%s: %s", [v.label, v.reason]) if {
 	v.reason != ""
 } else := v.label
 
 # The chosen verdict's verb, for the chosen group when it does not pass.
-verb(d0) := "cannot be decided for" if {
+_verb(d0) := "cannot be decided for" if {
 	d0.verdict == "unknown"
 } else := "fails"
 
 # The note, when some groups' patterns pass and others' do not: the passing groups first.
-versions_note(vs, d0) := [sprintf("the verdict depends on the benchmark version: %s", [concat("; ", parts)])] if {
+_versions_note(vs, d0) := [sprintf("the verdict depends on the benchmark version: %s", [concat("; ", parts)])] if {
 	count({v.passes | some v in vs}) > 1
 	parts := [part |
 		some passes in [true, false]
 		of := [v | some v in vs; v.passes == passes]
 		count(of) > 0
-		part := side(passes, of, d0)
+		part := _side(passes, of, d0)
 	]
 } else := []
 
 # The groups that pass (or not), in words: "passes A (this finding)", or for the groups that do not
 # pass, the chosen one's verdict ("fails A (this finding)") and "does not pass B: reason" for others.
-side(passes, of, d0) := sprintf("passes %s", [concat(", ", [group_text(v) | some v in of])]) if {
+_side(passes, of, d0) := sprintf("passes %s", [concat(", ", [_group_text(v) | some v in of])]) if {
 	passes == true
 } else := concat("; ", array.concat(
-	[sprintf("%s %s", [verb(d0), group_text(v)]) | some v in of; v.chosen == true],
-	[sprintf("does not pass %s", [group_text(v)]) | some v in of; v.chosen == false],
+	[sprintf("%s %s", [_verb(d0), _group_text(v)]) | some v in of; v.chosen == true],
+	[sprintf("does not pass %s", [_group_text(v)]) | some v in of; v.chosen == false],
 ))

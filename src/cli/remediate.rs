@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(a) = args
         .accounts
         .iter()
-        .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        .find(|a| !cwl_audit::arn::is_account_id(a))
     {
         return Err(fail(format!(
             "--account {a:?} is not a 12-digit account id"

@@ -441,10 +441,7 @@ pub(crate) async fn resolve_regions(
     Ok(regions)
 }
 
-/// A 12-digit account id: the only account ids that become a directory name.
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+pub use crate::arn::is_account_id;
 
 /// What became of a collected region.
 pub(crate) enum Written {

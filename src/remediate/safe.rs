@@ -124,9 +124,7 @@ fn region_ok(r: &str) -> bool {
             .is_some_and(|n| !n.is_empty() && all(n, |c| c.is_ascii_digit()))
 }
 
-fn account_ok(a: &str) -> bool {
-    a.len() == 12 && all(a, |c| c.is_ascii_digit())
-}
+use crate::arn::is_account_id as account_ok;
 
 fn trail_name_ok(n: &str) -> bool {
     let sep = |c: char| matches!(c, '.' | '_' | '-');
@@ -277,17 +275,10 @@ pub fn quote(s: &str) -> String {
     }
 }
 
-/// Whether `c` must be escaped where a plan writes a value: every [`is_hidden`] character, and
-/// the invisible format characters (soft hyphen, zero-width space and joiners, word joiner and
-/// invisible operators, byte order mark), which a name may hold so that two names look the same.
-/// Escaped, a reviewer sees which alarm or filter a command really names.
-pub fn escaped(c: char) -> bool {
-    is_hidden(c)
-        || matches!(
-            c,
-            '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
-        )
-}
+/// Whether `c` must be escaped where a plan writes a value: the one list of characters that must
+/// not reach a reader as they are ([`is_hidden`]), so that a reviewer sees which alarm or filter a
+/// command really names.
+pub use crate::text::is_hidden as escaped;
 
 /// `v` as compact JSON text in which every hidden character (control, DEL and C1, line and
 /// paragraph separators, bidi controls) is a `\uXXXX` escape: serde_json escapes only U+0000 to

@@ -385,7 +385,7 @@ pub fn check(doc: &Value) -> Result<Header, Problem> {
     }
     check_shape(doc, &DOCUMENT)?;
     let account_id = string_at(doc, "account_id");
-    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::arn::is_account_id(&account_id) {
         return Err(Problem {
             pointer: "/account_id".into(),
             message: format!("invalid account id \"{account_id}\" (expected 12 digits)"),
