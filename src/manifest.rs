@@ -13,6 +13,7 @@
 //! into one standing per account, contradictions being input errors. `apply`: what that changes
 //! in a run's findings (a pass stands only on snapshots the collection wrote, along the whole
 //! chain).
+use crate::arn::is_account_id;
 use crate::snapshot::{self, is_region, LoadError, Place};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -241,8 +242,6 @@ pub(crate) fn instant(s: &str) -> Option<i64> {
     let days = era * 146_097 + doe - 719_468;
     Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) * 1000 + millis)
 }
-
-use crate::arn::is_account_id;
 
 impl Manifest {
     /// The contract's checks beyond the JSON shape; the pointer of the first problem.

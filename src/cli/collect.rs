@@ -203,7 +203,7 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     for (flag, list) in [("--accounts", &accounts), ("--exclude-accounts", &excluded)] {
-        if let Some(bad) = list.iter().find(|a| !collect::is_account_id(a)) {
+        if let Some(bad) = list.iter().find(|a| !cwl_audit::arn::is_account_id(a)) {
             return Err(fail(format!(
                 "{flag}: {bad:?} is not a 12-digit account id"
             )));

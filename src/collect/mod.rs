@@ -263,7 +263,7 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
             message: e.message,
         })?;
 
-    if !is_account_id(&account_id) {
+    if !crate::arn::is_account_id(&account_id) {
         return Err(CollectError::BadAccountId(account_id));
     }
     let mut warnings = Vec::new();
@@ -441,8 +441,6 @@ pub(crate) async fn resolve_regions(
     Ok(regions)
 }
 
-pub use crate::arn::is_account_id;
-
 /// What became of a collected region.
 pub(crate) enum Written {
     /// The snapshot file.
@@ -471,7 +469,7 @@ pub(crate) fn write_region(
     }
     // Both were checked before (account ids from STS and Organizations, region codes from the
     // arguments and ListRegions); checked again where they become a path.
-    if !is_account_id(account_id) {
+    if !crate::arn::is_account_id(account_id) {
         return Err(CollectError::BadAccountId(account_id.to_string()));
     }
     if !crate::snapshot::is_region(&r.region) {

@@ -876,7 +876,7 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
             code: e.code,
             message: e.message,
         })?;
-    if !super::is_account_id(&caller) {
+    if !crate::arn::is_account_id(&caller) {
         return Err(CollectError::BadAccountId(caller).into());
     }
     // One region for every account unless --all-regions: the list, or the configured region.
@@ -911,7 +911,7 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
             value: info.id,
         });
     }
-    if !super::is_account_id(&info.management_account_id) {
+    if !crate::arn::is_account_id(&info.management_account_id) {
         return Err(OrgError::BadOrganization {
             what: "the management account id",
             value: info.management_account_id,
@@ -922,7 +922,7 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
     let mut seen = BTreeSet::new();
     let mut invalid = Vec::new();
     for a in calls::list_accounts(&orgs, &org_limit).await? {
-        if !super::is_account_id(&a.id) {
+        if !crate::arn::is_account_id(&a.id) {
             // Never a path; recorded (quoted and escaped) so that the run is partial and eval
             // says the organization is not proven.
             let shown = format!("{:?}", a.id);

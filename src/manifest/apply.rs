@@ -4,7 +4,8 @@
 //! vouch for are older evidence, so a pass from them becomes `unknown`; a fail or an unknown stands,
 //! with a note.
 use super::combine::{combine, Entry, Spot, Standing};
-use super::{instant, is_account_id, plural, Loaded, Refused, RegionStatus};
+use super::{instant, plural, Loaded, Refused, RegionStatus};
+use crate::arn::is_account_id;
 use crate::findings::{Finding, Level, Location, Notification, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

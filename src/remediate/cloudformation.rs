@@ -331,7 +331,7 @@ fn pretty(v: &Value) -> String {
     let text = serde_json::to_string_pretty(v).unwrap_or_default();
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if safe::escaped(c) && c != '\n' {
+        if crate::text::is_hidden(c) && c != '\n' {
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
             out.push(c);

@@ -13,6 +13,7 @@
 //! - CloudFormation dynamic references (`{{resolve:...}}`) and Terraform interpolation (`${`, `%{`)
 //!   are refused in every value, so no value is resolved or interpolated by a deployment tool
 //!   (and Terraform strings are escaped besides, by `terraform::string`).
+use crate::arn::is_account_id;
 use crate::text::is_hidden;
 use serde_json::Value;
 
@@ -124,8 +125,6 @@ fn region_ok(r: &str) -> bool {
             .is_some_and(|n| !n.is_empty() && all(n, |c| c.is_ascii_digit()))
 }
 
-use crate::arn::is_account_id as account_ok;
-
 fn trail_name_ok(n: &str) -> bool {
     let sep = |c: char| matches!(c, '.' | '_' | '-');
     len_in(n, 3, 128)
@@ -150,7 +149,7 @@ fn role_name_ok(n: &str) -> bool {
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with a known partition and account.
 fn arn_parts(s: &str, service: &str) -> Option<(String, String, String)> {
     let a = crate::arn::Arn::parse(s)?;
-    (partition_ok(a.partition) && a.service == service && account_ok(a.account)).then(|| {
+    (partition_ok(a.partition) && a.service == service && is_account_id(a.account)).then(|| {
         (
             a.region.to_string(),
             a.account.to_string(),
@@ -166,7 +165,7 @@ pub fn valid(k: Kind, v: &str) -> bool {
         return false;
     }
     match k {
-        Kind::Account => account_ok(v),
+        Kind::Account => is_account_id(v),
         Kind::Region => region_ok(v),
         Kind::AlarmName => len_in(v, 1, 255),
         Kind::Description | Kind::Text => len_in(v, 0, 1024),
@@ -275,23 +274,18 @@ pub fn quote(s: &str) -> String {
     }
 }
 
-/// Whether `c` must be escaped where a plan writes a value: the one list of characters that must
-/// not reach a reader as they are ([`is_hidden`]), so that a reviewer sees which alarm or filter a
-/// command really names.
-pub use crate::text::is_hidden as escaped;
-
 /// `v` as compact JSON text in which every hidden character (control, DEL and C1, line and
 /// paragraph separators, bidi controls) is a `\uXXXX` escape: serde_json escapes only U+0000 to
 /// U+001F, and the rest would reach a terminal or an editor as they are. Outside strings JSON text
 /// holds none of them, so escaping them anywhere is escaping them inside strings.
 pub fn json(v: &Value) -> String {
     let text = serde_json::to_string(v).unwrap_or_default();
-    if !text.chars().any(escaped) {
+    if !text.chars().any(is_hidden) {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if escaped(c) {
+        if is_hidden(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -368,7 +362,7 @@ mod tests {
     fn json_text_has_no_hidden_characters() {
         let v = serde_json::json!({"a": "x\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\r\u{200b}\u{feff}"});
         let t = json(&v);
-        assert!(!t.chars().any(escaped), "{t}");
+        assert!(!t.chars().any(is_hidden), "{t}");
         assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), v);
     }
 }

@@ -49,7 +49,7 @@ pub fn string(s: &str) -> String {
                 o.push(c);
                 o.push(c);
             }
-            c if safe::escaped(c) => {
+            c if crate::text::is_hidden(c) => {
                 let n = c as u32;
                 if n > 0xFFFF {
                     let _ = write!(o, "\\U{n:08x}");

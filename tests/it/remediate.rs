@@ -1959,7 +1959,7 @@ fn no_hidden(what: &str, text: &str) {
         panic!("{what}: U+{:04X} in:\n{text}", c as u32);
     }
     for l in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
-        if let Some(c) = l.chars().find(|&c| safe::escaped(c)) {
+        if let Some(c) = l.chars().find(|&c| cwl_audit::text::is_hidden(c)) {
             panic!("{what}: U+{:04X} in {l}", c as u32);
         }
     }
