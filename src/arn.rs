@@ -68,6 +68,57 @@ pub fn role(partition: &str, account: &str, name: &str) -> String {
     build(partition, "iam", "", account, &format!("role/{name}"))
 }
 
+/// A CloudTrail trail.
+pub fn trail(partition: &str, region: &str, account: &str, name: &str) -> String {
+    build(
+        partition,
+        "cloudtrail",
+        region,
+        account,
+        &format!("trail/{name}"),
+    )
+}
+
+/// An SNS topic.
+pub fn topic(partition: &str, region: &str, account: &str, name: &str) -> String {
+    build(partition, "sns", region, account, name)
+}
+
+/// A CloudWatch metric alarm.
+pub fn alarm(partition: &str, region: &str, account: &str, name: &str) -> String {
+    build(
+        partition,
+        "cloudwatch",
+        region,
+        account,
+        &format!("alarm:{name}"),
+    )
+}
+
+/// A member account of an organization, as Organizations names it (no region; the management
+/// account owns the ARN).
+pub fn organization_account(
+    partition: &str,
+    management_account: &str,
+    organization: &str,
+    account: &str,
+) -> String {
+    build(
+        partition,
+        "organizations",
+        "",
+        management_account,
+        &format!("account/{organization}/{account}"),
+    )
+}
+
+/// The trail name of a CloudTrail trail ARN (`trail/NAME`).
+pub fn trail_name<'a>(a: &Arn<'a>) -> Option<&'a str> {
+    (a.service == "cloudtrail")
+        .then(|| a.resource.strip_prefix("trail/"))
+        .flatten()
+}
+
 /// A CloudWatch Logs log group, as CloudTrail's `CloudWatchLogsLogGroupArn` names it (`:*`).
 pub fn log_group(partition: &str, region: &str, account: &str, name: &str) -> String {
     build(

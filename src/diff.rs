@@ -14,28 +14,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// `--format` of `diff`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// One line per change and per verdict change, then a summary.
-    Text,
-    /// `{changes, verdicts, errors, summary}`.
-    Json,
-}
-
-/// `cwl-audit diff --help` examples and notes.
-pub const HELP: &str = "Compared by stable keys (trail ARN, log group + filter name, alarm ARN, subscription ARN), \
-only the fields the rules read: trail multi-region/logging/selectors/log group, filter pattern and metric, \
-alarm actions, threshold, comparison, periods, datapoints, metric and dimensions, missing-data treatment, \
-subscriptions, collection errors. Both sets are also evaluated and verdict changes listed.
-
-Examples:
-  cwl-audit diff old/ snapshots/
-  git worktree add /tmp/prev HEAD~1 && cwl-audit diff /tmp/prev/snapshots snapshots
-  cwl-audit diff old/ new/ --format json
-
-Exit codes: 0 no verdict got worse, 1 a verdict got worse (a pass lost, or unknown -> fail), 2 input error.";
-
 /// One relevant change in one snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
@@ -114,7 +92,7 @@ fn docs(set: &eval::SnapshotSet, errors: &mut Vec<String>) -> Docs {
     errors.extend(
         set.load_errors()
             .iter()
-            .filter(|e| !crate::manifest::is_manifest_path(std::path::Path::new(&e.path)))
+            .filter(|e| !crate::snapshot::is_manifest_path(std::path::Path::new(&e.path)))
             .map(|e| e.to_string()),
     );
     let mut out = Docs::new();
@@ -541,7 +519,7 @@ pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineE
         let of_manifest = n
             .path
             .as_deref()
-            .is_some_and(|p| crate::manifest::is_manifest_path(std::path::Path::new(p)));
+            .is_some_and(|p| crate::snapshot::is_manifest_path(std::path::Path::new(p)));
         if n.level == crate::findings::Level::Error && of_manifest && !errors.contains(&n.message) {
             errors.push(n.message.clone());
         }

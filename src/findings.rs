@@ -1,4 +1,5 @@
 //! What a run found, independent of any output format: every sink renders these and nothing else.
+pub mod benchmark;
 pub mod rule;
 
 pub use rule::{Reference, RelatedResource, RemediateNames, RuleMeta, Severity};
@@ -142,6 +143,33 @@ pub struct Finding {
     pub chain: serde_json::Value,
     /// Remarks that do not change the verdict (e.g. a filter that also counts service-invoked events).
     pub notes: Vec<String>,
+}
+
+impl Finding {
+    /// The first entry of the chain evidence for `link` (entries name their link in `"link"`).
+    pub fn chain_entry(&self, link: &Link) -> Option<&serde_json::Value> {
+        self.chain_entries()
+            .find(|e| entry_link(e).as_ref() == Some(link))
+    }
+
+    /// The last entry of the chain evidence for `link` (the one nearest the broken link).
+    pub fn last_chain_entry(&self, link: &Link) -> Option<&serde_json::Value> {
+        self.chain_entries()
+            .rev()
+            .find(|e| entry_link(e).as_ref() == Some(link))
+    }
+
+    fn chain_entries(&self) -> std::slice::Iter<'_, serde_json::Value> {
+        self.chain
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+    }
+}
+
+fn entry_link(entry: &serde_json::Value) -> Option<Link> {
+    entry.get("link").and_then(|l| l.as_str()).map(Link::parse)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

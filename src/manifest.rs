@@ -29,14 +29,6 @@ pub fn shard_file_name(index: u32, count: u32) -> String {
     format!("cwl-audit-manifest.shard-{index}-of-{count}.json")
 }
 
-/// Is this file a manifest (by name)? Snapshots live at `<account>/<region>.json`, so the names
-/// never collide; `eval` reads such files as manifests, never as snapshots.
-pub fn is_manifest_path(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("cwl-audit-manifest") && n.ends_with(".json"))
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: String,
@@ -932,6 +924,16 @@ mod tests {
         let r = refused(&text_of(&v2), None);
         assert_eq!(r.named.len(), 1);
         assert!(refused("", None).named.is_empty());
+    }
+
+    #[test]
+    fn the_names_written_are_the_names_eval_reads_as_manifests() {
+        for name in [FILE_NAME.to_string(), shard_file_name(2, 3)] {
+            assert!(snapshot::is_manifest_path(Path::new(&name)), "{name}");
+        }
+        assert!(!snapshot::is_manifest_path(Path::new(
+            "111111111111/us-east-1.json"
+        )));
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, Eng
     // Checks read their reference patterns from data.cwl_audit (lib.benchmark), as under `eval`:
     // tests see the default benchmark's and may choose another with `with data.cwl_audit.benchmark`.
     // A file whose METADATA does not parse is left out here; `eval` reports it.
-    let checks: Vec<engine::RuleMeta> = sources
+    let rules: Vec<crate::findings::RuleMeta> = sources
         .iter()
         .filter(|s| !s.is_test())
         .filter_map(|s| {
@@ -109,7 +109,10 @@ pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, Eng
         })
         .collect();
     engine
-        .add_data(engine::benchmark::data(&checks, engine::benchmark::DEFAULT))
+        .add_data(engine::benchmark::data(
+            &rules,
+            crate::findings::benchmark::DEFAULT,
+        ))
         .map_err(|e| EngineError::Internal(compact_error(&e.to_string())))?;
     let base = opts.explain_failures.then(|| engine.clone());
     if opts.coverage {

@@ -3,10 +3,10 @@
 # description: |
 #   A compliant single-account, single-region snapshot (multi-region trail -> log group -> metric
 #   filter -> metric -> alarm -> SNS topic with a confirmed subscription) whose metric filter has a
-#   pattern of your choice, and helpers that break one link. For Rego unit tests of checks built on
+#   pattern of your choice, and helpers that break one link. For Rego unit tests of rules built on
 #   data.lib.chain, including your own:
 #
-#     d := check.decision with input as fx.account(fx.snapshot(pattern)) with data.cwl_audit.accounts as {}
+#     d := rule.decision with input as fx.account(fx.snapshot(pattern)) with data.cwl_audit.accounts as {}
 package lib.chain_fixture
 
 acct := "111111111111"

@@ -14,23 +14,23 @@ pub fn run() -> anyhow::Result<ExitCode> {
         let answer = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(q) if q["list"] == true => serde_json::json!({ "builtins": builtins::BUILTINS }),
             Ok(q) if q["benchmarks"] == true => serde_json::json!({
-                "benchmarks": engine::benchmark::BENCHMARKS.iter().map(|b| b.id).collect::<Vec<_>>(),
-                "default": engine::benchmark::DEFAULT,
+                "benchmarks": cwl_audit::findings::benchmark::BENCHMARKS.iter().map(|b| b.id).collect::<Vec<_>>(),
+                "default": cwl_audit::findings::benchmark::DEFAULT,
             }),
             // What `eval --benchmark ID` gives the built-in policies as data (tests/opa-crosscheck.py
             // passes the same to OPA).
             Ok(q) if q["benchmark_data"].is_string() => {
                 let id = q["benchmark_data"].as_str().unwrap_or_default();
                 match engine::rules(&engine::builtin_sources(), &[]) {
-                    Ok(_) if engine::benchmark::find(id).is_none() => serde_json::json!({
-                        "error": format!("unknown benchmark {id} (choose one of {})", engine::benchmark::ids())
-                    }),
-                    Ok(checks) => {
-                        match serde_json::to_value(engine::benchmark::data(&checks, id)) {
-                            Ok(v) => serde_json::json!({ "result": v }),
-                            Err(e) => serde_json::json!({ "error": e.to_string() }),
-                        }
+                    Ok(_) if cwl_audit::findings::benchmark::find(id).is_none() => {
+                        serde_json::json!({
+                            "error": format!("unknown benchmark {id} (choose one of {})", cwl_audit::findings::benchmark::ids())
+                        })
                     }
+                    Ok(rules) => match serde_json::to_value(engine::benchmark::data(&rules, id)) {
+                        Ok(v) => serde_json::json!({ "result": v }),
+                        Err(e) => serde_json::json!({ "error": e.to_string() }),
+                    },
                     Err(e) => serde_json::json!({ "error": e.to_string() }),
                 }
             }

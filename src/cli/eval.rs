@@ -4,7 +4,6 @@ use super::output::same_file;
 use super::{benchmark_parser, parse_seconds, EXIT_ERROR, EXIT_FINDINGS};
 use anyhow::Context as _;
 use clap::ValueEnum;
-use cwl_audit::engine;
 use cwl_audit::eval;
 use cwl_audit::findings::{Level, RunResult, Verdict};
 use cwl_audit::fsutil;
@@ -42,7 +41,7 @@ pub struct Args {
     rules: Vec<String>,
     /// Decide by the reference patterns of this benchmark version (default: the newest CIS). Where
     /// another version's pattern gives another verdict, a note on the finding says so.
-    #[arg(long, value_name = "ID", default_value = engine::benchmark::DEFAULT, value_parser = benchmark_parser())]
+    #[arg(long, value_name = "ID", default_value = cwl_audit::findings::benchmark::DEFAULT, value_parser = benchmark_parser())]
     benchmark: String,
     /// The lowest verdict that makes the exit code 1.
     #[arg(long, value_enum, default_value = "unknown")]

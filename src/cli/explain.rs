@@ -14,7 +14,7 @@ pub struct Args {
     #[arg(long = "policy-dir", value_name = "DIR")]
     policy_dirs: Vec<PathBuf>,
     /// Show the remediation with this benchmark version's reference pattern (default: the newest CIS).
-    #[arg(long, value_name = "ID", default_value = engine::benchmark::DEFAULT, value_parser = benchmark_parser())]
+    #[arg(long, value_name = "ID", default_value = cwl_audit::findings::benchmark::DEFAULT, value_parser = benchmark_parser())]
     benchmark: String,
 }
 
@@ -70,13 +70,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The reference pattern `benchmark` decides by, then the other versions' (with their sources).
-fn explain_references(r: &engine::RuleMeta, benchmark: &str) -> String {
+fn explain_references(r: &cwl_audit::findings::RuleMeta, benchmark: &str) -> String {
     let mut out = String::new();
-    let name = engine::benchmark::find(benchmark).map_or(benchmark, |b| b.name);
+    let name = cwl_audit::findings::benchmark::find(benchmark).map_or(benchmark, |b| b.name);
     let Some(chosen) = r.reference_for(benchmark) else {
         return out;
     };
-    let label = |x: &engine::Reference| engine::benchmark::label(&x.benchmarks, &r.frameworks);
+    let label = |x: &cwl_audit::findings::Reference| {
+        cwl_audit::findings::benchmark::label(&x.benchmarks, &r.frameworks)
+    };
     if r.has_reference_for(benchmark) {
         out.push_str(&format!(
             "\nReference pattern ({name}; the same in {}):\n  {}\n",
@@ -93,7 +95,7 @@ fn explain_references(r: &engine::RuleMeta, benchmark: &str) -> String {
     if !chosen.source.is_empty() {
         out.push_str(&format!("  source: {}\n", chosen.source));
     }
-    let others: Vec<&engine::Reference> = r
+    let others: Vec<&cwl_audit::findings::Reference> = r
         .references
         .iter()
         .filter(|x| x.pattern != chosen.pattern)

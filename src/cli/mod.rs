@@ -16,7 +16,6 @@ mod rules;
 mod test;
 
 use clap::{Parser, Subcommand};
-use cwl_audit::engine;
 use std::process::ExitCode;
 
 /// Exit codes, documented in README: 0 nothing at or above --fail-on, 1 findings, 2 usage or input error.
@@ -60,16 +59,17 @@ enum Command {
     #[command(after_help = test::HELP)]
     Test(test::Args),
     /// List the rules: id, severity, title, frameworks.
+    #[command(after_help = rules::HELP)]
     Rules(rules::Args),
     /// Print a rule's documentation: title, severity, description, frameworks, references and remediation.
     #[command(after_help = explain::HELP)]
     Explain(explain::Args),
     /// Print the missing pieces of each failing account's alarm chains as AWS CLI commands or
     /// CloudFormation templates (never run by cwl-audit).
-    #[command(after_help = cwl_audit::remediate::HELP)]
+    #[command(after_help = remediate::HELP)]
     Remediate(remediate::Args),
     /// Show what changed between two snapshot sets that matters to the rules, and how verdicts moved.
-    #[command(after_help = cwl_audit::diff::HELP)]
+    #[command(after_help = diff::HELP)]
     Diff(diff::Args),
     /// Print a shell completion script generated from the command definitions.
     #[command(after_help = completions::HELP)]
@@ -97,7 +97,7 @@ enum Command {
 /// The `--benchmark` choices, each with its name in words (listed by `--help` and on a bad value).
 pub(crate) fn benchmark_parser() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(
-        engine::benchmark::BENCHMARKS
+        cwl_audit::findings::benchmark::BENCHMARKS
             .iter()
             .map(|b| clap::builder::PossibleValue::new(b.id).help(b.name)),
     )

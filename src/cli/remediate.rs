@@ -4,7 +4,7 @@ use super::messages::{self, fail, fail_engine, verbosity};
 use super::output::{emit, same_file};
 use super::{benchmark_parser, EXIT_ERROR};
 use anyhow::Context as _;
-use cwl_audit::{engine, fsutil};
+use cwl_audit::fsutil;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,7 +15,7 @@ pub struct Args {
     paths: Vec<PathBuf>,
     /// Output: AWS CLI commands (a reviewable shell script), CloudFormation templates or Terraform.
     #[arg(long, short, value_enum, default_value = "cli")]
-    format: cwl_audit::remediate::OutputFormat,
+    format: PlanFormat,
     /// Write the output to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE", conflicts_with = "output_dir")]
     output: Option<PathBuf>,
@@ -33,9 +33,39 @@ pub struct Args {
     #[arg(long = "account", value_name = "ID")]
     accounts: Vec<String>,
     /// Plan each filter with the reference pattern of this benchmark version (default: the newest CIS).
-    #[arg(long, value_name = "ID", default_value = engine::benchmark::DEFAULT, value_parser = benchmark_parser())]
+    #[arg(long, value_name = "ID", default_value = cwl_audit::findings::benchmark::DEFAULT, value_parser = benchmark_parser())]
     benchmark: String,
 }
+
+/// `--format` of `remediate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// AWS CLI commands: a shell script to review and run (one guarded block per account).
+    Cli,
+    /// CloudFormation templates (JSON), one per account and region with something to create.
+    Cloudformation,
+    /// Terraform configurations (HCL), one per account and region, each with its own guarded
+    /// `provider "aws"` block; existing trails, filters and alarms are imported and restated.
+    Terraform,
+}
+
+/// `cwl-audit remediate --help` examples and notes.
+pub const HELP: &str = "Every failing rule of the loaded policies is remediated (the fifteen CIS monitoring \
+rules, and custom rules built on lib.chain); --rule and --account narrow the plan. Each failing account \
+gets the steps that are missing, tailored to its snapshots (its trail, log group, filter, alarm and topic \
+names), each rule's filter with the reference pattern of its policy; pieces rules share (a trail fix, one \
+SNS topic per account and region) are planned once. The plan is checked by applying the steps to a copy \
+of the snapshots and evaluating again. Unknown findings get no fixes, only the data to collect. \
+Placeholders such as <SECURITY_EMAIL> stand for what snapshots cannot know. A value that breaks AWS's \
+naming rules makes its step a manual one. Nothing is ever run or deployed by cwl-audit.
+
+Examples:
+  cwl-audit remediate
+  cwl-audit remediate snapshots/ --account 333333333333 > fix-333.sh
+  cwl-audit remediate --rule CWL-014 --format cloudformation --output-dir fixes/
+  cwl-audit remediate --format terraform --output-dir fixes/   # fixes/<account>-<region>/main.tf
+
+Exit codes: 0 plan written, 2 usage or input error.";
 
 /// An output path that is one of the input snapshots is refused (as `eval` refuses it).
 fn refuse_input(inputs: &[String], out: &Path) -> anyhow::Result<()> {
@@ -49,9 +79,9 @@ fn refuse_input(inputs: &[String], out: &Path) -> anyhow::Result<()> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    use cwl_audit::remediate::{self, OutputFormat};
+    use cwl_audit::remediate;
     let started = std::time::Instant::now();
-    if args.output_dir.is_some() && args.format == OutputFormat::Cli {
+    if args.output_dir.is_some() && args.format == PlanFormat::Cli {
         return Err(fail(
             "--output-dir needs --format cloudformation or --format terraform",
         ));
@@ -80,7 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match (&args.output_dir, args.format) {
         (Some(dir), format) => {
             let mut notes = String::new();
-            let units: Vec<(Option<String>, String)> = if format == OutputFormat::Terraform {
+            let units: Vec<(Option<String>, String)> = if format == PlanFormat::Terraform {
                 remediate::terraform::units(&plan)
                     .into_iter()
                     .map(|u| (u.file, u.text))
@@ -117,9 +147,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 refuse_input(&plan.inputs, out)?;
             }
             let text = match format {
-                OutputFormat::Cli => remediate::cli::render(&plan),
-                OutputFormat::Cloudformation => remediate::cloudformation::render(&plan),
-                OutputFormat::Terraform => remediate::terraform::render(&plan),
+                PlanFormat::Cli => remediate::cli::render(&plan),
+                PlanFormat::Cloudformation => remediate::cloudformation::render(&plan),
+                PlanFormat::Terraform => remediate::terraform::render(&plan),
             };
             emit(args.output.as_deref(), text.as_bytes())?
         }

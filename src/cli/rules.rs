@@ -38,3 +38,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `cwl-audit rules --help` examples.
+pub const HELP: &str = "One line per rule: id, severity, title and the frameworks it maps to (CIS, Security Hub, Trend \
+Micro Conformity). A rule whose policy has no decision is listed with a warning; eval would stop on it.
+
+Examples:
+  cwl-audit rules
+  cwl-audit rules --policy-dir my-policies/   # the built-in rules and yours
+  cwl-audit explain CWL-014                   # one rule's documentation
+
+Exit codes: 0 listed, 2 a policy does not compile.";

@@ -18,7 +18,8 @@ pub async fn caller_identity(c: &aws_sdk_sts::Client) -> Result<(String, String)
     let partition = out
         .arn
         .as_deref()
-        .and_then(|a| a.split(':').nth(1))
+        .and_then(crate::arn::Arn::parse)
+        .map(|a| a.partition)
         .filter(|p| !p.is_empty())
         .unwrap_or("aws")
         .to_string();

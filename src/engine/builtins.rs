@@ -138,7 +138,7 @@ fn filter_covers(cache: &CoverCache, args: Vec<Value>) -> Result<Value> {
 /// `cwl.covering_filters(filters, reference)`: the positions in `filters` (metric filter objects as
 /// `logs.metricFilters` lists them) whose `filterPattern` covers the reference, i.e. where
 /// `cwl.filter_covers(filter.filterPattern, reference).covers` is true (a missing pattern is "").
-/// One call instead of one per filter: every control checks every filter of the trail's log group,
+/// One call instead of one per filter: every rule reads every filter of the trail's log group,
 /// and a call per filter was the largest single cost of a decision at organization scale.
 fn covering_filters(cache: &CoverCache, args: Vec<Value>) -> Result<Value> {
     let name = "cwl.covering_filters";

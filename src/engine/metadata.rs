@@ -4,7 +4,7 @@ use crate::findings::{Reference, RelatedResource, RemediateNames, RuleMeta, Seve
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// The `custom:` part of a check's METADATA.
+/// The `custom:` part of a rule's METADATA.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Custom {
@@ -65,8 +65,8 @@ pub fn package_of(source: &str) -> Option<String> {
 /// YAML 1.1's NEL, LS and PS).
 const YAML_BREAKS: [char; 4] = ['\r', '\u{85}', '\u{2028}', '\u{2029}'];
 
-/// The check described by the package-scoped METADATA block of `source`, if it declares `custom.id`.
-/// Blocks on rules, and package blocks without an id (libraries), are not checks.
+/// The rule described by the package-scoped METADATA block of `source`, if it declares `custom.id`.
+/// Blocks on Rego rules, and package blocks without an id (libraries), describe no rule.
 pub fn parse_rule(path: &str, source: &str) -> Result<Option<RuleMeta>, MetadataError> {
     let lines: Vec<&str> = source.lines().collect();
     let mut i = 0;
@@ -123,18 +123,7 @@ pub fn parse_rule(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadata
         }
         let custom: Custom = serde_json::from_value(custom)
             .map_err(|e| err(format!("custom: {}", one_line(&e.to_string()))))?;
-        let severity = match custom.severity.to_ascii_uppercase().as_str() {
-            "LOW" => Severity::Low,
-            "MEDIUM" => Severity::Medium,
-            "HIGH" => Severity::High,
-            "CRITICAL" => Severity::Critical,
-            _ => {
-                return Err(err(format!(
-                    "custom.severity \"{}\" is not LOW, MEDIUM, HIGH or CRITICAL",
-                    custom.severity
-                )))
-            }
-        };
+        let severity: Severity = custom.severity.parse().map_err(err)?;
         let title = block
             .title
             .ok_or_else(|| err("a rule needs a title".into()))?;
@@ -177,10 +166,10 @@ fn references(blocks: Vec<ReferenceBlock>) -> Result<Vec<Reference>, String> {
             ));
         }
         for id in &b.benchmarks {
-            if super::benchmark::find(id).is_none() {
+            if crate::findings::benchmark::find(id).is_none() {
                 return Err(format!(
                     "custom.references: unknown benchmark \"{id}\" (known: {})",
-                    super::benchmark::ids()
+                    crate::findings::benchmark::ids()
                 ));
             }
             if seen.contains(&id.as_str()) {
@@ -195,7 +184,7 @@ fn references(blocks: Vec<ReferenceBlock>) -> Result<Vec<Reference>, String> {
         .into_iter()
         .map(|b| {
             let mut benchmarks = b.benchmarks;
-            benchmarks.sort_by_key(|id| super::benchmark::rank(id));
+            benchmarks.sort_by_key(|id| crate::findings::benchmark::rank(id));
             Reference {
                 pattern: b.pattern.trim().to_string(),
                 benchmarks,
@@ -203,7 +192,11 @@ fn references(blocks: Vec<ReferenceBlock>) -> Result<Vec<Reference>, String> {
             }
         })
         .collect();
-    out.sort_by_key(|r| r.benchmarks.first().map(|id| super::benchmark::rank(id)));
+    out.sort_by_key(|r| {
+        r.benchmarks
+            .first()
+            .map(|id| crate::findings::benchmark::rank(id))
+    });
     Ok(out)
 }
 

@@ -4,7 +4,7 @@ pub mod benchmark;
 pub mod builtins;
 pub mod metadata;
 
-pub use crate::findings::{Reference, RemediateNames, RuleMeta, Severity};
+use crate::findings::RuleMeta;
 pub use metadata::MetadataError;
 
 use regorus::utils::limits::ExecutionTimerConfig;
@@ -17,7 +17,7 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_policies.rs"));
 }
 
-/// The rule every check package defines: one decision object per account.
+/// The Rego rule every policy package defines: one decision object per account.
 pub const DECISION_RULE: &str = "decision";
 
 /// A line of a policy file and a column in it, where a problem is.
@@ -79,13 +79,13 @@ pub enum EngineError {
     MissingDecision(#[from] MissingDecision),
     #[error("unknown rule {0} (see `cwl-audit rules` for the ids)")]
     UnknownRule(String),
-    #[error("unknown benchmark {0} (choose one of {ids})", ids = benchmark::ids())]
+    #[error("unknown benchmark {0} (choose one of {ids})", ids = crate::findings::benchmark::ids())]
     UnknownBenchmark(String),
     #[error("{0}")]
     Internal(String),
 }
 
-/// The policies compiled into this binary (checks, libraries and their tests).
+/// The policies compiled into this binary (rules, libraries and their tests).
 pub fn builtin_sources() -> Vec<PolicySource> {
     embedded::EMBEDDED
         .iter()
@@ -364,7 +364,7 @@ pub fn missing_decisions(sources: &[PolicySource], rules: &[RuleMeta]) -> Vec<Mi
     out
 }
 
-/// The checks found in `sources` (package METADATA with `custom.id`), optionally only `selected`.
+/// The rules found in `sources` (package METADATA with `custom.id`), optionally only `selected`.
 pub fn rules(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleMeta>, EngineError> {
     let mut found: Vec<RuleMeta> = Vec::new();
     for s in sources.iter().filter(|s| !s.is_test()) {
@@ -390,12 +390,12 @@ pub fn rules(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleMe
     Ok(found)
 }
 
-/// One query binding `d<i>` to `[decision]` of check `i` (`[]` when it decides nothing, so one
-/// silent check does not make the whole query undefined). One statement per line: regorus bounds a
+/// One query binding `d<i>` to `[decision]` of rule `i` (`[]` when it decides nothing, so one
+/// silent rule does not make the whole query undefined). One statement per line: regorus bounds a
 /// line's length. A package segment that is not an identifier is quoted; the others stay dotted,
 /// which regorus resolves to the rule statically (a quoted reference was slower).
-fn all_query(checks: &[RuleMeta]) -> String {
-    checks
+fn all_query(rules: &[RuleMeta]) -> String {
+    rules
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -419,14 +419,14 @@ fn all_query(checks: &[RuleMeta]) -> String {
         .join("\n")
 }
 
-/// Compiled checks, ready to decide accounts. Clone it per worker: clones share the compiled modules.
+/// Compiled rules, ready to decide accounts. Clone it per worker: clones share the compiled modules.
 #[derive(Clone)]
 pub struct Evaluator {
     engine: Engine,
     pub rules: Vec<RuleMeta>,
     /// The benchmark whose reference patterns decide (an id of [`benchmark::BENCHMARKS`]).
     pub benchmark: String,
-    /// The query that decides every check at once (see `decide_all`), built once.
+    /// The query that decides every rule at once (see `decide_all`), built once.
     all_query: String,
     /// Bound of one evaluation, for regorus and for the coverage builtins.
     time_limit: Duration,
@@ -436,9 +436,9 @@ pub struct Evaluator {
 }
 
 impl Evaluator {
-    /// Compiles `sources` to decide the `selected` checks (all when empty) by the default benchmark.
+    /// Compiles `sources` to decide the `selected` rules (all when empty) by the default benchmark.
     pub fn new(sources: &[PolicySource], selected: &[String]) -> Result<Self, EngineError> {
-        Self::with_benchmark(sources, selected, benchmark::DEFAULT)
+        Self::with_benchmark(sources, selected, crate::findings::benchmark::DEFAULT)
     }
 
     /// [`Evaluator::new`] deciding by the reference patterns `benchmark` prescribes (an id of
@@ -448,13 +448,13 @@ impl Evaluator {
         selected: &[String],
         benchmark: &str,
     ) -> Result<Self, EngineError> {
-        if benchmark::find(benchmark).is_none() {
+        if crate::findings::benchmark::find(benchmark).is_none() {
             return Err(EngineError::UnknownBenchmark(benchmark.to_string()));
         }
         let eval_sources: Vec<PolicySource> =
             sources.iter().filter(|s| !s.is_test()).cloned().collect();
-        // Every check's references, not only the selected ones': a policy may decide by another
-        // check's patterns.
+        // Every rule's references, not only the selected ones': a policy may decide by another
+        // rule's patterns.
         let all = rules(&eval_sources, &[])?;
         let rules = rules(&eval_sources, selected)?;
         let mut engine = compile(&eval_sources)?;
@@ -515,11 +515,11 @@ impl Evaluator {
         self.engine.set_input(input);
     }
 
-    /// The decisions of every check for the current input, in the order of `checks`, from one
-    /// query: what the checks share (the trails, their status and home snapshots, in `lib.chain`)
-    /// is then computed once per account instead of once per check. `Err` when the query fails as
-    /// a whole (one check's error or time limit fails them all); the caller then decides check by
-    /// check, so the report names the check at fault.
+    /// The decisions of every rule for the current input, in the order of `rules`, from one
+    /// query: what the rules share (the trails, their status and home snapshots, in `lib.chain`)
+    /// is then computed once per account instead of once per rule. `Err` when the query fails as
+    /// a whole (one rule's error or time limit fails them all); the caller then decides rule by
+    /// rule, so the report names the rule at fault.
     pub fn decide_all(&mut self) -> Result<Vec<Value>, String> {
         let _bound = builtins::time_bound(self.time_limit);
         let results = self
@@ -539,21 +539,21 @@ impl Evaluator {
             .collect())
     }
 
-    /// The value of rule `name` in `check`'s package (e.g. a custom policy's `reference`, which
+    /// The value of Rego rule `name` in `rule`'s package (e.g. a custom policy's `reference`, which
     /// names its pattern in Rego only), when it is defined and evaluates without input.
-    pub fn rule_value(&mut self, check: &RuleMeta, name: &str) -> Option<Value> {
+    pub fn rule_value(&mut self, rule: &RuleMeta, name: &str) -> Option<Value> {
         let _bound = builtins::time_bound(self.time_limit);
         self.engine
-            .eval_rule(format!("data.{}.{name}", check.package))
+            .eval_rule(format!("data.{}.{name}", rule.package))
             .ok()
             .filter(|v| *v != Value::Undefined)
     }
 
-    /// The decision of `check` for the current input. `Undefined` when the policy decided nothing.
-    pub fn decide(&mut self, check: &RuleMeta) -> Result<Value, String> {
+    /// The decision of `rule` for the current input. `Undefined` when the policy decided nothing.
+    pub fn decide(&mut self, rule: &RuleMeta) -> Result<Value, String> {
         let _bound = builtins::time_bound(self.time_limit);
         self.engine
-            .eval_rule(format!("data.{}.{}", check.package, DECISION_RULE))
+            .eval_rule(format!("data.{}.{}", rule.package, DECISION_RULE))
             .map_err(|e| compact_error(&e.to_string()))
     }
 }

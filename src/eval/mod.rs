@@ -6,9 +6,10 @@ mod place;
 mod plan;
 pub mod timings;
 
-use crate::engine::{self, EngineError, Evaluator, PolicySource, RuleMeta};
+use crate::engine::{self, EngineError, Evaluator, PolicySource};
 use crate::findings::{
-    AccountInfo, Finding, Level, Link, Location, Notification, OrgAccount, RunResult, Verdict,
+    AccountInfo, Finding, Level, Link, Location, Notification, OrgAccount, RuleMeta, RunResult,
+    Verdict,
 };
 use crate::manifest;
 use crate::snapshot::{self, LoadError, Snapshot};
@@ -27,7 +28,7 @@ pub struct Options {
     /// Wall-clock bound of one policy evaluation (one account's rules together; after a stop, each
     /// rule alone).
     pub time_limit: Duration,
-    /// Whose reference patterns decide: an id of [`engine::benchmark::BENCHMARKS`].
+    /// Whose reference patterns decide: an id of [`crate::findings::benchmark::BENCHMARKS`].
     pub benchmark: String,
 }
 
@@ -39,7 +40,7 @@ impl Options {
             policy_dirs: Vec::new(),
             rules: Vec::new(),
             time_limit: engine::DEFAULT_TIME_LIMIT,
-            benchmark: engine::benchmark::DEFAULT.to_string(),
+            benchmark: crate::findings::benchmark::DEFAULT.to_string(),
         }
     }
 
@@ -218,16 +219,16 @@ impl Gathered {
     }
 }
 
-/// Every check's finding for the account whose input `ev` holds (`ai`: its index, for the memory
-/// bound's message). All checks are decided by one query; if it fails, one at a time, so the
-/// failing check is known and the others still decided.
+/// Every rule's finding for the account whose input `ev` holds (`ai`: its index, for the memory
+/// bound's message). All rules are decided by one query; if it fails, one at a time, so the
+/// failing rule is known and the others still decided.
 fn decide(
     ev: &mut Evaluator,
-    checks: &[RuleMeta],
+    rules: &[RuleMeta],
     account: &str,
     ai: usize,
 ) -> Vec<(Finding, Option<Notification>)> {
-    let together = if checks.len() > 1 {
+    let together = if rules.len() > 1 {
         crate::memlimit::set_current(crate::memlimit::ALL_RULES, ai);
         timings::time(timings::Phase::Decide, || ev.decide_all()).ok()
     } else {
@@ -235,13 +236,13 @@ fn decide(
     };
     match together {
         Some(all) => timings::time(timings::Phase::Findings, || {
-            checks
+            rules
                 .iter()
                 .zip(all)
                 .map(|(rule, d)| to_finding(rule, account, Ok(d)))
                 .collect()
         }),
-        None => checks
+        None => rules
             .iter()
             .enumerate()
             .map(|(ri, rule)| {
@@ -278,7 +279,7 @@ fn read_manifests(
 ) -> (Vec<manifest::Loaded>, Vec<manifest::Refused>, Vec<PathBuf>) {
     let (manifest_files, files): (Vec<PathBuf>, Vec<PathBuf>) = files
         .into_iter()
-        .partition(|f| manifest::is_manifest_path(f));
+        .partition(|f| snapshot::is_manifest_path(f));
     let mut manifests = Vec::new();
     let mut refused = Vec::new();
     for f in &manifest_files {
@@ -448,10 +449,10 @@ fn decide_plan(
     }
     drop(resident);
     evaluator.set_accounts(Value::from(data))?;
-    let checks = evaluator.rules.clone();
+    let rules = evaluator.rules.clone();
     let benchmark = evaluator.benchmark.clone();
     crate::memlimit::set_names(
-        checks
+        rules
             .iter()
             .map(|c| format!("{} ({})", c.id, c.source))
             .collect(),
@@ -475,7 +476,7 @@ fn decide_plan(
                     return (Vec::new(), loaded);
                 };
                 ev.set_input(input);
-                let findings = decide(ev, &checks, &account.id, ai);
+                let findings = decide(ev, &rules, &account.id, ai);
                 crate::memlimit::set_current(usize::MAX, usize::MAX);
                 // Frees the account now rather than when the worker decides its next one.
                 ev.set_input(Value::Null);
@@ -484,7 +485,7 @@ fn decide_plan(
         )
         .collect();
     drop(resident_inputs);
-    let mut findings = Vec::with_capacity(decided.len() * checks.len());
+    let mut findings = Vec::with_capacity(decided.len() * rules.len());
     let mut notifications = Vec::new();
     for (fs, loaded) in decided {
         if let Some(mut l) = loaded {
@@ -504,7 +505,7 @@ fn decide_plan(
     } = gathered;
     let place_started = std::time::Instant::now();
     resolve_locations(&mut findings, &paths_by_key, read_lines);
-    let rule_ids: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
+    let rule_ids: Vec<String> = rules.iter().map(|c| c.id.clone()).collect();
     let applied = manifest::apply(
         &manifest::Run {
             manifests,
@@ -586,7 +587,7 @@ fn decide_plan(
     let mut inputs: Vec<String> = used.into_iter().map(|(_, p)| p).collect();
     inputs.extend(manifests.iter().map(|m| m.path.clone()));
     Ok(RunResult {
-        rules: checks,
+        rules,
         findings,
         notifications: errors,
         inputs,

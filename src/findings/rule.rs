@@ -35,6 +35,23 @@ impl Severity {
     }
 }
 
+/// METADATA's `custom.severity`, in any case; the error is the message for its policy.
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "LOW" => Ok(Severity::Low),
+            "MEDIUM" => Ok(Severity::Medium),
+            "HIGH" => Ok(Severity::High),
+            "CRITICAL" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "custom.severity \"{s}\" is not LOW, MEDIUM, HIGH or CRITICAL"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelatedResource {
     #[serde(rename = "ref")]

@@ -448,13 +448,11 @@ fn touched(f: &Finding) -> Vec<Touched> {
                 what: what.clone(),
             });
         }
-        // arn:partition:service:region:account:resource
         if let Some(arn) = s("arn") {
-            let parts: Vec<&str> = arn.splitn(6, ':').collect();
-            if parts.len() == 6 && parts[0] == "arn" && is_account_id(parts[4]) {
+            if let Some(a) = crate::arn::Arn::parse(&arn).filter(|a| is_account_id(a.account)) {
                 out.push(Touched {
-                    account: parts[4].to_string(),
-                    region: Some(parts[3].to_string()).filter(|r| !r.is_empty()),
+                    account: a.account.to_string(),
+                    region: Some(a.region.to_string()).filter(|r| !r.is_empty()),
                     what,
                 });
             }

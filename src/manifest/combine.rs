@@ -44,12 +44,11 @@ impl Entry<'_> {
             pointer: format!("/accounts/{}", self.index),
             line: self.manifest.lines.get(self.index).copied().unwrap_or(1),
             region: m.regions.first().cloned().unwrap_or_default(),
-            resource: Some(format!(
-                "arn:{}:organizations::{}:account/{}/{}",
-                m.organization.partition,
-                m.organization.management_account_id,
-                m.organization.id,
-                self.account.account_id
+            resource: Some(crate::arn::organization_account(
+                &m.organization.partition,
+                &m.organization.management_account_id,
+                &m.organization.id,
+                &self.account.account_id,
             )),
             name: self.account.name.clone(),
         }

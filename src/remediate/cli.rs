@@ -120,7 +120,7 @@ pub fn calls(s: &Step) -> Vec<Call> {
             role_arn,
             role_name,
         } => {
-            let part = trail_arn.split(':').nth(1).unwrap_or("aws");
+            let part = crate::arn::Arn::parse(trail_arn).map_or("aws", |a| a.partition);
             let lg_arn = crate::arn::build(
                 part,
                 "logs",

@@ -73,7 +73,8 @@ fn build(steps: &[&Step]) -> Template {
     // Resources created in this template, by ARN or name -> logical id (others refer to them).
     let mut topics: Vec<(String, String)> = Vec::new();
     let mut log_groups: Vec<(String, String)> = Vec::new();
-    let mut trails: Vec<(String, String)> = Vec::new();
+    // The trails this template creates, by (account, name), with their resource ids.
+    let mut trails: Vec<((String, String), String)> = Vec::new();
     let topic_ref =
         |topics: &Vec<(String, String)>, arn: &str| match topics.iter().find(|(a, _)| a == arn) {
             Some((_, logical)) => r#ref(logical),
@@ -213,10 +214,11 @@ fn build(steps: &[&Step]) -> Template {
                 );
                 // Matched by account and name: the ARN of a trail this template creates is not known
                 // before it exists.
-                let created = trails.iter().find(|(a, _)| {
-                    a.rsplit(':').next() == trail_arn.rsplit(':').next()
-                        && a.split(':').nth(4) == trail_arn.split(':').nth(4)
-                });
+                let key = crate::arn::Arn::parse(trail_arn)
+                    .and_then(|a| Some((a.account, crate::arn::trail_name(&a)?)));
+                let created = trails
+                    .iter()
+                    .find(|((account, name), _)| key == Some((account.as_str(), name.as_str())));
                 match created {
                     // The trail is created by this template: it delivers to the log group directly.
                     Some((_, trail_id)) => {
@@ -252,11 +254,7 @@ fn build(steps: &[&Step]) -> Template {
                         "IncludeGlobalServiceEvents": true,
                         "EventSelectors": cli::all_management_events()}}),
                 );
-                let arn = format!(
-                    "arn:aws:cloudtrail:{}:{}:trail/{name}",
-                    step.region, step.account_id
-                );
-                trails.push((arn, id));
+                trails.push(((step.account_id.clone(), name.clone()), id));
             }
             _ => t
                 .outside

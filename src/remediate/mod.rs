@@ -3,12 +3,12 @@
 //! CloudFormation templates ([`cloudformation`]) or Terraform configurations ([`terraform`]). Nothing here calls AWS or runs a command: the
 //! output is text for a person to review and run.
 //!
-//! How a plan is made: evaluate the snapshots with the real checks; for every failing rule of every
+//! How a plan is made: evaluate the snapshots with the real rules; for every failing rule of every
 //! account, turn the finding's broken link (its typed `link`, `resource`, JSON `location` and
 //! `chain` evidence) plus the snapshot data at that location into one fix; apply the fixes to an
 //! in-memory copy of the snapshots (as AWS would apply them), and evaluate again. Repeat until every
 //! rule passes or no fix is known. So a plan holds every missing piece, not only the first broken
-//! link, reuses the names the snapshots show, and is verified by the same checks that reported the
+//! link, reuses the names the snapshots show, and is verified by the same rules that reported the
 //! failures. Pieces that several rules need (a trail fix, the SNS topic an account and region's
 //! alarms notify) are planned once and shared. Each rule's filter pattern is the rule's own
 //! reference, read from its policy (`custom.references`, or the policy's `reference` rule).
@@ -23,44 +23,15 @@ pub mod cloudformation;
 pub mod safe;
 pub mod terraform;
 
-use crate::engine::{Evaluator, RemediateNames, RuleMeta};
+use crate::engine::Evaluator;
 use crate::eval;
 use crate::findings::{Finding, Link, Verdict};
+use crate::findings::{RemediateNames, RuleMeta};
 use crate::snapshot;
 use safe::Kind;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-
-/// `--format` of `remediate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// AWS CLI commands: a shell script to review and run (one guarded block per account).
-    Cli,
-    /// CloudFormation templates (JSON), one per account and region with something to create.
-    Cloudformation,
-    /// Terraform configurations (HCL), one per account and region, each with its own guarded
-    /// `provider "aws"` block; existing trails, filters and alarms are imported and restated.
-    Terraform,
-}
-
-/// `cwl-audit remediate --help` examples and notes.
-pub const HELP: &str = "Every failing rule of the loaded policies is remediated (the fifteen CIS monitoring \
-rules, and custom rules built on lib.chain); --rule and --account narrow the plan. Each failing account \
-gets the steps that are missing, tailored to its snapshots (its trail, log group, filter, alarm and topic \
-names), each rule's filter with the reference pattern of its policy; pieces rules share (a trail fix, one \
-SNS topic per account and region) are planned once. The plan is checked by applying the steps to a copy \
-of the snapshots and evaluating again. Unknown findings get no fixes, only the data to collect. \
-Placeholders such as <SECURITY_EMAIL> stand for what snapshots cannot know. A value that breaks AWS's \
-naming rules makes its step a manual one. Nothing is ever run or deployed by cwl-audit.
-
-Examples:
-  cwl-audit remediate
-  cwl-audit remediate snapshots/ --account 333333333333 > fix-333.sh
-  cwl-audit remediate --rule CWL-014 --format cloudformation --output-dir fixes/
-  cwl-audit remediate --format terraform --output-dir fixes/   # fixes/<account>-<region>/main.tf
-
-Exit codes: 0 plan written, 2 usage or input error.";
 
 /// Names used only where the snapshots show none to reuse and the policy has no `custom.remediate`.
 pub const DEFAULT_NAMESPACE: &str = "CISBenchmark";
@@ -314,7 +285,7 @@ fn strings_in(v: &Value, out: &mut Vec<(Kind, String)>) {
 pub struct Step {
     pub account_id: String,
     pub region: String,
-    /// The broken link this step mends, in the check's words (the first rule's that needed it).
+    /// The broken link this step mends, in the rule's words (the first rule's that needed it).
     pub fixes: String,
     /// The rules this step is planned for (several when shared).
     pub rules: Vec<String>,
@@ -387,9 +358,9 @@ impl Step {
 /// How a rule's plan ends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// With the steps applied to the snapshots, the check passes.
+    /// With the steps applied to the snapshots, the rule passes.
     Passes,
-    /// The steps are not enough; the check's verdict and message after them.
+    /// The steps are not enough; the rule's verdict and message after them.
     Remaining { verdict: Verdict, message: String },
     /// `unknown`: no fixes, collect this data first.
     Collect(Vec<String>),
@@ -539,10 +510,9 @@ fn filters_in_use(
         .iter()
         .filter(|f| f.verdict == Verdict::Pass && f.rule_id != except)
     {
-        let links = f.chain.as_array().map(Vec::as_slice).unwrap_or(&[]);
-        let lg = links.iter().find(|l| l["link"] == "log_group");
-        let filter = links.iter().find(|l| l["link"] == "filter");
-        if let (Some(lg), Some(filter)) = (lg, filter) {
+        if let (Some(lg), Some(filter)) =
+            (f.chain_entry(&Link::LogGroup), f.chain_entry(&Link::Filter))
+        {
             let s = |v: &Value, k: &str| str_of(v, k).unwrap_or_default().to_string();
             out.insert((
                 s(lg, "account"),
@@ -559,7 +529,7 @@ fn filters_in_use(
 /// that does not pass; each round re-evaluates the working copy in memory.
 pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
     let benchmark = if req.benchmark.is_empty() {
-        crate::engine::benchmark::DEFAULT.to_string()
+        crate::findings::benchmark::DEFAULT.to_string()
     } else {
         req.benchmark.clone()
     };
@@ -570,8 +540,8 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
         ..eval::Options::new(req.paths.clone())
     }
     .compile()?;
-    let checks = ev.rules.clone();
-    let fixes: BTreeMap<String, RuleFix> = checks
+    let rules = ev.rules.clone();
+    let fixes: BTreeMap<String, RuleFix> = rules
         .iter()
         .map(|c| (c.id.clone(), RuleFix::of(c, &mut ev, &benchmark)))
         .collect();
@@ -586,7 +556,7 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
             .filter(|n| n.level == crate::findings::Level::Error)
             .map(|n| n.message.clone())
             .collect(),
-        rule_ids: checks.iter().map(|c| c.id.clone()).collect(),
+        rule_ids: rules.iter().map(|c| c.id.clone()).collect(),
         inputs: result.inputs.clone(),
         ..Plan::default()
     };
@@ -838,9 +808,8 @@ fn partition_of(work: &Work, account: &str) -> String {
 }
 
 fn is_topic(x: &str) -> bool {
-    arn(x).is_some_and(|a| {
-        x.split(':').nth(2) == Some("sns") && !a.resource.is_empty() && !a.resource.contains(':')
-    })
+    arn(x)
+        .is_some_and(|a| a.service == "sns" && !a.resource.is_empty() && !a.resource.contains(':'))
 }
 
 fn confirmed(sub: &Value) -> bool {
@@ -905,7 +874,7 @@ fn meant_for(pattern: &str, reference: &str) -> bool {
 }
 
 /// The fixes for a failing finding's broken link; empty when no fix is known (the plan then ends
-/// with the check's message).
+/// with the rule's message).
 fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
     let Some(loc) = &f.location else {
         return vec![];
@@ -1035,11 +1004,7 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
         }
         Link::Alarm if spot == Spot::Alarms => {
             // No alarm on the filter's metric: create one, notifying a topic.
-            let Some(metric) = f
-                .chain
-                .as_array()
-                .and_then(|c| c.iter().rev().find(|l| l["link"] == "metric"))
-            else {
+            let Some(metric) = f.last_chain_entry(&Link::Metric) else {
                 return vec![];
             };
             let names = ctx.fix.names.clone();
@@ -1098,10 +1063,7 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                 })];
             }
             // Restate the alarm with settings that fire on one event, keeping its name and actions.
-            let metric = f
-                .chain
-                .as_array()
-                .and_then(|c| c.iter().rev().find(|l| l["link"] == "metric"));
+            let metric = f.last_chain_entry(&Link::Metric);
             let mut alarm = Map::new();
             for k in [
                 "AlarmName",
@@ -1338,9 +1300,11 @@ fn choose_topic(
     let topic = match known.first() {
         Some(t) => t.clone(),
         None => {
-            let topic = format!(
-                "arn:{}:sns:{region}:{account}:{DEFAULT_TOPIC}",
-                partition_of(ctx.work, account)
+            let topic = crate::arn::topic(
+                &partition_of(ctx.work, account),
+                region,
+                account,
+                DEFAULT_TOPIC,
             );
             for action in [
                 Action::CreateTopic {
@@ -1409,10 +1373,7 @@ fn apply(step: &Step, work: &mut Work) {
     let key = (step.account_id.clone(), step.region.clone());
     match &step.action {
         Action::CreateTrail { name } => {
-            let trail_arn = format!(
-                "arn:{partition}:cloudtrail:{}:{}:trail/{name}",
-                step.region, step.account_id
-            );
+            let trail_arn = crate::arn::trail(&partition, &step.region, &step.account_id, name);
             let record = json!({
                 "Name": name, "TrailARN": trail_arn, "HomeRegion": step.region,
                 "S3BucketName": BUCKET_PLACEHOLDER, "IsMultiRegionTrail": true,
@@ -1459,10 +1420,7 @@ fn apply(step: &Step, work: &mut Work) {
             role_arn,
             role_name,
         } => {
-            let lg = format!(
-                "arn:{partition}:logs:{}:{}:log-group:{log_group}:*",
-                step.region, step.account_id
-            );
+            let lg = crate::arn::log_group(&partition, &step.region, &step.account_id, log_group);
             let role = role_arn
                 .clone()
                 .unwrap_or_else(|| crate::arn::role(&partition, &step.account_id, role_name));
@@ -1517,9 +1475,11 @@ fn apply(step: &Step, work: &mut Work) {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let mut new = Value::Object(alarm.clone());
-            new["AlarmArn"] = json!(format!(
-                "arn:{partition}:cloudwatch:{}:{}:alarm:{name}",
-                step.region, step.account_id
+            new["AlarmArn"] = json!(crate::arn::alarm(
+                &partition,
+                &step.region,
+                &step.account_id,
+                name
             ));
             if let Some(doc) = work.get_mut(&key) {
                 let alarms = ensure(doc, "/cloudwatch/MetricAlarms");
@@ -1602,7 +1562,7 @@ fn for_trail(work: &mut Work, trail_arn: &str, f: impl Fn(&mut Value)) {
 
 // ------------------------------------------------------------------ unknown: what to collect
 
-/// For an `unknown` finding: which data would let the check decide, instead of a guessed fix.
+/// For an `unknown` finding: which data would let the rule decide, instead of a guessed fix.
 fn what_to_collect(f: &Finding, work: &Work) -> Vec<String> {
     let mut out = Vec::new();
     let Some(loc) = &f.location else {

@@ -628,7 +628,9 @@ fn existing_trail(
     for x in selector_blocks(sel.get("EventSelectors"), sel.get("AdvancedEventSelectors"))? {
         b.body.push(Item::Block(x));
     }
-    let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+    let account = crate::arn::Arn::parse(arn)
+        .map(|a| a.account.to_string())
+        .unwrap_or_default();
     Ok(TrailDraft {
         res,
         import: Some(arn.to_string()),
@@ -641,11 +643,12 @@ fn existing_trail(
 /// The draft of the trail `arn` names: one this file creates (matched by account and name: its
 /// ARN is not known before it exists), or one imported.
 fn trail_for<'a>(file: &'a mut File, plan: &Plan, arn: &str) -> Result<&'a mut TrailDraft, String> {
-    let name = arn
-        .rsplit_once(":trail/")
-        .map(|(_, n)| n)
+    let parsed = crate::arn::Arn::parse(arn);
+    let name = parsed
+        .as_ref()
+        .and_then(crate::arn::trail_name)
         .unwrap_or_default();
-    let account = arn.split(':').nth(4).unwrap_or_default();
+    let account = parsed.map(|a| a.account).unwrap_or_default();
     let i = match file.trails.iter().position(|t| {
         t.import.as_deref() == Some(arn)
             || (t.import.is_none() && t.name == name && t.account == account)

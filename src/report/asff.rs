@@ -216,9 +216,12 @@ fn finding(f: &Finding, run: &RunResult, now: Millis) -> AsffFinding {
     AsffFinding {
         schema_version: SCHEMA_VERSION,
         id: cut(&interop::finding_uid(f, &partition), 512),
-        product_arn: format!(
-            "arn:{partition}:securityhub:{region}:{0}:product/{0}/default",
-            f.account_id
+        product_arn: crate::arn::build(
+            &partition,
+            "securityhub",
+            &region,
+            &f.account_id,
+            &format!("product/{}/default", f.account_id),
         ),
         product_name: "cwl-audit",
         company_name: "cwl-audit",

@@ -18,7 +18,7 @@
 //! the file:line, the notes, the rule's remediation steps and, for CWL-014, the `cwl-audit
 //! remediate` command line. To keep an organization's report small, the detail is drawn from the
 //! data block on demand, and its strings are stored once each ([`Strings`]).
-use crate::engine::RuleMeta;
+use crate::findings::RuleMeta;
 use crate::findings::{Finding, Level, RunResult, Verdict};
 use crate::text::{clean, clean_lines};
 use serde_json::{json, Value};

@@ -8,7 +8,7 @@
 //! by default: 5.1 ... 5.15), read from each rule's METADATA `frameworks`; rules without a control
 //! there (custom policies) come after, by id. Id order (`CIS-4.11` before `CIS-4.5`) means nothing
 //! to a reader of the benchmark.
-use crate::engine::benchmark;
+use crate::findings::benchmark;
 use crate::findings::{Finding, Level, RunResult, Verdict};
 use crate::text::clean;
 use anstyle::{AnsiColor, Style};

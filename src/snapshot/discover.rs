@@ -43,7 +43,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
                 // a file so that its error is reported: skipped in silence, a run manifest that is
                 // not a file would make its failed accounts disappear.
                 Ok(e) if !e.file_type().is_dir() && is_json(e.path()) => files.push(e.into_path()),
-                Ok(e) if e.file_type().is_dir() && crate::manifest::is_manifest_path(e.path()) => {
+                Ok(e) if e.file_type().is_dir() && is_manifest_path(e.path()) => {
                     errors.push(LoadError::new(
                         &display_path(e.path()),
                         "a directory named like a run manifest: the manifest of this collection is not usable",
@@ -87,6 +87,16 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 fn is_json(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Is this file a run manifest (by name)? Snapshots live at `<account>/<region>.json`, so the names
+/// never collide; `eval` reads such files as manifests, never as snapshots. Decided here, where
+/// inputs are found, so that finding files needs nothing from `manifest` (which names its files
+/// `cwl-audit-manifest[.shard-I-of-N].json`; a test there keeps the two in step).
+pub fn is_manifest_path(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("cwl-audit-manifest") && n.ends_with(".json"))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ mod parse;
 mod scan;
 mod schema;
 
-pub use discover::discover;
+pub use discover::{discover, is_manifest_path};
 pub use locate::{line_col, locate, locate_many, pointer_at};
 pub use scan::{scan, Scan};
 pub use schema::{is_region, PARTITIONS};

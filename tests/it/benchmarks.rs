@@ -91,7 +91,7 @@ fn six_security_group_events_fail_the_newest_cis_and_say_security_hub_accepts_th
         );
         Org::new()
             .with(s)
-            .eval_by(cwl_audit::engine::benchmark::DEFAULT, &["CWL-004"])
+            .eval_by(cwl_audit::findings::benchmark::DEFAULT, &["CWL-004"])
     };
     assert_eq!(default.findings[0].verdict, Fail);
 }
@@ -253,7 +253,7 @@ fn a_control_outside_the_benchmark_is_decided_by_the_newest_cis_pattern() {
 /// root-usage account: the other controls fail at their filter, CWL-014 passes everywhere.
 #[test]
 fn every_benchmark_decides_every_control() {
-    for b in cwl_audit::engine::benchmark::BENCHMARKS {
+    for b in cwl_audit::findings::benchmark::BENCHMARKS {
         let r = Org::new().with(compliant(A, E1)).eval_by(b.id, &[]);
         assert!(
             r.notifications.is_empty(),

@@ -510,7 +510,7 @@ fn ou_collects_only_that_ou_and_the_ous_below_it() {
     let dirs: BTreeSet<String> = std::fs::read_dir(out.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !manifest::is_manifest_path(Path::new(n)))
+        .filter(|n| !cwl_audit::snapshot::is_manifest_path(Path::new(n)))
         .collect();
     let ids: BTreeSet<String> = expected.keys().map(|n| org.id_of(n).to_string()).collect();
     assert_eq!(dirs, ids);

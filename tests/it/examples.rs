@@ -1,14 +1,14 @@
-//! The fifteen CIS monitoring controls: every reference pattern of every check (one per benchmark
+//! The fifteen CIS monitoring controls: every reference pattern of every rule (one per benchmark
 //! version group, from `custom.references`) is decided by the coverage engine (it covers itself;
 //! the weakened pattern of its tests does not cover the default one, with a counter-example), the
-//! groups are what the check's frameworks map to, and every check's bundled examples
+//! groups are what the rule's frameworks map to, and every rule's bundled examples
 //! (policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}) get the verdict their directory names.
 //! The bundled snapshot files (those examples and the demo's snapshots/) are what their generators
 //! write.
 use crate::support::{bundled, rego_string};
-use cwl_audit::engine::benchmark;
 use cwl_audit::engine::metadata::parse_rule;
-use cwl_audit::engine::RuleMeta;
+use cwl_audit::findings::benchmark;
+use cwl_audit::findings::RuleMeta;
 use cwl_audit::pattern::{covers, matches};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +21,7 @@ fn checks_dir() -> PathBuf {
     root().join("policies/aws/cloudwatch")
 }
 
-struct Check {
+struct Rule {
     id: String,
     meta: RuleMeta,
     /// The reference of the default benchmark (the newest CIS).
@@ -29,7 +29,7 @@ struct Check {
     weakened: String,
 }
 
-fn checks() -> Vec<Check> {
+fn rules() -> Vec<Rule> {
     let mut out = Vec::new();
     let mut paths: Vec<PathBuf> = std::fs::read_dir(checks_dir())
         .unwrap()
@@ -55,7 +55,7 @@ fn checks() -> Vec<Check> {
             .unwrap_or_else(|| panic!("{}: no custom.references", meta.id))
             .pattern
             .clone();
-        out.push(Check {
+        out.push(Rule {
             id: meta.id.clone(),
             meta,
             reference,
@@ -67,7 +67,7 @@ fn checks() -> Vec<Check> {
 
 #[test]
 fn fifteen_controls_with_distinct_ids() {
-    let cs = checks();
+    let cs = rules();
     let mut ids: Vec<&str> = cs.iter().map(|c| c.id.as_str()).collect();
     ids.sort();
     ids.dedup();
@@ -79,7 +79,7 @@ fn fifteen_controls_with_distinct_ids() {
 /// filter does not.
 #[test]
 fn every_reference_pattern_is_decided() {
-    for c in checks() {
+    for c in rules() {
         for r in &c.meta.references {
             let same = covers(&r.pattern, &r.pattern);
             assert!(
@@ -110,12 +110,12 @@ fn benchmarks_of(framework: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// Each check has a reference for exactly the benchmarks its frameworks map to, every entry says
+/// Each rule has a reference for exactly the benchmarks its frameworks map to, every entry says
 /// where its text comes from, and entries are real differences: two groups whose patterns match
 /// the same events would be one version written twice.
 #[test]
 fn references_cover_the_mapped_benchmarks_and_differ_by_meaning() {
-    for c in checks() {
+    for c in rules() {
         let mut want: Vec<&str> = c
             .meta
             .frameworks
@@ -170,7 +170,7 @@ fn references_cover_the_mapped_benchmarks_and_differ_by_meaning() {
 /// and 4.13. Every other control prescribes the same events in every benchmark it is part of.
 #[test]
 fn the_controls_whose_reference_differs_by_version() {
-    let mut differing: Vec<String> = checks()
+    let mut differing: Vec<String> = rules()
         .into_iter()
         .filter(|c| c.meta.references.len() > 1)
         .map(|c| c.id)
@@ -217,7 +217,7 @@ fn verdicts(dir: &Path, id: &str) -> Vec<(String, String)> {
 
 #[test]
 fn bundled_examples_get_their_verdicts() {
-    for c in checks() {
+    for c in rules() {
         let dir = checks_dir().join("examples").join(&c.id);
         let pass = verdicts(&dir.join("pass"), &c.id);
         assert!(

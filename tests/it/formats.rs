@@ -305,14 +305,13 @@ fn eval_to(args: &[&str], name: &str) -> (tempfile::TempDir, std::path::PathBuf)
     (dir, out)
 }
 
-/// The demo's root-usage findings as OCSF, pinned, and all fifteen rules validated with
+/// The demo's root-usage findings as OCSF, and all fifteen rules validated with
 /// py-ocsf-models (plus: no key the model does not know, the verdict in compliance.status_id,
 /// status_id and status_code, unknown never a pass).
 #[test]
 fn demo_ocsf_is_valid() {
     let o = run(&["eval", "snapshots", "--rule", "CWL-014", "-f", "ocsf"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    insta::assert_snapshot!("demo_ocsf", stdout(&o));
     let events: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(events.len(), 9, "one per account and rule, passes included");
     let unknown = events
@@ -332,8 +331,8 @@ fn demo_ocsf_is_valid() {
     assert_valid("ocsf.py", &out);
 }
 
-/// The demo as ASFF: one line per account (each account's findings are one call), each line
-/// pinned pretty-printed, and all fifteen rules validated against botocore's model.
+/// The demo as ASFF: one line per account (each account's findings are one call), and all
+/// fifteen rules validated against botocore's model.
 #[test]
 fn demo_asff_is_valid() {
     let o = run(&["eval", "snapshots", "--rule", "CWL-014", "-f", "asff"]);
@@ -344,11 +343,6 @@ fn demo_asff_is_valid() {
         .map(|l| serde_json::from_str(l).expect("each line is one JSON document"))
         .collect();
     assert_eq!(lines.len(), 9);
-    let pretty: Vec<String> = lines
-        .iter()
-        .map(|l| serde_json::to_string_pretty(l).unwrap())
-        .collect();
-    insta::assert_snapshot!("demo_asff", pretty.join("\n"));
     let statuses: Vec<(&str, &str)> = lines
         .iter()
         .map(|l| {
@@ -540,4 +534,182 @@ fn asff_batches_split_at_100_findings_and_by_account() {
     assert!(v.status.success(), "{}{}", stdout(&v), stderr(&v));
     let summary: serde_json::Value = serde_json::from_str(stdout(&v).trim()).unwrap();
     assert_eq!(summary["batches"], serde_json::json!([100, 100, 30, 5]));
+}
+
+/// What one report says of one account and rule: the verdict and where (file, line).
+type Said = std::collections::BTreeMap<(String, String), (String, String, u64)>;
+
+/// `eval snapshots -f FORMAT` (all fifteen rules) on standard output.
+fn demo_as(format: &str) -> String {
+    let o = run(&["eval", "snapshots", "-f", format]);
+    assert_eq!(o.status.code(), Some(1), "{format}: {}", stderr(&o));
+    stdout(&o)
+}
+
+fn text(v: &serde_json::Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn said_by_json(doc: &serde_json::Value) -> Said {
+    doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                (text(&r["account_id"]), text(&r["rule_id"])),
+                (
+                    text(&r["verdict"]),
+                    text(&r["location"]["path"]),
+                    r["location"]["line"].as_u64().unwrap_or(0),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The value of `name="..."` in a tag's text (JUnit's attributes are XML-escaped; the demo's
+/// account ids, rule ids and paths need no escape).
+fn attr(tag: &str, name: &str) -> String {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key).map(|i| i + key.len()).unwrap_or(tag.len());
+    tag[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Each report format is a pure function of the run's result, pinned on a hand-made result in
+/// `src/report/tests.rs`; end to end, the one pinned report is the demo's JSON (`cli::demo_json`).
+/// This test ties the others to it on the demo with all fifteen rules: every format names the
+/// same verdict at the same file and line for every account and rule (SARIF lists only what does
+/// not pass; the HTML matrix has no locations).
+#[test]
+fn every_format_says_what_the_json_report_says() {
+    let json: serde_json::Value = serde_json::from_str(&demo_as("json")).expect("JSON");
+    let want = said_by_json(&json);
+    assert_eq!(want.len(), 9 * 15, "one finding per account and rule");
+
+    // JUnit: one testcase per account (name) and rule (classname); <failure> is fail, <error>
+    // unknown, neither pass.
+    let junit = demo_as("junit");
+    let mut got = Said::new();
+    for case in junit.split("<testcase ").skip(1) {
+        let tag = format!(" {}", &case[..case.find('>').expect("end of tag")]);
+        let tag = tag.as_str();
+        let body = case.split("</testcase>").next().unwrap_or_default();
+        let verdict = if tag.ends_with('/') {
+            "pass"
+        } else if body.contains("<failure ") {
+            "fail"
+        } else if body.contains("<error ") {
+            "unknown"
+        } else {
+            "?"
+        };
+        got.insert(
+            (attr(tag, "name"), attr(tag, "classname")),
+            (
+                verdict.into(),
+                attr(tag, "file"),
+                attr(tag, "line").parse().unwrap_or(0),
+            ),
+        );
+    }
+    assert_eq!(got, want, "JUnit");
+
+    // SARIF: a result per finding that does not pass.
+    let sarif: serde_json::Value = serde_json::from_str(&demo_as("sarif")).expect("SARIF");
+    let got: Said = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let at = &r["locations"][0]["physicalLocation"];
+            (
+                (text(&r["properties"]["account_id"]), text(&r["ruleId"])),
+                (
+                    text(&r["properties"]["verdict"]),
+                    text(&at["artifactLocation"]["uri"]),
+                    at["region"]["startLine"].as_u64().unwrap_or(0),
+                ),
+            )
+        })
+        .collect();
+    let not_passing: Said = want
+        .iter()
+        .filter(|(_, (v, _, _))| v != "pass")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(got, not_passing, "SARIF");
+
+    // OCSF: one event per account and rule.
+    let ocsf: Vec<serde_json::Value> = serde_json::from_str(&demo_as("ocsf")).expect("OCSF");
+    let got: Said = ocsf
+        .iter()
+        .map(|e| {
+            let own = &e["unmapped"]["cwl_audit"];
+            (
+                (
+                    text(&e["cloud"]["account"]["uid"]),
+                    text(&e["metadata"]["event_code"]),
+                ),
+                (
+                    text(&own["verdict"]),
+                    text(&own["location"]["path"]),
+                    own["location"]["line"].as_u64().unwrap_or(0),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got, want, "OCSF");
+
+    // ASFF: one finding per account and rule, over the batches (one JSON document per line).
+    let mut got = Said::new();
+    for line in demo_as("asff").lines() {
+        let batch: serde_json::Value = serde_json::from_str(line).expect("ASFF batch");
+        for f in batch["Findings"].as_array().expect("Findings") {
+            let fields = &f["ProductFields"];
+            let at = text(&fields["cwl-audit/location"]);
+            let (path, line) = at.rsplit_once(':').expect("path:line");
+            got.insert(
+                (text(&f["AwsAccountId"]), text(&f["GeneratorId"])),
+                (
+                    text(&fields["cwl-audit/verdict"]),
+                    path.to_string(),
+                    line.parse().unwrap_or(0),
+                ),
+            );
+        }
+    }
+    assert_eq!(got, want, "ASFF");
+
+    // HTML: the matrix, a row per account with a cell per rule in the header's order.
+    let html = demo_as("html");
+    let rules: Vec<String> = html
+        .split("<th class=\"rule\" ")
+        .skip(1)
+        .map(|th| attr(&format!(" {th}"), "data-rule"))
+        .collect();
+    assert_eq!(rules.len(), 15, "a column per rule");
+    let mut got = std::collections::BTreeMap::new();
+    for row in html.split("<tr data-i=").skip(1) {
+        let row = row.split("</tr>").next().unwrap_or_default();
+        let account = attr(row, "data-account");
+        let cells: Vec<String> = row
+            .split("<td class=\"v-")
+            .skip(1)
+            .map(|c| c.split('"').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(cells.len(), rules.len(), "{account}: a cell per rule");
+        for (rule, verdict) in rules.iter().zip(cells) {
+            got.insert((account.clone(), rule.clone()), verdict);
+        }
+    }
+    let verdicts: std::collections::BTreeMap<(String, String), String> = want
+        .iter()
+        .map(|(k, (v, _, _))| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(got, verdicts, "HTML matrix");
 }

@@ -51,7 +51,7 @@ pub fn write(root: &Path, files: &[File]) -> std::io::Result<()> {
 }
 
 /// `root_usage_alarm.rego` -> `RootUsage`: the name a rule's filter and alarm are given here.
-fn camel(rule: &cwl_audit::engine::RuleMeta) -> String {
+fn camel(rule: &cwl_audit::findings::RuleMeta) -> String {
     let stem = Path::new(&rule.source)
         .file_stem()
         .expect("a policy file")
@@ -244,7 +244,7 @@ pub fn demo_snapshots() -> Vec<File> {
 
 /// The one-account snapshot of a control example: the complete chain of `rule` with a filter of
 /// `pattern`.
-fn control_example(rule: &cwl_audit::engine::RuleMeta, pattern: &str) -> Value {
+fn control_example(rule: &cwl_audit::findings::RuleMeta, pattern: &str) -> Value {
     let a = EXAMPLE_ACCOUNT;
     let mut s = empty(a, HOME);
     let lg = format!("aws-cloudtrail-logs-{a}");

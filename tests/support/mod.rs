@@ -47,7 +47,7 @@ impl Org {
 
     pub fn eval(&self) -> RunResult {
         let dir = self.write();
-        self.keep_for_crosscheck(dir.path(), cwl_audit::engine::benchmark::DEFAULT);
+        self.keep_for_crosscheck(dir.path(), cwl_audit::findings::benchmark::DEFAULT);
         eval::run(&Options::new(vec![PathBuf::from(dir.path())])).expect("policies compile")
     }
 
@@ -75,7 +75,7 @@ impl Org {
         serde_json::to_string(&self.snapshots.values().collect::<Vec<_>>())
             .expect("serialize")
             .hash(&mut h);
-        let default = benchmark == cwl_audit::engine::benchmark::DEFAULT;
+        let default = benchmark == cwl_audit::findings::benchmark::DEFAULT;
         if !default {
             benchmark.hash(&mut h);
         }

@@ -17,7 +17,9 @@
 //! tests' short names, and the names the CloudTrail console gives (the demo snapshots, the control
 //! examples and the benchmark organization look like real accounts).
 #![allow(dead_code)]
-use cwl_audit::engine::{self, benchmark, RuleMeta};
+use cwl_audit::engine;
+use cwl_audit::findings::benchmark;
+use cwl_audit::findings::RuleMeta;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
