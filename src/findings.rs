@@ -233,6 +233,26 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// A run that decided nothing because of `error` (a policy that does not compile, an unknown
+    /// rule): written where the report would have been, so a report of an earlier run is not left
+    /// behind to be taken for this one (SARIF then says `executionSuccessful: false`).
+    pub fn failed(benchmark: &str, error: String) -> RunResult {
+        RunResult {
+            rules: Vec::new(),
+            findings: Vec::new(),
+            notifications: vec![Notification {
+                level: Level::Error,
+                message: error,
+                path: None,
+                line: None,
+            }],
+            inputs: Vec::new(),
+            benchmark: benchmark.to_string(),
+            accounts: BTreeMap::new(),
+            organization: BTreeMap::new(),
+        }
+    }
+
     pub fn count(&self, v: Verdict) -> usize {
         self.findings.iter().filter(|f| f.verdict == v).count()
     }

@@ -9,7 +9,8 @@
 //! in YAML 1.1 and in many viewers, so a name could start a line of its own in a comment; and a
 //! zero-width character makes two different names look the same. Each of
 //! these is replaced by a space, so the text keeps its length in characters and its words apart.
-//! Machine formats (JSON, SARIF, JUnit, OCSF, ASFF) keep strings exact: their serializers escape.
+//! Machine formats (JSON, SARIF, OCSF, ASFF) keep strings exact: their serializers escape. JUnit is
+//! cleaned too: its only readers are test-report pages that show it to a person.
 use std::borrow::Cow;
 
 /// Whether `c` must not reach a reader as it is.

@@ -79,6 +79,39 @@ fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {
     }
 }
 
+/// `--output` onto one of the input snapshots is refused: the report would replace it.
+fn refuse_input<'a>(out: &Path, inputs: impl IntoIterator<Item = &'a Path>) -> anyhow::Result<()> {
+    match inputs.into_iter().find(|i| same_file(i, out)) {
+        Some(input) => Err(fail(format!(
+            "--output {} is an input snapshot ({}); refusing to overwrite it",
+            out.display(),
+            input.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The report of a run that failed before deciding, written to `out` unless `out` is one of the
+/// snapshots under `paths`.
+fn write_report(
+    out: &Path,
+    paths: &[std::path::PathBuf],
+    format: Format,
+    failed: &RunResult,
+    render: &RenderOptions,
+) -> anyhow::Result<()> {
+    let (files, _) = cwl_audit::snapshot::discover(paths);
+    refuse_input(out, files.iter().map(|f| f.as_path()))?;
+    let bytes = report::render(format, failed, render);
+    fsutil::write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))
+}
+
+fn print_report(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = stdout.write_all(bytes).and_then(|_| stdout.flush());
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     cwl_audit::memlimit::set_limit(args.memory_limit.saturating_mul(1 << 20));
     // Found before the paths move into the options: the work tree is that of the first PATH.
@@ -93,11 +126,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         time_limit: std::time::Duration::from_secs_f64(args.time_limit),
         benchmark: args.benchmark,
     };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let render = RenderOptions {
+        color: to_terminal && !no_color,
+        category: args.category,
+        verbosity: verbosity(),
+        source_root: Some(source_root.clone()),
+    };
     let started = std::time::Instant::now();
     eval::timings::init_from_env();
     let result = match eval::run(&opts) {
         Ok(r) => r,
-        Err(e) => return Err(messages::fail_engine(&e)),
+        Err(e) => {
+            // Nothing was decided, but a report of an earlier run must not stay where this one
+            // goes: the file (or a machine format on stdout) says the run failed, and why.
+            let failed = RunResult::failed(&opts.benchmark, e.to_string());
+            let write = match &args.output {
+                Some(out) => write_report(out, &opts.paths, args.format, &failed, &render),
+                None if args.format != Format::Text => {
+                    print_report(&report::render(args.format, &failed, &render));
+                    Ok(())
+                }
+                None => Ok(()),
+            };
+            return match write {
+                Ok(()) => Err(messages::fail_engine(&e)),
+                Err(w) => {
+                    messages::error(e.to_string());
+                    Err(w)
+                }
+            };
+        }
     };
     if verbosity() > 0 {
         messages::status(format!(
@@ -107,14 +167,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             started.elapsed()
         ));
     }
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let render = RenderOptions {
-        color: to_terminal && !no_color,
-        category: args.category,
-        verbosity: verbosity(),
-        source_root: Some(source_root.clone()),
-    };
     if args.format == Format::Sarif {
         if let Some(w) = report::sarif::outside_checkout_warning(&result, &source_root) {
             messages::warning(w);
@@ -124,20 +176,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bytes = report::render(args.format, &result, &render);
     match &args.output {
         Some(out) => {
-            if let Some(input) = result.inputs.iter().find(|i| same_file(Path::new(i), out)) {
-                return Err(fail(format!(
-                    "--output {} is an input snapshot ({input}); refusing to overwrite it",
-                    out.display()
-                )));
-            }
+            refuse_input(out, result.inputs.iter().map(Path::new))?;
             fsutil::write_atomic(out, &bytes)
                 .with_context(|| format!("cannot write {}", out.display()))?;
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = stdout.write_all(&bytes).and_then(|_| stdout.flush());
-        }
+        None => print_report(&bytes),
     }
     eval::timings::add(eval::timings::Phase::Report, report_started.elapsed());
     if let Some(t) = eval::timings::summary(started) {

@@ -2,7 +2,14 @@
 //! fail -> <failure>; unknown -> <error> (it could not be proven either way, and by default it
 //! fails the build like a failure). Unreadable inputs are error cases in a suite of their own, so a
 //! pipeline cannot show green while a snapshot was ignored.
+//!
+//! Unlike the other machine formats, JUnit's only readers are CI test-report pages that show the
+//! messages to a person, and it names no resource a tool matches on: every text from the run
+//! (messages, paths, notes, names) is [`clean`]ed first, as the text report is, so a bidi or
+//! zero-width character in a snapshot cannot reorder or hide what the page shows. The line breaks
+//! between a message and its location are the report's own.
 use crate::findings::{Level, RunResult, Verdict};
+use crate::text::clean;
 use std::fmt::Write as _;
 
 /// Escapes text for XML 1.0 attributes and content; characters XML 1.0 cannot carry become U+FFFD.
@@ -45,28 +52,34 @@ pub fn render(result: &RunResult) -> String {
         let _ = writeln!(
             suites,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{nf}\" errors=\"{ne}\" skipped=\"0\">",
-            esc(&format!("{} {}", rule.id, rule.title)),
+            esc(&clean(&format!("{} {}", rule.id, rule.title))),
             cases.len()
         );
         for f in cases {
             let file = f
                 .location
                 .as_ref()
-                .map(|l| format!(" file=\"{}\" line=\"{}\"", esc(&l.path), l.line))
+                .map(|l| format!(" file=\"{}\" line=\"{}\"", esc(&clean(&l.path)), l.line))
                 .unwrap_or_default();
             let _ = write!(
                 suites,
                 "    <testcase classname=\"{}\" name=\"{}\"{file}",
-                esc(&f.rule_id),
-                esc(&f.account_id)
+                esc(&clean(&f.rule_id)),
+                esc(&clean(&f.account_id))
             );
             let detail = || {
-                let mut d = f.message.clone();
+                let mut d = clean(&f.message).into_owned();
                 if let Some(l) = &f.location {
-                    let _ = write!(d, "\nat {}:{} ({})", l.path, l.line, l.pointer);
+                    let _ = write!(
+                        d,
+                        "\nat {}:{} ({})",
+                        clean(&l.path),
+                        l.line,
+                        clean(&l.pointer)
+                    );
                 }
                 for n in &f.notes {
-                    let _ = write!(d, "\nnote: {n}");
+                    let _ = write!(d, "\nnote: {}", clean(n));
                 }
                 d
             };
@@ -75,10 +88,10 @@ pub fn render(result: &RunResult) -> String {
                     let _ = writeln!(suites, "/>");
                 }
                 Verdict::Fail => {
-                    let _ = writeln!(suites, ">\n      <failure type=\"fail\" message=\"{}\">{}</failure>\n    </testcase>", esc(&f.message), esc(&detail()));
+                    let _ = writeln!(suites, ">\n      <failure type=\"fail\" message=\"{}\">{}</failure>\n    </testcase>", esc(&clean(&f.message)), esc(&detail()));
                 }
                 Verdict::Unknown => {
-                    let _ = writeln!(suites, ">\n      <error type=\"unknown\" message=\"{}\">{}</error>\n    </testcase>", esc(&f.message), esc(&detail()));
+                    let _ = writeln!(suites, ">\n      <error type=\"unknown\" message=\"{}\">{}</error>\n    </testcase>", esc(&clean(&f.message)), esc(&detail()));
                 }
             }
         }
@@ -98,8 +111,8 @@ pub fn render(result: &RunResult) -> String {
             let _ = writeln!(
                 suites,
                 "    <testcase classname=\"inputs\" name=\"{}\">\n      <error type=\"input\" message=\"{}\"/>\n    </testcase>",
-                esc(&name),
-                esc(&n.message)
+                esc(&clean(&name)),
+                esc(&clean(&n.message))
             );
         }
         suites.push_str("  </testsuite>\n");

@@ -504,6 +504,90 @@ fn output_never_overwrites_an_input() {
     assert_eq!(std::fs::read(&snap).unwrap(), before);
 }
 
+/// A run that stops before deciding (a policy that does not compile, an unknown rule) still
+/// replaces the report file of an earlier run with one that says it failed: a CI step that
+/// uploads the file must never send the old findings as this run's. Never onto an input.
+#[test]
+fn a_run_that_stops_before_deciding_leaves_no_stale_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("broken.rego"),
+        "package broken\n\ndecision := {\n",
+    )
+    .unwrap();
+    let snapshots = root().join("snapshots");
+    let snapshots = snapshots.to_str().unwrap();
+    for (why, extra) in [
+        ("unknown rule NOPE", vec!["--rule", "NOPE"]),
+        ("broken.rego:", vec!["--policy-dir", "policies"]),
+    ] {
+        for format in ["sarif", "json", "junit"] {
+            let out = dir.path().join(format!("report.{format}"));
+            std::fs::write(&out, "a report of an earlier run").unwrap();
+            let mut args = vec!["eval", snapshots, "-f", format, "-o", out.to_str().unwrap()];
+            args.extend(&extra);
+            let o = run_in(dir.path(), &args);
+            assert_eq!(o.status.code(), Some(2), "{why} {format}: {}", stderr(&o));
+            assert!(stderr(&o).contains(why), "{why} {format}: {}", stderr(&o));
+            let text = std::fs::read_to_string(&out).unwrap();
+            assert!(
+                !text.contains("earlier run"),
+                "{why} {format}: stale report"
+            );
+            assert!(
+                text.contains(why),
+                "{why} {format}: the reason is in the report:\n{text}"
+            );
+            match format {
+                "sarif" => {
+                    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    let inv = &doc["runs"][0]["invocations"][0];
+                    assert_eq!(inv["executionSuccessful"], false, "{why}");
+                    assert_eq!(doc["runs"][0]["results"], serde_json::json!([]), "{why}");
+                    let v = Command::new(root().join("scripts/validate-sarif.sh"))
+                        .arg(&out)
+                        .output()
+                        .expect("run validator");
+                    assert!(v.status.success(), "{why}: {}{}", stdout(&v), stderr(&v));
+                }
+                "json" => {
+                    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    assert_eq!(doc["summary"]["errors"], 1, "{why}");
+                }
+                _ => assert!(text.contains("errors=\"1\""), "{why}: {text}"),
+            }
+        }
+    }
+    // A machine format on stdout says so too; the text format prints the error line only.
+    let o = run_in(
+        dir.path(),
+        &["eval", snapshots, "--rule", "NOPE", "-f", "json"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(doc["summary"]["errors"], 1);
+    let o = run_in(dir.path(), &["eval", snapshots, "--rule", "NOPE"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    // Onto an input snapshot: refused, the snapshot untouched.
+    let snap = dir.path().join("s.json");
+    std::fs::copy(root().join("snapshots/333333333333/us-east-1.json"), &snap).unwrap();
+    let before = std::fs::read(&snap).unwrap();
+    let o = run_in(
+        dir.path(),
+        &["eval", "s.json", "--rule", "NOPE", "-o", "s.json"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is an input snapshot"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&snap).unwrap(), before);
+}
+
 #[test]
 fn output_file_is_written_and_summary_goes_to_stderr() {
     let dir = tempfile::tempdir().unwrap();
