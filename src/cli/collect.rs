@@ -133,8 +133,9 @@ pub struct Args {
 #[cfg(not(feature = "collect"))]
 pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
     Err(fail(
-        "this cwl-audit was built without the `collect` feature (evaluator only); use a default build \
-         (`cargo install cwl-audit` or `cargo build`), or scripts/collect-with-aws-cli.sh",
+        "this cwl-audit was built without the `collect` feature (evaluator only); install the default \
+         build (the same `cargo install` without `--no-default-features`), or collect with \
+         scripts/collect-with-aws-cli.sh (the AWS CLI and jq only)",
     ))
 }
 

@@ -116,6 +116,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     cwl_audit::memlimit::set_limit(args.memory_limit.saturating_mul(1 << 20));
     // Found before the paths move into the options: the work tree is that of the first PATH.
     let source_root = match &args.source_root {
+        // A directory that is not there would make every URI relative to nothing real.
+        Some(dir) if !dir.is_dir() => {
+            return Err(fail(format!(
+                "--source-root {}: not a directory",
+                dir.display()
+            )))
+        }
         Some(dir) => report::uri::SourceRoot::new(dir),
         None => report::uri::SourceRoot::discover(&args.paths),
     };

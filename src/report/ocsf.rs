@@ -241,7 +241,10 @@ fn event<'a>(f: &'a Finding, run: &'a RunResult, now: Millis) -> Event<'a> {
             },
             profiles: ["cloud"],
             event_code: &f.rule_id,
-            uid: uid.clone(),
+            // One event per observation: the finding, the benchmark that decided it and when the
+            // state was collected. The same snapshots give the same event (a re-import is a
+            // duplicate); a new collection is a new event of the same finding.
+            uid: format!("{uid}/{}/{time}", run.benchmark),
         },
         finding_info: FindingInfo {
             uid,

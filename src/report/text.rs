@@ -279,7 +279,7 @@ fn flat(out: &mut String, by_account: &BTreeMap<&str, Vec<&Finding>>, color: boo
     }
 }
 
-/// `verbosity`: -1 only failing and unknown verdicts and errors; 0 grouped by account and cause;
+/// `verbosity`: -1 only failing and unknown verdicts and errors (no summary); 0 grouped by account and cause;
 /// 1+ every line with the chain evidence.
 pub fn render_with(result: &RunResult, color: bool, verbosity: i8) -> String {
     let rules = Rules::new(result);
@@ -310,7 +310,10 @@ pub fn render_with(result: &RunResult, color: bool, verbosity: i8) -> String {
         };
         let _ = writeln!(out, "{}: {}", paint(label, style, color), clean(&n.message));
     }
-    out.push_str(&result.summary_line());
-    out.push('\n');
+    // `-q` is quiet as for every command: no summary, so a run with nothing to fix prints nothing.
+    if verbosity >= 0 {
+        out.push_str(&result.summary_line());
+        out.push('\n');
+    }
     out
 }

@@ -70,6 +70,19 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
             errors.push(LoadError::new(&display_path(root), NO_SNAPSHOT));
         }
     }
+    // A path that is not UTF-8 cannot be named by any report (JSON strings, SARIF URIs): every
+    // finding in it would point at a file that does not exist, with U+FFFD for the bytes. Refused,
+    // named as well as it can be.
+    files.retain(|f| {
+        let named = f.to_str().is_some();
+        if !named {
+            errors.push(LoadError::new(
+                &display_path(f),
+                "file name is not valid UTF-8, so no report could name it: rename it (skipped)",
+            ));
+        }
+        named
+    });
     // The same file reached twice (`eval d d`, `eval d d/123456789012`) is read once: it is not
     // a second snapshot of its account and region. Only several roots can overlap, so one root
     // (the usual run, thousands of files) costs no path resolution.

@@ -187,6 +187,19 @@ fn sarif_outside_the_source_root_but_below_the_working_directory() {
         assert_eq!(base, None, "{uri}");
     }
     assert_valid_sarif(&out);
+    // A source root that is not a directory is a usage error, before anything is evaluated.
+    for bad in ["missing", "out.sarif"] {
+        let o = run_in(
+            &repo,
+            &["eval", "data/snaps", "-f", "sarif", "--source-root", bad],
+        );
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert_eq!(
+            stderr(&o),
+            format!("cwl-audit: error: --source-root {bad}: not a directory\n")
+        );
+        assert!(o.stdout.is_empty(), "{bad}");
+    }
 }
 
 /// Snapshots outside both the source root and the working directory: absolute `file://` URIs,

@@ -95,6 +95,37 @@ fn hostile_files_each_get_one_line_and_the_rest_is_evaluated() {
 }
 
 /// Huge arrays inside a valid snapshot are data, not an error: the verdict is still right.
+/// A file name that is not UTF-8 cannot be named by a report: one line saying so, exit 2, and the
+/// good snapshot beside it still reported. Never a finding pointing at a name with U+FFFD.
+#[test]
+fn a_file_name_that_is_not_utf8_is_refused_by_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = dir_with_good_snapshot();
+    let name = std::ffi::OsStr::from_bytes(b"bad-\xff\xfe.json");
+    let mut s = compliant("444444444444", "us-east-1");
+    set(
+        &mut s,
+        "/cloudwatch/MetricAlarms/0/ActionsEnabled",
+        json!(false),
+    );
+    write_json(&dir.path().join("in").join(name), &s);
+    let o = run_in(dir.path(), &["eval", "in", "--rule", "CWL-014"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(
+        error_lines(&o, dir.path()),
+        "error: in/bad-\u{FFFD}\u{FFFD}.json: file name is not valid UTF-8, so no report could name it: rename it (skipped)"
+    );
+    assert!(!text(&o).contains("444444444444"), "{}", text(&o));
+    assert_good_still_reported(&o);
+    let o = run_in(
+        dir.path(),
+        &["eval", "in", "--rule", "CWL-014", "-f", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["summary"]["errors"], 1);
+    assert_eq!(doc["results"].as_array().map(Vec::len), Some(1));
+}
+
 #[test]
 fn huge_arrays_are_evaluated() {
     let dir = tempfile::tempdir().expect("temp dir");

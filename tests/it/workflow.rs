@@ -661,8 +661,17 @@ fn quiet_and_verbose_text_reports() {
         quiet.contains("333333333333  1 fail, 14 pass\n  FAIL     CIS 5.3   CWL-014   Root Account Usage Alarm\n"),
         "{quiet}"
     );
-    // Accounts where every rule passes have nothing to say under -q.
+    // Accounts where every rule passes have nothing to say under -q, and there is no summary; a
+    // run with nothing to fix prints nothing at all.
     assert!(!quiet.contains("111111111111"), "{quiet}");
+    assert!(!quiet.contains("accounts, 15 rules"), "{quiet}");
+    let passing = run(&["-q", "eval", "snapshots/111111111111"]);
+    assert_eq!(passing.status.code(), Some(0), "{}", stderr(&passing));
+    assert_eq!(
+        stdout(&passing),
+        "",
+        "a passing run under -q prints nothing"
+    );
     let o = run(&["eval", "snapshots", "-v"]);
     let verbose = stdout(&o);
     assert!(
