@@ -1519,6 +1519,62 @@ fn help_texts_apply_to_their_command() {
 /// `make demo` builds the evaluator only into its own target directory: the full build's
 /// target/release/cwl-audit (with `collect`, the README's next step) is never replaced. The README
 /// says how to install both builds before it shows the demo.
+/// The README's `text` block that starts with `$ COMMAND`, without that line.
+fn readme_sample(command: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("```text\n$ {command}\n"))
+        .unwrap_or_else(|| panic!("README has a sample of `{command}`"));
+    let body = &readme[start..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("```").unwrap()]
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every line of `sample` except `...` (at any indent) appears in `output`, in the same order.
+#[track_caller]
+fn assert_sample_of(sample: &[String], output: &[String]) {
+    let mut rest = output.iter();
+    for line in sample.iter().filter(|l| l.trim() != "...") {
+        assert!(
+            rest.any(|o| o == line),
+            "README sample line not in the output (in order): {line:?}\noutput:\n{}",
+            output.join("\n")
+        );
+    }
+}
+
+/// The README's samples of `make demo` and `cwl-audit eval snapshots` are what they print: the
+/// same evaluations (the debug build stands in for the demo's release build), and the lines
+/// `make demo` echoes itself taken from the Makefile.
+#[test]
+fn readme_samples_are_real_output() {
+    let lines = |o: &std::process::Output| -> Vec<String> {
+        stdout(o).lines().map(str::to_string).collect()
+    };
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
+    let echoed: Vec<String> = makefile
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("@echo \""))
+        .map(|l| {
+            l.trim_end_matches('"')
+                .replace("\\`", "`")
+                .replace("$(DEMO_OUT)", "target/demo")
+        })
+        .collect();
+    let mut demo = lines(&run(&["eval", "snapshots", "--rule", "CWL-014"]));
+    let all = lines(&run(&["eval", "snapshots"]));
+    demo.push(String::new());
+    demo.push(echoed[0].clone());
+    demo.push(all.last().cloned().unwrap_or_default());
+    demo.push(echoed[1].clone());
+    assert_sample_of(&readme_sample("make demo"), &demo);
+    assert_sample_of(&readme_sample("cwl-audit eval snapshots"), &all);
+}
+
 #[test]
 fn make_demo_keeps_the_full_build_and_readme_installs_first() {
     let o = Command::new("make")
