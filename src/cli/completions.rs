@@ -2,8 +2,9 @@
 //!
 //! The scripts come from clap_complete, from a copy of the command tree prepared for completion
 //! ([`completion_command`]): every value gets what can complete it (rule ids, files, directories,
-//! or nothing for free text); the bash script gets one repair ([`repair_bash_states`]) and the fish
-//! script the values of positional arguments ([`fish_positional_values`]).
+//! or nothing for free text); the bash script gets two repairs ([`repair_bash_states`],
+//! [`bash_paths_at_positionals`]) and the fish script one ([`repair_fish_help`]) and the values of
+//! positional arguments ([`fish_positional_values`]).
 use super::messages::{self, verbosity};
 use super::output::emit;
 use super::Cli;
@@ -37,9 +38,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     clap_complete::generate(args.shell, &mut cmd, BIN, &mut out);
     match args.shell {
         clap_complete::Shell::Bash => {
-            out = repair_bash_states(&String::from_utf8_lossy(&out), BIN).into_bytes();
+            let script = repair_bash_states(&String::from_utf8_lossy(&out), BIN);
+            out = bash_paths_at_positionals(&script, &path_subcommands(&cmd)).into_bytes();
         }
-        clap_complete::Shell::Fish => out.extend(fish_positional_values(&cmd).into_bytes()),
+        clap_complete::Shell::Fish => {
+            let script = repair_fish_help(&String::from_utf8_lossy(&out));
+            out = (script + &fish_positional_values(&cmd)).into_bytes();
+        }
         _ => {}
     }
     emit(None, &out)?;
@@ -124,6 +129,94 @@ fn repair_bash_states(script: &str, bin: &str) -> String {
             }
             _ => out.push_str(line),
         }
+    }
+    out
+}
+
+/// The subcommands whose positional arguments are paths (no choices): `eval`, `remediate`, ...
+fn path_subcommands(cmd: &Command) -> Vec<String> {
+    cmd.get_subcommands()
+        .filter(|sub| {
+            sub.get_positionals().any(|a| {
+                a.get_value_parser().possible_values().is_none()
+                    && matches!(
+                        a.get_value_hint(),
+                        ValueHint::AnyPath | ValueHint::FilePath | ValueHint::DirPath
+                    )
+            })
+        })
+        .map(|sub| sub.get_name().to_string())
+        .collect()
+}
+
+/// clap_complete's bash script offers a subcommand's options wherever a word does not start with
+/// `-` and nothing else completes it, so `cwl-audit eval <TAB>` listed `--format --output ...`
+/// where the snapshot paths go. In the states of `subcommands` (whose positionals are paths),
+/// options complete only after a `-`; elsewhere the script offers nothing and the completion's
+/// `-o default` gives file names, as it does after `eval p<TAB>`.
+fn bash_paths_at_positionals(script: &str, subcommands: &[String]) -> String {
+    let states: Vec<String> = subcommands
+        .iter()
+        .map(|s| {
+            format!(
+                "{}__subcmd__{})",
+                BIN.replace('-', "__"),
+                s.replace('-', "_")
+            )
+        })
+        .collect();
+    let mut out = String::with_capacity(script.len());
+    let mut in_state = false;
+    for line in script.split_inclusive('\n') {
+        let t = line.trim();
+        if states.iter().any(|s| s == t) {
+            in_state = true;
+        } else if in_state && line.starts_with("            ;;") {
+            in_state = false;
+        }
+        if in_state && t == "if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then" {
+            out.push_str(&line.replace(" || ${COMP_CWORD} -eq 2", ""));
+        } else if in_state && line.starts_with("            COMPREPLY=( $(compgen -W \"${opts}\"") {
+            out.push_str("            COMPREPLY=()\n");
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// clap_complete's fish script offers `help`'s topics (the subcommands) only while no subcommand
+/// has been seen, and counts `help` itself among them, so `cwl-audit help <TAB>` offered file
+/// names. The condition is replaced by one that asks for a topic right after `help`.
+fn repair_fish_help(script: &str) -> String {
+    let prefix = format!(
+        "__fish_{}_using_subcommand help; and not __fish_seen_subcommand_from ",
+        BIN.replace('-', "_")
+    );
+    let function = format!("__fish_{}_help_needs_topic", BIN.replace('-', "_"));
+    let mut out = String::with_capacity(script.len());
+    let mut repaired = false;
+    for line in script.split_inclusive('\n') {
+        match line.find(&prefix) {
+            Some(at) => {
+                let rest = &line[at + prefix.len()..];
+                let end = rest.find('"').unwrap_or(rest.len());
+                out.push_str(&line[..at]);
+                out.push_str(&format!(
+                    "__fish_{}_using_subcommand help; and {function}",
+                    BIN.replace('-', "_")
+                ));
+                out.push_str(&rest[end..]);
+                repaired = true;
+            }
+            None => out.push_str(line),
+        }
+    }
+    if repaired {
+        // True when the word being completed is the first after `help` (global flags may precede it).
+        out.push_str(&format!(
+            "function {function}\n    set -l words (commandline -opc)\n    set -l at (contains -i -- help $words)\n    and test (count $words) -eq $at\nend\n"
+        ));
     }
     out
 }

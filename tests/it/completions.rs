@@ -75,8 +75,12 @@ fn cases() -> Vec<(&'static str, Expect)> {
                 "--format --output --policy-dir --rule --benchmark --fail-on",
             )),
         ),
-        // Paths: files and directories, only directories, or files.
+        // Paths: files and directories, only directories, or files. Where a path goes, an empty
+        // word offers the paths (options after a `-`).
         ("cwl-audit eval p", Exactly(words("pdir pfile.json"))),
+        ("cwl-audit eval ", Includes(words("pdir pfile.json"))),
+        ("cwl-audit remediate ", Includes(words("pdir pfile.json"))),
+        ("cwl-audit diff pdir ", Includes(words("pdir pfile.json"))),
         (
             "cwl-audit eval --output p",
             Exactly(words("pdir pfile.json")),
@@ -101,6 +105,12 @@ fn cases() -> Vec<(&'static str, Expect)> {
             Includes(words("bash elvish fish powershell zsh")),
         ),
         ("cwl-audit completions z", Exactly(words("zsh"))),
+        // `help` takes a subcommand.
+        ("cwl-audit help e", Exactly(words("eval explain"))),
+        (
+            "cwl-audit help ",
+            Includes(words("eval remediate diff collect")),
+        ),
         ("cwl-audit completions p", Exactly(words("powershell"))),
         (
             "cwl-audit iam-policy --partition aws-",
