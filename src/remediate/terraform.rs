@@ -97,8 +97,10 @@ impl Hcl {
             }
             Hcl::Map(entries) => {
                 out.push_str("{\n");
-                for (k, v) in entries {
-                    let _ = write!(out, "{:w$}{} = ", "", string(k), w = indent + 2);
+                let keys: Vec<String> = entries.iter().map(|(k, _)| string(k)).collect();
+                let widths = aligned(keys.iter().zip(entries).map(|(k, (_, v))| (k.len(), v)));
+                for ((k, (_, v)), w) in keys.iter().zip(entries).zip(widths) {
+                    let _ = write!(out, "{:i$}{k:<w$} = ", "", i = indent + 2);
                     v.render(indent + 2, out);
                     out.push('\n');
                 }
@@ -106,6 +108,35 @@ impl Hcl {
             }
         }
     }
+
+    /// Whether the value is written on the line of its `=` (a map opens a block of lines).
+    fn one_line(&self) -> bool {
+        !matches!(self, Hcl::Map(_))
+    }
+}
+
+/// The width each key is padded to, as `terraform fmt` aligns the `=` of an attribute: over each
+/// run of consecutive one-line attributes of a body, the longest key (in bytes, as hclwrite counts
+/// columns); an attribute whose value spans lines, and anything that is not an attribute, ends
+/// the run and is not padded. `attrs`: (key length, value) per item, `None` for a nested block.
+fn aligned<'a>(attrs: impl Iterator<Item = (usize, &'a Hcl)>) -> Vec<usize> {
+    let items: Vec<Option<usize>> = attrs.map(|(len, v)| v.one_line().then_some(len)).collect();
+    let mut widths = vec![0; items.len()];
+    let mut start = 0;
+    while start < items.len() {
+        let end = (start..items.len())
+            .find(|&i| items[i].is_none())
+            .unwrap_or(items.len());
+        let w = items[start..end]
+            .iter()
+            .flatten()
+            .max()
+            .copied()
+            .unwrap_or(0);
+        widths[start..end].fill(w);
+        start = end + 1;
+    }
+    widths
 }
 
 fn s(v: &str) -> Hcl {
@@ -179,10 +210,16 @@ impl Block {
             let _ = write!(out, " {}", string(l));
         }
         out.push_str(" {\n");
-        for item in &self.body {
+        let nested = Hcl::Map(Vec::new());
+        let widths = aligned(self.body.iter().map(|item| match item {
+            Item::Attr(k, v) => (k.len(), v),
+            // Not an attribute: ends the run like a multi-line value.
+            Item::Block(_) => (0, &nested),
+        }));
+        for (item, w) in self.body.iter().zip(widths) {
             match item {
                 Item::Attr(k, v) => {
-                    let _ = write!(out, "{:w$}{k} = ", "", w = indent + 2);
+                    let _ = write!(out, "{:i$}{k:<w$} = ", "", i = indent + 2);
                     v.render(indent + 2, out);
                     out.push('\n');
                 }

@@ -995,9 +995,45 @@ fn organization_stackset_template_is_cfn_lint_clean() {
 
 // ------------------------------------------------------------------ Terraform
 
-/// Parses Terraform files with python-hcl2 (tests/validators/hcl.py): path -> body.
+/// The `terraform` binary on PATH, if there is one. Nothing installs it (no registry here ships
+/// it); where it is missing the check is skipped with a message.
+fn terraform_binary() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("terraform"))
+            .find(|f| f.is_file())
+    })
+}
+
+/// The real Terraform reads the files as its own (`terraform fmt -check`: they parse, and they are
+/// formatted as `terraform fmt` writes them, so a repository's fmt check accepts them unchanged).
+/// No provider is needed (and none can be downloaded here), so `validate` is not run.
+fn terraform_fmt_check(files: &[PathBuf]) {
+    let Some(tf) = terraform_binary() else {
+        eprintln!("SKIPPED terraform fmt -check: no terraform on PATH");
+        return;
+    };
+    let o = Command::new(tf)
+        .args(["fmt", "-check", "-diff", "-list=false", "-no-color"])
+        .args(files)
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("run terraform");
+    assert!(
+        o.status.success(),
+        "terraform fmt -check rejects {files:?} (exit {:?}):\n{}{}",
+        o.status.code(),
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+/// Parses Terraform files with python-hcl2 (tests/validators/hcl.py): path -> body; the real
+/// Terraform checks them too ([`terraform_fmt_check`]).
 fn hcl_parse(files: &[PathBuf]) -> serde_json::Map<String, Value> {
     assert!(!files.is_empty(), "no Terraform file to parse");
+    terraform_fmt_check(files);
     let o = Command::new(python())
         .arg(root().join("tests/validators/hcl.py"))
         .args(files)
