@@ -1,4 +1,5 @@
-//! ARNs: the one parser and the one builder (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`).
+//! ARNs: the one parser and the one builder (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`), and
+//! the names inside them that several parts check: partitions, regions, account ids, role names.
 //!
 //! Parsing never validates the fields beyond their number: what a field may hold depends on who
 //! asks (`remediate` checks every value against AWS's naming rules before use, the snapshot scan
@@ -50,6 +51,30 @@ pub fn account_of(s: &str) -> Option<&str> {
 /// command line), since account ids also become directory names.
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The partitions whose snapshots cwl-audit reads (and whose ARNs it writes).
+pub const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
+
+/// A region code as AWS writes it (`us-east-1`, `us-gov-west-1`).
+pub fn is_region(s: &str) -> bool {
+    // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5 ...
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// An IAM role name: 1-64 letters, digits and `+=,.@_-`.
+pub fn is_role_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
@@ -121,13 +146,31 @@ pub fn trail_name<'a>(a: &Arn<'a>) -> Option<&'a str> {
 
 /// A CloudWatch Logs log group, as CloudTrail's `CloudWatchLogsLogGroupArn` names it (`:*`).
 pub fn log_group(partition: &str, region: &str, account: &str, name: &str) -> String {
+    format!("{}:*", log_group_bare(partition, region, account, name))
+}
+
+/// A CloudWatch Logs log group without the `:*` (the resource of an IAM statement, to which the
+/// statement appends its own suffixes).
+pub fn log_group_bare(partition: &str, region: &str, account: &str, name: &str) -> String {
     build(
         partition,
         "logs",
         region,
         account,
-        &format!("log-group:{name}:*"),
+        &format!("log-group:{name}"),
     )
+}
+
+/// The log group name of a CloudWatch Logs ARN (`log-group:NAME`, with or without `:*`).
+pub fn log_group_name<'a>(a: &Arn<'a>) -> Option<&'a str> {
+    let rest = a.resource.strip_prefix("log-group:")?;
+    Some(rest.strip_suffix(":*").unwrap_or(rest))
+}
+
+/// The last part of an ARN's resource (after its last `/` or `:`), to name a resource in a few
+/// words; the whole text when there is none.
+pub fn short_name(s: &str) -> &str {
+    s.rsplit(['/', ':']).next().unwrap_or(s)
 }
 
 #[cfg(test)]

@@ -264,7 +264,7 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
     // Trails: the home region's record (its copies in other regions and accounts only when they come or go).
     let home = |t: &Value| {
         str_of(t, "HomeRegion") == region
-            && str_of(t, "TrailARN").split(':').nth(4) == Some(account)
+            && crate::arn::Arn::parse(str_of(t, "TrailARN")).map(|a| a.account) == Some(account)
     };
     let trail_name = |t: &Value| format!("trail {}", str_of(t, "Name"));
     let trails = |d: &Value| -> Vec<Value> { items(d, "/cloudtrail/trailList").to_vec() };
@@ -376,7 +376,7 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
         format!(
             "{state} {} subscription of topic {}",
             str_of(s, "Protocol"),
-            topic.rsplit(':').next().unwrap_or(topic)
+            crate::arn::short_name(topic)
         )
     };
     c.keyed(

@@ -13,8 +13,8 @@
 //! into one standing per account, contradictions being input errors. `apply`: what that changes
 //! in a run's findings (a pass stands only on snapshots the collection wrote, along the whole
 //! chain).
-use crate::arn::is_account_id;
-use crate::snapshot::{self, is_region, LoadError, Place};
+use crate::arn::{is_account_id, is_region, PARTITIONS};
+use crate::snapshot::{self, LoadError, Place};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -248,7 +248,7 @@ impl Manifest {
                 ),
             );
         }
-        if !snapshot::PARTITIONS.contains(&self.organization.partition.as_str()) {
+        if !PARTITIONS.contains(&self.organization.partition.as_str()) {
             return bad(
                 "/organization/partition".into(),
                 format!("unknown partition {:?}", self.organization.partition),

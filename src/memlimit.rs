@@ -157,8 +157,15 @@ pub fn set_limit(bytes: usize) {
 
 /// Names what evaluation indexes refer to; called once per run.
 pub fn set_names(rules: Vec<String>, accounts: Vec<String>) {
-    let _ = RULES.set(rules);
-    let _ = ACCOUNTS.set(accounts);
+    // Rule ids and policy paths come from policy files: cleaned here, where allocating is still
+    // allowed, since the message is written from inside the allocator (it cannot clean then).
+    let clean = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .map(|s| crate::text::clean(&s).into_owned())
+            .collect()
+    };
+    let _ = RULES.set(clean(rules));
+    let _ = ACCOUNTS.set(clean(accounts));
 }
 
 /// The rule index meaning "every rule at once" (one query decides all rules of an account).

@@ -96,7 +96,7 @@ pub fn run(sources: &[PolicySource]) -> Result<Vec<TestCase>, EngineError> {
 /// [`run`] with a selection of tests, coverage and failure details.
 pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, EngineError> {
     let mut engine = engine::compile(sources)?;
-    // Checks read their reference patterns from data.cwl_audit (lib.benchmark), as under `eval`:
+    // Rules read their reference patterns from data.cwl_audit (lib.benchmark), as under `eval`:
     // tests see the default benchmark's and may choose another with `with data.cwl_audit.benchmark`.
     // A file whose METADATA does not parse is left out here; `eval` reports it.
     let rules: Vec<crate::findings::RuleMeta> = sources

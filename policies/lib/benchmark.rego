@@ -2,7 +2,7 @@
 # title: Reference patterns by benchmark version
 # description: |
 #   CIS AWS Foundations releases and AWS Security Hub prescribe different reference patterns for
-#   some controls (CIS v5.0 added ModifySecurityGroupRules to 4.10, for one). A check lists its
+#   some controls (CIS v5.0 added ModifySecurityGroupRules to 4.10, for one). A rule lists its
 #   patterns in its METADATA, `custom.references`: each pattern with the benchmarks that prescribe
 #   it. cwl-audit gives them to policies as data.cwl_audit.references[<rule id>] (groups of
 #   {"pattern", "benchmarks", "label"}, the newest CIS release's first; `label` names the
@@ -14,16 +14,16 @@ package lib.benchmark
 
 import data.lib.chain
 
-# The groups of check `id`, the default (newest CIS) group first.
+# The groups of rule `id`, the default (newest CIS) group first.
 _groups(id) := data.cwl_audit.references[id]
 
-# The position of the chosen benchmark's group. A benchmark without a pattern for the check (CIS
+# The position of the chosen benchmark's group. A benchmark without a pattern for the rule (CIS
 # v1.2 and Security Hub have no AWS Organizations control) decides by the default group.
 _chosen_index(gs) := i if {
 	i := [j | some j, g in gs; data.cwl_audit.benchmark in g.benchmarks][0]
 } else := 0
 
-# The pattern that decides check `id` under the chosen benchmark.
+# The pattern that decides rule `id` under the chosen benchmark.
 reference(id) := p if {
 	gs := _groups(id)
 	p := gs[_chosen_index(gs)].pattern
@@ -62,7 +62,7 @@ _group_verdict(i, g, ci, p, d0) := {"label": g.label, "passes": _passed(d0), "ch
 	d0.link in {"trail", "log_group"}
 } else := {"label": g.label, "passes": true, "chosen": false, "reason": ""} if {
 	# The passing chain's filter also catches every event of this pattern, and the links after the
-	# filter do not depend on the pattern (a filter that matches more passes unless the check
+	# filter do not depend on the pattern (a filter that matches more passes unless the rule
 	# rejects non-root events).
 	object.get(p, "reject_non_root", false) == false
 	cwl.filter_covers(_passing_filter(d0).pattern, g.pattern).covers == true

@@ -4,7 +4,7 @@
 #   The chain every CIS "log metric filter and alarm" control needs:
 #   multi-region logging trail -> CloudWatch Logs group -> metric filter that catches the events of a
 #   reference pattern -> metric -> alarm that fires on one event -> SNS topic with a confirmed
-#   subscription. A check calls decision(params) with params = {"reference": <filter pattern>,
+#   subscription. A rule calls decision(params) with params = {"reference": <filter pattern>,
 #   "label": <the events, in words, e.g. "root events">, "reject_non_root": <true when a filter that
 #   also matches other identities' events must fail, as for root usage; with false, a filter that
 #   matches more than the reference passes with a note>}. Links are followed by ARN (partition,

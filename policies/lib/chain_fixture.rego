@@ -1,5 +1,5 @@
 # METADATA
-# title: Test fixture for chain-based checks
+# title: Test fixture for chain-based rules
 # description: |
 #   A compliant single-account, single-region snapshot (multi-region trail -> log group -> metric
 #   filter -> metric -> alarm -> SNS topic with a confirmed subscription) whose metric filter has a

@@ -179,7 +179,7 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
                 .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
     };
     let role = args.member_role.clone().unwrap_or_default();
-    if !is_name(&role, 1) {
+    if !cwl_audit::arn::is_role_name(&role) {
         return Err(fail(format!(
             "--member-role {role:?} is not a role name (1-64 letters, digits and +=,.@_-)"
         )));

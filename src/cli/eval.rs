@@ -1,14 +1,12 @@
 //! `cwl-audit eval`: load snapshots, decide every rule, write the report, choose the exit code.
 use super::messages::{self, fail, verbosity};
-use super::output::same_file;
+use super::output::{emit, refuse_input};
 use super::{benchmark_parser, parse_seconds, EXIT_ERROR, EXIT_FINDINGS};
-use anyhow::Context as _;
 use clap::ValueEnum;
 use cwl_audit::eval;
 use cwl_audit::findings::{Level, RunResult, Verdict};
-use cwl_audit::fsutil;
 use cwl_audit::report::{self, Format, RenderOptions};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -79,18 +77,6 @@ fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {
     }
 }
 
-/// `--output` onto one of the input snapshots is refused: the report would replace it.
-fn refuse_input<'a>(out: &Path, inputs: impl IntoIterator<Item = &'a Path>) -> anyhow::Result<()> {
-    match inputs.into_iter().find(|i| same_file(i, out)) {
-        Some(input) => Err(fail(format!(
-            "--output {} is an input snapshot ({}); refusing to overwrite it",
-            out.display(),
-            input.display()
-        ))),
-        None => Ok(()),
-    }
-}
-
 /// The report of a run that failed before deciding, written to `out` unless `out` is one of the
 /// snapshots under `paths`.
 fn write_report(
@@ -102,14 +88,7 @@ fn write_report(
 ) -> anyhow::Result<()> {
     let (files, _) = cwl_audit::snapshot::discover(paths);
     refuse_input(out, files.iter().map(|f| f.as_path()))?;
-    let bytes = report::render(format, failed, render);
-    fsutil::write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))
-}
-
-fn print_report(bytes: &[u8]) {
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth a message.
-    let _ = stdout.write_all(bytes).and_then(|_| stdout.flush());
+    emit(Some(out), &report::render(format, failed, render))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -152,8 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let write = match &args.output {
                 Some(out) => write_report(out, &opts.paths, args.format, &failed, &render),
                 None if args.format != Format::Text => {
-                    print_report(&report::render(args.format, &failed, &render));
-                    Ok(())
+                    emit(None, &report::render(args.format, &failed, &render))
                 }
                 None => Ok(()),
             };
@@ -184,10 +162,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match &args.output {
         Some(out) => {
             refuse_input(out, result.inputs.iter().map(Path::new))?;
-            fsutil::write_atomic(out, &bytes)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            emit(Some(out), &bytes)?;
         }
-        None => print_report(&bytes),
+        None => emit(None, &bytes)?,
     }
     eval::timings::add(eval::timings::Phase::Report, report_started.elapsed());
     if let Some(t) = eval::timings::summary(started) {

@@ -13,7 +13,7 @@ pub struct Args {
     #[arg(long, value_name = "NAME", default_value = cwl_audit::iam::DEFAULT_MEMBER_ROLE, requires = "organization")]
     member_role: String,
     /// The partition of the role ARNs.
-    #[arg(long, value_name = "P", default_value = "aws", value_parser = ["aws", "aws-cn", "aws-us-gov"], requires = "organization")]
+    #[arg(long, value_name = "P", default_value = "aws", value_parser = cwl_audit::arn::PARTITIONS, requires = "organization")]
     partition: String,
     /// Print a CloudFormation template (YAML) of the member role, for a service-managed StackSet.
     #[arg(long, requires = "organization")]
@@ -22,12 +22,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let role = &args.member_role;
-    if role.is_empty()
-        || role.len() > 64
-        || !role
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
-    {
+    if !cwl_audit::arn::is_role_name(role) {
         return Err(fail(format!(
             "--member-role {role:?} is not a role name (1-64 letters, digits and +=,.@_-)"
         )));

@@ -1,7 +1,11 @@
 //! The `cwl-audit` command line: one file per command, each with its arguments (`Args`), its help
-//! text (`HELP`) and `run(args) -> anyhow::Result<ExitCode>`. A command's error leaves it one way,
-//! as `Err`; [`main`] prints it once (`cwl-audit: error: ...`, see [`messages`]) with exit code 2.
-//! Warnings, notes and per-item errors go through [`messages`] too, sanitized.
+//! text (`HELP`) and `run(args) -> anyhow::Result<ExitCode>` (the hidden `man` lives with
+//! `completions`, the hidden `builtin` takes no arguments). Exit code 2 comes three ways, and only
+//! these: a command's `Err`, which [`main`] prints once (`cwl-audit: error: ...`, see
+//! [`messages`]); a run that completed but read unusable input, which returns 2 after reporting
+//! each problem (`error: ...` lines, and inside the report); and clap's own usage errors. The
+//! memory bound (`memlimit`) is the one exit from inside: it stops in the allocator, where nothing
+//! can unwind. Warnings, notes and per-item errors go through [`messages`], sanitized.
 mod builtin;
 mod collect;
 mod completions;

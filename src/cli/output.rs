@@ -18,6 +18,21 @@ pub fn emit(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// An output path that is one of the input snapshots is refused: the output would replace it.
+pub fn refuse_input<'a>(
+    out: &Path,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> anyhow::Result<()> {
+    match inputs.into_iter().find(|i| same_file(i, out)) {
+        Some(input) => Err(super::messages::fail(format!(
+            "{} is an input snapshot ({}); refusing to overwrite it",
+            out.display(),
+            input.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Whether two paths name the same existing file.
 pub fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {

@@ -1,7 +1,7 @@
 //! `cwl-audit remediate`: the plan of each failing account as AWS CLI commands, CloudFormation or
 //! Terraform.
 use super::messages::{self, fail, fail_engine, verbosity};
-use super::output::{emit, same_file};
+use super::output::{emit, refuse_input};
 use super::{benchmark_parser, EXIT_ERROR};
 use anyhow::Context as _;
 use cwl_audit::fsutil;
@@ -67,17 +67,6 @@ Examples:
 
 Exit codes: 0 plan written, 2 usage or input error.";
 
-/// An output path that is one of the input snapshots is refused (as `eval` refuses it).
-fn refuse_input(inputs: &[String], out: &Path) -> anyhow::Result<()> {
-    match inputs.iter().find(|i| same_file(Path::new(i), out)) {
-        Some(input) => Err(fail(format!(
-            "{} is an input snapshot ({input}); refusing to overwrite it",
-            out.display()
-        ))),
-        None => Ok(()),
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     use cwl_audit::remediate;
     let started = std::time::Instant::now();
@@ -125,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 match file {
                     Some(f) => {
                         let path = dir.join(&f);
-                        refuse_input(&plan.inputs, &path)?;
+                        refuse_input(&path, plan.inputs.iter().map(Path::new))?;
                         if let Some(parent) = path.parent() {
                             std::fs::create_dir_all(parent)
                                 .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -144,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         (None, format) => {
             if let Some(out) = &args.output {
-                refuse_input(&plan.inputs, out)?;
+                refuse_input(out, plan.inputs.iter().map(Path::new))?;
             }
             let text = match format {
                 PlanFormat::Cli => remediate::cli::render(&plan),

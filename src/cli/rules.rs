@@ -48,4 +48,5 @@ Examples:
   cwl-audit rules --policy-dir my-policies/   # the built-in rules and yours
   cwl-audit explain CWL-014                   # one rule's documentation
 
-Exit codes: 0 listed, 2 a policy does not compile.";
+Exit codes: 0 listed, 2 a policy file cannot be read or its METADATA is not valid (rules reads the
+METADATA only; `cwl-audit test` compiles the policies).";

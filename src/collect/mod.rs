@@ -230,7 +230,7 @@ pub fn run(opts: &Options) -> Result<Outcome, CollectError> {
 /// `--regions` checked before any call: region codes (they become file names) of this release.
 pub(crate) fn check_requested_regions(asked: &Regions) -> Result<(), CollectError> {
     if let Regions::List(list) = asked {
-        if let Some(bad) = list.iter().find(|r| !crate::snapshot::is_region(r)) {
+        if let Some(bad) = list.iter().find(|r| !crate::arn::is_region(r)) {
             return Err(CollectError::BadRegion(bad.clone()));
         }
         regions::check_known(regions::FROM_FLAG, list)?;
@@ -401,7 +401,7 @@ pub(crate) async fn resolve_regions(
             match calls::list_enabled_regions(&aws.account(account_api_region(partition))).await {
                 Ok(r) if !r.is_empty() => {
                     let (good, bad): (Vec<String>, Vec<String>) =
-                        r.into_iter().partition(|r| crate::snapshot::is_region(r));
+                        r.into_iter().partition(|r| crate::arn::is_region(r));
                     if !bad.is_empty() {
                         // A name that is not a region code never becomes a file name.
                         warnings.push(format!(
@@ -472,7 +472,7 @@ pub(crate) fn write_region(
     if !crate::arn::is_account_id(account_id) {
         return Err(CollectError::BadAccountId(account_id.to_string()));
     }
-    if !crate::snapshot::is_region(&r.region) {
+    if !crate::arn::is_region(&r.region) {
         return Err(CollectError::BadRegion(r.region.clone()));
     }
     let path = out.join(account_id).join(format!("{}.json", r.region));

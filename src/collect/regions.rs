@@ -140,14 +140,14 @@ mod tests {
         for (p, regions) in KNOWN {
             assert!(regions.windows(2).all(|w| w[0] < w[1]), "{p}");
             for r in *regions {
-                assert!(crate::snapshot::is_region(r), "{r}");
+                assert!(crate::arn::is_region(r), "{r}");
             }
             for r in super::super::default_enabled_regions(p) {
                 assert_eq!(partition_of(r), Some(*p), "{r}");
             }
             assert_eq!(partition_of(super::super::account_api_region(p)), Some(*p));
         }
-        for p in crate::snapshot::PARTITIONS {
+        for p in crate::arn::PARTITIONS {
             assert!(KNOWN.iter().any(|(k, _)| *k == p), "{p}");
         }
     }

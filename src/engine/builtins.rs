@@ -206,13 +206,16 @@ pub fn call(name: &str, args: Vec<Value>) -> Result<Value> {
 mod tests {
     use super::*;
 
-    const ROOT: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
+    /// The CIS root-usage reference, read from its policy.
+    fn root() -> &'static str {
+        crate::engine::builtin_reference("CWL-014")
+    }
 
     #[test]
     fn covering_filters_lists_the_filters_filter_covers_accepts() {
         let filters = Value::from_json_str(&serde_json::json!([
             {"filterName": "weak", "filterPattern": "{ $.userIdentity.type = \"Root\" && $.sourceIPAddress = \"1.2.3.4\" }"},
-            {"filterName": "cis", "filterPattern": ROOT},
+            {"filterName": "cis", "filterPattern": root()},
             {"filterName": "none"},
             "not a filter",
             {"filterName": "broad", "filterPattern": "{ $.userIdentity.type = \"Root\" }"},
@@ -220,7 +223,7 @@ mod tests {
         .unwrap();
         let got = call(
             "cwl.covering_filters",
-            vec![filters.clone(), Value::from(ROOT)],
+            vec![filters.clone(), Value::from(root())],
         )
         .unwrap();
         let expected: Vec<Value> = filters
@@ -233,7 +236,7 @@ mod tests {
                     Value::String(p) => Value::String(p.clone()),
                     _ => Value::from(""),
                 };
-                call("cwl.filter_covers", vec![p, Value::from(ROOT)]).unwrap()["covers"]
+                call("cwl.filter_covers", vec![p, Value::from(root())]).unwrap()["covers"]
                     == Value::Bool(true)
             })
             .map(|(i, _)| Value::from(i as u64))
@@ -262,7 +265,7 @@ mod tests {
             .collect();
         format!(
             "{{ {} || {} }}",
-            &ROOT[1..ROOT.len() - 1],
+            &root()[1..root().len() - 1],
             groups.join(" || ")
         )
     }
@@ -273,7 +276,7 @@ mod tests {
         let slow = slow_pattern();
         let v = {
             let _bound = time_bound(Duration::from_millis(40));
-            coverage(&cache, &slow, ROOT).unwrap()
+            coverage(&cache, &slow, root()).unwrap()
         };
         assert_eq!(v["undecided"], Value::Bool(true), "{v}");
         let e = v["error"]
@@ -291,10 +294,10 @@ mod tests {
         // Decided in time: cached.
         let v = {
             let _bound = time_bound(Duration::from_secs(60));
-            coverage(&cache, ROOT, ROOT).unwrap()
+            coverage(&cache, root(), root()).unwrap()
         };
         assert_eq!(v["covers"], Value::Bool(true), "{v}");
-        assert!(cache.lock().unwrap()[ROOT].contains_key(ROOT));
+        assert!(cache.lock().unwrap()[root()].contains_key(root()));
         // Without a bound (outside an evaluation), nothing stops a question.
         assert!(BOUND.get().is_none());
     }
@@ -303,7 +306,7 @@ mod tests {
     fn covering_filters_wants_an_array() {
         let e = call(
             "cwl.covering_filters",
-            vec![Value::from("x"), Value::from(ROOT)],
+            vec![Value::from("x"), Value::from(root())],
         )
         .unwrap_err();
         assert!(e.to_string().contains("argument 1 must be an array"), "{e}");

@@ -364,6 +364,19 @@ pub fn missing_decisions(sources: &[PolicySource], rules: &[RuleMeta]) -> Vec<Mi
     out
 }
 
+/// The reference pattern of built-in rule `id` under the default benchmark, read from its policy:
+/// unit tests use it, so no reference pattern is copied into Rust.
+#[cfg(test)]
+pub(crate) fn builtin_reference(id: &str) -> &'static str {
+    static RULES: std::sync::OnceLock<Vec<RuleMeta>> = std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(|| rules(&builtin_sources(), &[]).expect("built-in METADATA"));
+    let rule = rules.iter().find(|r| r.id == id).expect("a built-in rule");
+    &rule
+        .reference_for(crate::findings::benchmark::DEFAULT)
+        .expect("a reference pattern")
+        .pattern
+}
+
 /// The rules found in `sources` (package METADATA with `custom.id`), optionally only `selected`.
 pub fn rules(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleMeta>, EngineError> {
     let mut found: Vec<RuleMeta> = Vec::new();

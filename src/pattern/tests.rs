@@ -2,14 +2,17 @@
 use super::*;
 use serde_json::json;
 
-const CIS: &str = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
+/// The CIS root-usage reference, read from its policy (policies/aws/cloudwatch/root_usage_alarm.rego).
+fn cis() -> &'static str {
+    crate::engine::builtin_reference("CWL-014")
+}
 
 #[test]
 fn parser_accepts() {
     for p in [
         "",
         "   ",
-        CIS,
+        cis(),
         r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}"#,
         "{\n  $.userIdentity.type = \"Root\"\n  && $.userIdentity.invokedBy NOT EXISTS\n}",
         "{ (($.a = 1)) }",
@@ -96,10 +99,16 @@ enum Want {
 }
 use Want::*;
 
+/// The reference itself, then [`VARIANTS`].
+fn variants() -> Vec<(&'static str, Want)> {
+    let mut v = vec![(cis(), Exact)];
+    v.extend_from_slice(VARIANTS);
+    v
+}
+
 /// Rows 2 and 3 of the scenario table, and many more.
 const VARIANTS: &[(&str, Want)] = &[
-    // --- row 2: same meaning, other spelling
-    (CIS, Exact),
+    // --- row 2: same meaning, other spelling (the reference itself: see `variants`)
     (r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}"#, Exact),
     ("{\n  $.userIdentity.type = \"Root\"\n  && $.userIdentity.invokedBy NOT EXISTS\n  && $.eventType != \"AwsServiceEvent\"\n}", Exact),
     (r#"{ ($.userIdentity.type = "Root") && ($.userIdentity.invokedBy NOT EXISTS) && ($.eventType != "AwsServiceEvent") }"#, Exact),
@@ -171,15 +180,16 @@ const VARIANTS: &[(&str, Want)] = &[
     ("{ $.a = \"x*y\" }", Misses("without a")),
 ];
 
-/// `CIS.replace(' ', "")`: `$.userIdentity.invokedByNOTEXISTS` is one selector with no operator,
+/// `cis().replace(' ', "")`: `$.userIdentity.invokedByNOTEXISTS` is one selector with no operator,
 /// which CloudWatch rejects too.
 const CIS_SPACES_REMOVED: &str = r#"{$.userIdentity.type="Root"&&$.userIdentity.invokedByNOTEXISTS&&$.eventType!="AwsServiceEvent"}"#;
 
 #[test]
 fn coverage_table_rows_2_and_3_and_more() {
-    assert!(VARIANTS.len() >= 40, "{} variants", VARIANTS.len());
-    for (pattern, want) in VARIANTS {
-        let c = covers(pattern, CIS);
+    let variants = variants();
+    assert!(variants.len() >= 40, "{} variants", variants.len());
+    for (pattern, want) in variants {
+        let c = covers(pattern, cis());
         let ctx = format!("{pattern}\n  -> {c:?}");
         match want {
             Exact => assert!(
@@ -202,7 +212,7 @@ fn coverage_table_rows_2_and_3_and_more() {
                 assert!(missed.contains(words), "{ctx}\n  missed: {missed}");
                 // The counter-example is a record the reference matches and the filter does not.
                 let ex = c.counterexample.as_ref().expect("counterexample");
-                assert_eq!(matches(CIS, ex), Ok(true), "{ctx}");
+                assert_eq!(matches(cis(), ex), Ok(true), "{ctx}");
                 assert_eq!(matches(pattern, ex), Ok(false), "{ctx}");
                 for f in space::ALWAYS_STRINGS {
                     assert!(ex[f].is_string(), "{ctx}: {f}");
@@ -229,16 +239,16 @@ fn coverage_table_rows_2_and_3_and_more() {
 #[test]
 fn wording_of_the_sourceip_exclusion() {
     let c = covers(
-        &CIS.replace(" }", " && $.sourceIPAddress != \"203.0.113.7\" }"),
-        CIS,
+        &cis().replace(" }", " && $.sourceIPAddress != \"203.0.113.7\" }"),
+        cis(),
     );
     assert_eq!(
         c.missed.as_deref(),
         Some("whose sourceIPAddress is \"203.0.113.7\"")
     );
     let c = covers(
-        &CIS.replace(" }", " && $.sourceIPAddress != \"10.0.0.1\" }"),
-        CIS,
+        &cis().replace(" }", " && $.sourceIPAddress != \"10.0.0.1\" }"),
+        cis(),
     );
     assert_eq!(
         c.missed.as_deref(),
@@ -259,7 +269,7 @@ fn coverage_of_other_references() {
         "{c:?}"
     );
     // A pattern always covers itself.
-    for (p, want) in VARIANTS {
+    for (p, want) in variants() {
         if matches!(want, Invalid | Undecided) {
             continue;
         }
@@ -276,12 +286,12 @@ fn too_complex_is_bounded_and_fast() {
         .collect();
     let p = format!("{{ {} }}", clauses.join(" && "));
     let t = std::time::Instant::now();
-    let c = covers(&p, CIS);
+    let c = covers(&p, cis());
     assert!(c.undecided, "{c:?}");
     assert!(t.elapsed() < std::time::Duration::from_secs(1));
 }
 
-/// The realistic CloudTrail records in tests/data/cloudtrail: which the CIS reference matches.
+/// The realistic CloudTrail records in tests/data/cloudtrail: which the cis() reference matches.
 #[test]
 fn realistic_records() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cloudtrail");
@@ -299,9 +309,9 @@ fn realistic_records() {
     for (file, want) in cases {
         let text = std::fs::read_to_string(format!("{dir}/{file}")).expect(file);
         let rec: serde_json::Value = serde_json::from_str(&text).expect(file);
-        assert_eq!(matches(CIS, &rec), Ok(want), "{file}");
+        assert_eq!(matches(cis(), &rec), Ok(want), "{file}");
         // Also as the raw log line CloudTrail delivers (one compact JSON record).
-        assert_eq!(matches(CIS, &json!(rec.to_string())), Ok(want), "{file}");
+        assert_eq!(matches(cis(), &json!(rec.to_string())), Ok(want), "{file}");
         // `{ $.userIdentity.type = "Root" }` counts the service-invoked ones too.
         let root = rec["userIdentity"]["type"] == json!("Root");
         assert_eq!(
@@ -312,7 +322,7 @@ fn realistic_records() {
     }
 }
 
-/// Several wildcard values on one field (CIS 4.1 has `*UnauthorizedOperation` and `AccessDenied*`
+/// Several wildcard values on one field (cis() 4.1 has `*UnauthorizedOperation` and `AccessDenied*`
 /// on `errorCode`): decided through the strings that realise each combination of them.
 #[test]
 fn several_wildcards_on_one_field() {
@@ -446,7 +456,7 @@ fn deep_parentheses_are_an_error_not_a_crash() {
     // `{ ` then 512 accepted parentheses: the 513th is at column 515.
     assert_eq!(e.column, 3 + MAX_NESTING, "{e}");
     assert!(e.message.contains("nested more than 512 deep"), "{e}");
-    let c = covers(&deep, CIS);
+    let c = covers(&deep, cis());
     assert!(!c.covers && c.undecided, "{c:?}");
     let msg = c.error.as_deref().unwrap_or_default();
     assert!(
@@ -457,7 +467,7 @@ fn deep_parentheses_are_an_error_not_a_crash() {
     );
     assert!(matches(&deep, &json!({"eventName": "x"})).is_err());
     // The same against a deep reference: undecided too, nothing recursed without bound.
-    assert!(covers(CIS, &deep).undecided);
+    assert!(covers(cis(), &deep).undecided);
 }
 
 /// The deepest nesting accepted, alternating `||` and `&&` so that no level flattens away, is
@@ -473,7 +483,7 @@ fn the_deepest_accepted_nesting_is_decided() {
     assert!(parse(&p).is_ok());
     assert_eq!(matches(&p, &json!({"eventName": "v"})), Ok(true));
     assert_eq!(matches(&p, &json!({"eventName": "w"})), Ok(false));
-    let c = covers(&p, CIS);
+    let c = covers(&p, cis());
     assert!(c.error.is_none() && !c.covers, "{c:?}");
     assert!(
         c.missed.as_deref().is_some_and(|m| m.contains("eventName")),
@@ -497,7 +507,7 @@ fn long_chains_do_not_recurse() {
     assert_eq!(matches(&p, &json!("x 1")), Ok(false));
 }
 
-/// Thousands of `&&` groups over six fields, or the CIS conditions: covers, but only after every
+/// Thousands of `&&` groups over six fields, or the cis() conditions: covers, but only after every
 /// one of some 150,000 combinations of field values is tested against all the groups (seconds).
 fn slow_pattern(groups: usize) -> String {
     let clauses: Vec<String> = (0..groups)
@@ -521,15 +531,15 @@ fn slow_pattern(groups: usize) -> String {
 #[test]
 fn a_deadline_stops_coverage() {
     let past = std::time::Instant::now();
-    assert_eq!(covers_until(CIS, CIS, Some(past)), Err(TimedOut));
+    assert_eq!(covers_until(cis(), cis(), Some(past)), Err(TimedOut));
     let soon = std::time::Instant::now() + std::time::Duration::from_millis(20);
     assert_eq!(
-        covers_until(&slow_pattern(4_000), CIS, Some(soon)),
+        covers_until(&slow_pattern(4_000), cis(), Some(soon)),
         Err(TimedOut)
     );
     let small = slow_pattern(8);
-    assert_eq!(covers_until(&small, CIS, None), Ok(covers(&small, CIS)));
-    assert!(covers(&small, CIS).covers);
+    assert_eq!(covers_until(&small, cis(), None), Ok(covers(&small, cis())));
+    assert!(covers(&small, cis()).covers);
 }
 
 /// A disjunction of thousands of simple conditions on one field is decided (two classes of values
@@ -548,13 +558,13 @@ fn long_disjunctions_are_decided() {
             "{{ {} }}",
             (1..=4_000).map(clause).collect::<Vec<_>>().join(" || ")
         );
-        let c = covers(&p, CIS);
+        let c = covers(&p, cis());
         assert!(c.error.is_none() && !c.covers, "{}: {c:?}", &p[..40]);
         let ex = c.counterexample.as_ref().expect("counterexample");
         assert_eq!(matches(&p, ex), Ok(false));
-        let r = covers(CIS, &p);
+        let r = covers(cis(), &p);
         assert!(r.error.is_none() && !r.covers, "{}: {r:?}", &p[..40]);
-        // The CIS 4.4 reference, 16 constants on the same field, against it: still no automaton.
+        // The cis() 4.4 reference, 16 constants on the same field, against it: still no automaton.
         let iam = "{ ($.eventSource = iam.amazonaws.com) && (($.eventName = DeleteGroupPolicy) || ($.eventName = DeleteRolePolicy) || ($.eventName = PutUserPolicy)) }";
         let c = covers(&p, iam);
         assert!(c.error.is_none() && !c.covers, "{}: {c:?}", &p[..40]);
@@ -566,13 +576,13 @@ fn long_disjunctions_are_decided() {
 /// same answer, with a note; undecided, saying which reading gives which, when they do not.
 #[test]
 fn a_star_inside_a_value_is_decided_under_both_readings() {
-    let inner = &CIS[2..CIS.len() - 2];
+    let inner = &cis()[2..cis().len() - 2];
     let sso = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*";
     let note = format!("the '*' inside \"{sso}\" is a wildcard for the current AWS guide and the asterisk itself for the 2019 guide; the answer is the same under both readings");
 
     // Exact under both: the second group adds nothing to the first.
     let p = format!("{{ ({inner}) || ({inner} && $.userIdentity.arn = \"{sso}\") }}");
-    let c = covers(&p, CIS);
+    let c = covers(&p, cis());
     assert!(
         c.covers && !c.matches_non_root && !c.matches_extra_root && c.error.is_none(),
         "{c:?}"
@@ -582,7 +592,7 @@ fn a_star_inside_a_value_is_decided_under_both_readings() {
     // Misses under both, different records: both are said, and the record shown is one the
     // matcher (wildcard reading) confirms.
     let p = format!("{{ {inner} && $.userIdentity.arn != \"{sso}\" }}");
-    let c = covers(&p, CIS);
+    let c = covers(&p, cis());
     assert!(!c.covers && c.error.is_none(), "{c:?}");
     assert_eq!(c.note.as_deref(), Some(note.as_str()));
     let missed = c.missed.as_deref().unwrap_or_default();
@@ -594,7 +604,7 @@ fn a_star_inside_a_value_is_decided_under_both_readings() {
         "{missed}"
     );
     let ex = c.counterexample.as_ref().expect("counterexample");
-    assert_eq!(matches(CIS, ex), Ok(true));
+    assert_eq!(matches(cis(), ex), Ok(true));
     assert_eq!(matches(&p, ex), Ok(false));
 
     // The readings disagree: excluding "aqb" too is redundant only if `a*b` is a wildcard.
@@ -607,7 +617,7 @@ fn a_star_inside_a_value_is_decided_under_both_readings() {
         Some("too complex to decide: the '*' inside \"a*b\" is a wildcard in the current AWS guide and the asterisk itself in the 2019 guide, and the answer depends on it: as a wildcard the filter catches every record the reference catches; as the asterisk itself it misses records whose x is \"aqb\"")
     );
     // No `*` inside a value: no note.
-    assert_eq!(covers(CIS, CIS).note, None);
+    assert_eq!(covers(cis(), cis()).note, None);
 }
 
 mod shortcuts {
@@ -687,9 +697,9 @@ mod shortcuts {
         let cand =
             r#"{ ($.a[0] = "x*" || $.a[0] != "*y" || ($.a.b < 1 || $.eventType NOT EXISTS)) }"#;
         cover::EXACT.set(false);
-        let quick = covers(cand, CIS);
+        let quick = covers(cand, cis());
         cover::EXACT.set(true);
-        let exact = covers(cand, CIS);
+        let exact = covers(cand, cis());
         cover::EXACT.set(false);
         assert!(!quick.undecided && !quick.covers, "{quick:?}");
         assert_eq!(answer(&quick), answer(&exact), "{exact:?}");
@@ -698,7 +708,7 @@ mod shortcuts {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
         #[test]
-        fn shortcuts_never_change_an_answer(cand in pattern(), refr in prop_oneof![Just(CIS.to_string()), pattern()]) {
+        fn shortcuts_never_change_an_answer(cand in pattern(), refr in prop_oneof![Just(cis().to_string()), pattern()]) {
             cover::EXACT.set(false);
             let quick = covers(&cand, &refr);
             cover::EXACT.set(true);

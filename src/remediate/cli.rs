@@ -121,13 +121,7 @@ pub fn calls(s: &Step) -> Vec<Call> {
             role_name,
         } => {
             let part = crate::arn::Arn::parse(trail_arn).map_or("aws", |a| a.partition);
-            let lg_arn = crate::arn::build(
-                part,
-                "logs",
-                r,
-                &s.account_id,
-                &format!("log-group:{log_group}"),
-            );
+            let lg_arn = crate::arn::log_group_bare(part, r, &s.account_id, log_group);
             let mut out = vec![Call::new(
                 "logs",
                 "create-log-group",
@@ -160,7 +154,7 @@ pub fn calls(s: &Step) -> Vec<Call> {
                 "cloudtrail",
                 "update-trail",
                 r,
-                json!({"Name": trail_arn, "CloudWatchLogsLogGroupArn": format!("{lg_arn}:*"),
+                json!({"Name": trail_arn, "CloudWatchLogsLogGroupArn": crate::arn::log_group(part, r, &s.account_id, log_group),
                     "CloudWatchLogsRoleArn": role}),
             ));
             out

@@ -794,9 +794,7 @@ fn arn(s: &str) -> Option<crate::arn::Arn<'_>> {
 
 /// The log group name in `arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]`.
 fn log_group_name(arn_text: &str) -> Option<String> {
-    let a = arn(arn_text)?;
-    let rest = a.resource.strip_prefix("log-group:")?;
-    Some(rest.strip_suffix(":*").unwrap_or(rest).to_string())
+    crate::arn::log_group_name(&arn(arn_text)?).map(str::to_string)
 }
 
 fn partition_of(work: &Work, account: &str) -> String {

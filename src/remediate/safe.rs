@@ -106,23 +106,11 @@ fn all(s: &str, f: impl Fn(char) -> bool) -> bool {
 }
 
 fn partition_ok(p: &str) -> bool {
-    matches!(
-        p,
-        "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f"
-    )
+    crate::arn::PARTITIONS.contains(&p)
 }
 
 fn region_ok(r: &str) -> bool {
-    // `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `eu-isoe-west-1`.
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && all(p, |c| c.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|n| !n.is_empty() && all(n, |c| c.is_ascii_digit()))
+    crate::arn::is_region(r)
 }
 
 fn trail_name_ok(n: &str) -> bool {
@@ -143,7 +131,7 @@ fn topic_name_ok(n: &str) -> bool {
 }
 
 fn role_name_ok(n: &str) -> bool {
-    len_in(n, 1, 64) && all(n, |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    crate::arn::is_role_name(n)
 }
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with a known partition and account.
@@ -194,19 +182,20 @@ pub fn valid(k: Kind, v: &str) -> bool {
                 })
         }),
         Kind::ActionArn => {
-            let p: Vec<&str> = v.splitn(6, ':').collect();
             len_in(v, 1, 1024)
                 && all(v, |c| {
                     c.is_ascii_graphic() && !"'\"\\`$;&|<>(){}".contains(c)
                 })
-                && p.len() == 6
-                && p[0] == "arn"
-                && partition_ok(p[1])
-                && !p[2].is_empty()
-                && all(p[2], |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !p[5].starts_with('-')
-                // An SNS action is a topic: its name follows the topic rule.
-                && (p[2] != "sns" || valid(Kind::TopicArn, v))
+                && crate::arn::Arn::parse(v).is_some_and(|a| {
+                    partition_ok(a.partition)
+                        && !a.service.is_empty()
+                        && all(a.service, |c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+                        })
+                        && !a.resource.starts_with('-')
+                        // An SNS action is a topic: its name follows the topic rule.
+                        && (a.service != "sns" || valid(Kind::TopicArn, v))
+                })
         }
         Kind::Email => {
             v == super::EMAIL_PLACEHOLDER

@@ -158,7 +158,7 @@ fn region<'a>(f: &'a Finding, run: &'a RunResult) -> &'a str {
         })
         .or(f.region.as_deref())
         .or_else(|| f.location.as_ref().map(|l| l.region.as_str()))
-        .filter(|r| crate::snapshot::is_region(r))
+        .filter(|r| crate::arn::is_region(r))
         .unwrap_or(FALLBACK_REGION)
 }
 
@@ -180,7 +180,7 @@ fn finding(f: &Finding, run: &RunResult, now: Millis) -> AsffFinding {
         resources.push(Resource {
             kind: interop::asff_type(&r.id),
             region: interop::arn_field(&r.id, 3)
-                .filter(|s| crate::snapshot::is_region(s))
+                .filter(|s| crate::arn::is_region(s))
                 .map(str::to_string),
             // An ARN is at most 2048 characters; a longer "ARN" is not one, and must not grow
             // the finding past Security Hub's 240 KB.

@@ -13,9 +13,13 @@ use crate::findings::RunResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// For people: grouped by account and cause (coloured on a terminal).
     Text,
+    /// The whole result: findings with chains and locations, notifications, summary.
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer).
     Sarif,
+    /// JUnit XML for CI test reports: a suite per rule, a case per account.
     Junit,
     /// OCSF 1.5 Compliance Findings (a JSON array), for Security Lake and SIEMs.
     Ocsf,

@@ -174,7 +174,7 @@ fn event<'a>(f: &'a Finding, run: &'a RunResult, now: Millis) -> Event<'a> {
                 labels.push("broken".into());
             }
             Resource {
-                name: r.id.rsplit(['/', ':']).next().unwrap_or(&r.id).to_string(),
+                name: crate::arn::short_name(&r.id).to_string(),
                 kind: interop::asff_type(&r.id),
                 region: interop::arn_field(&r.id, 3)
                     .filter(|s| !s.is_empty())

@@ -348,7 +348,7 @@ fn result(f: &Finding, rules: &[RuleMeta], root: &SourceRoot) -> Option<SarifRes
         .resource
         .iter()
         .map(|r| LogicalLocation {
-            name: r.rsplit(['/', ':']).next().unwrap_or(r).to_string(),
+            name: crate::arn::short_name(r).to_string(),
             fully_qualified_name: r.clone(),
             kind: "resource",
         })

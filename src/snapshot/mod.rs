@@ -10,7 +10,6 @@ mod schema;
 pub use discover::{discover, is_manifest_path};
 pub use locate::{line_col, locate, locate_many, pointer_at};
 pub use scan::{scan, Scan};
-pub use schema::{is_region, PARTITIONS};
 
 use regorus::Value;
 use std::fmt;

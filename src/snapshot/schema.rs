@@ -198,8 +198,6 @@ const DOCUMENT: Shape = Object(&[
     ("errors", Array(&ERROR), false),
 ]);
 
-pub const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
-
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -340,20 +338,6 @@ fn check_shape(v: &Value, shape: &Shape) -> Result<(), Problem> {
     }
 }
 
-/// A region code as AWS writes it (`us-east-1`, `us-gov-west-1`).
-pub fn is_region(s: &str) -> bool {
-    // us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5 ...
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
 fn string_at(doc: &Value, key: &str) -> String {
     doc[key]
         .as_string()
@@ -392,7 +376,7 @@ pub fn check(doc: &Value) -> Result<Header, Problem> {
         });
     }
     let partition = string_at(doc, "partition");
-    if !PARTITIONS.contains(&partition.as_str()) {
+    if !crate::arn::PARTITIONS.contains(&partition.as_str()) {
         return Err(Problem {
             pointer: "/partition".into(),
             message: format!(
@@ -401,7 +385,7 @@ pub fn check(doc: &Value) -> Result<Header, Problem> {
         });
     }
     let region = string_at(doc, "region");
-    if !is_region(&region) {
+    if !crate::arn::is_region(&region) {
         return Err(Problem {
             pointer: "/region".into(),
             message: format!(
@@ -444,7 +428,7 @@ mod tests {
             "ap-southeast-5",
             "il-central-1",
         ] {
-            assert!(is_region(ok), "{ok}");
+            assert!(crate::arn::is_region(ok), "{ok}");
         }
         for bad in [
             "",
@@ -456,7 +440,7 @@ mod tests {
             "u-east-1",
             "us--1",
         ] {
-            assert!(!is_region(bad), "{bad}");
+            assert!(!crate::arn::is_region(bad), "{bad}");
         }
     }
 
