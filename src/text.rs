@@ -32,6 +32,31 @@ pub fn is_hidden(c: char) -> bool {
                 | '\u{180E}'
                 | '\u{FEFF}'
                 | '\u{00AD}'
+                // The rest of Unicode's format characters (Cf) and default-ignorable code points:
+                // shown as nothing (or as blanks) by most renderers, so `Root\u{E0041}Alarm` would
+                // read as `RootAlarm`. Tags, interlinear annotation, musical and Egyptian format
+                // controls, variation selectors, Hangul and Mongolian fillers, invisible operators.
+                | '\u{034F}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{08E2}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180D}'
+                | '\u{180F}'
+                | '\u{2065}'
+                | '\u{206A}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
         )
 }
 
@@ -155,6 +180,14 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Invisible format characters beyond the bidi and zero-width ones never reach a reader.
+    #[test]
+    fn tags_annotations_fillers_and_selectors_are_hidden() {
+        let hostile = "Root\u{E0041}\u{E0001}\u{FFF9}\u{3164}\u{034F}\u{FE0F}\u{1D173}\u{E0100}X";
+        assert_eq!(clean(hostile), format!("Root{}X", " ".repeat(8)));
+        assert_eq!(clean("é ü 日本 🙂"), "é ü 日本 🙂", "visible text is kept");
+    }
 
     #[test]
     fn edit_distance_counts_a_swap_as_one_edit() {

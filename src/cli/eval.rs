@@ -192,4 +192,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(exit_code(&result, args.fail_on)))
 }
 
-pub const HELP: &str = "Examples:\n  cwl-audit eval\n  cwl-audit eval snapshots/ --format sarif --output cwl-audit.sarif\n  cwl-audit eval snapshots/123456789012 --rule CWL-014 --format json\n  cwl-audit eval --policy-dir my-policies/ --fail-on fail\n\nExit codes: 0 no verdict at or above --fail-on, 1 findings (a fail or unknown verdict at or above\n--fail-on), 2 usage or input error (the report is still written and says the run failed).";
+pub const HELP: &str = "Examples:\n  cwl-audit eval\n  cwl-audit eval snapshots/ --format sarif --output cwl-audit.sarif\n  cwl-audit eval snapshots/123456789012 --rule CWL-014 --format json\n  cwl-audit eval --policy-dir my-policies/ --fail-on fail\n\nExit codes: 0 no verdict at or above --fail-on, 1 findings (a fail or unknown verdict at or above\n--fail-on), 2 usage or input error (after an input error the report is still written and says the
+run failed; a usage error, such as a bad option value, writes nothing). --output - is standard output;
+a symbolic link is written through, a FIFO or device into.";

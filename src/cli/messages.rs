@@ -8,6 +8,7 @@
 //! Every line is passed through [`cwl_audit::text::clean`]: file names, account ids and messages
 //! from input never put a control or bidi character on the terminal.
 use cwl_audit::engine::EngineError;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicI8, Ordering};
 
 /// -q = -1, default 0, -v = 1, -vv = 2 (set once in main).
@@ -22,7 +23,12 @@ pub fn verbosity() -> i8 {
 }
 
 fn line(prefix: &str, message: &str) {
-    eprintln!("{prefix}{}", cwl_audit::text::clean(message));
+    // A closed or full stderr is not worth a panic (eprintln! would): the exit code still says.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "{prefix}{}",
+        cwl_audit::text::clean(message)
+    );
 }
 
 /// An input that could not be used; always printed.
@@ -53,7 +59,6 @@ pub fn status(message: impl AsRef<str>) {
 /// A line of a command's own text output on stdout (`rules`, `test`), sanitized line by line. A
 /// closed pipe (`cwl-audit rules | head -1`) is not an error worth a message (`println!` panicked).
 pub fn print(text: impl AsRef<str>) {
-    use std::io::Write as _;
     let _ = writeln!(
         std::io::stdout().lock(),
         "{}",

@@ -4,16 +4,21 @@ use cwl_audit::fsutil;
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `bytes` to FILE (atomically) or standard output. A closed pipe (`| head`) is not an
-/// error worth a message.
+/// Writes `bytes` to FILE (atomically; `-` is standard output) or standard output. A closed pipe
+/// (`| head`) is not an error worth a message; any other failure to write (a full disk) is, since
+/// the output was not written.
 pub fn emit(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match output {
-        Some(out) => fsutil::write_atomic(out, bytes)
+        Some(out) if out != Path::new("-") => fsutil::write_atomic(out, bytes)
             .with_context(|| format!("cannot write {}", out.display())),
-        None => {
+        _ => {
             let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(bytes).and_then(|_| stdout.flush());
-            Ok(())
+            match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(super::messages::fail(
+                    format!("cannot write to standard output: {e}"),
+                )),
+                _ => Ok(()),
+            }
         }
     }
 }

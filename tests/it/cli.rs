@@ -588,6 +588,58 @@ fn a_run_that_stops_before_deciding_leaves_no_stale_report() {
     assert_eq!(std::fs::read(&snap).unwrap(), before);
 }
 
+/// `--output` keeps what the path names: a link is written through, `-` is standard output; a
+/// standard output that cannot be written is an error (exit 2), a closed stderr is no panic.
+#[test]
+fn output_through_links_dash_and_full_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("target.json", dir.path().join("link.json")).unwrap();
+    let snaps = root().join("snapshots");
+    let snaps = snaps.to_str().unwrap();
+    let o = run_in(
+        dir.path(),
+        &["eval", snaps, "-f", "json", "-o", "link.json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let link = dir.path().join("link.json");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("target.json")).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["fail"], 19);
+    let o = run_in(dir.path(), &["eval", snaps, "-f", "json", "-o", "-"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with('{'), "{}", stdout(&o));
+    assert!(!dir.path().join("-").exists());
+    if std::path::Path::new("/dev/full").exists() {
+        let full = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap()
+        };
+        let o = Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
+            .args(["eval", snaps, "-f", "json"])
+            .stdout(full())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("cannot write to standard output"),
+            "{}",
+            stderr(&o)
+        );
+        let o = Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
+            .args(["eval", snaps, "-f", "json"])
+            .stderr(full())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "a full stderr is not a panic");
+    }
+}
+
 #[test]
 fn output_file_is_written_and_summary_goes_to_stderr() {
     let dir = tempfile::tempdir().unwrap();
