@@ -132,6 +132,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // clap checks the conflict only where both flags are given at one level (`eval -q -v`); as
+    // global flags they may also be split around the subcommand (`-q eval -v`).
+    if cli.quiet && cli.verbose > 0 {
+        messages::fatal(&messages::fail(
+            "--quiet and --verbose cannot be used together",
+        ));
+        return ExitCode::from(EXIT_ERROR);
+    }
     messages::set_verbosity(if cli.quiet {
         -1
     } else {

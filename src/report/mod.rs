@@ -23,7 +23,7 @@ pub enum Format {
     Junit,
     /// OCSF 1.5 Compliance Findings (a JSON array), for Security Lake and SIEMs.
     Ocsf,
-    /// AWS Security Finding Format: one `{"Findings": [...]}` batch per line, for Security Hub.
+    /// AWS Security Finding Format: one BatchImportFindings request body per line, for Security Hub.
     Asff,
     /// One self-contained HTML page: the accounts x rules matrix and each account's chains.
     Html,

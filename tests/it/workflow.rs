@@ -684,6 +684,15 @@ fn quiet_and_verbose_text_reports() {
         stderr(&o)
     );
     assert_eq!(run(&["-q", "-v", "eval"]).status.code(), Some(2));
+    for split in [["-q", "eval", "-v"], ["-v", "eval", "-q"]] {
+        let o = run(&split);
+        assert_eq!(o.status.code(), Some(2), "{split:?}");
+        assert!(
+            stderr(&o).contains("--quiet and --verbose"),
+            "{}",
+            stderr(&o)
+        );
+    }
     // -q keeps errors but drops the summary when the report goes to a file.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
