@@ -485,23 +485,29 @@ fn sarif_of_a_run_without_snapshots_marks_the_run_failed() {
     );
 }
 
-#[test]
-fn output_never_overwrites_an_input() {
+/// `eval s.json ARGS -o s.json` in a fresh directory: refused (exit 2), the snapshot untouched.
+#[track_caller]
+fn assert_output_onto_the_input_is_refused(args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("s.json");
     std::fs::copy(root().join("snapshots/333333333333/us-east-1.json"), &snap).unwrap();
     let before = std::fs::read(&snap).unwrap();
-    let o = run_in(
-        dir.path(),
-        &["eval", "s.json", "--format", "json", "--output", "s.json"],
-    );
-    assert_eq!(o.status.code(), Some(2));
+    let mut all = vec!["eval", "s.json"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--output", "s.json"]);
+    let o = run_in(dir.path(), &all);
+    assert_eq!(o.status.code(), Some(2), "{args:?}");
     assert!(
         stderr(&o).contains("is an input snapshot"),
         "{}",
         stderr(&o)
     );
     assert_eq!(std::fs::read(&snap).unwrap(), before);
+}
+
+#[test]
+fn output_never_overwrites_an_input() {
+    assert_output_onto_the_input_is_refused(&["--format", "json"]);
 }
 
 /// A run that stops before deciding (a policy that does not compile, an unknown rule) still
@@ -572,20 +578,7 @@ fn a_run_that_stops_before_deciding_leaves_no_stale_report() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
     // Onto an input snapshot: refused, the snapshot untouched.
-    let snap = dir.path().join("s.json");
-    std::fs::copy(root().join("snapshots/333333333333/us-east-1.json"), &snap).unwrap();
-    let before = std::fs::read(&snap).unwrap();
-    let o = run_in(
-        dir.path(),
-        &["eval", "s.json", "--rule", "NOPE", "-o", "s.json"],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("is an input snapshot"),
-        "{}",
-        stderr(&o)
-    );
-    assert_eq!(std::fs::read(&snap).unwrap(), before);
+    assert_output_onto_the_input_is_refused(&["--rule", "NOPE"]);
 }
 
 /// `--output` keeps what the path names: a link is written through, `-` is standard output; a
