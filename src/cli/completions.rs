@@ -2,7 +2,8 @@
 //!
 //! The scripts come from clap_complete, from a copy of the command tree prepared for completion
 //! ([`completion_command`]): every value gets what can complete it (rule ids, files, directories,
-//! or nothing for free text); the bash script gets two repairs ([`repair_bash_states`],
+//! or nothing for free text); every script loses the hidden subcommands
+//! ([`without_hidden_subcommands`]); the bash script gets two repairs ([`repair_bash_states`],
 //! [`bash_paths_at_positionals`]) and the fish script one ([`repair_fish_help`]) and the values of
 //! positional arguments ([`fish_positional_values`]).
 use super::messages::{self, verbosity};
@@ -36,6 +37,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut cmd = completion_command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, BIN, &mut out);
+    let hidden: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|s| s.is_hide_set())
+        .map(|s| s.get_name().to_string())
+        .collect();
+    out = without_hidden_subcommands(&String::from_utf8_lossy(&out), &hidden).into_bytes();
     match args.shell {
         clap_complete::Shell::Bash => {
             let script = repair_bash_states(&String::from_utf8_lossy(&out), BIN);
@@ -128,6 +135,35 @@ fn repair_bash_states(script: &str, bin: &str) -> String {
                 out.push_str(rest);
             }
             _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// clap_complete offers hidden subcommands (`man`, `builtin`) as commands and `help` topics in
+/// every shell. They are taken out of the lists: bash's `opts` words, fish's `-a "NAME"` lines
+/// and zsh's `'NAME:description'` entries.
+fn without_hidden_subcommands(script: &str, hidden: &[String]) -> String {
+    let mut out = String::with_capacity(script.len());
+    for line in script.split_inclusive('\n') {
+        let t = line.trim_start();
+        if hidden
+            .iter()
+            .any(|h| line.contains(&format!(" -f -a \"{h}\" ")) || t.starts_with(&format!("'{h}:")))
+        {
+            continue;
+        }
+        match t.strip_prefix("opts=\"") {
+            Some(rest) => {
+                let words = rest.trim_end().trim_end_matches('"');
+                let kept: Vec<&str> = words
+                    .split(' ')
+                    .filter(|w| !hidden.iter().any(|h| h == w))
+                    .collect();
+                out.push_str(&line[..line.len() - t.len()]);
+                out.push_str(&format!("opts=\"{}\"\n", kept.join(" ")));
+            }
+            None => out.push_str(line),
         }
     }
     out

@@ -105,6 +105,10 @@ fn cases() -> Vec<(&'static str, Expect)> {
             Includes(words("bash elvish fish powershell zsh")),
         ),
         ("cwl-audit completions z", Exactly(words("zsh"))),
+        // Hidden subcommands are not offered.
+        ("cwl-audit man", Exactly(vec![])),
+        ("cwl-audit builti", Exactly(vec![])),
+        ("cwl-audit help man", Exactly(vec![])),
         // `help` takes a subcommand.
         ("cwl-audit help e", Exactly(words("eval explain"))),
         (
