@@ -10,21 +10,33 @@ use std::path::Path;
 /// `/proc`) is written into directly, since a rename would put a plain file in its place. A
 /// regular file that is replaced keeps its permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            let target = std::fs::read_link(path)?;
-            let target = match path.parent() {
-                Some(dir) if target.is_relative() => dir.join(target),
-                _ => target,
-            };
-            return write_atomic(&target, bytes);
+    // Links are followed by hand (a dangling one names the file to create), at most as deep as
+    // the kernel follows them, so a loop is an error and never an endless recursion.
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&path)?;
+                path = match path.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Ok(m) if !m.is_file() && !m.is_dir() => {
+                let mut f = std::fs::OpenOptions::new().write(true).open(&path)?;
+                return f.write_all(bytes).and_then(|_| f.flush());
+            }
+            _ => return replace(&path, bytes),
         }
-        Ok(m) if !m.is_file() && !m.is_dir() => {
-            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
-            return f.write_all(bytes).and_then(|_| f.flush());
-        }
-        _ => {}
     }
+    Err(std::io::Error::other(format!(
+        "{}: too many levels of symbolic links",
+        path.display()
+    )))
+}
+
+/// The temporary-file-and-rename write of a regular file (or a new one) at `path`.
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let kept = std::fs::metadata(path).ok().map(|m| m.permissions());
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -100,6 +112,10 @@ mod tests {
             std::thread::spawn(move || std::fs::read(fifo).unwrap())
         };
         write_atomic(&fifo, b"piped").unwrap();
+        std::os::unix::fs::symlink("loop-b", dir.path().join("loop-a")).unwrap();
+        std::os::unix::fs::symlink("loop-a", dir.path().join("loop-b")).unwrap();
+        let e = write_atomic(&dir.path().join("loop-a"), b"x").unwrap_err();
+        assert!(e.to_string().contains("too many levels"), "{e}");
         assert_eq!(reader.join().unwrap(), b"piped");
         assert!(
             !std::fs::metadata(&fifo).unwrap().is_file(),
