@@ -13,7 +13,7 @@
 //! - CloudFormation dynamic references (`{{resolve:...}}`) and Terraform interpolation (`${`, `%{`)
 //!   are refused in every value, so no value is resolved or interpolated by a deployment tool
 //!   (and Terraform strings are escaped besides, by `terraform::string`).
-use crate::arn::is_account_id;
+use crate::arn::{is_account_id, is_region, is_role_name, PARTITIONS};
 use crate::text::is_hidden;
 use serde_json::Value;
 
@@ -105,14 +105,6 @@ fn all(s: &str, f: impl Fn(char) -> bool) -> bool {
     s.chars().all(f)
 }
 
-fn partition_ok(p: &str) -> bool {
-    crate::arn::PARTITIONS.contains(&p)
-}
-
-fn region_ok(r: &str) -> bool {
-    crate::arn::is_region(r)
-}
-
 fn trail_name_ok(n: &str) -> bool {
     let sep = |c: char| matches!(c, '.' | '_' | '-');
     len_in(n, 3, 128)
@@ -130,20 +122,18 @@ fn topic_name_ok(n: &str) -> bool {
     len_in(n, 1, 256) && all(base, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn role_name_ok(n: &str) -> bool {
-    crate::arn::is_role_name(n)
-}
-
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with a known partition and account.
 fn arn_parts(s: &str, service: &str) -> Option<(String, String, String)> {
     let a = crate::arn::Arn::parse(s)?;
-    (partition_ok(a.partition) && a.service == service && is_account_id(a.account)).then(|| {
-        (
-            a.region.to_string(),
-            a.account.to_string(),
-            a.resource.to_string(),
-        )
-    })
+    (PARTITIONS.contains(&a.partition) && a.service == service && is_account_id(a.account)).then(
+        || {
+            (
+                a.region.to_string(),
+                a.account.to_string(),
+                a.resource.to_string(),
+            )
+        },
+    )
 }
 
 /// Whether `v` is a valid value of kind `k`. Checks first what no kind may hold: hidden characters
@@ -154,7 +144,7 @@ pub fn valid(k: Kind, v: &str) -> bool {
     }
     match k {
         Kind::Account => is_account_id(v),
-        Kind::Region => region_ok(v),
+        Kind::Region => is_region(v),
         Kind::AlarmName => len_in(v, 1, 255),
         Kind::Description | Kind::Text => len_in(v, 0, 1024),
         Kind::FilterName => len_in(v, 1, 512) && !v.contains([':', '*']),
@@ -165,17 +155,17 @@ pub fn valid(k: Kind, v: &str) -> bool {
         Kind::Pattern => len_in(v, 0, crate::pattern::MAX_PATTERN_CHARS),
         Kind::TopicName => topic_name_ok(v),
         Kind::TopicArn => arn_parts(v, "sns")
-            .is_some_and(|(region, _, name)| region_ok(&region) && topic_name_ok(&name)),
+            .is_some_and(|(region, _, name)| is_region(&region) && topic_name_ok(&name)),
         Kind::TrailName => trail_name_ok(v),
         Kind::TrailArn => arn_parts(v, "cloudtrail").is_some_and(|(region, _, res)| {
-            region_ok(&region) && res.strip_prefix("trail/").is_some_and(trail_name_ok)
+            is_region(&region) && res.strip_prefix("trail/").is_some_and(trail_name_ok)
         }),
-        Kind::RoleName => role_name_ok(v),
+        Kind::RoleName => is_role_name(v),
         Kind::RoleArn => arn_parts(v, "iam").is_some_and(|(region, _, res)| {
             region.is_empty()
                 && res.strip_prefix("role/").is_some_and(|path| {
                     let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
-                    role_name_ok(name)
+                    is_role_name(name)
                         && all(dirs, |c| {
                             c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c)
                         })
@@ -187,7 +177,7 @@ pub fn valid(k: Kind, v: &str) -> bool {
                     c.is_ascii_graphic() && !"'\"\\`$;&|<>(){}".contains(c)
                 })
                 && crate::arn::Arn::parse(v).is_some_and(|a| {
-                    partition_ok(a.partition)
+                    PARTITIONS.contains(&a.partition)
                         && !a.service.is_empty()
                         && all(a.service, |c| {
                             c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
@@ -216,7 +206,7 @@ pub fn valid(k: Kind, v: &str) -> bool {
         }
         Kind::KeyPrefix => len_in(v, 0, 200),
         Kind::KmsKeyArn => arn_parts(v, "kms").is_some_and(|(region, _, res)| {
-            region_ok(&region)
+            is_region(&region)
                 && (res
                     .strip_prefix("key/")
                     .or_else(|| res.strip_prefix("alias/")))
