@@ -593,11 +593,7 @@ fn parse(shown: String, text: String, claimed: Option<(u32, u32)>) -> Result<Loa
         };
         Refused::new(error, &text)
     };
-    // serde's message ends with " at line L column C"; the place is shown in front instead.
-    let words = |e: &serde_json::Error| {
-        let m = e.to_string();
-        m.split(" at line ").next().unwrap_or(&m).to_string()
-    };
+    let words = snapshot::json_error_words;
     // Syntax first: a JSON error has a position and no pointer.
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
         return Err(refuse(

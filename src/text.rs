@@ -177,9 +177,40 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// `s` as one word of a POSIX shell command (remediation scripts, the HTML report's commands): as it is when it holds only characters no shell treats
+/// specially, else in single quotes (inside which nothing is special; a `'` is written `'\''`).
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && !s.starts_with(['-', '~', '#'])
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=,@+%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A word is left as it is only when no shell reads anything special in it; a leading `-`
+    /// would be an option, `~` a home directory and `#` a comment.
+    #[test]
+    fn shell_words() {
+        assert_eq!(
+            shell_word("snapshots/1/us-east-1.json"),
+            "snapshots/1/us-east-1.json"
+        );
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's;rm"), r"'it'\''s;rm'");
+        assert_eq!(shell_word("$(id)"), "'$(id)'");
+        for lead in ["-x", "~root", "#x"] {
+            assert_eq!(shell_word(lead), format!("'{lead}'"));
+        }
+        assert_eq!(shell_word(""), "''");
+    }
 
     /// Invisible format characters beyond the bidi and zero-width ones never reach a reader.
     #[test]

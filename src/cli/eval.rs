@@ -56,9 +56,18 @@ pub struct Args {
     /// the same bound, and a rule that is stopped again is an error (exit 2).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
     time_limit: f64,
-    /// Stop the run (exit 2, no report) if the process would hold more than MIB mebibytes.
-    #[arg(long, value_name = "MIB", default_value_t = cwl_audit::memlimit::DEFAULT_LIMIT_BYTES >> 20)]
+    /// Stop the run (exit 2, no report) if the process would hold more than MIB mebibytes (at
+    /// least 1).
+    #[arg(long, value_name = "MIB", default_value_t = cwl_audit::memlimit::DEFAULT_LIMIT_BYTES >> 20,
+          value_parser = parse_mib)]
     memory_limit: usize,
+}
+
+fn parse_mib(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of mebibytes of at least 1")),
+    }
 }
 
 fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {

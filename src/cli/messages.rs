@@ -57,13 +57,13 @@ pub fn status(message: impl AsRef<str>) {
 }
 
 /// A line of a command's own text output on stdout (`rules`, `test`), sanitized line by line. A
-/// closed pipe (`cwl-audit rules | head -1`) is not an error worth a message (`println!` panicked).
-pub fn print(text: impl AsRef<str>) {
-    let _ = writeln!(
-        std::io::stdout().lock(),
-        "{}",
-        cwl_audit::text::clean_lines(text.as_ref())
-    );
+/// closed pipe (`cwl-audit rules | head -1`) is not an error worth a message (`println!` panicked);
+/// any other write error (a full disk) stops the command with exit 2, like a report that cannot be
+/// written: a listing cut short must not look complete.
+pub fn print(text: impl AsRef<str>) -> anyhow::Result<()> {
+    let mut line = cwl_audit::text::clean_lines(text.as_ref()).into_owned();
+    line.push('\n');
+    super::output::emit(None, line.as_bytes())
 }
 
 /// The reason the command stopped (its whole error chain, on one line), and under it the source

@@ -22,6 +22,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for m in engine::missing_decisions(&sources, &rules) {
         messages::warning(m.to_string());
     }
+    // In control order of the default benchmark, like the reports (`CIS-4.5` before `CIS-4.11`).
+    let framework = cwl_audit::findings::benchmark::find(cwl_audit::findings::benchmark::DEFAULT)
+        .map_or("", |b| b.framework);
+    let mut rules = rules;
+    rules.sort_by_cached_key(|r| r.order_key(framework));
     for r in rules {
         let frameworks: Vec<String> = r
             .frameworks
@@ -34,7 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             r.severity.as_str(),
             r.title,
             frameworks.join("; ")
-        ));
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -134,25 +134,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for c in cases {
             match &c.outcome {
                 regotest::Outcome::Pass if verbose => {
-                    messages::print(format!("PASS {}: data.{}.{}", c.file, c.package, c.name))
+                    messages::print(format!("PASS {}: data.{}.{}", c.file, c.package, c.name))?
                 }
                 regotest::Outcome::Skip if verbose => {
-                    messages::print(format!("SKIP {}: data.{}.{}", c.file, c.package, c.name))
+                    messages::print(format!("SKIP {}: data.{}.{}", c.file, c.package, c.name))?
                 }
                 regotest::Outcome::Fail(why) => {
                     messages::print(format!(
                         "FAIL {}: data.{}.{}: {why}",
                         c.file, c.package, c.name
-                    ));
+                    ))?;
                     if let Some(d) = detail(c).filter(|_| verbose) {
                         messages::print(format!(
                             "     {}:{}: {}",
                             c.file,
                             d.line,
                             d.statement.replace('\n', "\n     ")
-                        ));
+                        ))?;
                         for (k, v) in &d.bindings {
-                            messages::print(format!("       {k} = {v}"));
+                            messages::print(format!("       {k} = {v}"))?;
                         }
                     }
                 }
@@ -170,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     f.covered,
                     f.covered + f.not_covered,
                     f.path
-                ));
+                ))?;
             }
             let pct = if all_total == 0 {
                 100.0
@@ -179,7 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             messages::print(format!(
                 "coverage {pct:>5.1}%  {cov_total:>4}/{all_total:<4} lines  (all policy files)"
-            ));
+            ))?;
         }
         messages::print(format!(
             "{passed} passed, {failed} failed{}",
@@ -188,7 +188,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 String::new()
             }
-        ));
+        ))?;
     }
     Ok(ExitCode::from(if failed > 0 { EXIT_FINDINGS } else { 0 }))
 }

@@ -106,6 +106,27 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
+    /// The rule's first control in `framework` (a `custom.frameworks` key), e.g. `5.3`.
+    pub fn control(&self, framework: &str) -> Option<&str> {
+        self.frameworks
+            .get(framework)
+            .and_then(|c| c.first())
+            .map(String::as_str)
+    }
+
+    /// How reports and `rules` order rules: by their control in `framework` as numbers, so
+    /// `4.5` comes before `4.11` (id-string order put `CIS-4.11` first); rules without a control
+    /// there come after, by id.
+    pub fn order_key(&self, framework: &str) -> (bool, Vec<u32>, String) {
+        let numbers: Vec<u32> = self
+            .control(framework)
+            .unwrap_or_default()
+            .split(|ch: char| !ch.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        (numbers.is_empty(), numbers, self.id.clone())
+    }
+
     /// The reference that decides under `benchmark`: its entry, or for a benchmark the rule is not
     /// part of (e.g. CIS 4.15 under CIS v1.2), the entry of its newest benchmark.
     pub fn reference_for(&self, benchmark: &str) -> Option<&Reference> {

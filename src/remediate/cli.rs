@@ -4,7 +4,7 @@
 //!
 //! Every command is `aws SERVICE OPERATION [--region=REGION] --cli-input-json 'JSON'`: the region
 //! is checked against AWS's region syntax, and every other value travels inside one JSON document
-//! built with serde_json and quoted by [`safe::quote`], so the AWS CLI never reads a value as an
+//! built with serde_json and quoted by [`crate::text::shell_word`], so the AWS CLI never reads a value as an
 //! option, a parameter file (`file://`, `http://`) or shorthand syntax. Comments pass through
 //! [`clean`].
 use super::safe;
@@ -39,12 +39,12 @@ impl Call {
     pub fn render(&self) -> String {
         let mut o = format!("aws {} {}", self.service, self.operation);
         if let Some(r) = &self.region {
-            let _ = write!(o, " --region={}", safe::quote(r));
+            let _ = write!(o, " --region={}", crate::text::shell_word(r));
         }
         let _ = write!(
             o,
             " --cli-input-json {}",
-            safe::quote(&safe::json(&self.input))
+            crate::text::shell_word(&safe::json(&self.input))
         );
         o
     }
@@ -327,7 +327,7 @@ pub fn account_header(plan: &Plan, account: &str) -> String {
 fn guard(account: &str) -> String {
     // `account` is 12 digits (checked when the snapshot was loaded): it needs no quoting, but goes
     // through the one quoting function anyway.
-    let a = safe::quote(account);
+    let a = crate::text::shell_word(account);
     format!(
         "if [ \"$(aws sts get-caller-identity --query Account --output text)\" != {a} ]; then\n  echo 'cwl-audit: skipped the block of account '{a}': the shell is not logged in to it' >&2\nelse\n"
     )

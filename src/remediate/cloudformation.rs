@@ -282,7 +282,7 @@ fn template(
     fixes.dedup();
     let mut deploy = format!(
         "aws cloudformation deploy --region={} --stack-name cwl-audit-alarms --template-file FILE",
-        safe::quote(region)
+        crate::text::shell_word(region)
     );
     if t.parameters.contains_key("SecurityEmail") {
         deploy.push_str(" --parameter-overrides SecurityEmail=you@example.com");
@@ -314,7 +314,7 @@ fn template(
     if !t.outputs.is_empty() {
         doc.insert("Outputs".into(), Value::Object(t.outputs));
     }
-    (Some(pretty(&Value::Object(doc))), t.outside)
+    (Some(safe::json_pretty(&Value::Object(doc))), t.outside)
 }
 
 /// Free text for a template's `Description` and `Metadata` (finding messages quote snapshot
@@ -322,21 +322,6 @@ fn template(
 /// cleaned, and `{{` broken up, so no text is a dynamic reference CloudFormation would resolve.
 fn inert(s: &str) -> String {
     clean(s).replace("{{", "{ {")
-}
-
-/// Pretty JSON with [`safe::json`]'s escaping of hidden and invisible characters.
-fn pretty(v: &Value) -> String {
-    let text = serde_json::to_string_pretty(v).unwrap_or_default();
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if crate::text::is_hidden(c) && c != '\n' {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\n');
-    out
 }
 
 /// One output unit: a template (file name + JSON), or a note (comment lines).

@@ -1592,8 +1592,8 @@ fn what_to_collect(f: &Finding, work: &Work) -> Vec<String> {
                     let r = arn(t).map(|a| a.region).unwrap_or(&loc.region);
                     out.push(format!(
                         "to check by hand: aws sns list-subscriptions-by-topic --region={} --topic-arn={}",
-                        safe::quote(r),
-                        safe::quote(t)
+                        crate::text::shell_word(r),
+                        crate::text::shell_word(t)
                     ));
                 }
             }

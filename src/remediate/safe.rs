@@ -6,7 +6,7 @@
 //! - every value taken from a snapshot is checked against AWS's naming rules for its kind
 //!   ([`check`]); a value that fails makes its step a commented manual step (see `Step::manual`);
 //! - every command passes its parameters as one JSON document (`--cli-input-json`), built with
-//!   serde_json and quoted by the one quoting function ([`quote`]): the AWS CLI reads no option,
+//!   serde_json and quoted by the one quoting function ([`crate::text::shell_word`]): the AWS CLI reads no option,
 //!   no `file://` / `http://` parameter file and no shorthand syntax out of a JSON value;
 //! - the JSON text carries no raw control, line-separator or bidi character ([`json`]), so what a
 //!   reader sees in the script is what runs;
@@ -239,32 +239,28 @@ pub fn shown(v: &str) -> String {
     format!("{}{more}", json(&Value::String(cut)))
 }
 
-/// Quotes `s` for a POSIX shell: as it is when it holds only characters no shell treats
-/// specially, else in single quotes (inside which nothing is special; a `'` is written `'\''`).
-pub fn quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && !s.starts_with(['-', '~', '#'])
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=,@+%".contains(c));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 /// `v` as compact JSON text in which every hidden character (control, DEL and C1, line and
 /// paragraph separators, bidi controls) is a `\uXXXX` escape: serde_json escapes only U+0000 to
 /// U+001F, and the rest would reach a terminal or an editor as they are. Outside strings JSON text
 /// holds none of them, so escaping them anywhere is escaping them inside strings.
 pub fn json(v: &Value) -> String {
-    let text = serde_json::to_string(v).unwrap_or_default();
-    if !text.chars().any(is_hidden) {
+    escape_hidden(serde_json::to_string(v).unwrap_or_default())
+}
+
+/// [`json`], indented (CloudFormation templates), ending in a newline.
+pub fn json_pretty(v: &Value) -> String {
+    escape_hidden(serde_json::to_string_pretty(v).unwrap_or_default()) + "\n"
+}
+
+/// The one escaping loop of both: a raw newline in serde_json's text is indentation (inside a
+/// string it is already `\n`), so it stays.
+fn escape_hidden(text: String) -> String {
+    if !text.chars().any(|c| is_hidden(c) && c != '\n') {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_hidden(c) {
+        if is_hidden(c) && c != '\n' {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -326,15 +322,6 @@ mod tests {
             Kind::KmsKeyArn,
             "arn:aws:kms:eu-west-1:123456789012:key/${x}"
         ));
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote("us-east-1"), "us-east-1");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote("-x"), "'-x'");
-        assert_eq!(quote(""), "''");
     }
 
     #[test]

@@ -18,9 +18,9 @@
 //! the file:line, the notes, the rule's remediation steps and, for CWL-014, the `cwl-audit
 //! remediate` command line. To keep an organization's report small, the detail is drawn from the
 //! data block on demand, and its strings are stored once each ([`Strings`]).
-use crate::findings::RuleMeta;
+use crate::findings::{benchmark, RuleMeta};
 use crate::findings::{Finding, Level, RunResult, Verdict};
-use crate::text::{clean, clean_lines};
+use crate::text::{clean, clean_lines, shell_word};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -168,38 +168,6 @@ fn cell(v: Option<Verdict>) -> (&'static str, &'static str) {
     }
 }
 
-/// The control number of a rule in the newest CIS version it maps to (`5.3` -> [5, 3]), so the
-/// matrix columns run in control order, not in id-string order (`CIS-4.11` before `CIS-4.5`).
-/// Rules without a CIS control come after, by id.
-fn rule_order(r: &RuleMeta) -> (u8, Vec<u32>, String) {
-    let control = r
-        .frameworks
-        .iter()
-        .rfind(|(k, _)| k.starts_with("cis-"))
-        .and_then(|(_, cs)| cs.first())
-        .map(|c| {
-            c.split('.')
-                .map(|p| p.parse::<u32>().unwrap_or(u32::MAX))
-                .collect::<Vec<_>>()
-        });
-    match control {
-        Some(c) => (0, c, r.id.clone()),
-        None => (1, Vec::new(), r.id.clone()),
-    }
-}
-
-/// A word a POSIX shell reads as itself: quoted unless it is plainly safe.
-fn shell_word(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./-:@%+=,".contains(c));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
 /// `cwl-audit remediate FILES` for an account whose CWL-014 chain is broken: its own snapshot
 /// files and those of the accounts its chain runs through (an organization trail's owner), as
 /// remediate needs them to plan. `None` when the account has no snapshot (a manifest-only
@@ -273,7 +241,9 @@ fn rows(run: &RunResult) -> Vec<Row<'_>> {
 
 pub fn render(run: &RunResult) -> Vec<u8> {
     let mut rules: Vec<&RuleMeta> = run.rules.iter().collect();
-    rules.sort_by_key(|r| rule_order(r));
+    // Columns in control order of the run's benchmark, like the text report.
+    let framework = benchmark::find(&run.benchmark).map_or("", |b| b.framework);
+    rules.sort_by_cached_key(|r| r.order_key(framework));
     // Findings of rules a run has but does not describe (none today) still get a column.
     let described: BTreeSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
     let extra: BTreeSet<&str> = run
@@ -575,16 +545,5 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), out, "{input:?}");
         }
-    }
-
-    #[test]
-    fn shell_words() {
-        assert_eq!(
-            shell_word("snapshots/1/us-east-1.json"),
-            "snapshots/1/us-east-1.json"
-        );
-        assert_eq!(shell_word("a b"), "'a b'");
-        assert_eq!(shell_word("it's;rm"), "'it'\\''s;rm'");
-        assert_eq!(shell_word(""), "''");
     }
 }

@@ -76,11 +76,7 @@ impl Rules {
                     _ => c.clone(),
                 })
                 .unwrap_or_default();
-            let numbers: Vec<u32> = control
-                .split(|ch: char| !ch.is_ascii_digit())
-                .filter_map(|n| n.parse().ok())
-                .collect();
-            let key = (control.is_empty(), numbers, r.id.clone());
+            let key = r.order_key(bench.map_or("", |b| b.framework));
             let title = clean(&r.title).into_owned();
             views.insert(
                 r.id.clone(),

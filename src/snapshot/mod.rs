@@ -9,6 +9,7 @@ mod schema;
 
 pub use discover::{discover, is_manifest_path};
 pub use locate::{line_col, locate, locate_many, pointer_at};
+pub use parse::json_error_words;
 pub use scan::{scan, Scan};
 
 use regorus::Value;
@@ -165,9 +166,7 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
         ));
     }
     let doc: Value = parse::parse(text).map_err(|e| {
-        // serde_json's message ends with " at line L column C"; the place is shown in front instead.
-        let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        let msg = parse::json_error_words(&e);
         LoadError {
             path: shown.to_string(),
             place: Some(Place {

@@ -138,9 +138,37 @@ pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// serde_json's message in words, for `file:line:col: invalid JSON: <words>`: without its own
+/// " at line L column C" (the place is shown in front), and for a `\uD800`-`\uDFFF` escape
+/// that is not half of a surrogate pair, why: serde_json says only "unexpected end of hex escape"
+/// or "lone leading surrogate", which names no rule a person can fix the file by.
+pub fn json_error_words(e: &serde_json::Error) -> String {
+    let m = e.to_string();
+    let m = m.split(" at line ").next().unwrap_or(&m);
+    if m.contains("surrogate") || m.contains("hex escape") || m.contains("unicode code point") {
+        format!(
+            "{m} (a \\u escape of U+D800 to U+DFFF must be half of a surrogate pair: JSON text must be valid Unicode)"
+        )
+    } else {
+        m.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_surrogate_is_explained() {
+        for text in [r#""\ud800""#, r#""\udc00""#, r#""\ud800\u0041""#] {
+            let e = parse(text).unwrap_err();
+            let w = json_error_words(&e);
+            assert!(w.contains("surrogate pair"), "{text}: {w}");
+            assert!(!w.contains(" at line "), "{w}");
+        }
+        let e = parse("{").unwrap_err();
+        assert_eq!(json_error_words(&e), "EOF while parsing an object");
+    }
 
     #[test]
     fn same_value_as_regorus() {

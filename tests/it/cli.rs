@@ -630,6 +630,39 @@ fn output_through_links_dash_and_full_devices() {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(1), "a full stderr is not a panic");
+        // Every command's own output: a listing cut short by a full disk must not look complete.
+        for args in [
+            &["rules"][..],
+            &["test"],
+            &["explain", "CWL-014"],
+            &["completions", "bash"],
+            &["iam-policy"],
+        ] {
+            let o = Command::new(env!("CARGO_BIN_EXE_cwl-audit"))
+                .args(args)
+                .stdout(full())
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains("cannot write to standard output"),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+    }
+}
+
+/// A bound that no run could keep is a usage error that says what it must be.
+#[test]
+fn zero_bounds_are_refused_in_words() {
+    for (flag, says) in [
+        ("--time-limit", "more than 0 and at most 86400"),
+        ("--memory-limit", "at least 1"),
+    ] {
+        let o = run(&["eval", "snapshots", flag, "0"]);
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        assert!(stderr(&o).contains(says), "{flag}: {}", stderr(&o));
     }
 }
 
