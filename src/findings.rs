@@ -66,7 +66,7 @@ pub enum Link {
     Metric,
     Alarm,
     Topic,
-    /// An account a run manifest expected (see `manifest::apply`).
+    /// An account a run manifest expected (see `eval::manifests`).
     Account,
     Other(String),
 }

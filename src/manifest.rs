@@ -9,10 +9,11 @@
 //! reach reports through their escaping.
 //!
 //! Here: the types, their checks, and reading a file ([`load`]; a file that fails is [`Refused`],
-//! and still names the accounts it lists, which then cannot pass). `combine`: several manifests
-//! into one standing per account, contradictions being input errors. `apply`: what that changes
-//! in a run's findings (a pass stands only on snapshots the collection wrote, along the whole
-//! chain).
+//! and still names the accounts it lists, which then cannot pass). What the manifests change in a
+//! run is `eval`'s: `eval::standing` combines several manifests into one standing per account
+//! (contradictions being input errors), and `eval::manifests` applies that to the run's findings
+//! (a pass stands only on snapshots the collection wrote, along the whole chain). This module
+//! knows nothing of findings.
 use crate::arn::{is_account_id, is_region, PARTITIONS};
 use crate::snapshot::{self, LoadError, Place};
 use serde::{Deserialize, Serialize};
@@ -584,7 +585,11 @@ pub fn load(path: &Path) -> Result<Loaded, Refused> {
 }
 
 /// Parses and checks manifest text read from `shown`; `claimed`: the shard its file name claims.
-fn parse(shown: String, text: String, claimed: Option<(u32, u32)>) -> Result<Loaded, Refused> {
+pub(crate) fn parse(
+    shown: String,
+    text: String,
+    claimed: Option<(u32, u32)>,
+) -> Result<Loaded, Refused> {
     let refuse = |line_col: Option<(usize, usize)>, pointer: Option<String>, message: String| {
         let error = LoadError {
             path: shown.clone(),
@@ -648,10 +653,7 @@ fn parse(shown: String, text: String, claimed: Option<(u32, u32)>) -> Result<Loa
     Ok(Loaded::new(shown, text, manifest))
 }
 
-mod apply;
-mod combine;
-
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
@@ -660,7 +662,7 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 /// Why an account could not be collected, in words.
-fn failure_words(m: &Manifest, a: &Account) -> String {
+pub(crate) fn failure_words(m: &Manifest, a: &Account) -> String {
     let Some(e) = &a.error else {
         return format!("account {} could not be collected", a.account_id);
     };
@@ -681,8 +683,6 @@ fn failure_words(m: &Manifest, a: &Account) -> String {
         )
     }
 }
-
-pub use apply::{apply, Applied, Run};
 
 /// Manifests built in code, for the tests of this module and its parts.
 #[cfg(test)]

@@ -5,8 +5,9 @@ use crate::engine::metadata::package_of;
 use crate::engine::{self, compact_error, EngineError, PolicySource};
 use regorus::{Engine, Value};
 
+/// How one Rego unit test ended (`Fail` says why).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum TestOutcome {
     Pass,
     Fail(String),
     Skip,
@@ -17,7 +18,7 @@ pub struct TestCase {
     pub file: String,
     pub package: String,
     pub name: String,
-    pub outcome: Outcome,
+    pub outcome: TestOutcome,
 }
 
 /// Names of the test (and todo) rules a file defines: rule heads start at column 0.
@@ -129,20 +130,20 @@ pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, Eng
                 continue;
             }
             let outcome = if name.starts_with("todo_") {
-                Outcome::Skip
+                TestOutcome::Skip
             } else {
                 // Each test as `eval` bounds an evaluation: coverage too.
                 let _bound = engine::builtins::time_bound(engine::DEFAULT_TIME_LIMIT);
                 match engine.eval_rule(format!("data.{full}")) {
-                    Ok(Value::Bool(true)) => Outcome::Pass,
-                    Ok(Value::Undefined) => Outcome::Fail(
+                    Ok(Value::Bool(true)) => TestOutcome::Pass,
+                    Ok(Value::Undefined) => TestOutcome::Fail(
                         "undefined (a condition in the test body did not hold)".into(),
                     ),
-                    Ok(other) => Outcome::Fail(format!("evaluated to {other}, not true")),
-                    Err(e) => Outcome::Fail(compact_error(&e.to_string())),
+                    Ok(other) => TestOutcome::Fail(format!("evaluated to {other}, not true")),
+                    Err(e) => TestOutcome::Fail(compact_error(&e.to_string())),
                 }
             };
-            if let (Outcome::Fail(_), Some(base)) = (&outcome, &base) {
+            if let (TestOutcome::Fail(_), Some(base)) = (&outcome, &base) {
                 if let Some(d) = explain_failure(base, &s.text, &package, &name) {
                     out.details.push((full.clone(), d));
                 }
@@ -333,13 +334,13 @@ mod tests {
             ),
         ];
         let cases = run(&sources).unwrap();
-        let got: Vec<(&str, &Outcome)> = cases
+        let got: Vec<(&str, &TestOutcome)> = cases
             .iter()
             .map(|c| (c.name.as_str(), &c.outcome))
             .collect();
-        assert_eq!(got[0], ("test_ok", &Outcome::Pass));
-        assert!(matches!(got[1], ("test_bad", Outcome::Fail(_))));
-        assert_eq!(got[2], ("todo_later", &Outcome::Skip));
+        assert_eq!(got[0], ("test_ok", &TestOutcome::Pass));
+        assert!(matches!(got[1], ("test_bad", TestOutcome::Fail(_))));
+        assert_eq!(got[2], ("todo_later", &TestOutcome::Skip));
     }
 
     #[test]

@@ -171,7 +171,7 @@ fn collect_regions(args: &Args) -> cwl_audit::collect::Regions {
 #[cfg(feature = "collect")]
 fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
     use cwl_audit::collect::org::{self, OrgOptions};
-    use cwl_audit::collect::{self, Status};
+    use cwl_audit::collect::{self, Completeness};
     use cwl_audit::manifest::Status as AccountStatus;
     let is_name = |s: &str, min: usize| {
         (min..=64).contains(&s.len())
@@ -345,14 +345,14 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
                 format!("after {n} accounts (--stop-after-accounts)")
             }
         };
-        messages::status(format!(
-            "cwl-audit: stopped {why}; the manifest lists the accounts not done as pending, and `--resume` finishes the run"
+        messages::warning(format!(
+            "stopped {why}; the manifest lists the accounts not done as pending, and `--resume` finishes the run"
         ));
         return Ok(ExitCode::from(EXIT_PARTIAL));
     }
     Ok(match outcome.status {
-        Status::Complete => ExitCode::SUCCESS,
-        Status::Partial => {
+        Completeness::Complete => ExitCode::SUCCESS,
+        Completeness::Partial => {
             let invalid = &outcome.manifest.invalid_account_ids;
             if !invalid.is_empty() {
                 // Not something --resume can fix: Organizations itself lists these.
@@ -363,20 +363,20 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
             }
             let bad = count(AccountStatus::Failed) + count(AccountStatus::Partial);
             if bad > 0 || invalid.is_empty() {
-                messages::status(format!(
-                    "cwl-audit: partial collection: {bad} account{} failed or partial (see the manifest; eval reports what depends on the failed calls as unknown); `--resume` collects them again",
+                messages::warning(format!(
+                    "partial collection: {bad} account{} failed or partial (see the manifest; eval reports what depends on the failed calls as unknown); `--resume` collects them again",
                     if bad == 1 { "" } else { "s" }
                 ));
             }
             ExitCode::from(EXIT_PARTIAL)
         }
-        Status::Unusable if count(AccountStatus::Skipped) == outcome.manifest.accounts.len() => {
+        Completeness::Unusable if count(AccountStatus::Skipped) == outcome.manifest.accounts.len() => {
             return Err(fail(format!(
                 "no account to collect: every account of the organization is skipped (see the reasons in {}; --ou, --accounts and --exclude-accounts select)",
                 outcome.manifest_path.display()
             )))
         }
-        Status::Unusable => return Err(fail(
+        Completeness::Unusable => return Err(fail(
             "nothing usable was collected: every account failed (see the errors above; `cwl-audit iam-policy --organization` prints the permissions needed)",
         )),
     })
@@ -384,7 +384,7 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
 
 #[cfg(feature = "collect")]
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    use cwl_audit::collect::{self, Status};
+    use cwl_audit::collect::{self, Completeness};
     if args.organization {
         return run_organization(args);
     }
@@ -453,16 +453,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     Ok(match outcome.status {
-        Status::Complete => ExitCode::SUCCESS,
-        Status::Partial => {
-            messages::status(format!(
-                "cwl-audit: partial collection: {} call{} failed (recorded in the snapshots' `errors`; eval reports what depends on them as unknown)",
+        Completeness::Complete => ExitCode::SUCCESS,
+        Completeness::Partial => {
+            messages::warning(format!(
+                "partial collection: {} call{} failed (recorded in the snapshots' `errors`; eval reports what depends on them as unknown)",
                 outcome.errors.len(),
                 if outcome.errors.len() == 1 { "" } else { "s" }
             ));
             ExitCode::from(EXIT_PARTIAL)
         }
-        Status::Unusable => return Err(fail(format!(
+        Completeness::Unusable => return Err(fail(format!(
             "nothing usable was collected: every call failed (see the errors above; `cwl-audit iam-policy` prints the permissions needed){}",
             if outcome.written.is_empty() { String::new() } else { format!("; the snapshots in {} record the failures", dir.display()) }
         ))),

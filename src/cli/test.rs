@@ -87,9 +87,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for c in cases {
         match &c.outcome {
-            regotest::Outcome::Pass => passed += 1,
-            regotest::Outcome::Skip => skipped += 1,
-            regotest::Outcome::Fail(_) => failed += 1,
+            regotest::TestOutcome::Pass => passed += 1,
+            regotest::TestOutcome::Skip => skipped += 1,
+            regotest::TestOutcome::Fail(_) => failed += 1,
         }
     }
     if args.format == TestFormat::Json {
@@ -97,9 +97,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|c| {
                 let (outcome, message) = match &c.outcome {
-                    regotest::Outcome::Pass => ("pass", None),
-                    regotest::Outcome::Skip => ("skip", None),
-                    regotest::Outcome::Fail(why) => ("fail", Some(why.clone())),
+                    regotest::TestOutcome::Pass => ("pass", None),
+                    regotest::TestOutcome::Skip => ("skip", None),
+                    regotest::TestOutcome::Fail(why) => ("fail", Some(why.clone())),
                 };
                 let failed_at = detail(c).map(|d| {
                     serde_json::json!({
@@ -133,13 +133,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         for c in cases {
             match &c.outcome {
-                regotest::Outcome::Pass if verbose => {
+                regotest::TestOutcome::Pass if verbose => {
                     messages::print(format!("PASS {}: data.{}.{}", c.file, c.package, c.name))?
                 }
-                regotest::Outcome::Skip if verbose => {
+                regotest::TestOutcome::Skip if verbose => {
                     messages::print(format!("SKIP {}: data.{}.{}", c.file, c.package, c.name))?
                 }
-                regotest::Outcome::Fail(why) => {
+                regotest::TestOutcome::Fail(why) => {
                     messages::print(format!(
                         "FAIL {}: data.{}.{}: {why}",
                         c.file, c.package, c.name

@@ -165,15 +165,15 @@ pub async fn list_subscriptions(
 
 /// An account as Organizations lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgAccount {
+pub struct ListedAccount {
     pub id: String,
     pub name: Option<String>,
     /// `State` (ACTIVE, SUSPENDED, ...), or the retired `Status` where `State` is absent.
     pub state: Option<String>,
 }
 
-fn org_account(a: &aws_sdk_organizations::types::Account) -> OrgAccount {
-    OrgAccount {
+fn org_account(a: &aws_sdk_organizations::types::Account) -> ListedAccount {
+    ListedAccount {
         id: a.id.clone().unwrap_or_default(),
         name: a.name.clone(),
         state: a
@@ -215,7 +215,7 @@ pub async fn describe_organization(
 pub async fn list_accounts(
     c: &aws_sdk_organizations::Client,
     limit: &RateLimit,
-) -> Result<Vec<OrgAccount>, CollectionError> {
+) -> Result<Vec<ListedAccount>, CollectionError> {
     let mut pages = c.list_accounts().into_paginator().send();
     let mut all = Vec::new();
     loop {
@@ -293,7 +293,7 @@ pub async fn list_accounts_for_parent(
     c: &aws_sdk_organizations::Client,
     limit: &RateLimit,
     parent: &str,
-) -> Result<Vec<OrgAccount>, CollectionError> {
+) -> Result<Vec<ListedAccount>, CollectionError> {
     let mut pages = c
         .list_accounts_for_parent()
         .parent_id(parent)

@@ -93,7 +93,7 @@ impl Default for Options {
 
 /// How complete a collection is; the CLI's exit code (0, 3, 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum Completeness {
     /// Every call succeeded.
     Complete,
     /// Snapshots were written, and some calls failed (recorded in their `errors`).
@@ -102,8 +102,9 @@ pub enum Status {
     Unusable,
 }
 
+/// What collecting one account gave: the files written and what could not be read.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct Collected {
     pub account_id: String,
     pub partition: String,
     /// Snapshot files written, in region order.
@@ -119,7 +120,7 @@ pub struct Outcome {
     /// Per collected region: calls that returned data, calls that failed, and the time the region
     /// took (from its start, after waiting for a --concurrency slot). Shown by `collect -v`.
     pub regions: Vec<RegionStats>,
-    pub status: Status,
+    pub status: Completeness,
 }
 
 #[derive(Debug, Clone)]
@@ -211,7 +212,7 @@ pub(crate) fn account_api_region(partition: &str) -> &'static str {
 }
 
 /// Collects and writes the snapshots. Blocks; runs its own async runtime.
-pub fn run(opts: &Options) -> Result<Outcome, CollectError> {
+pub fn run(opts: &Options) -> Result<Collected, CollectError> {
     check_requested_regions(&opts.regions)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -247,7 +248,7 @@ pub(crate) struct RegionResult {
     elapsed: Duration,
 }
 
-async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
+async fn run_async(opts: &Options) -> Result<Collected, CollectError> {
     let recorder = opts.recorder.clone().unwrap_or_default();
     let aws = Arc::new(aws::Aws::load(opts, recorder.clone()).await);
 
@@ -301,7 +302,7 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
             progress.clone(),
             error_count.clone(),
         );
-        let header = Header {
+        let header = AccountStamp {
             account_id: account_id.clone(),
             partition: partition.clone(),
             collected_at: collected_at.clone(),
@@ -329,7 +330,7 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
     progress.finish();
     results.sort_by(|a, b| a.region.cmp(&b.region));
 
-    let mut outcome = Outcome {
+    let mut outcome = Collected {
         account_id: account_id.clone(),
         partition,
         written: Vec::new(),
@@ -342,7 +343,7 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
             .collect(),
         successes: 0,
         regions: Vec::new(),
-        status: Status::Complete,
+        status: Completeness::Complete,
     };
     for r in results {
         outcome.regions.push(RegionStats {
@@ -365,11 +366,11 @@ async fn run_async(opts: &Options) -> Result<Outcome, CollectError> {
             .extend(r.errors.into_iter().map(|e| (r.region.clone(), e)));
     }
     outcome.status = if outcome.successes == 0 {
-        Status::Unusable
+        Completeness::Unusable
     } else if !outcome.errors.is_empty() {
-        Status::Partial
+        Completeness::Partial
     } else {
-        Status::Complete
+        Completeness::Complete
     };
     Ok(outcome)
 }
@@ -492,14 +493,19 @@ pub(crate) fn now_timestamp() -> String {
     convert::timestamp(&aws_smithy_types::DateTime::from_secs(now.secs()))
 }
 
-pub(crate) struct Header {
+/// What every snapshot of one account carries in its header, the same for each region.
+pub(crate) struct AccountStamp {
     account_id: String,
     partition: String,
     collected_at: String,
     redact: bool,
 }
 
-pub(crate) async fn collect_region(aws: &aws::Aws, region: String, h: &Header) -> RegionResult {
+pub(crate) async fn collect_region(
+    aws: &aws::Aws,
+    region: String,
+    h: &AccountStamp,
+) -> RegionResult {
     let c = aws.clients(&region);
     let (trails, filters, alarms, subscriptions) = tokio::join!(
         calls::describe_trails(&c.cloudtrail),

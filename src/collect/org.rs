@@ -26,7 +26,7 @@ use super::credentials::{assume_role_error, MemberCredentials};
 use super::progress::OrgProgress;
 use super::ratelimit::RateLimit;
 use super::{calls, collect_region, now_timestamp, regions, resolve_regions, write_region};
-use super::{CollectError, Header, Options, Recorder, Regions, Status, Written};
+use super::{AccountStamp, CollectError, Completeness, Options, Recorder, Regions, Written};
 use crate::manifest::{
     self, Account, AccountError, Collector, Manifest, Organization, Ou, RegionStatus, Selection,
     Shard,
@@ -135,7 +135,7 @@ pub struct OrgOutcome {
     pub kept: usize,
     /// Stopped before every account was done; the manifest lists the rest as `pending`.
     pub interrupted: Option<Interruption>,
-    pub status: Status,
+    pub status: Completeness,
 }
 
 /// Why a run stopped before every account was done.
@@ -280,7 +280,7 @@ fn state_reason(state: Option<&str>) -> String {
 }
 
 /// Every account of the organization with what this run does with it, before resuming.
-fn plan(listed: &[calls::OrgAccount], tree: Option<&Tree>, opts: &OrgOptions) -> Vec<Account> {
+fn plan(listed: &[calls::ListedAccount], tree: Option<&Tree>, opts: &OrgOptions) -> Vec<Account> {
     let selected_ous: BTreeSet<&str> = opts.ous.iter().map(String::as_str).collect();
     // With --ou the tree is always there (run_async refuses to go on without it).
     let in_selection = |id: &str| {
@@ -708,7 +708,7 @@ async fn collect_account(
         .into_iter()
         .filter(|r| !complete.contains(r))
         .collect();
-    let header = Arc::new(Header {
+    let header = Arc::new(AccountStamp {
         account_id: account.clone(),
         partition: ctx.partition.clone(),
         collected_at: now_timestamp(),
@@ -1228,20 +1228,20 @@ async fn run_async(opts: &OrgOptions) -> Result<OrgOutcome, OrgError> {
         // Every account skipped (excluded, suspended, outside --ou): nothing is proven. A shard
         // may be empty in a small organization; the other shards prove theirs.
         if opts.shard.is_some() {
-            Status::Complete
+            Completeness::Complete
         } else {
-            Status::Unusable
+            Completeness::Unusable
         }
     } else if selected
         .iter()
         .all(|a| a.status == manifest::Status::Collected)
         && manifest.invalid_account_ids.is_empty()
     {
-        Status::Complete
+        Completeness::Complete
     } else if usable == 0 {
-        Status::Unusable
+        Completeness::Unusable
     } else {
-        Status::Partial
+        Completeness::Partial
     };
     if selected.is_empty() {
         warnings.push(match opts.shard {
@@ -1280,8 +1280,8 @@ pub fn parse_shard(s: &str) -> Result<Shard, String> {
 mod tests {
     use super::*;
 
-    fn acct(id: &str, state: Option<&str>) -> calls::OrgAccount {
-        calls::OrgAccount {
+    fn acct(id: &str, state: Option<&str>) -> calls::ListedAccount {
+        calls::ListedAccount {
             id: id.into(),
             name: Some(format!("n{id}")),
             state: state.map(str::to_string),

@@ -2,8 +2,10 @@
 //! accounts it refers to (`plan`); referenced accounts are loaded and kept, every other account is
 //! loaded, decided by one compiled engine per worker and dropped; then every finding is pointed at a
 //! file and line (`place`). Bad files become notifications and never stop the others.
+mod manifests;
 mod place;
 mod plan;
+mod standing;
 pub mod timings;
 
 use crate::engine::{self, EngineError, Evaluator, PolicySource};
@@ -506,8 +508,8 @@ fn decide_plan(
     let place_started = std::time::Instant::now();
     resolve_locations(&mut findings, &paths_by_key, read_lines);
     let rule_ids: Vec<String> = rules.iter().map(|c| c.id.clone()).collect();
-    let applied = manifest::apply(
-        &manifest::Run {
+    let applied = manifests::apply(
+        &manifests::Run {
             manifests,
             refused,
             snapshots: &paths_by_key,

@@ -11,7 +11,7 @@ use crate::support::emulator;
 #[cfg(feature = "collect")]
 static EMULATOR: emulator::Emulator = emulator::Emulator::new();
 
-use cwl_audit::collect::{self, Options, Recorder, Regions, Status};
+use cwl_audit::collect::{self, Completeness, Options, Recorder, Regions};
 use cwl_audit::eval;
 use cwl_audit::findings::{Finding, Verdict};
 use emulator::{collect, collect_as, error_response, test_env, Request, ACCOUNT};
@@ -254,7 +254,12 @@ fn recorded_operations_are_exactly_the_iam_policy() {
     .expect("collect");
     // The failed ListRegions is the one failed call: the collection is partial (opt-in regions
     // may be missing), never complete.
-    assert_eq!(outcome.status, Status::Partial, "{:#?}", outcome.errors);
+    assert_eq!(
+        outcome.status,
+        Completeness::Partial,
+        "{:#?}",
+        outcome.errors
+    );
     assert_eq!(outcome.errors.len(), 1, "{:#?}", outcome.errors);
     assert_eq!(outcome.errors[0].0, "(account)");
     assert_eq!(outcome.errors[0].1.operation, "ListRegions");
@@ -553,7 +558,12 @@ fn throttled_call_is_retried() {
         &recorder,
     ))
     .expect("collect");
-    assert_eq!(outcome.status, Status::Complete, "{:#?}", outcome.errors);
+    assert_eq!(
+        outcome.status,
+        Completeness::Complete,
+        "{:#?}",
+        outcome.errors
+    );
     assert_eq!(
         throttled.load(Ordering::SeqCst),
         2,

@@ -905,7 +905,7 @@ fn recorded_operations_are_exactly_the_organization_policies() {
     // the account is partial (opt-in regions may be missing), with that one error.
     assert_eq!(
         outcome.status,
-        cwl_audit::collect::Status::Partial,
+        cwl_audit::collect::Completeness::Partial,
         "{:#?}",
         outcome.errors
     );

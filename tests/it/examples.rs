@@ -256,7 +256,7 @@ fn files_below(dir: &str) -> Vec<PathBuf> {
 }
 
 /// snapshots/ and policies/aws/cloudwatch/examples/ are exactly what `cargo run --example
-/// make-demo-snapshots` and `make-control-examples` write (tests/support/bundled.rs): the same
+/// make-demo-snapshots` and `make-rule-examples` write (tests/support/bundled.rs): the same
 /// files, byte for byte, and no others. A reference pattern changed in a policy shows here first.
 #[test]
 fn bundled_snapshot_files_are_what_their_generators_write() {
@@ -268,8 +268,8 @@ fn bundled_snapshot_files_are_what_their_generators_write() {
         ),
         (
             bundled::EXAMPLES_DIR,
-            bundled::control_examples(),
-            "make-control-examples",
+            bundled::rule_examples(),
+            "make-rule-examples",
         ),
     ] {
         let rerun = format!("run `cargo run --example {generator}` and review the diff");

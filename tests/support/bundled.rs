@@ -4,13 +4,13 @@
 //!   the CLI and format tests). Every account is set up for all fifteen CIS monitoring controls
 //!   (one trail, one log group, a filter and an alarm per control); the defects of the demo are on
 //!   the root-usage (CWL-014) chain or on links every chain shares (the trail, the subscriptions).
-//! - `policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}/`: one example per control, a
+//! - `policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}/`: one example per rule, a
 //!   one-account snapshot whose metric filter has the rule's reference pattern (pass) or the
 //!   `weakened` pattern of its Rego tests (fail); `tests/it/examples.rs` checks the verdicts.
 //!
 //! The files are in the layout and formatting `cwl-audit collect` writes (keys sorted, 2-space
 //! indent), so they double as examples of the snapshot format. `cargo run --example
-//! make-demo-snapshots` and `cargo run --example make-control-examples` write them
+//! make-demo-snapshots` and `cargo run --example make-rule-examples` write them
 //! (scripts/make-*.rs); `tests/it/examples.rs` checks that the committed files are what they write.
 // Each generator writes one of the two sets; the tests use both.
 #![allow(dead_code)]
@@ -20,12 +20,12 @@ use std::path::{Path, PathBuf};
 
 /// Where the demo organization is, from the repository root.
 pub const DEMO_DIR: &str = "snapshots";
-/// Where the control examples are, from the repository root.
+/// Where the rule examples are, from the repository root.
 pub const EXAMPLES_DIR: &str = "policies/aws/cloudwatch/examples";
 
 const HOME: &str = "us-east-1";
 const MGMT: &str = "111111111111";
-/// The account of the control examples.
+/// The account of the rule examples.
 const EXAMPLE_ACCOUNT: &str = "123456789012";
 const REDACTED: &str =
     "redacted:sha256:5f0c3e0f1c2b7a3d9e8f6a4b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d";
@@ -242,9 +242,9 @@ pub fn demo_snapshots() -> Vec<File> {
     files
 }
 
-/// The one-account snapshot of a control example: the complete chain of `rule` with a filter of
+/// The one-account snapshot of a rule example: the complete chain of `rule` with a filter of
 /// `pattern`.
-fn control_example(rule: &cwl_audit::findings::RuleMeta, pattern: &str) -> Value {
+fn rule_example(rule: &cwl_audit::findings::RuleMeta, pattern: &str) -> Value {
     let a = EXAMPLE_ACCOUNT;
     let mut s = empty(a, HOME);
     let lg = format!("aws-cloudtrail-logs-{a}");
@@ -277,7 +277,7 @@ fn control_example(rule: &cwl_audit::findings::RuleMeta, pattern: &str) -> Value
 }
 
 /// The files of `policies/aws/cloudwatch/examples/`: pass/ and fail/ of every bundled rule.
-pub fn control_examples() -> Vec<File> {
+pub fn rule_examples() -> Vec<File> {
     let mut files = Vec::new();
     for rule in bundled_rules() {
         let weakened = weakened(rule);
@@ -287,7 +287,7 @@ pub fn control_examples() -> Vec<File> {
                 .join(verdict)
                 .join(EXAMPLE_ACCOUNT)
                 .join(format!("{HOME}.json"));
-            files.push((path, text(&control_example(rule, pattern))));
+            files.push((path, text(&rule_example(rule, pattern))));
         }
     }
     files.sort();

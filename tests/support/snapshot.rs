@@ -6,7 +6,7 @@
 //!
 //! Used by the integration tests (`tests/support`, with the generator in `generate/`), the
 //! benchmarks (`benches/orggen`, `benches/pattern.rs`) and the generators of the bundled files
-//! (`scripts/make-demo-snapshots.rs`, `scripts/make-control-examples.rs`, through `bundled.rs`),
+//! (`scripts/make-demo-snapshots.rs`, `scripts/make-rule-examples.rs`, through `bundled.rs`),
 //! each of which includes this file with `#[path]`. It is a file of the test tree rather than a
 //! module of the library: the library (and the evaluator-only build) carries no test data and no
 //! API for it, no feature has to be remembered to build a test or bench, and the only

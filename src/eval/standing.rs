@@ -8,8 +8,8 @@
 //! manifest and failed per another cannot be settled by preferring one file (whichever file is
 //! stale, its snapshots may be the ones found). Each such contradiction is an input error naming both
 //! files, and the accounts concerned get no pass.
-use super::{failure_words, plural, shard_file_name, Account, Loaded, Refused, Status};
 use crate::findings::{Level, Notification};
+use crate::manifest::{failure_words, plural, shard_file_name, Account, Loaded, Refused, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a manifest speaks about an account, with what a finding there shows.
@@ -356,7 +356,7 @@ fn file_clashes(used: &[&Loaded]) -> Vec<(usize, usize, String)> {
         }
         // The jobs of one CI matrix start within minutes (a re-run of a failed job, within
         // hours); parts started more than a day apart are of different runs.
-        let start = |f: usize| super::instant(&used[f].manifest.started_at);
+        let start = |f: usize| crate::manifest::instant(&used[f].manifest.started_at);
         let starts: Vec<(usize, i64)> = sharded
             .iter()
             .filter_map(|&f| start(f).map(|t| (f, t)))

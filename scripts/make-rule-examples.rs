@@ -1,5 +1,5 @@
 //! Writes policies/aws/cloudwatch/examples/<RULE-ID>/{pass,fail}/, one example per bundled rule
-//! (tests/support/bundled.rs): `cargo run --example make-control-examples`, from anywhere in the
+//! (tests/support/bundled.rs): `cargo run --example make-rule-examples`, from anywhere in the
 //! checkout. The directory is replaced, so a removed rule leaves no example behind. Run it after
 //! changing a reference pattern (`custom.references`) or a `weakened` pattern of a rule's tests;
 //! `tests/it/examples.rs` fails while the committed files differ from what it writes.
@@ -14,7 +14,7 @@ fn main() -> std::io::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
-    bundled::write(root, &bundled::control_examples())?;
+    bundled::write(root, &bundled::rule_examples())?;
     println!("wrote {}", bundled::EXAMPLES_DIR);
     Ok(())
 }

@@ -3,10 +3,10 @@
 //! trail's owner, a log group or an SNS topic in a central account). Snapshots the manifests do not
 //! vouch for are older evidence, so a pass from them becomes `unknown`; a fail or an unknown stands,
 //! with a note.
-use super::combine::{combine, Entry, Spot, Standing};
-use super::{instant, plural, Loaded, Refused, RegionStatus};
+use super::standing::{combine, Entry, Spot, Standing};
 use crate::arn::is_account_id;
 use crate::findings::{Finding, Level, Location, Notification, Verdict};
+use crate::manifest::{instant, plural, Loaded, Refused, RegionStatus};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -1148,7 +1148,7 @@ mod tests {
         let text = r#"{"format": "cwl-audit.manifest/v2", "accounts": [
             {"account_id": "888888888888", "status": "failed"},
             {"account_id": "999999999999", "status": "failed"}]}"#;
-        let r = super::super::parse("org/cwl-audit-manifest.json".into(), text.into(), None)
+        let r = crate::manifest::parse("org/cwl-audit-manifest.json".into(), text.into(), None)
             .expect_err("refused");
         let snaps = snapshots("org", &[("888888888888", "us-east-1")]);
         let mut findings = vec![pass("888888888888", &[])];
@@ -1166,7 +1166,7 @@ mod tests {
             [("999999999999", Verdict::Unknown); 2]
         );
         // Nothing readable: the accounts whose snapshots are beside it do not pass either.
-        let r = super::super::parse(
+        let r = crate::manifest::parse(
             "org/cwl-audit-manifest.json".into(),
             "{\"accounts\": [".into(),
             None,
