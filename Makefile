@@ -8,7 +8,7 @@ TOOLS := .tools
 MULTITOOL := $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 DEMO_OUT := target/demo
 
-.PHONY: demo test tools browser shells lint policy-test eval-only opa-crosscheck clean-tools bench man completions fuzz soak
+.PHONY: demo test tools browser shells lint policy-test eval-only opa-crosscheck clean-tools bench man completions fuzz soak soak-remediate
 
 ## demo: evaluate snapshots/ with the evaluator-only build: root usage (CWL-014) account by account,
 ## then what failed among all fifteen CIS monitoring rules; also writes target/demo/cwl-audit.sarif.
@@ -31,6 +31,11 @@ demo:
 ## the collector against the moto emulator), the evaluator-only build, Rego unit tests, and the
 ## cross-check of every scenario with real OPA.
 SCENARIOS := target/scenarios
+# Most integration tests wait on moto, the AWS CLI or Chromium (other processes), not on a core:
+# six at once on the 2-core CI machine took the integration tests from 447 s to 335 s, and more
+# queued on the CPU again. Override with `make test TEST_THREADS=N`.
+TEST_THREADS ?= 6
+
 test: tools browser shells
 	rm -rf $(SCENARIOS)
 	@# Where the browser is installed its test must run: CWL_AUDIT_REQUIRE_BROWSER turns a skip into a failure.
@@ -38,7 +43,7 @@ test: tools browser shells
 	PYTHON=$(abspath $(PY)) MULTITOOL=$(abspath $(MULTITOOL)) CWL_AUDIT_PYTHON=$(abspath $(PY)) \
 		CWL_AUDIT_REQUIRE_BROWSER=$$(command -v $(CHROMIUM) >/dev/null && command -v chromedriver >/dev/null && echo 1) \
 		CWL_AUDIT_REQUIRE_SHELLS="$$(for s in $(COMPLETION_SHELLS); do command -v $$s >/dev/null && printf '%s ' $$s; done)" \
-		CWL_AUDIT_KEEP_SCENARIOS=$(abspath $(SCENARIOS)) $(CARGO) test --all-targets
+		CWL_AUDIT_KEEP_SCENARIOS=$(abspath $(SCENARIOS)) RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --all-targets
 	$(MAKE) --no-print-directory eval-only policy-test opa-crosscheck
 
 ## opa-crosscheck: real OPA (embedded in opa-golib-python-bindings) decides the bundled snapshots and
@@ -152,6 +157,14 @@ SOAK_CASES ?= 5000
 SOAK_SEED ?=
 soak:
 	SOAK_CASES=$(SOAK_CASES) SOAK_SEED=$(SOAK_SEED) $(CARGO) test --test it generative::soak -- --ignored --nocapture
+
+## soak-remediate: the hostile-string property test of remediate (every value from a snapshot through
+## every output format, the AWS CLI plan run by a logging stub) on HOSTILE_CASES cases (default 200;
+## `make test` runs 8)
+HOSTILE_CASES ?= 200
+soak-remediate: tools
+	HOSTILE_CASES=$(HOSTILE_CASES) PYTHON=$(abspath $(PY)) CWL_AUDIT_PYTHON=$(abspath $(PY)) \
+		$(CARGO) test --test it remediate::hostile_names_random -- --nocapture
 
 lint:
 	$(CARGO) fmt --check

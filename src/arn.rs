@@ -167,6 +167,19 @@ pub fn log_group_name<'a>(a: &Arn<'a>) -> Option<&'a str> {
     Some(rest.strip_suffix(":*").unwrap_or(rest))
 }
 
+/// Whether `s` is an SNS topic's ARN (`arn:P:sns:REGION:ACCOUNT:NAME`; a subscription's ARN has
+/// one more `:` part).
+pub fn is_topic(s: &str) -> bool {
+    Arn::parse(s)
+        .is_some_and(|a| a.service == "sns" && !a.resource.is_empty() && !a.resource.contains(':'))
+}
+
+/// Whether a subscription's `SubscriptionArn` says it is confirmed: SNS lists an unconfirmed one
+/// with `PendingConfirmation` (or `Deleted`) there instead of an ARN.
+pub fn is_confirmed_subscription(subscription_arn: &str) -> bool {
+    subscription_arn.starts_with("arn:")
+}
+
 /// The last part of an ARN's resource (after its last `/` or `:`), to name a resource in a few
 /// words; the whole text when there is none.
 pub fn short_name(s: &str) -> &str {

@@ -7,7 +7,6 @@
 //! `collected_at`, alarm state, delivery times) shows nothing.
 use crate::eval;
 use crate::findings::{Finding, Verdict};
-use crate::snapshot;
 use crate::text::clean;
 use serde::Serialize;
 use serde_json::Value;
@@ -116,7 +115,7 @@ fn docs(set: &eval::SnapshotSet, errors: &mut Vec<String>) -> Docs {
     out
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+fn str_or_empty<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
@@ -263,10 +262,11 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
     }
     // Trails: the home region's record (its copies in other regions and accounts only when they come or go).
     let home = |t: &Value| {
-        str_of(t, "HomeRegion") == region
-            && crate::arn::Arn::parse(str_of(t, "TrailARN")).map(|a| a.account) == Some(account)
+        str_or_empty(t, "HomeRegion") == region
+            && crate::arn::Arn::parse(str_or_empty(t, "TrailARN")).map(|a| a.account)
+                == Some(account)
     };
-    let trail_name = |t: &Value| format!("trail {}", str_of(t, "Name"));
+    let trail_name = |t: &Value| format!("trail {}", str_or_empty(t, "Name"));
     let trails = |d: &Value| -> Vec<Value> { items(d, "/cloudtrail/trailList").to_vec() };
     let (ot, nt) = (trails(old), trails(new));
     let (oh, nh): (Vec<Value>, Vec<Value>) = (
@@ -276,7 +276,7 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
     c.keyed(
         &oh,
         &nh,
-        |t| str_of(t, "TrailARN").to_string(),
+        |t| str_or_empty(t, "TrailARN").to_string(),
         trail_name,
         &[
             "IsMultiRegionTrail",
@@ -292,7 +292,7 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
     c.keyed(
         &oc,
         &nc,
-        |t| str_of(t, "TrailARN").to_string(),
+        |t| str_or_empty(t, "TrailARN").to_string(),
         trail_name,
         &[],
     );
@@ -321,13 +321,13 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
                 .unwrap_or_default()
         };
         let name = |v: &Value| {
-            let arn = str_of(v, "TrailARN");
+            let arn = str_or_empty(v, "TrailARN");
             format!("trail {} {section}", arn.rsplit('/').next().unwrap_or(arn))
         };
         c.keyed(
             &map(old),
             &map(new),
-            |v| str_of(v, "TrailARN").to_string(),
+            |v| str_or_empty(v, "TrailARN").to_string(),
             name,
             fields,
         );
@@ -335,12 +335,18 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
     c.keyed(
         items(old, "/logs/metricFilters"),
         items(new, "/logs/metricFilters"),
-        |f| format!("{}:{}", str_of(f, "logGroupName"), str_of(f, "filterName")),
+        |f| {
+            format!(
+                "{}:{}",
+                str_or_empty(f, "logGroupName"),
+                str_or_empty(f, "filterName")
+            )
+        },
         |f| {
             format!(
                 "filter {} on log group {}",
-                str_of(f, "filterName"),
-                str_of(f, "logGroupName")
+                str_or_empty(f, "filterName"),
+                str_or_empty(f, "logGroupName")
             )
         },
         &["filterPattern", "metricTransformations"],
@@ -348,34 +354,34 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
     c.keyed(
         items(old, "/cloudwatch/MetricAlarms"),
         items(new, "/cloudwatch/MetricAlarms"),
-        |a| str_of(a, "AlarmArn").to_string(),
-        |a| format!("alarm {}", str_of(a, "AlarmName")),
+        |a| str_or_empty(a, "AlarmArn").to_string(),
+        |a| format!("alarm {}", str_or_empty(a, "AlarmName")),
         &ALARM_FIELDS,
     );
     // Subscriptions: confirmed ones by ARN; unconfirmed ones ("PendingConfirmation") by topic and endpoint.
     let sub_key = |s: &Value| {
-        let arn = str_of(s, "SubscriptionArn");
-        if arn.starts_with("arn:") {
+        let arn = str_or_empty(s, "SubscriptionArn");
+        if crate::arn::is_confirmed_subscription(arn) {
             arn.to_string()
         } else {
             format!(
                 "{} {} {} ({arn})",
-                str_of(s, "TopicArn"),
-                str_of(s, "Protocol"),
-                str_of(s, "Endpoint")
+                str_or_empty(s, "TopicArn"),
+                str_or_empty(s, "Protocol"),
+                str_or_empty(s, "Endpoint")
             )
         }
     };
     let sub_subject = |s: &Value| {
-        let topic = str_of(s, "TopicArn");
-        let state = if str_of(s, "SubscriptionArn").starts_with("arn:") {
+        let topic = str_or_empty(s, "TopicArn");
+        let state = if crate::arn::is_confirmed_subscription(str_or_empty(s, "SubscriptionArn")) {
             "confirmed"
         } else {
             "unconfirmed"
         };
         format!(
             "{state} {} subscription of topic {}",
-            str_of(s, "Protocol"),
+            str_or_empty(s, "Protocol"),
             crate::arn::short_name(topic)
         )
     };
@@ -390,18 +396,18 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
     let err_key = |e: &Value| {
         format!(
             "{} {} {} {}",
-            str_of(e, "service"),
-            str_of(e, "operation"),
-            str_of(e, "resource"),
-            str_of(e, "code")
+            str_or_empty(e, "service"),
+            str_or_empty(e, "operation"),
+            str_or_empty(e, "resource"),
+            str_or_empty(e, "code")
         )
     };
     let err_subject = |e: &Value| {
         format!(
             "collection error {}:{} ({})",
-            str_of(e, "service"),
-            str_of(e, "operation"),
-            str_of(e, "code")
+            str_or_empty(e, "service"),
+            str_or_empty(e, "operation"),
+            str_or_empty(e, "code")
         )
     };
     c.keyed(
@@ -413,12 +419,13 @@ fn compare(account: &str, region: &str, old: &Value, new: &Value, out: &mut Vec<
     );
 }
 
+/// Worse is higher: an account or rule that is gone (`None`) is worse than a pass and better than
+/// an unknown, on top of [`Verdict::rank`].
 fn rank(v: Option<Verdict>) -> u8 {
     match v {
         Some(Verdict::Pass) => 0,
         None => 1,
-        Some(Verdict::Unknown) => 2,
-        Some(Verdict::Fail) => 3,
+        Some(v) => v.rank() + 1,
     }
 }
 
@@ -474,7 +481,7 @@ pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineE
             let side = if a.is_empty() { old } else { new };
             errors.push(format!(
                 "{}: no usable snapshot",
-                snapshot::display_path(side)
+                crate::fsutil::display_path(side)
             ));
         }
         return Ok(Diff {
@@ -507,7 +514,7 @@ pub fn diff(old: &PathBuf, new: &PathBuf) -> Result<Diff, crate::engine::EngineE
             }),
         }
     }
-    let ev = eval::Options::new(Vec::new()).compile()?;
+    let ev = eval::EvalOptions::new(Vec::new()).compile()?;
     let (ro, rn) = (
         eval::evaluate(&ev, &old_set, true)?,
         eval::evaluate(&ev, &new_set, true)?,
@@ -583,9 +590,9 @@ pub fn render_text(d: &Diff) -> String {
     o.push_str(&format!(
         "{} change{}, {} verdict change{} ({} worse)\n",
         d.changes.len(),
-        if d.changes.len() == 1 { "" } else { "s" },
+        crate::text::plural_s(d.changes.len()),
         d.verdicts.len(),
-        if d.verdicts.len() == 1 { "" } else { "s" },
+        crate::text::plural_s(d.verdicts.len()),
         worse
     ));
     o

@@ -10,12 +10,18 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
-    Pass,
-    Unknown,
-    Fail,
+    Pass = 0,
+    Unknown = 1,
+    Fail = 2,
 }
 
 impl Verdict {
+    /// How bad the verdict is, as a number (pass 0, unknown 1, fail 2): the order `Ord` derives,
+    /// for formats and comparisons that need it as data (the HTML report's cells, `diff`).
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
     pub fn parse(s: &str) -> Option<Verdict> {
         match s {
             "pass" => Some(Verdict::Pass),
@@ -266,7 +272,7 @@ impl RunResult {
     /// The summary, as the text report's last line and `eval`'s last line on stderr:
     /// `9 accounts, 15 rules: 100 pass, 30 fail, 5 unknown; 2 errors`.
     pub fn summary_line(&self) -> String {
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        use crate::text::plural;
         let accounts: std::collections::BTreeSet<&str> = self
             .findings
             .iter()
@@ -278,17 +284,15 @@ impl RunResult {
             .filter(|n| n.level == Level::Error)
             .count();
         let mut line = format!(
-            "{} account{}, {} rule{}: {} pass, {} fail, {} unknown",
-            accounts.len(),
-            plural(accounts.len()),
-            self.rules.len(),
-            plural(self.rules.len()),
+            "{}, {}: {} pass, {} fail, {} unknown",
+            plural(accounts.len(), "account"),
+            plural(self.rules.len(), "rule"),
             self.count(Verdict::Pass),
             self.count(Verdict::Fail),
             self.count(Verdict::Unknown),
         );
         if errors > 0 {
-            line.push_str(&format!("; {errors} error{}", plural(errors)));
+            line.push_str(&format!("; {}", plural(errors, "error")));
         }
         line
     }

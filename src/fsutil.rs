@@ -1,4 +1,5 @@
-//! File output that never leaves a half-written file behind.
+//! Files: output that never leaves a half-written file behind, and how a path is shown in
+//! messages and reports.
 use std::io::Write;
 use std::path::Path;
 
@@ -61,6 +62,22 @@ fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Renders a path for messages and reports: as given, `/`-separated, without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    // Only Windows separates with `\`: elsewhere it is an ordinary character of a file name, and
+    // rewriting it would point findings at another file (`a\b` is not `a/b`).
+    let s = path.to_string_lossy();
+    let s = if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.into_owned()
+    };
+    match s.strip_prefix("./") {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => s,
+    }
 }
 
 #[cfg(test)]

@@ -19,4 +19,6 @@ pub mod regotest;
 pub mod remediate;
 pub mod report;
 pub mod snapshot;
+#[cfg(test)]
+mod testing;
 pub mod text;

@@ -562,7 +562,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// Reads and checks one manifest file; a bad one is refused with its line and pointer, like a bad
 /// snapshot, and with the accounts it names.
 pub fn load(path: &Path) -> Result<Loaded, Refused> {
-    let shown = snapshot::display_path(path);
+    let shown = crate::fsutil::display_path(path);
     let bytes = snapshot::read_file(path).map_err(|e| Refused::new(e, ""))?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -651,14 +651,6 @@ pub(crate) fn parse(
         }
     }
     Ok(Loaded::new(shown, text, manifest))
-}
-
-pub(crate) fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// Why an account could not be collected, in words.

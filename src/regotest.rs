@@ -41,7 +41,7 @@ fn test_names(source: &str) -> Vec<String> {
 
 /// What to run and what to gather besides the outcomes.
 #[derive(Debug, Default, Clone)]
-pub struct Options {
+pub struct TestOptions {
     /// Only tests whose `package.rule` name this matches (like `opa test --run`).
     pub run: Option<regex::Regex>,
     /// Gather line coverage of the non-test files.
@@ -91,11 +91,11 @@ pub struct TestRun {
 
 /// Compiles `sources` (policies and tests together) and runs every test.
 pub fn run(sources: &[PolicySource]) -> Result<Vec<TestCase>, EngineError> {
-    Ok(run_with(sources, &Options::default())?.cases)
+    Ok(run_with(sources, &TestOptions::default())?.cases)
 }
 
 /// [`run`] with a selection of tests, coverage and failure details.
-pub fn run_with(sources: &[PolicySource], opts: &Options) -> Result<TestRun, EngineError> {
+pub fn run_with(sources: &[PolicySource], opts: &TestOptions) -> Result<TestRun, EngineError> {
     let mut engine = engine::compile(sources)?;
     // Rules read their reference patterns from data.cwl_audit (lib.benchmark), as under `eval`:
     // tests see the default benchmark's and may choose another with `with data.cwl_audit.benchmark`.
@@ -358,7 +358,7 @@ mod tests {
                 "package p_test\n\nimport data.p\n\ntest_ok if p.allow with input as {\"x\": 1}\n\ntest_bad if {\n\tv := {\"x\": 2}\n\tn := v.x\n\tp.allow with input as v\n\tn == 2\n}\n",
             ),
         ];
-        let opts = Options {
+        let opts = TestOptions {
             run: Some(regex::Regex::new("bad").unwrap()),
             coverage: true,
             explain_failures: true,

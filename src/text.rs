@@ -191,6 +191,26 @@ pub fn shell_word(s: &str) -> String {
     }
 }
 
+/// `s` as one word of a fish command (the completion script): fish's single quotes end at a `'`
+/// and take `\\` and `\'` as escapes, unlike a POSIX shell's.
+pub fn fish_word(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// `1 account`, `2 accounts`: the one plural of every message (English words that take `s`).
+pub fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", plural_s(n))
+}
+
+/// The `s` of a plural, for a count already written (`{n} file{}`).
+pub fn plural_s(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

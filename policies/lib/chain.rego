@@ -591,30 +591,30 @@ _after_filter(lg, s, f, cov, chain, params) := [{
 	some o in _after_metric(lg, s, f, mi, mt, array.concat(chain, [evidence]), params)
 ]
 
-# Among failing filters of one log group, which is closest to the control (used only to choose the
+# Among failing filters of one log group, which is closest to the rule's reference (used only to choose the
 # failure to report, never for the verdict): 2 = catches every reference event but fails otherwise,
-# 1 = catches only reference events but not all of them (e.g. the control's filter with one
-# exclusion too many), 0 = a filter for something else (e.g. another control's).
+# 1 = catches only reference events but not all of them (e.g. the rule's filter with one
+# exclusion too many), 0 = a filter for something else (e.g. another rule's).
 _narrower_rank(f, params) := 1 if {
 	reverse := cwl.filter_covers(params.reference, object.get(f.filter, "filterPattern", ""))
 	reverse.covers == true
 } else := 0
 
-# A filter that is not for this control (another control's, or one for something else) is never
+# A filter that is not for this rule (another rule's, or one for something else) is never
 # named as the closest chain: the root filter "misses network ACL changes whose eventType is
 # AwsServiceEvent" only because it is about something else. The message says that the log group
-# has no filter for the control instead.
+# has no filter for the rule instead.
 _miss_message(lg, f, cov, params, rank) := sprintf("no filter on log group %s is for %s", [lg.name, params.label]) if {
 	rank == 0
-	not _for_control(f, params)
+	not _for_rule(f, params)
 } else := sprintf("filter %s misses %s %s", [f.filter.filterName, params.label, cov.missed])
 
-# A filter is for the control when it tests at least one of the reference's comparisons
+# A filter is for the rule when it tests at least one of the reference's comparisons
 # (`$.eventName = CreateNetworkAcl`, quotes and spaces aside). What a filter matches cannot tell:
-# the root filter does catch the root user's network ACL changes, and a filter for the control
+# the root filter does catch the root user's network ACL changes, and a filter for the rule
 # that is broader in one place (plain CreateRoute where CIS v6.0 narrows it to EC2) and misses an
 # event elsewhere is neither narrower nor wider than the reference. Consulted only for rank 0.
-_for_control(f, params) if {
+_for_rule(f, params) if {
 	count(_pattern_comparisons(object.get(f.filter, "filterPattern", "")) & _reference_comparisons(params)) > 0
 }
 
@@ -739,7 +739,7 @@ _co_publishers(s, f, mi, mt) := [{"index": i, "filter": g, "mt": t} |
 
 # What another publisher of the metric does to its data points, or undefined when it only adds
 # data points that the chain's own filter could have produced: positive values on events of the
-# kind the control watches. Conservative where the data points cannot be followed through every
+# kind the rule watches. Conservative where the data points cannot be followed through every
 # alarm statistic: a defaultValue on another publisher (even 0) fails.
 _co_publisher_problem(p, params) := {"state": "fail", "message": sprintf("filter %s (log group %s) also publishes metric %s with value %q taken from the event, so the alarm's data points are not known", [p.filter.filterName, p.filter.logGroupName, _metric_name(p.mt), p.mt.metricValue])} if {
 	not _numeric(p.mt.metricValue)
@@ -1186,7 +1186,7 @@ _outcomes(params) := array.concat(
 )
 
 # Of the outcomes in `state`, the one whose chain got furthest; ties broken by rank (failing
-# filters closest to the control first, see _narrower_rank), then by message, so the choice does not
+# filters closest to the rule's reference first, see _narrower_rank), then by message, so the choice does not
 # depend on evaluation order.
 _best(outs, state) := o if {
 	of_state := [x | some x in outs; x.state == state]
@@ -1230,7 +1230,7 @@ decision(params) := _decide_from(covering_outcomes(p), p) if p := _prepared(para
 _prepared(params) := object.union(params, {"_reference_comparisons": _comparisons(params.reference)})
 
 # `c`: every outcome through a filter that catches every reference event. A pass can only come
-# through one of them. Most accounts pass, and with fifteen controls on one log group this skips
+# through one of them. Most accounts pass, and with fifteen rules on one log group this skips
 # building a failure message for every other filter (the org-scale benchmark ran 4x faster).
 _decide_from(c, params) := _to_decision("pass", p, []) if {
 	p := _best(c, "pass")

@@ -199,8 +199,8 @@ test_alarm_without_sns_action_fails if {
 
 # ------------------------------------------------------------------ several filters on one log group
 
-# With another control's filter beside it, the failure reported is the one of the filter closest to
-# the control (here: the root filter with an exclusion too many), not the other control's.
+# With another rule's filter beside it, the failure reported is the one of the filter closest to
+# the rule (here: the root filter with an exclusion too many), not the other rule's.
 test_closest_failing_filter_is_reported if {
 	other := {
 		"filterName": "AaaCloudTrailChanges",
@@ -214,7 +214,7 @@ test_closest_failing_filter_is_reported if {
 	d.message == `filter Monitored misses root events whose sourceIPAddress is "198.51.100.10"`
 }
 
-test_filter_matching_other_identities_is_reported_before_other_controls if {
+test_filter_matching_other_identities_is_reported_before_other_rules if {
 	other := {
 		"filterName": "AaaCloudTrailChanges",
 		"logGroupName": "trail-logs",
@@ -227,7 +227,7 @@ test_filter_matching_other_identities_is_reported_before_other_controls if {
 	startswith(d.message, "filter Monitored also matches events of other identities")
 }
 
-test_log_group_without_a_filter_for_the_control_says_so if {
+test_log_group_without_a_filter_for_the_rule_says_so if {
 	other := {
 		"filterName": "CloudTrailChanges",
 		"logGroupName": "trail-logs",
@@ -240,9 +240,9 @@ test_log_group_without_a_filter_for_the_control_says_so if {
 	d.message == "no filter on log group trail-logs is for root events"
 }
 
-# The only filter is another control's (the root one, for network ACL changes): it is not named
+# The only filter is another rule's (the root one, for network ACL changes): it is not named
 # as the closest chain.
-test_the_only_filter_is_another_controls_says_so if {
+test_the_only_filter_is_another_rules_says_so if {
 	root := {
 		"filterName": "RootAccountUsage",
 		"logGroupName": "trail-logs",
@@ -255,8 +255,8 @@ test_the_only_filter_is_another_controls_says_so if {
 	d.message == "no filter on log group trail-logs is for network ACL changes"
 }
 
-# A filter for the control that misses some of its events is still named.
-test_a_filter_for_the_control_with_a_gap_is_named if {
+# A filter for the rule that misses some of its events is still named.
+test_a_filter_for_the_rule_with_a_gap_is_named if {
 	gap := {
 		"filterName": "NaclChanges",
 		"logGroupName": "trail-logs",

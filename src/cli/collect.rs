@@ -219,7 +219,7 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(e) => return Err(fail(format!("--shard: {e}"))),
     };
-    let base = collect::Options {
+    let base = collect::CollectOptions {
         out: args.out.clone(),
         profile: args.profile.clone(),
         regions: collect_regions(&args),
@@ -299,7 +299,7 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
             if n > 0 {
                 format!(
                     "{n} call{} failed (recorded in its snapshots' `errors`)",
-                    if n == 1 { "" } else { "s" }
+                    cwl_audit::text::plural_s(n)
                 )
             } else {
                 "some calls failed in an earlier run (see its snapshots' `errors`)".to_string()
@@ -328,7 +328,7 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
             "organization {}: {} account{}: {}{}; manifest {}",
             m.organization.id,
             m.accounts.len(),
-            if m.accounts.len() == 1 { "" } else { "s" },
+            cwl_audit::text::plural_s(m.accounts.len()),
             parts.join(", "),
             if outcome.kept > 0 {
                 format!(" ({} kept from the resumed run)", outcome.kept)
@@ -365,7 +365,7 @@ fn run_organization(args: Args) -> anyhow::Result<ExitCode> {
             if bad > 0 || invalid.is_empty() {
                 messages::warning(format!(
                     "partial collection: {bad} account{} failed or partial (see the manifest; eval reports what depends on the failed calls as unknown); `--resume` collects them again",
-                    if bad == 1 { "" } else { "s" }
+                    cwl_audit::text::plural_s(bad)
                 ));
             }
             ExitCode::from(EXIT_PARTIAL)
@@ -389,7 +389,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return run_organization(args);
     }
     let regions = collect_regions(&args);
-    let opts = collect::Options {
+    let opts = collect::CollectOptions {
         out: args.out.clone(),
         profile: args.profile,
         regions,
@@ -446,10 +446,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             outcome.account_id,
             outcome.partition,
             outcome.written.len(),
-            if outcome.written.len() == 1 { "" } else { "s" },
+            cwl_audit::text::plural_s(outcome.written.len()),
             dir.display(),
             outcome.errors.len(),
-            if outcome.errors.len() == 1 { "" } else { "s" },
+            cwl_audit::text::plural_s(outcome.errors.len()),
         ));
     }
     Ok(match outcome.status {
@@ -458,7 +458,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             messages::warning(format!(
                 "partial collection: {} call{} failed (recorded in the snapshots' `errors`; eval reports what depends on them as unknown)",
                 outcome.errors.len(),
-                if outcome.errors.len() == 1 { "" } else { "s" }
+                cwl_audit::text::plural_s(outcome.errors.len())
             ));
             ExitCode::from(EXIT_PARTIAL)
         }

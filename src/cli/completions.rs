@@ -262,7 +262,7 @@ fn repair_fish_help(script: &str) -> String {
 /// `complete` line per choice of a subcommand's positional argument, with its description, under
 /// fish's own `__fish_seen_subcommand_from`; `-f`: a choice, not a file.
 fn fish_positional_values(cmd: &Command) -> String {
-    let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+    let quote = cwl_audit::text::fish_word;
     let mut out = String::new();
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let values = sub

@@ -114,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(dir) => report::uri::SourceRoot::new(dir),
         None => report::uri::SourceRoot::discover(&args.paths),
     };
-    let opts = eval::Options {
+    let opts = eval::EvalOptions {
         paths: args.paths,
         policy_dirs: args.policy_dirs,
         rules: args.rules,
@@ -155,9 +155,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     if verbosity() > 0 {
         messages::status(format!(
-            "eval: {} snapshot(s), {} finding(s) in {:.2?}",
-            result.inputs.len(),
-            result.findings.len(),
+            "eval: {}, {} in {:.2?}",
+            cwl_audit::text::plural(result.inputs.len(), "snapshot"),
+            cwl_audit::text::plural(result.findings.len(), "finding"),
             started.elapsed()
         ));
     }

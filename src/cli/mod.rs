@@ -68,8 +68,8 @@ enum Command {
     /// Print a rule's documentation: title, severity, description, frameworks, references and remediation.
     #[command(after_help = explain::HELP)]
     Explain(explain::Args),
-    /// Print the missing pieces of each failing account's alarm chains as AWS CLI commands or
-    /// CloudFormation templates (never run by cwl-audit).
+    /// Print the missing pieces of each failing account's alarm chains as AWS CLI commands,
+    /// CloudFormation templates or Terraform configurations (never run by cwl-audit).
     #[command(after_help = remediate::HELP)]
     Remediate(remediate::Args),
     /// Show what changed between two snapshot sets that matters to the rules, and how verdicts moved.

@@ -99,18 +99,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match (&args.output_dir, args.format) {
         (Some(dir), format) => {
             let mut notes = String::new();
-            let units: Vec<(Option<String>, String)> = if format == PlanFormat::Terraform {
+            let units = if format == PlanFormat::Terraform {
                 remediate::terraform::units(&plan)
-                    .into_iter()
-                    .map(|u| (u.file, u.text))
-                    .collect()
             } else {
                 remediate::cloudformation::units(&plan)
-                    .into_iter()
-                    .map(|u| (u.file, u.text))
-                    .collect()
             };
-            for (file, text) in units {
+            for remediate::Unit { file, text } in units {
                 match file {
                     Some(f) => {
                         let path = dir.join(&f);
@@ -136,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 refuse_input(out, plan.inputs.iter().map(Path::new))?;
             }
             let text = match format {
-                PlanFormat::Cli => remediate::cli::render(&plan),
+                PlanFormat::Cli => remediate::aws_cli::render(&plan),
                 PlanFormat::Cloudformation => remediate::cloudformation::render(&plan),
                 PlanFormat::Terraform => remediate::terraform::render(&plan),
             };
@@ -148,9 +142,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if verbosity() > 0 {
         messages::status(format!(
-            "remediate: {} finding(s) planned, {} step(s) in {:.2?}",
-            plan.rules.len(),
-            plan.steps.len(),
+            "remediate: {} planned, {} in {:.2?}",
+            cwl_audit::text::plural(plan.rules.len(), "finding"),
+            cwl_audit::text::plural(plan.steps.len(), "step"),
             started.elapsed()
         ));
     }

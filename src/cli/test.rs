@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let theirs: Vec<String> = args
                     .dirs
                     .iter()
-                    .map(|d| cwl_audit::snapshot::display_path(d))
+                    .map(|d| cwl_audit::fsutil::display_path(d))
                     .collect();
                 all.into_iter()
                     .filter(|s| {
@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(fail(format!("--run: invalid regular expression: {e}"))),
     };
     let verbose = verbosity() > 0;
-    let opts = regotest::Options {
+    let opts = regotest::TestOptions {
         run,
         coverage: args.coverage,
         explain_failures: verbose || args.format == TestFormat::Json,

@@ -3,7 +3,7 @@
 //! on every client. `collect --organization` derives one configuration per member account from the
 //! caller's, with the member role's credentials.
 use super::record::{Recorder, RecordingInterceptor};
-use super::Options;
+use super::CollectOptions;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -25,7 +25,7 @@ pub struct Aws {
 
 /// Retry: the SDK's adaptive mode (client-side rate limiting after throttling, exponential backoff
 /// with jitter). The attempt count and first backoff can be lowered (tests).
-fn retry_config(opts: &Options) -> RetryConfig {
+fn retry_config(opts: &CollectOptions) -> RetryConfig {
     let mut r = RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1));
     if let Some(b) = opts.initial_backoff {
         r = r.with_initial_backoff(b);
@@ -52,7 +52,7 @@ fn shared_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClie
 
 impl Aws {
     /// Loads the shared configuration. Credentials are resolved lazily, on the first call.
-    pub async fn load(opts: &Options, recorder: Arc<Recorder>) -> Aws {
+    pub async fn load(opts: &CollectOptions, recorder: Arc<Recorder>) -> Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(shared_https_client())
             .retry_config(retry_config(opts))
@@ -195,7 +195,7 @@ impl Aws {
 }
 
 /// The region for account-level calls when none is configured: the first requested, else us-east-1.
-pub fn fallback_region(opts: &Options) -> String {
+pub fn fallback_region(opts: &CollectOptions) -> String {
     match &opts.regions {
         super::Regions::List(l) => l.first().cloned(),
         _ => None,

@@ -35,7 +35,7 @@ pub enum Regions {
     All,
 }
 
-pub struct Options {
+pub struct CollectOptions {
     pub out: PathBuf,
     pub profile: Option<String>,
     pub regions: Regions,
@@ -70,9 +70,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// `--time-limit` of one account when not given.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(3600);
 
-impl Default for Options {
+impl Default for CollectOptions {
     fn default() -> Self {
-        Options {
+        CollectOptions {
             out: PathBuf::from("snapshots"),
             profile: None,
             regions: Regions::Configured,
@@ -212,7 +212,7 @@ pub(crate) fn account_api_region(partition: &str) -> &'static str {
 }
 
 /// Collects and writes the snapshots. Blocks; runs its own async runtime.
-pub fn run(opts: &Options) -> Result<Collected, CollectError> {
+pub fn run(opts: &CollectOptions) -> Result<Collected, CollectError> {
     check_requested_regions(&opts.regions)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -248,7 +248,7 @@ pub(crate) struct RegionResult {
     elapsed: Duration,
 }
 
-async fn run_async(opts: &Options) -> Result<Collected, CollectError> {
+async fn run_async(opts: &CollectOptions) -> Result<Collected, CollectError> {
     let recorder = opts.recorder.clone().unwrap_or_default();
     let aws = Arc::new(aws::Aws::load(opts, recorder.clone()).await);
 

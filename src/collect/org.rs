@@ -26,7 +26,7 @@ use super::credentials::{assume_role_error, MemberCredentials};
 use super::progress::OrgProgress;
 use super::ratelimit::RateLimit;
 use super::{calls, collect_region, now_timestamp, regions, resolve_regions, write_region};
-use super::{AccountStamp, CollectError, Completeness, Options, Recorder, Regions, Written};
+use super::{AccountStamp, CollectError, CollectOptions, Completeness, Recorder, Regions, Written};
 use crate::manifest::{
     self, Account, AccountError, Collector, Manifest, Organization, Ou, RegionStatus, Selection,
     Shard,
@@ -70,7 +70,7 @@ pub const DEFAULT_ORG_TIME_LIMIT: Duration = Duration::from_secs(5 * 3600 + 30 *
 pub struct OrgOptions {
     /// Where to write, which regions, credentials, endpoint, regions at a time per account
     /// (`concurrency`), retries, progress, recorder: as for one account.
-    pub base: Options,
+    pub base: CollectOptions,
     pub member_role: String,
     pub external_id: Option<String>,
     pub session_name: String,
@@ -90,7 +90,7 @@ pub struct OrgOptions {
 }
 
 impl OrgOptions {
-    pub fn new(base: Options, member_role: impl Into<String>) -> Self {
+    pub fn new(base: CollectOptions, member_role: impl Into<String>) -> Self {
         OrgOptions {
             base,
             member_role: member_role.into(),
@@ -1298,7 +1298,7 @@ mod tests {
             acct("555555555555", None),
             acct("666666666666", Some("ACTIVE")),
         ];
-        let mut o = OrgOptions::new(Options::default(), "R");
+        let mut o = OrgOptions::new(CollectOptions::default(), "R");
         o.exclude_accounts = vec!["444444444444".into()];
         let p = plan(&listed, None, &o);
         let st: Vec<(manifest::Status, Option<&str>)> =
@@ -1329,7 +1329,7 @@ mod tests {
             .collect();
         let mut mine = BTreeSet::new();
         for index in 1..=3 {
-            let mut o = OrgOptions::new(Options::default(), "R");
+            let mut o = OrgOptions::new(CollectOptions::default(), "R");
             o.shard = Some(Shard { index, count: 3 });
             let p = plan(&listed, None, &o);
             assert_eq!(p.len(), 10, "every part lists every account");

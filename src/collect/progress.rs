@@ -25,7 +25,7 @@ impl Progress {
         if let Some(b) = &self.bar {
             b.set_message(format!(
                 "· {calls} calls · {errors} error{}",
-                if errors == 1 { "" } else { "s" }
+                crate::text::plural_s(errors)
             ));
         }
     }
@@ -70,8 +70,8 @@ impl OrgProgress {
         if let Some(b) = &self.bar {
             b.set_message(format!(
                 "· {regions} regions · {calls} calls · {errors} error{} · {failed} account{} failed",
-                if errors == 1 { "" } else { "s" },
-                if failed == 1 { "" } else { "s" }
+                crate::text::plural_s(errors),
+                crate::text::plural_s(failed)
             ));
         }
     }

@@ -208,7 +208,7 @@ mod tests {
 
     /// The CIS root-usage reference, read from its policy.
     fn root() -> &'static str {
-        crate::engine::builtin_reference("CWL-014")
+        crate::testing::builtin_reference("CWL-014")
     }
 
     #[test]

@@ -105,11 +105,11 @@ pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
             "no such directory"
         };
         return Err(EngineError::Read {
-            path: crate::snapshot::display_path(dir),
+            path: crate::fsutil::display_path(dir),
             source: std::io::Error::other(why),
         });
     }
-    let shown = crate::snapshot::display_path(dir);
+    let shown = crate::fsutil::display_path(dir);
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir)
         .follow_links(true)
@@ -118,14 +118,14 @@ pub fn sources_in(dir: &Path) -> Result<Vec<PolicySource>, EngineError> {
         let entry = entry.map_err(|e| EngineError::Read {
             path: e
                 .path()
-                .map_or_else(|| shown.clone(), crate::snapshot::display_path),
+                .map_or_else(|| shown.clone(), crate::fsutil::display_path),
             source: e
                 .into_io_error()
                 .unwrap_or_else(|| std::io::Error::other("directory symlink loop")),
         })?;
         let p = entry.path();
         if entry.file_type().is_file() && p.extension().is_some_and(|e| e == "rego") {
-            let path = crate::snapshot::display_path(p);
+            let path = crate::fsutil::display_path(p);
             let text = std::fs::read_to_string(p).map_err(|source| EngineError::Read {
                 path: path.clone(),
                 source,
@@ -362,19 +362,6 @@ pub fn missing_decisions(sources: &[PolicySource], rules: &[RuleMeta]) -> Vec<Mi
         });
     }
     out
-}
-
-/// The reference pattern of built-in rule `id` under the default benchmark, read from its policy:
-/// unit tests use it, so no reference pattern is copied into Rust.
-#[cfg(test)]
-pub(crate) fn builtin_reference(id: &str) -> &'static str {
-    static RULES: std::sync::OnceLock<Vec<RuleMeta>> = std::sync::OnceLock::new();
-    let rules = RULES.get_or_init(|| rules(&builtin_sources(), &[]).expect("built-in METADATA"));
-    let rule = rules.iter().find(|r| r.id == id).expect("a built-in rule");
-    &rule
-        .reference_for(crate::findings::benchmark::DEFAULT)
-        .expect("a reference pattern")
-        .pattern
 }
 
 /// The rules found in `sources` (package METADATA with `custom.id`), optionally only `selected`.

@@ -3,10 +3,11 @@
 //! trail's owner, a log group or an SNS topic in a central account). Snapshots the manifests do not
 //! vouch for are older evidence, so a pass from them becomes `unknown`; a fail or an unknown stands,
 //! with a note.
-use super::standing::{combine, Entry, Spot, Standing};
+use super::standing::{combine, Entry, Mention, Standing};
 use crate::arn::is_account_id;
 use crate::findings::{Finding, Level, Location, Notification, Verdict};
-use crate::manifest::{instant, plural, Loaded, Refused, RegionStatus};
+use crate::manifest::{instant, Loaded, Refused, RegionStatus};
+use crate::text::plural;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -221,7 +222,7 @@ pub fn apply(run: &Run, findings: &mut Vec<Finding>) -> Applied {
     }
 }
 
-fn location(spot: &Spot, account: &str) -> Location {
+fn location(spot: &Mention, account: &str) -> Location {
     Location {
         path: spot.path.clone(),
         pointer: spot.pointer.clone(),
@@ -233,7 +234,7 @@ fn location(spot: &Spot, account: &str) -> Location {
 
 /// A pass that the manifests do not vouch for becomes `unknown` (`why`, at `spot`); any other
 /// verdict keeps its message and gets `why` as a note.
-fn demote(f: &mut Finding, why: String, spot: &Spot, link: &str) {
+fn demote(f: &mut Finding, why: String, spot: &Mention, link: &str) {
     if f.verdict != Verdict::Pass {
         f.notes.push(why);
         return;
@@ -368,7 +369,7 @@ fn strays<'a>(
             continue;
         }
         let within = |m: &str| regions.values().any(|p| Path::new(p).starts_with(dir(m)));
-        let spot = |path: &str| Spot {
+        let spot = |path: &str| Mention {
             path: path.to_string(),
             pointer: String::new(),
             line: 1,

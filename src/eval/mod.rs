@@ -16,14 +16,14 @@ use crate::findings::{
 use crate::manifest;
 use crate::snapshot::{self, LoadError, Snapshot};
 use place::resolve_locations;
-use plan::{load_account, Loaded, Plan};
+use plan::{load_account, LoadPlan, LoadedAccount};
 use rayon::prelude::*;
 use regorus::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub struct Options {
+pub struct EvalOptions {
     pub paths: Vec<PathBuf>,
     pub policy_dirs: Vec<PathBuf>,
     pub rules: Vec<String>,
@@ -34,10 +34,10 @@ pub struct Options {
     pub benchmark: String,
 }
 
-impl Options {
+impl EvalOptions {
     /// Evaluate `paths` with the built-in policies and the default limits.
     pub fn new(paths: Vec<PathBuf>) -> Self {
-        Options {
+        EvalOptions {
             paths,
             policy_dirs: Vec::new(),
             rules: Vec::new(),
@@ -197,7 +197,7 @@ pub(crate) fn input_notifications(
 /// Evaluates the snapshots under `opts.paths` with the given policies. `Err` only when the policies
 /// themselves are unusable; bad snapshots are reported in the result and the rest is still
 /// evaluated.
-pub fn run(opts: &Options) -> Result<RunResult, EngineError> {
+pub fn run(opts: &EvalOptions) -> Result<RunResult, EngineError> {
     run_with(opts.compile()?, &opts.paths)
 }
 
@@ -212,7 +212,7 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn absorb(&mut self, l: &mut Loaded) {
+    fn absorb(&mut self, l: &mut LoadedAccount) {
         self.errors.append(&mut l.errors);
         self.warnings.append(&mut l.warnings);
         self.used.append(&mut l.used);
@@ -408,7 +408,7 @@ struct Sources<'a> {
 /// placed, run manifests applied and problems put in discovery order.
 fn decide_plan(
     mut evaluator: Evaluator,
-    plan: Plan,
+    plan: LoadPlan,
     sources: Sources<'_>,
 ) -> Result<RunResult, EngineError> {
     let Sources {
@@ -417,7 +417,7 @@ fn decide_plan(
         refused,
         read_lines,
     } = sources;
-    let Plan {
+    let LoadPlan {
         mut accounts,
         errors: load_errors,
     } = plan;
@@ -429,7 +429,7 @@ fn decide_plan(
     // Accounts other snapshots refer to are parsed first and kept for the whole run, as
     // `data.cwl_audit.accounts`; every other account is parsed when it is decided and then dropped,
     // so memory holds the referenced accounts plus one account per worker.
-    let mut resident: Vec<Loaded> = timings::time(timings::Phase::Resident, || {
+    let mut resident: Vec<LoadedAccount> = timings::time(timings::Phase::Resident, || {
         accounts
             .par_iter_mut()
             .filter(|a| a.resident)
@@ -460,7 +460,7 @@ fn decide_plan(
             .collect(),
         accounts.iter().map(|a| a.id.clone()).collect(),
     );
-    type Decided = (Vec<(Finding, Option<Notification>)>, Option<Loaded>);
+    type Decided = (Vec<(Finding, Option<Notification>)>, Option<LoadedAccount>);
     let decided: Vec<Decided> = accounts
         .par_iter_mut()
         .enumerate()
@@ -577,7 +577,7 @@ fn decide_plan(
             } else {
                 format!(
                     "nothing was evaluated: no usable snapshot, and the run manifest{} ({}) expect{} no account to be collected",
-                    if manifests.len() == 1 { "" } else { "s" },
+                    crate::text::plural_s(manifests.len()),
                     manifests.iter().map(|m| m.path.as_str()).collect::<Vec<_>>().join(", "),
                     if manifests.len() == 1 { "s" } else { "" },
                 )
@@ -608,7 +608,7 @@ mod tests {
     #[test]
     fn in_memory_evaluation_equals_the_streaming_run() {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots");
-        let opts = Options::new(vec![dir.clone()]);
+        let opts = EvalOptions::new(vec![dir.clone()]);
         let streamed = run(&opts).unwrap();
         let ev = opts.compile().unwrap();
         let set = SnapshotSet::load(&[dir]);

@@ -50,7 +50,7 @@ pub(super) struct AccountFiles {
 }
 
 /// What the first pass learned about every file.
-pub(super) struct Plan {
+pub(super) struct LoadPlan {
     pub(super) accounts: Vec<AccountFiles>,
     pub(super) errors: Vec<(usize, LoadError)>,
 }
@@ -66,7 +66,7 @@ pub(super) enum Seen {
 /// The first pass: who each file belongs to and which accounts it names. A file the scan cannot
 /// place (bad JSON, missing header) is parsed in full here, so it reports its error exactly as
 /// before; one that parses after all is kept in memory and treated as naming every account.
-pub(super) fn plan(files: Vec<PathBuf>) -> Plan {
+pub(super) fn plan(files: Vec<PathBuf>) -> LoadPlan {
     let seen: Vec<Seen> = files
         .par_iter()
         .map(|f| {
@@ -92,12 +92,12 @@ pub(super) fn plan(files: Vec<PathBuf>) -> Plan {
 /// The plan of snapshots already in memory, each with its discovery index: the same rules as for
 /// files (a duplicate account and region, or a partition that differs, is left out), and every
 /// account resident, since all of them are held anyway.
-pub(super) fn plan_loaded(snapshots: impl Iterator<Item = (usize, Snapshot)>) -> Plan {
+pub(super) fn plan_loaded(snapshots: impl Iterator<Item = (usize, Snapshot)>) -> LoadPlan {
     group(snapshots.map(|(i, s)| (i, PathBuf::from(&s.path), Seen::Loaded(Ok(s)))))
 }
 
 /// Groups the files by account and region (see [`plan`]).
-fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> Plan {
+fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> LoadPlan {
     let mut errors = Vec::new();
     let mut referenced: BTreeSet<String> = BTreeSet::new();
     let mut everything = false;
@@ -145,13 +145,13 @@ fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> Plan {
         if copies.len() > 1 {
             let all: Vec<String> = copies
                 .iter()
-                .map(|(f, _)| snapshot::display_path(&f.path))
+                .map(|(f, _)| crate::fsutil::display_path(&f.path))
                 .collect();
             for (f, _) in &copies {
                 errors.push((
                     f.index,
                     LoadError::new(
-                        &snapshot::display_path(&f.path),
+                        &crate::fsutil::display_path(&f.path),
                         format!(
                             "duplicate snapshot for account {account} region {region} (in {}); both left out",
                             all.join(", ")
@@ -176,7 +176,7 @@ fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> Plan {
             errors.push((
                 file.index,
                 LoadError::new(
-                    &snapshot::display_path(&file.path),
+                    &crate::fsutil::display_path(&file.path),
                     format!(
                         "partition \"{partition}\" differs from \"{}\" in the other snapshots of account {account}; left out",
                         entry.partition
@@ -196,11 +196,11 @@ fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> Plan {
             a
         })
         .collect();
-    Plan { accounts, errors }
+    LoadPlan { accounts, errors }
 }
 
 /// An account's snapshots, parsed; files that fail the full parse become errors.
-pub(super) struct Loaded {
+pub(super) struct LoadedAccount {
     /// The account as policies see it; `None` when none of its files could be used.
     pub(super) input: Option<Value>,
     /// (discovery index, path) of each usable file.
@@ -216,8 +216,8 @@ pub(super) struct Loaded {
     pub(super) warnings: Vec<(usize, Notification)>,
 }
 
-pub(super) fn load_account(account: &mut AccountFiles) -> Loaded {
-    let mut out = Loaded {
+pub(super) fn load_account(account: &mut AccountFiles) -> LoadedAccount {
+    let mut out = LoadedAccount {
         input: None,
         used: Vec::new(),
         paths: Vec::new(),

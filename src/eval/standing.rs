@@ -9,12 +9,13 @@
 //! stale, its snapshots may be the ones found). Each such contradiction is an input error naming both
 //! files, and the accounts concerned get no pass.
 use crate::findings::{Level, Notification};
-use crate::manifest::{failure_words, plural, shard_file_name, Account, Loaded, Refused, Status};
+use crate::manifest::{failure_words, shard_file_name, Account, Loaded, Refused, Status};
+use crate::text::plural;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a manifest speaks about an account, with what a finding there shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Spot {
+pub(super) struct Mention {
     pub path: String,
     pub pointer: String,
     pub line: usize,
@@ -37,9 +38,9 @@ pub(super) struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    pub fn spot(&self) -> Spot {
+    pub fn spot(&self) -> Mention {
         let m = &self.manifest.manifest;
-        Spot {
+        Mention {
             path: self.manifest.path.clone(),
             pointer: format!("/accounts/{}", self.index),
             line: self.manifest.lines.get(self.index).copied().unwrap_or(1),
@@ -81,7 +82,7 @@ pub(super) enum Standing<'a> {
     /// words.
     Not {
         why: String,
-        spot: Spot,
+        spot: Mention,
         stale: bool,
     },
 }
@@ -228,7 +229,7 @@ pub(super) fn combine<'a>(manifests: &'a [Loaded], refused: &'a [Refused]) -> Re
                 "the manifest that lists account {} could not be used: {}",
                 n.account_id, r.error
             );
-            let spot = Spot {
+            let spot = Mention {
                 path: r.error.path.clone(),
                 pointer: n.pointer.clone(),
                 line: n.line,

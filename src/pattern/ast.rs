@@ -40,10 +40,10 @@ pub struct Cond {
 
 /// `$.a.b[0]`: the path from the root of the event. `[*]` is any element.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Selector(pub Vec<Step>);
+pub struct Selector(pub Vec<Segment>);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Step {
+pub enum Segment {
     Key(String),
     Index(usize),
     AnyIndex,
@@ -51,7 +51,7 @@ pub enum Step {
 
 impl Selector {
     pub fn has_any_index(&self) -> bool {
-        self.0.iter().any(|s| matches!(s, Step::AnyIndex))
+        self.0.iter().any(|s| matches!(s, Segment::AnyIndex))
     }
 }
 
@@ -60,10 +60,10 @@ impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, step) in self.0.iter().enumerate() {
             match step {
-                Step::Key(k) if i == 0 => write!(f, "{k}")?,
-                Step::Key(k) => write!(f, ".{k}")?,
-                Step::Index(n) => write!(f, "[{n}]")?,
-                Step::AnyIndex => write!(f, "[*]")?,
+                Segment::Key(k) if i == 0 => write!(f, "{k}")?,
+                Segment::Key(k) => write!(f, ".{k}")?,
+                Segment::Index(n) => write!(f, "[{n}]")?,
+                Segment::AnyIndex => write!(f, "[*]")?,
             }
         }
         Ok(())

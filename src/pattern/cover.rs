@@ -235,8 +235,8 @@ pub(crate) fn decide(
     }
     let mut b = Builder::default();
     b.slot_of(&Selector(vec![
-        Step::Key("userIdentity".into()),
-        Step::Key("type".into()),
+        Segment::Key("userIdentity".into()),
+        Segment::Key("type".into()),
     ]))?;
     let cand = b.compile(candidate, budget)?;
     let refr = b.compile(reference, budget)?;
@@ -1019,7 +1019,7 @@ impl Builder {
         }
         // Selectors below the same top-level field may constrain each other (a parent must be an
         // object, array elements have no holes): their classes keep presence and container kind.
-        let mut by_top: HashMap<&Step, Vec<usize>> = HashMap::new();
+        let mut by_top: HashMap<&Segment, Vec<usize>> = HashMap::new();
         for (i, sel) in self.sels.iter().enumerate() {
             if let Some(first) = sel.0.first() {
                 by_top.entry(first).or_default().push(i);
@@ -1035,10 +1035,10 @@ impl Builder {
             })
             .collect();
         // Paths some selector indexes into (`a` for `$.a[0]`): those fields may be arrays.
-        let mut indexed: HashSet<&[Step]> = HashSet::new();
+        let mut indexed: HashSet<&[Segment]> = HashSet::new();
         for sel in &self.sels {
             for (k, step) in sel.0.iter().enumerate() {
-                if matches!(step, Step::Index(_)) {
+                if matches!(step, Segment::Index(_)) {
                     indexed.insert(&sel.0[..k]);
                 }
             }
@@ -1077,7 +1077,7 @@ impl Builder {
                         constraints.push(Constraint::Parent {
                             child: j,
                             parent: i,
-                            array: matches!(b[a.len()], Step::Index(_)),
+                            array: matches!(b[a.len()], Segment::Index(_)),
                         });
                         continue;
                     }
@@ -1086,12 +1086,15 @@ impl Builder {
                         match (&a[common], &b[common]) {
                             // One node cannot be both an object and an array (`$.a.b` and
                             // `$.a[0]`), whichever of the two selectors the pattern names first.
-                            (Step::Key(_), Step::Index(_)) | (Step::Index(_), Step::Key(_))
+                            (Segment::Key(_), Segment::Index(_))
+                            | (Segment::Index(_), Segment::Key(_))
                                 if i < j =>
                             {
                                 constraints.push(Constraint::Exclusive(i, j))
                             }
-                            (Step::Index(x), Step::Index(y)) if x < y && a.len() == common + 1 => {
+                            (Segment::Index(x), Segment::Index(y))
+                                if x < y && a.len() == common + 1 =>
+                            {
                                 constraints.push(Constraint::Before {
                                     later: j,
                                     earlier: i,
@@ -1181,7 +1184,7 @@ fn fragment(sel: &Selector, v: &Val) -> Option<String> {
         _ => return None,
     };
     Some(match sel.0.last() {
-        Some(Step::Key(k)) => format!("{}:{value}", Json::String(k.clone())),
+        Some(Segment::Key(k)) => format!("{}:{value}", Json::String(k.clone())),
         _ => value,
     })
 }
@@ -1654,7 +1657,7 @@ impl Model {
                     !self
                         .slots
                         .iter()
-                        .any(|s| matches!(s.sel.0.first(), Some(Step::Key(k)) if k == c))
+                        .any(|s| matches!(s.sel.0.first(), Some(Segment::Key(k)) if k == c))
                 })?;
                 // Each term as JSON text where it parses as such (`"type":"Root"` as an object
                 // member), else as a string.
@@ -1685,13 +1688,13 @@ impl Model {
     }
 }
 
-fn set_path(rec: &mut Json, steps: &[Step], v: &Val) {
+fn set_path(rec: &mut Json, steps: &[Segment], v: &Val) {
     let Some((last, parents)) = steps.split_last() else {
         return;
     };
     let mut cur = rec;
     for (k, step) in parents.iter().enumerate() {
-        let next_is_index = matches!(steps[k + 1], Step::Index(_));
+        let next_is_index = matches!(steps[k + 1], Segment::Index(_));
         let fresh = || {
             if next_is_index {
                 Json::Array(Vec::new())
@@ -1700,7 +1703,7 @@ fn set_path(rec: &mut Json, steps: &[Step], v: &Val) {
             }
         };
         let slot: &mut Json = match step {
-            Step::Key(key) => {
+            Segment::Key(key) => {
                 if !cur.is_object() {
                     if !v.present() {
                         return;
@@ -1713,7 +1716,7 @@ fn set_path(rec: &mut Json, steps: &[Step], v: &Val) {
                 }
                 m.entry(key.clone()).or_insert_with(fresh)
             }
-            Step::Index(i) => {
+            Segment::Index(i) => {
                 if !cur.is_array() {
                     if !v.present() {
                         return;
@@ -1729,7 +1732,7 @@ fn set_path(rec: &mut Json, steps: &[Step], v: &Val) {
                 }
                 &mut a[*i]
             }
-            Step::AnyIndex => return,
+            Segment::AnyIndex => return,
         };
         let wants_array = next_is_index;
         if v.present() && (wants_array != slot.is_array() || !(slot.is_array() || slot.is_object()))
@@ -1741,10 +1744,10 @@ fn set_path(rec: &mut Json, steps: &[Step], v: &Val) {
     let value = match v {
         Val::Absent => {
             match (last, cur) {
-                (Step::Key(k), Json::Object(m)) => {
+                (Segment::Key(k), Json::Object(m)) => {
                     m.remove(k);
                 }
-                (Step::Index(i), Json::Array(a)) => a.truncate(*i),
+                (Segment::Index(i), Json::Array(a)) => a.truncate(*i),
                 _ => {}
             }
             return;
@@ -1762,7 +1765,7 @@ fn set_path(rec: &mut Json, steps: &[Step], v: &Val) {
         _ => false,
     };
     match last {
-        Step::Key(k) => {
+        Segment::Key(k) => {
             if !cur.is_object() {
                 *cur = Json::Object(Map::new());
             }
@@ -1772,7 +1775,7 @@ fn set_path(rec: &mut Json, steps: &[Step], v: &Val) {
                 }
             }
         }
-        Step::Index(i) => {
+        Segment::Index(i) => {
             if !cur.is_array() {
                 *cur = Json::Array(Vec::new());
             }
@@ -1785,7 +1788,7 @@ fn set_path(rec: &mut Json, steps: &[Step], v: &Val) {
                 }
             }
         }
-        Step::AnyIndex => {}
+        Segment::AnyIndex => {}
     }
 }
 

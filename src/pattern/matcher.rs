@@ -68,9 +68,9 @@ pub(crate) fn resolve<'j>(sel: &Selector, root: &'j Json) -> Vec<&'j Json> {
         let mut next = Vec::new();
         for v in cur {
             match (step, v) {
-                (Step::Key(k), Json::Object(m)) => next.extend(m.get(k)),
-                (Step::Index(i), Json::Array(a)) => next.extend(a.get(*i)),
-                (Step::AnyIndex, Json::Array(a)) => next.extend(a.iter()),
+                (Segment::Key(k), Json::Object(m)) => next.extend(m.get(k)),
+                (Segment::Index(i), Json::Array(a)) => next.extend(a.get(*i)),
+                (Segment::AnyIndex, Json::Array(a)) => next.extend(a.iter()),
                 _ => {}
             }
         }

@@ -224,7 +224,7 @@ impl<'a> Parser<'a> {
                     if self.i == key_start {
                         return Err(self.err("expected a property name after '.'"));
                     }
-                    steps.push(Step::Key(self.s[key_start..self.i].iter().collect()));
+                    steps.push(Segment::Key(self.s[key_start..self.i].iter().collect()));
                 }
                 Some('[') => {
                     if steps.is_empty() {
@@ -234,7 +234,7 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                     if self.peek() == Some('*') && self.peek_at(1) == Some(']') {
                         self.i += 2;
-                        steps.push(Step::AnyIndex);
+                        steps.push(Segment::AnyIndex);
                         continue;
                     }
                     let n_start = self.i;
@@ -249,7 +249,7 @@ impl<'a> Parser<'a> {
                         .parse::<usize>()
                         .map_err(|_| self.err_at(n_start, "array index is too large"))?;
                     self.i += 1;
-                    steps.push(Step::Index(n));
+                    steps.push(Segment::Index(n));
                 }
                 _ => break,
             }

@@ -5,7 +5,7 @@
 //! (the values of `userIdentity.type`); cwl014.md step 3. Fields CloudTrail always writes are
 //! present (strings); `userIdentity.type` and `eventType` take their documented values; every other
 //! field may be absent or hold any JSON value.
-use super::ast::{Selector, Step};
+use super::ast::{Segment, Selector};
 use serde_json::{json, Value as Json};
 
 pub const ROOT: &str = "Root";
@@ -67,7 +67,7 @@ pub enum FieldKind {
 pub fn kind_of(sel: &Selector) -> FieldKind {
     let steps = &sel.0;
     let key = |i: usize| match steps.get(i) {
-        Some(Step::Key(k)) => Some(k.as_str()),
+        Some(Segment::Key(k)) => Some(k.as_str()),
         _ => None,
     };
     match (key(0), steps.len()) {
@@ -170,9 +170,9 @@ pub fn template_string(sel: &Selector) -> Option<String> {
     let mut cur = &t;
     for step in &sel.0 {
         cur = match step {
-            Step::Key(k) => cur.get(k)?,
-            Step::Index(i) => cur.get(i)?,
-            Step::AnyIndex => return None,
+            Segment::Key(k) => cur.get(k)?,
+            Segment::Index(i) => cur.get(i)?,
+            Segment::AnyIndex => return None,
         };
     }
     cur.as_str().map(str::to_string)

@@ -4,7 +4,7 @@ use serde_json::json;
 
 /// The CIS root-usage reference, read from its policy (policies/aws/cloudwatch/root_usage_alarm.rego).
 fn cis() -> &'static str {
-    crate::engine::builtin_reference("CWL-014")
+    crate::testing::builtin_reference("CWL-014")
 }
 
 #[test]
@@ -405,7 +405,7 @@ fn several_wildcards_on_one_field() {
 
 #[test]
 fn glob_witnesses_realise_every_combination() {
-    let sel = crate::pattern::ast::Selector(vec![crate::pattern::ast::Step::Key("a".into())]);
+    let sel = crate::pattern::ast::Selector(vec![crate::pattern::ast::Segment::Key("a".into())]);
     let globs = ["ab*".to_string(), "*yz".to_string(), "*b*".to_string()];
     let none = std::collections::HashSet::new();
     let mut budget = cover::Budget::new(None);

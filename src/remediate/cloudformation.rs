@@ -10,10 +10,10 @@
 //!
 //! CloudFormation cannot change a resource it did not create (a stack that declares an existing
 //! metric filter or alarm fails with AlreadyExists, and starting a trail's logging is not a resource
-//! at all), so fixes to existing resources are the AWS CLI commands of [`super::cli`], listed in
+//! at all), so fixes to existing resources are the AWS CLI commands of [`super::aws_cli`], listed in
 //! `Metadata.cwl-audit.StepsOutsideCloudFormation`. An account whose every fix is such a change gets
 //! no template, only those commands (as comments).
-use super::{cli, safe, Action, Plan, Step, EMAIL_PLACEHOLDER};
+use super::{aws_cli, safe, Action, Plan, Step, Unit, EMAIL_PLACEHOLDER};
 use crate::text::clean;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
@@ -233,7 +233,7 @@ fn build(steps: &[&Step]) -> Template {
                         }
                     }
                     None => t.outside.extend(
-                        cli::calls(step)
+                        aws_cli::calls(step)
                             .into_iter()
                             .filter(|c| c.operation == "update-trail")
                             .map(|c| c.render()),
@@ -252,13 +252,13 @@ fn build(steps: &[&Step]) -> Template {
                         "TrailName": name, "S3BucketName": r#ref("CloudTrailBucket"),
                         "IsLogging": true, "IsMultiRegionTrail": true,
                         "IncludeGlobalServiceEvents": true,
-                        "EventSelectors": cli::all_management_events()}}),
+                        "EventSelectors": aws_cli::all_management_events()}}),
                 );
                 trails.push(((step.account_id.clone(), name.clone()), id));
             }
             _ => t
                 .outside
-                .extend(cli::calls(step).into_iter().map(|c| c.render())),
+                .extend(aws_cli::calls(step).into_iter().map(|c| c.render())),
         }
     }
     t
@@ -324,21 +324,14 @@ fn inert(s: &str) -> String {
     clean(s).replace("{{", "{ {")
 }
 
-/// One output unit: a template (file name + JSON), or a note (comment lines).
-pub struct Unit {
-    /// `<account>-<region>.json` for a template.
-    pub file: Option<String>,
-    pub text: String,
-}
-
-/// Every template and note of the plan, in order.
+/// Every template (`<account>-<region>.json`) and note of the plan, in order.
 pub fn units(plan: &Plan) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::new();
     for view in plan.accounts() {
         let header = format!(
             "# === account {}\n{}",
             clean(&view.account_id),
-            cli::account_header(plan, &view.account_id)
+            aws_cli::account_header(plan, &view.account_id)
         );
         if view.steps.is_empty() {
             out.push(Unit {

@@ -18,11 +18,20 @@
 //!
 //! `unknown` findings get no fixes: a link could not be checked, so a fix would be a guess. Their
 //! plan says which data to collect instead.
-pub mod cli;
+pub mod aws_cli;
 pub mod cloudformation;
 pub mod safe;
 pub mod terraform;
 
+/// One unit of a plan written as files (`remediate --output-dir`, CloudFormation or Terraform): a
+/// file's path under the directory and its text, or a note (comment lines, `file` None), printed
+/// on stdout with the list of files written.
+pub struct Unit {
+    pub file: Option<String>,
+    pub text: String,
+}
+
+use crate::arn::{self, Arn};
 use crate::engine::Evaluator;
 use crate::eval;
 use crate::findings::{Finding, Link, Verdict};
@@ -533,11 +542,11 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
     } else {
         req.benchmark.clone()
     };
-    let mut ev = eval::Options {
+    let mut ev = eval::EvalOptions {
         rules: req.rules.clone(),
         policy_dirs: req.policy_dirs.clone(),
         benchmark: benchmark.clone(),
-        ..eval::Options::new(req.paths.clone())
+        ..eval::EvalOptions::new(req.paths.clone())
     }
     .compile()?;
     let rules = ev.rules.clone();
@@ -787,17 +796,12 @@ fn list(v: Option<&Value>) -> &[Value] {
         .unwrap_or(&[])
 }
 
-/// The fields of an ARN (the crate's one parser).
-fn arn(s: &str) -> Option<crate::arn::Arn<'_>> {
-    crate::arn::Arn::parse(s)
-}
-
 /// The log group name in `arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]`.
 fn log_group_name(arn_text: &str) -> Option<String> {
-    crate::arn::log_group_name(&arn(arn_text)?).map(str::to_string)
+    arn::log_group_name(&Arn::parse(arn_text)?).map(str::to_string)
 }
 
-fn partition_of(work: &Work, account: &str) -> String {
+fn account_partition(work: &Work, account: &str) -> String {
     work.iter()
         .find(|((a, _), _)| a == account)
         .and_then(|(_, d)| str_of(d, "partition"))
@@ -805,13 +809,8 @@ fn partition_of(work: &Work, account: &str) -> String {
         .to_string()
 }
 
-fn is_topic(x: &str) -> bool {
-    arn(x)
-        .is_some_and(|a| a.service == "sns" && !a.resource.is_empty() && !a.resource.contains(':'))
-}
-
 fn confirmed(sub: &Value) -> bool {
-    str_of(sub, "SubscriptionArn").is_some_and(|a| a.starts_with("arn:"))
+    str_of(sub, "SubscriptionArn").is_some_and(arn::is_confirmed_subscription)
 }
 
 // ------------------------------------------------------------------ from finding to fix
@@ -918,7 +917,7 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                 _ => {}
             }
             let Some(rec) = at else { return vec![] };
-            let owner = arn(resource)
+            let owner = Arn::parse(resource)
                 .map(|a| a.account.to_string())
                 .unwrap_or_default();
             if owner != f.account_id && rec.get("IsOrganizationTrail") != Some(&Value::Bool(true)) {
@@ -1093,7 +1092,7 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                 existing: true,
             })]
         }
-        Link::Topic if arn(resource).is_some_and(|a| a.service == "cloudwatch") => {
+        Link::Topic if Arn::parse(resource).is_some_and(|a| a.service == "cloudwatch") => {
             // The alarm notifies no topic when it goes to ALARM: restate it with a topic.
             let Some(a) = at.filter(|a| a.get("AlarmName").is_some()) else {
                 return vec![];
@@ -1117,8 +1116,8 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             }));
             steps
         }
-        Link::Topic if is_topic(resource) => {
-            let topic_snap = arn(resource)
+        Link::Topic if arn::is_topic(resource) => {
+            let topic_snap = Arn::parse(resource)
                 .and_then(|t| work.get(&(t.account.to_string(), t.region.to_string())));
             let pending = topic_snap
                 .map(|s| list(s.pointer("/sns/Subscriptions")))
@@ -1134,7 +1133,7 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                                 && safe::valid(Kind::Email, e)
                         })
                 });
-            let t = arn(resource);
+            let t = Arn::parse(resource);
             vec![Step::new(
                 t.as_ref().map(|t| t.account).unwrap_or(&loc.account_id),
                 t.as_ref().map(|t| t.region).unwrap_or(&loc.region),
@@ -1270,14 +1269,14 @@ fn choose_topic(
     }
     let here = |t: &str| {
         safe::valid(Kind::TopicArn, t)
-            && arn(t).is_some_and(|a| a.account == account && a.region == region)
+            && Arn::parse(t).is_some_and(|a| a.account == account && a.region == region)
     };
     if let Some(a) = alarm {
         for k in ["OKActions", "InsufficientDataActions"] {
             if let Some(t) = list(a.get(k))
                 .iter()
                 .filter_map(Value::as_str)
-                .find(|t| is_topic(t) && here(t))
+                .find(|t| arn::is_topic(t) && here(t))
             {
                 return t.to_string();
             }
@@ -1291,7 +1290,7 @@ fn choose_topic(
         .iter()
         .filter(|sub| confirmed(sub))
         .filter_map(|sub| str_of(sub, "TopicArn"))
-        .filter(|t| is_topic(t) && here(t))
+        .filter(|t| arn::is_topic(t) && here(t))
         .map(str::to_string)
         .collect();
     known.sort();
@@ -1299,7 +1298,7 @@ fn choose_topic(
         Some(t) => t.clone(),
         None => {
             let topic = crate::arn::topic(
-                &partition_of(ctx.work, account),
+                &account_partition(ctx.work, account),
                 region,
                 account,
                 DEFAULT_TOPIC,
@@ -1367,7 +1366,7 @@ fn management_selectors(sel: &Value) -> (Option<Value>, Option<Value>) {
 
 /// Changes the working copy as AWS would after the step (a person confirms the e-mail, too).
 fn apply(step: &Step, work: &mut Work) {
-    let partition = partition_of(work, &step.account_id);
+    let partition = account_partition(work, &step.account_id);
     let key = (step.account_id.clone(), step.region.clone());
     match &step.action {
         Action::CreateTrail { name } => {
@@ -1589,7 +1588,7 @@ fn what_to_collect(f: &Finding, work: &Work) -> Vec<String> {
                     .as_deref()
                     .filter(|t| safe::valid(Kind::TopicArn, t))
                 {
-                    let r = arn(t).map(|a| a.region).unwrap_or(&loc.region);
+                    let r = Arn::parse(t).map(|a| a.region).unwrap_or(&loc.region);
                     out.push(format!(
                         "to check by hand: aws sns list-subscriptions-by-topic --region={} --topic-arn={}",
                         crate::text::shell_word(r),
@@ -1600,7 +1599,7 @@ fn what_to_collect(f: &Finding, work: &Work) -> Vec<String> {
             return out;
         }
     }
-    if let Some(r) = f.resource.as_deref().and_then(arn) {
+    if let Some(r) = f.resource.as_deref().and_then(Arn::parse) {
         let wanted = (r.account.to_string(), r.region.to_string());
         if !r.account.is_empty() && !r.region.is_empty() && !work.contains_key(&wanted) {
             out.push(format!(

@@ -25,7 +25,7 @@
 //! interpolation or directive ([`safe`] already refuses such values; this is the second wall).
 //! The only expressions are references cwl-audit builds from its own labels ([`Hcl::Expr`]).
 //! Comments pass through [`clean`].
-use super::{cli, safe, Action, AlarmSpec, Plan, Step, TrailSeen, EMAIL_PLACEHOLDER};
+use super::{aws_cli, safe, Action, AlarmSpec, Plan, Step, TrailSeen, Unit, EMAIL_PLACEHOLDER};
 use crate::text::clean;
 use safe::Kind;
 use serde_json::Value;
@@ -306,7 +306,7 @@ impl File {
             }
         }
         self.outside
-            .extend(cli::calls(step).into_iter().map(|c| c.render()));
+            .extend(aws_cli::calls(step).into_iter().map(|c| c.render()));
     }
 }
 
@@ -784,7 +784,7 @@ fn step_into(file: &mut File, plan: &Plan, step: &Step) -> Result<(), String> {
                 .attr("is_multi_region_trail", Hcl::Bool(true))
                 .attr("include_global_service_events", Hcl::Bool(true))
                 .attr("enable_logging", Hcl::Bool(true));
-            for x in selector_blocks(Some(&cli::all_management_events()), None)? {
+            for x in selector_blocks(Some(&aws_cli::all_management_events()), None)? {
                 b.body.push(Item::Block(x));
             }
             file.trails.push(TrailDraft {
@@ -836,7 +836,7 @@ fn step_into(file: &mut File, plan: &Plan, step: &Step) -> Result<(), String> {
                 Some(existing) => s(existing),
                 None => {
                     // The same documents as the CLI's create-role and put-role-policy.
-                    let call = cli::calls(step);
+                    let call = aws_cli::calls(step);
                     let doc = |op: &str, member: &str| {
                         call.iter()
                             .find(|c| c.operation == op)
@@ -1013,21 +1013,14 @@ fn configuration(
     (Some(o), file.outside)
 }
 
-/// One output unit: a configuration (its path + HCL), or a note (comment lines).
-pub struct Unit {
-    /// `<account>-<region>/main.tf` for a configuration.
-    pub file: Option<String>,
-    pub text: String,
-}
-
-/// Every configuration and note of the plan, in order.
+/// Every configuration (`<account>-<region>/main.tf`) and note of the plan, in order.
 pub fn units(plan: &Plan) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::new();
     for view in plan.accounts() {
         let mut text = format!(
             "# === account {}\n{}",
             clean(&view.account_id),
-            cli::account_header(plan, &view.account_id)
+            aws_cli::account_header(plan, &view.account_id)
         );
         let mut groups: Vec<(String, Vec<&Step>)> = Vec::new();
         for (_, st) in &view.steps {

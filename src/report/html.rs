@@ -32,7 +32,7 @@ const JS: &str = include_str!("html/report.js");
 
 /// `s` cleaned and escaped for HTML text and for attribute values in double quotes: the five
 /// characters that can end a text run or an attribute, or start a tag or a reference.
-pub fn escape(s: &str) -> String {
+pub fn html_escape(s: &str) -> String {
     let s = clean(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -148,14 +148,6 @@ fn link_entry(link: &Value, strings: &mut Strings) -> Value {
         }
     }
     Value::Array(out)
-}
-
-fn verdict_code(v: Verdict) -> u8 {
-    match v {
-        Verdict::Pass => 0,
-        Verdict::Unknown => 1,
-        Verdict::Fail => 2,
-    }
 }
 
 /// The cell class and symbol of a verdict: the symbol says it without colour.
@@ -290,7 +282,7 @@ pub fn render(run: &RunResult) -> Vec<u8> {
             Some(json!([
                 c,
                 r,
-                verdict_code(f.verdict),
+                Verdict::rank(f.verdict),
                 strings.id(&f.message),
                 strings.opt(f.link.as_deref()),
                 strings.opt(f.resource.as_deref()),
@@ -348,21 +340,21 @@ pub fn render(run: &RunResult) -> Vec<u8> {
     let _ = writeln!(
         o,
         "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
-        escape(&content_security_policy())
+        html_escape(&content_security_policy())
     );
     o.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
     o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(o, "<title>cwl-audit: {}</title>", escape(&summary));
+    let _ = writeln!(o, "<title>cwl-audit: {}</title>", html_escape(&summary));
     let _ = writeln!(o, "<style>{CSS}</style>\n</head>\n<body>");
     o.push_str("<header>\n<h1>cwl-audit report</h1>\n");
-    let _ = writeln!(o, "<p id=\"summary\">{}</p>", escape(&summary));
+    let _ = writeln!(o, "<p id=\"summary\">{}</p>", html_escape(&summary));
     let _ = writeln!(
         o,
         "<p class=\"meta\">Benchmark {} · cwl-audit {} · {} input file{}</p>",
-        escape(&run.benchmark),
+        html_escape(&run.benchmark),
         env!("CARGO_PKG_VERSION"),
         run.inputs.len(),
-        if run.inputs.len() == 1 { "" } else { "s" }
+        crate::text::plural_s(run.inputs.len())
     );
     o.push_str("<p class=\"totals\">");
     for (v, label) in [
@@ -390,10 +382,7 @@ pub fn render(run: &RunResult) -> Vec<u8> {
         ]
         .into_iter()
         .filter(|(l, _)| count(*l) > 0)
-        .map(|(l, word)| {
-            let n = count(l);
-            format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-        })
+        .map(|(l, word)| crate::text::plural(count(l), word))
         .collect();
         let _ = writeln!(
             o,
@@ -414,7 +403,7 @@ pub fn render(run: &RunResult) -> Vec<u8> {
             let _ = writeln!(
                 o,
                 "<li class=\"{level}\"><span class=\"level\">{level}</span> {}</li>",
-                escape(&n.message)
+                html_escape(&n.message)
             );
         }
         o.push_str("</ul>\n</details>\n");
@@ -426,7 +415,7 @@ pub fn render(run: &RunResult) -> Vec<u8> {
     o.push_str("<label>Show <select id=\"show\"><option value=\"all\">every account</option><option value=\"problem\">fail or unknown</option><option value=\"fail\">fail</option><option value=\"unknown\">unknown</option><option value=\"pass\">pass only</option></select></label>\n");
     o.push_str("<label>in <select id=\"rule\"><option value=\"\">any rule</option>");
     for (i, id) in columns.iter().enumerate() {
-        let _ = write!(o, "<option value=\"{i}\">{}</option>", escape(id));
+        let _ = write!(o, "<option value=\"{i}\">{}</option>", html_escape(id));
     }
     o.push_str("</select></label>\n<output id=\"shown\"></output>\n</div>\n");
     o.push_str("<div class=\"scroll\">\n<table id=\"matrix\">\n<thead><tr><th class=\"acct-col\"><button type=\"button\" class=\"sort\" data-key=\"account\">Account</button></th>");
@@ -439,9 +428,9 @@ pub fn render(run: &RunResult) -> Vec<u8> {
         let _ = write!(
             o,
             "<th class=\"rule\" data-rule=\"{}\" title=\"{}\"><button type=\"button\" class=\"sort\" data-key=\"{i}\">{}</button></th>",
-            escape(id),
-            escape(title),
-            escape(id)
+            html_escape(id),
+            html_escape(title),
+            html_escape(id)
         );
     }
     o.push_str("<th class=\"count\"><button type=\"button\" class=\"sort\" data-key=\"problems\">Fail / unknown</button></th></tr></thead>\n");
@@ -458,9 +447,9 @@ pub fn render(run: &RunResult) -> Vec<u8> {
             let _ = writeln!(
                 o,
                 "<tbody class=\"group\" data-ou=\"{}\"><tr class=\"ou\"><th colspan=\"{}\">{} <span class=\"n\"></span></th></tr>",
-                escape(label),
+                html_escape(label),
                 columns.len() + 2,
-                escape(label)
+                html_escape(label)
             );
         } else {
             o.push_str("<tbody class=\"group\">\n");
@@ -477,11 +466,11 @@ pub fn render(run: &RunResult) -> Vec<u8> {
             let _ = write!(
                 o,
                 "<tr data-i=\"{r}\" data-account=\"{}\"><th scope=\"row\"><button type=\"button\" class=\"acct\">{}</button>",
-                escape(row.id),
-                escape(row.id)
+                html_escape(row.id),
+                html_escape(row.id)
             );
             if let Some(name) = row.name {
-                let _ = write!(o, " <span class=\"name\">{}</span>", escape(name));
+                let _ = write!(o, " <span class=\"name\">{}</span>", html_escape(name));
             }
             o.push_str("</th>");
             for c in 0..columns.len() {
@@ -515,10 +504,10 @@ mod tests {
     #[test]
     fn escapes_text_and_attributes_and_cleans() {
         assert_eq!(
-            escape("\"><img src=x onerror=alert(1)>'&"),
+            html_escape("\"><img src=x onerror=alert(1)>'&"),
             "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;&#39;&amp;"
         );
-        assert_eq!(escape("rtl\u{202E}x\u{1b}[31m"), "rtl x [31m");
+        assert_eq!(html_escape("rtl\u{202E}x\u{1b}[31m"), "rtl x [31m");
     }
 
     #[test]

@@ -185,7 +185,7 @@ fn event<'a>(f: &'a Finding, run: &'a RunResult, now: Millis) -> Event<'a> {
             }
         })
         .collect();
-    // The account is what a monitoring control is evaluated on, and a finding with no ARN (no
+    // The account is what a monitoring rule is evaluated on, and a finding with no ARN (no
     // trail at all) still names a resource.
     resources.push(Resource {
         uid: f.account_id.clone(),

@@ -63,7 +63,7 @@ impl SourceRoot {
         let abs = resolve(&absolute(Path::new(path)));
         match abs.strip_prefix(&self.dir) {
             Ok(rel) if !rel.as_os_str().is_empty() => Located {
-                uri: escape(&slashes(rel)),
+                uri: percent_encode(&slashes(rel)),
                 base: Some(SRCROOT),
             },
             _ => Located {
@@ -116,12 +116,12 @@ fn file_uri(p: &Path) -> String {
     } else {
         format!("/{s}")
     };
-    format!("file://{}", escape(&s))
+    format!("file://{}", percent_encode(&s))
 }
 
 /// Bytes outside RFC 3986's unreserved set (and `/`) percent-encoded: a file name from a
 /// snapshot directory may hold spaces, `#`, `?` or non-ASCII, none of which may stand raw in a URI.
-pub fn escape(p: &str) -> String {
+pub fn percent_encode(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
     for b in p.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {

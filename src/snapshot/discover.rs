@@ -1,5 +1,6 @@
 //! Which files a run reads: named files as they are, directories searched recursively for `*.json`.
-use super::{display_path, LoadError};
+use super::LoadError;
+use crate::fsutil::display_path;
 use std::path::{Path, PathBuf};
 
 /// What a directory without snapshots is told as (the path is in front of it).
@@ -36,7 +37,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
             .follow_links(true)
             .sort_by_file_name()
             .into_iter();
-        for entry in walker.filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
+        for entry in walker.filter_entry(|e| e.depth() == 0 || !is_dotfile(e.file_name())) {
             match entry {
                 Ok(e) if e.file_type().is_file() && is_json(e.path()) => files.push(e.into_path()),
                 // A *.json that is not a regular file (a FIFO, a device, a link to one) is read as
@@ -93,7 +94,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<LoadError>) {
     (files, errors)
 }
 
-fn is_hidden(name: &std::ffi::OsStr) -> bool {
+fn is_dotfile(name: &std::ffi::OsStr) -> bool {
     name.to_str().is_some_and(|s| s.starts_with('.'))
 }
 

@@ -1,7 +1,7 @@
 //! Lookup tables added to each snapshot at load time, so policies find a log group's metric
 //! filters, the alarms on a metric and a topic's subscriptions without scanning every entry.
 //!
-//! A home region holds hundreds of alarms and every monitoring control follows the same links, so
+//! A home region holds hundreds of alarms and every monitoring rule follows the same links, so
 //! scans in Rego cost O(rules x alarms) per account; these tables make each link one lookup. They
 //! hold positions into the snapshot's own arrays (ascending, so a lookup lists entries in the order
 //! a scan would) and are exactly what the scans in `policies/lib/chain.rego` compute; a snapshot

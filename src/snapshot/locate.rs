@@ -90,7 +90,7 @@ pub fn locate_many(text: &str, pointers: &[&str]) -> Vec<Option<(usize, usize)>>
                 continue;
             };
             for seg in rest.split('/') {
-                let seg = seg.replace("~1", "/").replace("~0", "~");
+                let seg = unescape_segment(seg);
                 // An array index is matched in its plain decimal form (as RFC 6901 writes it and
                 // policies print it).
                 node = node.children.entry(seg).or_default();
@@ -152,7 +152,7 @@ pub fn pointer_at(text: &str, offset: usize) -> Option<String> {
             if open == b'{' {
                 let key_end = skip_string(bytes, at)?;
                 let key: String = serde_json::from_str(text.get(at..key_end)?).ok()?;
-                segment = key.replace('~', "~0").replace('/', "~1");
+                segment = escape_segment(&key);
                 at = skip_ws(bytes, key_end);
                 if bytes.get(at)? != &b':' {
                     return None;
@@ -239,6 +239,16 @@ fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
             Some(i)
         }
     }
+}
+
+/// A member name as one segment of a JSON pointer (RFC 6901: `~` is `~0`, `/` is `~1`).
+pub fn escape_segment(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// The member name a JSON pointer segment stands for (the inverse of [`escape_segment`]).
+pub fn unescape_segment(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
 }
 
 #[cfg(test)]

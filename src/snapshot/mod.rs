@@ -12,6 +12,7 @@ pub use locate::{line_col, locate, locate_many, pointer_at};
 pub use parse::json_error_words;
 pub use scan::{scan, Scan};
 
+use crate::fsutil::display_path;
 use regorus::Value;
 use std::fmt;
 use std::path::Path;
@@ -93,22 +94,6 @@ impl LoadError {
             place: None,
             message: message.into(),
         }
-    }
-}
-
-/// Renders a path for messages and reports: as given, `/`-separated, without a leading `./`.
-pub fn display_path(path: &Path) -> String {
-    // Only Windows separates with `\`: elsewhere it is an ordinary character of a file name, and
-    // rewriting it would point findings at another file (`a\b` is not `a/b`).
-    let s = path.to_string_lossy();
-    let s = if cfg!(windows) {
-        s.replace('\\', "/")
-    } else {
-        s.into_owned()
-    };
-    match s.strip_prefix("./") {
-        Some(rest) if !rest.is_empty() => rest.to_string(),
-        _ => s,
     }
 }
 

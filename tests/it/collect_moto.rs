@@ -11,7 +11,7 @@ use crate::support::emulator;
 #[cfg(feature = "collect")]
 static EMULATOR: emulator::Emulator = emulator::Emulator::new();
 
-use cwl_audit::collect::{self, Completeness, Options, Recorder, Regions};
+use cwl_audit::collect::{self, CollectOptions, Completeness, Recorder, Regions};
 use cwl_audit::eval;
 use cwl_audit::findings::{Finding, Verdict};
 use emulator::{collect, collect_as, error_response, test_env, Request, ACCOUNT};
@@ -29,9 +29,9 @@ fn stderr(o: &Output) -> String {
 
 /// The CWL-014 finding of the emulator's account, from the snapshots below `dir`.
 fn verdict(dir: &Path) -> Finding {
-    let r = eval::run(&eval::Options {
+    let r = eval::run(&eval::EvalOptions {
         rules: vec!["CWL-014".into()],
-        ..eval::Options::new(vec![dir.to_path_buf()])
+        ..eval::EvalOptions::new(vec![dir.to_path_buf()])
     })
     .expect("policies compile");
     assert!(
@@ -224,8 +224,13 @@ fn two_collections_are_identical_apart_from_collected_at() {
     }
 }
 
-fn options(endpoint: String, out: &Path, regions: Regions, recorder: &Arc<Recorder>) -> Options {
-    Options {
+fn options(
+    endpoint: String,
+    out: &Path,
+    regions: Regions,
+    recorder: &Arc<Recorder>,
+) -> CollectOptions {
+    CollectOptions {
         out: out.to_path_buf(),
         regions,
         endpoint_url: Some(endpoint),
@@ -233,7 +238,7 @@ fn options(endpoint: String, out: &Path, regions: Regions, recorder: &Arc<Record
         max_attempts: 3,
         initial_backoff: Some(Duration::from_millis(10)),
         recorder: Some(recorder.clone()),
-        ..Options::default()
+        ..CollectOptions::default()
     }
 }
 
@@ -830,7 +835,7 @@ fn role_arn_collects_the_role_account() {
     let path = out.path().join("111111111111/us-east-1.json");
     let s = cwl_audit::snapshot::load_file(&path).expect("a valid snapshot");
     assert_eq!(s.account_id, "111111111111");
-    let r = eval::run(&eval::Options::new(vec![out.path().to_path_buf()])).unwrap();
+    let r = eval::run(&eval::EvalOptions::new(vec![out.path().to_path_buf()])).unwrap();
     // One finding per rule (the fifteen CIS monitoring controls), all for the role's account,
     // which has nothing seeded: every one fails.
     assert_eq!(r.findings.len(), 15);

@@ -15,7 +15,7 @@ use crate::support::emulator;
 static EMULATOR: emulator::Emulator = emulator::Emulator::new();
 
 use cwl_audit::collect::org::{self, OrgOptions};
-use cwl_audit::collect::{Options, Recorder, Regions};
+use cwl_audit::collect::{CollectOptions, Recorder, Regions};
 use cwl_audit::eval;
 use cwl_audit::findings::{Finding, Verdict};
 use cwl_audit::manifest::{self, Manifest, Status};
@@ -162,7 +162,7 @@ fn evaluate(
     cwl_audit::findings::RunResult,
     BTreeMap<(String, String), Finding>,
 ) {
-    let mut opts = eval::Options::new(dirs.iter().map(|d| d.to_path_buf()).collect());
+    let mut opts = eval::EvalOptions::new(dirs.iter().map(|d| d.to_path_buf()).collect());
     if !all_rules {
         opts.rules = vec!["CWL-014".into()];
     }
@@ -743,7 +743,7 @@ fn selections_that_collect_nothing_are_errors() {
         "{}",
         stderr(&o)
     );
-    let r = eval::run(&eval::Options::new(vec![out.path().to_path_buf()])).unwrap();
+    let r = eval::run(&eval::EvalOptions::new(vec![out.path().to_path_buf()])).unwrap();
     assert!(r.findings.is_empty());
     assert!(r.has_errors(), "{:#?}", r.notifications);
     assert!(
@@ -887,14 +887,14 @@ fn recorded_operations_are_exactly_the_organization_policies() {
     let out = tempfile::tempdir().unwrap();
     let recorder = Arc::new(Recorder::new());
     let mut opts = OrgOptions::new(
-        Options {
+        CollectOptions {
             out: out.path().to_path_buf(),
             regions: Regions::All,
             endpoint_url: Some(moto.endpoint()),
             max_attempts: 2,
             initial_backoff: Some(Duration::from_millis(10)),
             recorder: Some(recorder.clone()),
-            ..Options::default()
+            ..CollectOptions::default()
         },
         ROLE,
     );

@@ -2285,8 +2285,12 @@ fn hostile() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    // Each case runs the binary five times and two parsers: a few cases of several strings each.
-    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+    // Each case runs the binary five times and two parsers: a few cases of several strings each
+    // in `make test` (8), many more with `make soak-remediate` (HOSTILE_CASES, default 200).
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("HOSTILE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(8),
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn hostile_names_random(strings in prop::collection::vec(hostile(), 3..5)) {
         hostile_names_through_every_format(&strings);

@@ -956,7 +956,7 @@ fn only_referenced_accounts_stay_in_data() {
         "# METADATA\n# title: Loaded accounts\n# custom:\n#   id: TEST-DATA\n#   severity: LOW\npackage test.data_accounts\n\ndecision := {\"verdict\": \"pass\", \"message\": concat(\",\", sort(object.keys(data.cwl_audit.accounts)))}\n",
     )
     .expect("write policy");
-    let mut opts = cwl_audit::eval::Options::new(vec![dir.path().to_path_buf()]);
+    let mut opts = cwl_audit::eval::EvalOptions::new(vec![dir.path().to_path_buf()]);
     opts.policy_dirs = vec![policies.path().to_path_buf()];
     let r = cwl_audit::eval::run(&opts).expect("policies compile");
     let seen: Vec<(&str, &str, &str)> = r

@@ -679,7 +679,7 @@ fn quiet_and_verbose_text_reports() {
         "{verbose}"
     );
     assert!(
-        stderr(&o).contains("eval: 11 snapshot(s), 135 finding(s) in"),
+        stderr(&o).contains("eval: 11 snapshots, 135 findings in"),
         "{}",
         stderr(&o)
     );

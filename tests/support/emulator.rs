@@ -1,7 +1,7 @@
-//! The AWS emulator for the collector tests: one moto server per test module (an [`Emulator`]
-//! static; started from the project venv's python on a free loopback port, reset through its API
-//! before each test; modules run in parallel on their own servers, tests of one module one at a
-//! time on theirs), the
+//! The AWS emulator for the collector tests: a few moto servers per test module (an [`Emulator`]
+//! static; started from the project venv's python on free loopback ports, reset through its API
+//! before each test; each test has a server to itself, or shares one that was seeded once and is
+//! only read), the
 //! seeding scripts, and a loopback proxy that can answer some requests itself (throttling, regions
 //! that are not enabled) and forwards the others to moto.
 #![allow(dead_code)]
@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
+use std::sync::{Arc, Once, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 pub const ACCOUNT: &str = "123456789012";
 
@@ -75,30 +75,43 @@ struct Server {
     _child: Child,
 }
 
-/// One moto server and the lock that gives one test at a time its exclusive use. A module's own
-/// static: a reset by one module's test never wipes what another module seeded.
+/// How many moto servers a module may start. A test that resets and seeds needs a server to
+/// itself, and most of its time is spent waiting on moto (a Python process) or the AWS CLI, so a
+/// module's tests run on up to this many servers at once instead of queueing on one.
+const POOL: usize = 3;
+
+/// A module's moto servers (started on first use, up to [`POOL`]) and the locks that give a test
+/// exclusive use of one. A module's own static: a reset by one module's test never wipes what
+/// another module seeded.
 pub struct Emulator {
-    server: OnceLock<Server>,
-    lock: Mutex<()>,
+    servers: [OnceLock<Server>; POOL],
+    locks: [RwLock<()>; POOL],
 }
 
-/// Exclusive use of a module's moto server, reset to empty (or as its seeding left it).
+enum Guard {
+    /// A test that resets and writes: the server is its own.
+    Exclusive(RwLockWriteGuard<'static, ()>),
+    /// Tests that only read what the first of them seeded: any number at once.
+    Shared(RwLockReadGuard<'static, ()>),
+}
+
+/// Use of one of a module's moto servers, reset to empty (or as its seeding left it).
 pub struct Moto {
     pub port: u16,
     python: PathBuf,
-    _guard: MutexGuard<'static, ()>,
+    _guard: Guard,
 }
 
 impl Emulator {
     pub const fn new() -> Emulator {
         Emulator {
-            server: OnceLock::new(),
-            lock: Mutex::new(()),
+            servers: [const { OnceLock::new() }; POOL],
+            locks: [const { RwLock::new(()) }; POOL],
         }
     }
 
-    fn server(&'static self, python: &Path) -> &'static Server {
-        self.server.get_or_init(|| {
+    fn server(&'static self, i: usize, python: &Path) -> &'static Server {
+        self.servers[i].get_or_init(|| {
             let mut child = Command::new(python)
                 .arg(root().join("tests/support/moto_server.py"))
                 .stdin(Stdio::piped())
@@ -121,48 +134,74 @@ impl Emulator {
         })
     }
 
-    /// The module's server, reset; `None` when emulator tests are explicitly skipped.
+    /// A free server of the pool, for this test alone: the first one no test holds (a panicked
+    /// test's lock is as good as free: the next test resets the server anyway), else wait.
+    fn exclusive(&'static self) -> (usize, RwLockWriteGuard<'static, ()>) {
+        loop {
+            for (i, lock) in self.locks.iter().enumerate() {
+                match lock.try_write() {
+                    Ok(g) => return (i, g),
+                    Err(TryLockError::Poisoned(e)) => return (i, e.into_inner()),
+                    Err(TryLockError::WouldBlock) => {}
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// A server of the module, reset; `None` when emulator tests are explicitly skipped.
     pub fn get(&'static self) -> Option<Moto> {
         let python = python()?;
-        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let server = self.server(&python);
+        let (i, guard) = self.exclusive();
+        let server = self.server(i, &python);
         let moto = Moto {
             port: server.port,
             python,
-            _guard: guard,
+            _guard: Guard::Exclusive(guard),
         };
         moto.post("/moto-api/reset-auth", "inf");
         moto.post("/moto-api/reset", "");
         Some(moto)
     }
 
-    /// Exclusive use of the shared server as `seed` left it: the first caller resets and seeds it,
-    /// later callers of the same test binary get it as it is. Only for tests that never write to
-    /// it (the collector only reads), so a seeding that takes seconds is done once.
+    /// The module's first server as `seed` left it, shared: the first caller resets and seeds it
+    /// (alone), later callers of the same test binary get it as it is, several at once. Only for
+    /// modules whose tests never write to it (the collector only reads) and never call [`get`]
+    /// (which could take the first server and reset it), so a seeding that takes seconds is done
+    /// once and the tests that read it do not queue.
+    ///
+    /// [`get`]: Emulator::get
     pub fn get_seeded<T: Clone>(
         &'static self,
         cell: &'static OnceLock<T>,
         seed: impl FnOnce(&Moto) -> T,
     ) -> Option<(Moto, T)> {
         let python = python()?;
-        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let port = self.server(&python).port;
-        let moto = Moto {
-            port,
-            python,
-            _guard: guard,
-        };
-        let value = match cell.get() {
-            Some(v) => v.clone(),
-            None => {
+        let port = self.server(0, &python).port;
+        if cell.get().is_none() {
+            let guard = self.locks[0].write().unwrap_or_else(|e| e.into_inner());
+            let moto = Moto {
+                port,
+                python: python.clone(),
+                _guard: Guard::Exclusive(guard),
+            };
+            if cell.get().is_none() {
                 moto.post("/moto-api/reset-auth", "inf");
                 moto.post("/moto-api/reset", "");
                 let v = seed(&moto);
-                let _ = cell.set(v.clone());
-                v
+                let _ = cell.set(v);
             }
-        };
-        Some((moto, value))
+        }
+        let guard = self.locks[0].read().unwrap_or_else(|e| e.into_inner());
+        let value = cell.get().expect("seeded above").clone();
+        Some((
+            Moto {
+                port,
+                python,
+                _guard: Guard::Shared(guard),
+            },
+            value,
+        ))
     }
 }
 

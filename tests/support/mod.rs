@@ -8,7 +8,7 @@ pub mod bundled;
 pub mod emulator;
 pub mod generate;
 pub mod snapshot;
-use cwl_audit::eval::{self, Options};
+use cwl_audit::eval::{self, EvalOptions};
 use cwl_audit::findings::{Finding, RunResult, Verdict};
 use serde_json::Value;
 pub use snapshot::*;
@@ -48,14 +48,14 @@ impl Org {
     pub fn eval(&self) -> RunResult {
         let dir = self.write();
         self.keep_for_crosscheck(dir.path(), cwl_audit::findings::benchmark::DEFAULT);
-        eval::run(&Options::new(vec![PathBuf::from(dir.path())])).expect("policies compile")
+        eval::run(&EvalOptions::new(vec![PathBuf::from(dir.path())])).expect("policies compile")
     }
 
     /// [`Org::eval`] of only `rules`, decided by the reference patterns of `benchmark`.
     pub fn eval_by(&self, benchmark: &str, rules: &[&str]) -> RunResult {
         let dir = self.write();
         self.keep_for_crosscheck(dir.path(), benchmark);
-        let mut opts = Options::new(vec![PathBuf::from(dir.path())]);
+        let mut opts = EvalOptions::new(vec![PathBuf::from(dir.path())]);
         opts.benchmark = benchmark.to_string();
         opts.rules = rules.iter().map(|r| r.to_string()).collect();
         eval::run(&opts).expect("policies compile")
