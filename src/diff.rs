@@ -94,23 +94,38 @@ fn docs(set: &eval::SnapshotSet, errors: &mut Vec<String>) -> Docs {
             .filter(|e| !crate::snapshot::is_manifest_path(std::path::Path::new(&e.path)))
             .map(|e| e.to_string()),
     );
+    // Two or more snapshots of one account and region: all are left out, as `eval` leaves them out
+    // of the verdicts, so the changes and the verdicts speak about the same files.
+    let mut paths: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    for s in set.snapshots() {
+        paths
+            .entry((s.account_id.clone(), s.region.clone()))
+            .or_default()
+            .push(&s.path);
+    }
     let mut out = Docs::new();
     for s in set.snapshots() {
+        let key = (s.account_id.clone(), s.region.clone());
+        let copies = &paths[&key];
+        if copies.len() > 1 {
+            if copies[0] == s.path {
+                errors.push(format!(
+                    "duplicate snapshot for account {} region {} (in {}); {} left out",
+                    s.account_id,
+                    s.region,
+                    copies.join(", "),
+                    if copies.len() == 2 { "both" } else { "all" }
+                ));
+            }
+            continue;
+        }
         let mut doc = serde_json::to_value(&s.doc).unwrap_or(Value::Null);
         if let Some(o) = doc.as_object_mut() {
             // Added by the loader, not part of the snapshot.
             o.remove("path");
             o.remove("index");
         }
-        if out
-            .insert((s.account_id.clone(), s.region.clone()), doc)
-            .is_some()
-        {
-            errors.push(format!(
-                "{}: duplicate snapshot for account {} region {}",
-                s.path, s.account_id, s.region
-            ));
-        }
+        out.insert(key, doc);
     }
     out
 }

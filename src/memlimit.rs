@@ -121,9 +121,12 @@ fn exceeded(size: usize) -> ! {
     let mut err = std::io::stderr().lock();
     let _ = write!(
         err,
-        "cwl-audit: error: memory limit of {} MiB exceeded (an allocation of {} MiB was asked for)",
+        "cwl-audit: error: memory limit of {} MiB exceeded (by an allocation of {} {})",
         limit >> 20,
-        size >> 20
+        // In bytes below a mebibyte: "0 MiB" named no allocation at all. No formatting here
+        // allocates: this runs when the allocator refused.
+        if size >= 1 << 20 { size >> 20 } else { size },
+        if size >= 1 << 20 { "MiB" } else { "bytes" }
     );
     match (rule, rules, account) {
         (ALL_RULES, Some(rules), Some(account)) => {

@@ -28,9 +28,13 @@ that the fast paths and the lookup tables never change a decision.
 The `cwl.*` builtins are ours and OPA does not have them: they are registered in OPA as stubs that
 ask `cwl-audit builtin` (a coprocess that answers one JSON call per line with the real
 implementation), so both engines see the same answers and only the Rego semantics are compared.
+The sets are decided in parallel, one worker process per core (CROSSCHECK_JOBS=N to choose).
 Exit 0 when every decision agrees, 1 with a diff per disagreement, 2 on a usage or setup problem.
 """
+import concurrent.futures
 import json
+import multiprocessing
+import os
 import pathlib
 import re
 import subprocess
@@ -218,33 +222,60 @@ def compare(shown, snapset, report, engine, rules):
     return problems, len(accounts)
 
 
-def main(argv):
-    if len(argv) < 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    binary = str(pathlib.Path(argv[1]).resolve())
-    builtins = Builtins(binary)
-    sources = policies()
-    rules = checks(sources)
-    problems, sets, decisions = [], 0, 0
-    benchmarks, default = builtins.benchmarks()
-    benchmarks = covering_benchmarks(builtins, benchmarks, default)
-    for snapset, benchmark in snapshot_sets(argv[2:], benchmarks, default):
-        report = ours(binary, snapset, benchmark)
-        engine = OpaEngine()
+# One OPA engine and one `cwl-audit builtin` coprocess per worker process; each snapshot set is
+# decided on its own, so the sets are spread over the cores (OPA's Go engine decides one query at
+# a time). Workers are spawned, not forked: a forked Go runtime is not safe.
+_WORKER = {}
+
+
+def _init_worker(binary):
+    _WORKER["binary"] = binary
+    _WORKER["builtins"] = Builtins(binary)
+    _WORKER["sources"] = policies()
+    _WORKER["rules"] = checks(_WORKER["sources"])
+
+
+def _cross_check(task):
+    snapset, benchmark = task
+    binary, builtins = _WORKER["binary"], _WORKER["builtins"]
+    sources, rules = _WORKER["sources"], _WORKER["rules"]
+    report = ours(binary, snapset, benchmark)
+    engine = OpaEngine()
+    try:
         for path, text in sources:
             engine.add_policy(path, text)
         for name, arity in builtins.names():
             engine.register_function(name, (lambda n: lambda *args: builtins.call(n, list(args)))(name), arity=arity)
         engine.add_data({"cwl_audit": {"accounts": accounts_of(snapset, report), **builtins.benchmark_data(benchmark)}})
         p, n = compare(f"{snapset} (--benchmark {benchmark})", snapset, report, engine, rules)
-        problems += p
-        sets += 1
-        decisions += n * len(rules)
+    finally:
         engine.close()
+    return p, n * len(rules)
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    binary = str(pathlib.Path(argv[1]).resolve())
+    builtins = Builtins(binary)
+    benchmarks, default = builtins.benchmarks()
+    benchmarks = covering_benchmarks(builtins, benchmarks, default)
+    tasks = list(snapshot_sets(argv[2:], benchmarks, default))
+    jobs = int(os.environ.get("CROSSCHECK_JOBS", os.cpu_count() or 1))
+    if jobs > 1 and len(tasks) > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
+                                                    initializer=_init_worker, initargs=(binary,)) as pool:
+            results = list(pool.map(_cross_check, tasks))
+    else:
+        _init_worker(binary)
+        results = [_cross_check(t) for t in tasks]
+    problems = [p for ps, _ in results for p in ps]
+    decisions = sum(n for _, n in results)
     for p in problems:
         print(p)
-    print(f"opa-crosscheck: {sets} snapshot sets (a set per benchmark it was decided by), {decisions} decisions, {len(problems)} disagreements")
+    print(f"opa-crosscheck: {len(tasks)} snapshot sets (a set per benchmark it was decided by), {decisions} decisions, {len(problems)} disagreements")
     return 1 if problems else 0
 
 

@@ -46,7 +46,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // `diff nope snapshots`: nothing was compared, so the reason is the whole output (one line,
     // exit 2), never a report of zero changes after it.
+    // The JSON report is written all the same, with its `errors`: a CI step that reads it gets
+    // the documented shape with the reason, not an empty file.
     if d.unusable {
+        if args.format == DiffFormat::Json {
+            emit(None, &diff::render_json(&d))?;
+        }
         return Err(fail(d.errors.join("; ")));
     }
     let bytes = match args.format {

@@ -91,12 +91,13 @@ fn exit_code(result: &RunResult, fail_on: FailOn) -> u8 {
 fn write_report(
     out: &Path,
     paths: &[std::path::PathBuf],
+    policy_dirs: &[std::path::PathBuf],
     format: Format,
     failed: &RunResult,
     render: &RenderOptions,
 ) -> anyhow::Result<()> {
     let (files, _) = cwl_audit::snapshot::discover(paths);
-    refuse_input(out, files.iter().map(|f| f.as_path()))?;
+    refuse_input(out, files.iter().map(|f| f.as_path()), policy_dirs)?;
     emit(Some(out), &report::render(format, failed, render))
 }
 
@@ -116,7 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let opts = eval::EvalOptions {
         paths: args.paths,
-        policy_dirs: args.policy_dirs,
+        policy_dirs: args.policy_dirs.clone(),
         rules: args.rules,
         time_limit: std::time::Duration::from_secs_f64(args.time_limit),
         benchmark: args.benchmark,
@@ -138,7 +139,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // goes: the file (or a machine format on stdout) says the run failed, and why.
             let failed = RunResult::failed(&opts.benchmark, e.to_string());
             let write = match &args.output {
-                Some(out) => write_report(out, &opts.paths, args.format, &failed, &render),
+                Some(out) => write_report(
+                    out,
+                    &opts.paths,
+                    &opts.policy_dirs,
+                    args.format,
+                    &failed,
+                    &render,
+                ),
                 None if args.format != Format::Text => {
                     emit(None, &report::render(args.format, &failed, &render))
                 }
@@ -170,7 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bytes = report::render(args.format, &result, &render);
     match &args.output {
         Some(out) => {
-            refuse_input(out, result.inputs.iter().map(Path::new))?;
+            refuse_input(out, result.inputs.iter().map(Path::new), &args.policy_dirs)?;
             emit(Some(out), &bytes)?;
         }
         None => emit(None, &bytes)?,

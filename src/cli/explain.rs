@@ -19,25 +19,37 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let listed = engine::all_sources(&args.policy_dirs, true).and_then(|s| engine::rules(&s, &[]));
-    let rules = match listed {
-        Ok(r) => r,
+    let listed = engine::all_sources(&args.policy_dirs, true)
+        .and_then(|s| engine::rules(&s, &[]).map(|r| (s, r)));
+    let (sources, rules) = match listed {
+        Ok(l) => l,
         Err(e) => return Err(fail(e)),
     };
+    // As `rules`: documentation of a rule that no run can decide would read as if it were in force.
+    if let Err(e) = engine::compile(&sources) {
+        return Err(super::messages::fail_engine(&e));
+    }
     let Some(r) = rules.iter().find(|r| r.id.eq_ignore_ascii_case(&args.id)) else {
         return Err(fail(format!(
             "unknown rule {} (see `cwl-audit rules` for the ids)",
             args.id
         )));
     };
+    // One-line fields are cleaned as one line (a line break in a title would start a line that
+    // reads as another field); the description and remediation keep their lines.
+    let clean = cwl_audit::text::clean;
     let mut out = String::new();
-    out.push_str(&format!("{}  {}\n", r.id, r.title));
+    out.push_str(&format!("{}  {}\n", r.id, clean(&r.title)));
     out.push_str(&format!("Severity: {}\n", r.severity.as_str()));
-    out.push_str(&format!("Source: {} (package {})\n", r.source, r.package));
+    out.push_str(&format!(
+        "Source: {} (package {})\n",
+        clean(&r.source),
+        clean(&r.package)
+    ));
     if !r.frameworks.is_empty() {
         out.push_str("Frameworks:\n");
         for (k, v) in &r.frameworks {
-            out.push_str(&format!("  {k}: {}\n", v.join(", ")));
+            out.push_str(&format!("  {}: {}\n", clean(k), clean(&v.join(", "))));
         }
     }
     if !r.description.is_empty() {
@@ -50,15 +62,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out.push_str("\nReferences:\n");
         for rr in &r.related_resources {
             match &rr.description {
-                Some(d) => out.push_str(&format!("  {} ({d})\n", rr.reference)),
-                None => out.push_str(&format!("  {}\n", rr.reference)),
+                Some(d) => out.push_str(&format!("  {} ({})\n", clean(&rr.reference), clean(d))),
+                None => out.push_str(&format!("  {}\n", clean(&rr.reference))),
             }
         }
     }
     if !r.recommended_action.is_empty() {
         out.push_str(&format!(
             "\nRecommended action: {}\n",
-            r.recommended_action.trim_end()
+            clean(r.recommended_action.trim_end())
         ));
     }
     let remediation = r.remediation_for(&args.benchmark);

@@ -2,7 +2,7 @@
 use anyhow::Context as _;
 use cwl_audit::fsutil;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to FILE (atomically; `-` is standard output) or standard output. A closed pipe
 /// (`| head`) is not an error worth a message; any other failure to write (a full disk) is, since
@@ -23,19 +23,48 @@ pub fn emit(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// An output path that is one of the input snapshots is refused: the output would replace it.
+/// An output path that is one of the inputs (a snapshot or run manifest), or lies inside a
+/// `--policy-dir`, is refused: the output would replace an input, or be read as a policy by the
+/// next run. Decided: any path inside a policy directory, not only its `.rego` files, since
+/// nothing there is a report's place.
 pub fn refuse_input<'a>(
     out: &Path,
     inputs: impl IntoIterator<Item = &'a Path>,
+    policy_dirs: &[PathBuf],
 ) -> anyhow::Result<()> {
-    match inputs.into_iter().find(|i| same_file(i, out)) {
-        Some(input) => Err(super::messages::fail(format!(
-            "{} is an input snapshot ({}); refusing to overwrite it",
+    if let Some(input) = inputs.into_iter().find(|i| same_file(i, out)) {
+        return Err(super::messages::fail(format!(
+            "{} is an input ({}); refusing to overwrite it",
             out.display(),
             input.display()
+        )));
+    }
+    let Some(target) = resolved(out) else {
+        return Ok(());
+    };
+    match policy_dirs
+        .iter()
+        .find(|d| d.canonicalize().is_ok_and(|d| target.starts_with(d)))
+    {
+        Some(dir) => Err(super::messages::fail(format!(
+            "{} is inside --policy-dir {}; refusing to write a report among the policies",
+            out.display(),
+            dir.display()
         ))),
         None => Ok(()),
     }
+}
+
+/// Where `p` is or would be: canonical if it exists, else its canonical parent and its name.
+fn resolved(p: &Path) -> Option<PathBuf> {
+    if let Ok(c) = p.canonicalize() {
+        return Some(c);
+    }
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(parent.canonicalize().ok()?.join(p.file_name()?))
 }
 
 /// Whether two paths name the same existing file.

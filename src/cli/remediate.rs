@@ -108,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 match file {
                     Some(f) => {
                         let path = dir.join(&f);
-                        refuse_input(&path, plan.inputs.iter().map(Path::new))?;
+                        refuse_input(&path, plan.inputs.iter().map(Path::new), &args.policy_dirs)?;
                         if let Some(parent) = path.parent() {
                             std::fs::create_dir_all(parent)
                                 .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -127,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         (None, format) => {
             if let Some(out) = &args.output {
-                refuse_input(out, plan.inputs.iter().map(Path::new))?;
+                refuse_input(out, plan.inputs.iter().map(Path::new), &args.policy_dirs)?;
             }
             let text = match format {
                 PlanFormat::Cli => remediate::aws_cli::render(&plan),

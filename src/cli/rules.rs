@@ -18,6 +18,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(l) => l,
         Err(e) => return Err(fail(e)),
     };
+    // A policy that does not compile is exit 2 here as in `eval`: listing a rule that no run
+    // can decide would read as if it were in force.
+    if let Err(e) = engine::compile(&sources) {
+        return Err(messages::fail_engine(&e));
+    }
     // Listed all the same, but `eval` would stop on it.
     for m in engine::missing_decisions(&sources, &rules) {
         messages::warning(m.to_string());
@@ -33,12 +38,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(k, v)| format!("{k} {}", v.join(",")))
             .collect();
+        // One line per rule whatever the METADATA holds: a line break in a title would print a
+        // second row that reads as another rule.
+        let clean = cwl_audit::text::clean;
         messages::print(format!(
             "{:<10} {:<8} {}  [{}]",
             r.id,
             r.severity.as_str(),
-            r.title,
-            frameworks.join("; ")
+            clean(&r.title),
+            clean(&frameworks.join("; "))
         ))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -53,5 +61,5 @@ Examples:
   cwl-audit rules --policy-dir my-policies/   # the built-in rules and yours
   cwl-audit explain CWL-014                   # one rule's documentation
 
-Exit codes: 0 listed, 2 a policy file cannot be read or its METADATA is not valid (rules reads the
-METADATA only; `cwl-audit test` compiles the policies).";
+Exit codes: 0 listed, 2 a policy file cannot be read, its METADATA is not valid, or a policy does
+not compile (as `eval` would stop on it).";

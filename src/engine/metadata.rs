@@ -123,6 +123,21 @@ pub fn parse_rule(path: &str, source: &str) -> Result<Option<RuleMeta>, Metadata
         }
         let custom: Custom = serde_json::from_value(custom)
             .map_err(|e| err(format!("custom: {}", one_line(&e.to_string()))))?;
+        // A rule id names the rule in every format (SARIF ruleId, ASFF GeneratorId, the text
+        // report's columns, `--rule`): letters, digits, `.`, `_` and `-`, so no id can break a
+        // line or a column, or hide a character.
+        let id_ok = custom.id.len() <= 64
+            && custom.id.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && custom
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !id_ok {
+            return Err(err(format!(
+                "custom.id {:?} is not a rule id (letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit)",
+                custom.id
+            )));
+        }
         let severity: Severity = custom.severity.parse().map_err(err)?;
         let title = block
             .title

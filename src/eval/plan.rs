@@ -141,7 +141,7 @@ fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> LoadPlan {
     let mut accounts: BTreeMap<String, AccountFiles> = BTreeMap::new();
     for ((account, region), mut copies) in by_key {
         // A second snapshot of the same account and region: which one is right cannot be known,
-        // so both are left out.
+        // so all of them are left out.
         if copies.len() > 1 {
             let all: Vec<String> = copies
                 .iter()
@@ -153,8 +153,9 @@ fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> LoadPlan {
                     LoadError::new(
                         &crate::fsutil::display_path(&f.path),
                         format!(
-                            "duplicate snapshot for account {account} region {region} (in {}); both left out",
-                            all.join(", ")
+                            "duplicate snapshot for account {account} region {region} (in {}); {} left out",
+                            all.join(", "),
+                            if all.len() == 2 { "both" } else { "all" }
                         ),
                     ),
                 ));

@@ -272,7 +272,7 @@ fn batches(run: &RunResult) -> Vec<Vec<AsffFinding>> {
         // `{"Findings":[` + `]}`, then each finding and its comma.
         let mut bytes = 14;
         for a in group {
-            let size = serde_json::to_vec(&a).map_or(0, |v| v.len()) + 1;
+            let size = compact(&a).map_or(0, |v| v.len()) + 1;
             if !batch.is_empty()
                 && (batch.len() == MAX_BATCH_FINDINGS || bytes + size > MAX_BATCH_BYTES)
             {
@@ -289,12 +289,28 @@ fn batches(run: &RunResult) -> Vec<Vec<AsffFinding>> {
     out
 }
 
+/// Compact JSON in which no string holds a character that a reader splitting lines on Unicode
+/// line breaks (Python's `splitlines`, many log shippers) would split at: U+0085, U+2028 and U+2029
+/// are written as `\uXXXX` escapes, the same string to a JSON parser. serde_json escapes the
+/// ASCII controls already.
+fn compact<T: Serialize>(v: &T) -> Option<Vec<u8>> {
+    let text = serde_json::to_string(v).ok()?;
+    if !text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        return Some(text.into_bytes());
+    }
+    let escaped = text
+        .replace('\u{85}', "\\u0085")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    Some(escaped.into_bytes())
+}
+
 /// One compact `{"Findings": [...]}` per line; no findings, no lines (an empty batch is not a
 /// valid call).
 pub fn render(run: &RunResult) -> Vec<u8> {
     let mut out = Vec::new();
     for b in batches(run) {
-        if let Ok(line) = serde_json::to_vec(&Batch { findings: &b }) {
+        if let Some(line) = compact(&Batch { findings: &b }) {
             out.extend_from_slice(&line);
             out.push(b'\n');
         }
@@ -304,7 +320,18 @@ pub fn render(run: &RunResult) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::cut;
+    use super::{compact, cut};
+
+    /// One batch is one line for every reader: Unicode line breaks in a name are escapes, and
+    /// the value parses back exactly.
+    #[test]
+    fn unicode_line_breaks_are_escaped_in_the_lines() {
+        let v = serde_json::json!({"Title": "x\u{2028}y\u{85}z\u{2029}\n"});
+        let line = String::from_utf8(compact(&v).unwrap()).unwrap();
+        assert_eq!(line.lines().count(), 1);
+        assert!(!line.contains(['\u{85}', '\u{2028}', '\u{2029}']), "{line}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&line).unwrap(), v);
+    }
 
     #[test]
     fn cut_counts_characters_and_marks_the_cut() {

@@ -104,8 +104,15 @@ fn resolve(p: &Path) -> PathBuf {
     out
 }
 
+/// `p` with `/` separators. Only Windows separates with `\`: elsewhere it is an ordinary character
+/// of a name (percent-encoded as `%5C`), and turning it into `/` pointed at another file.
 fn slashes(p: &Path) -> String {
-    p.to_string_lossy().replace('\\', "/")
+    let s = p.to_string_lossy();
+    if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.into_owned()
+    }
 }
 
 /// `file:///abs/path`, escaped; a Windows drive path gets the extra `/` RFC 8089 puts before it.
@@ -153,6 +160,19 @@ mod tests {
         assert!(outside.uri.ends_with("/other.json"), "{outside:?}");
         assert_eq!(outside.base, None);
         assert!(r.uri().starts_with("file:///") && r.uri().ends_with("/repo/"));
+    }
+
+    /// On Unix a `\` is part of a name: the URI keeps it, encoded, so it names the same file.
+    #[cfg(unix)]
+    #[test]
+    fn a_backslash_in_a_name_is_encoded_not_a_separator() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = SourceRoot::new(dir.path());
+        let p = dir.path().join("snap/back\\slash/us-east-1.json");
+        assert_eq!(
+            r.locate(&p.to_string_lossy()).uri,
+            "snap/back%5Cslash/us-east-1.json"
+        );
     }
 
     #[test]

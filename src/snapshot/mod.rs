@@ -144,6 +144,18 @@ pub fn load_bytes(shown: &str, bytes: &[u8]) -> Result<Snapshot, LoadError> {
             message: "not valid UTF-8 (a snapshot is UTF-8 JSON)".to_string(),
         }
     })?;
+    // A byte order mark is no JSON (RFC 8259 forbids it); serde_json said only "expected value"
+    // at 1:1. Editors on Windows and PowerShell's `Out-File` write one.
+    if text.starts_with('\u{feff}') {
+        return Err(LoadError {
+            path: shown.to_string(),
+            place: Some(Place {
+                pointer: None,
+                line_col: Some((1, 1)),
+            }),
+            message: "the file starts with a byte order mark (U+FEFF), which JSON does not allow: save it as UTF-8 without BOM".into(),
+        });
+    }
     if text.trim().is_empty() {
         return Err(LoadError::new(
             shown,

@@ -91,11 +91,25 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         // Collected first and built in one go: collectors write members sorted, and building a
         // map from sorted pairs costs one comparison per member instead of a search per insert.
-        // A repeated name keeps its last value, as with one insert after another.
         let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
         while let Some(key) = map.next_key_seed(Key(self.0))? {
             let value = map.next_value_seed(Seed(self.0))?;
             pairs.push((key, value));
+        }
+        // A repeated member name is refused: JSON leaves its meaning open (serde_json keeps the
+        // last value, other readers the first), so a reviewer reading `"ActionsEnabled": false`
+        // could see one alarm and cwl-audit decide another. AWS never writes one. Sorting here
+        // (stable, and already sorted in collected files) leaves the map's own sort nothing to do.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
+            let name = w[0]
+                .0
+                .as_string()
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            return Err(de::Error::custom(format!(
+                "an object repeats the member name {name:?} (JSON readers disagree on which value counts)"
+            )));
         }
         let entries: BTreeMap<Value, Value> = pairs.into_iter().collect();
         if entries.is_empty() {
@@ -159,6 +173,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_repeated_member_name_is_refused() {
+        let e = parse(r#"{"a": {"ActionsEnabled": false, "ActionsEnabled": true}}"#).unwrap_err();
+        assert!(
+            json_error_words(&e).contains("repeats the member name \"ActionsEnabled\""),
+            "{e}"
+        );
+        assert!(parse(r#"{"a": 1, "b": {"a": 2}}"#).is_ok());
+    }
+
+    #[test]
     fn a_lone_surrogate_is_explained() {
         for text in [r#""\ud800""#, r#""\udc00""#, r#""\ud800\u0041""#] {
             let e = parse(text).unwrap_err();
@@ -172,7 +196,7 @@ mod tests {
 
     #[test]
     fn same_value_as_regorus() {
-        let text = r#"{"a": [1, -2, 3.5, "x", "x", true, null, [], {}], "b": {"c": "\u00e9\n"}, "big": 18446744073709551615, "d": 1, "d": 2, "c": 0}"#;
+        let text = r#"{"a": [1, -2, 3.5, "x", "x", true, null, [], {}], "b": {"c": "\u00e9\n"}, "big": 18446744073709551615, "d": 2, "c": 0}"#;
         assert_eq!(parse(text).unwrap(), Value::from_json_str(text).unwrap());
     }
 

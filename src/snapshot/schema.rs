@@ -1,6 +1,7 @@
 //! The v1 contract as data: which keys a snapshot must have, and the type of every field a policy
 //! reads. Unknown keys are allowed (forward compatible); `null` means "not collected" for any
 //! optional key, so it is accepted wherever a key may be absent.
+use super::locate::escape_segment;
 use super::{CollectionError, FORMAT_V1};
 use regorus::Value;
 
@@ -19,6 +20,15 @@ pub struct Header {
 enum Shape {
     Bool,
     Number,
+    /// An integer count AWS requires to be at least 1 (`EvaluationPeriods`, `DatapointsToAlarm`):
+    /// an alarm with 0, a negative or a fractional count is one AWS never returns, and deciding
+    /// on it could pass an alarm that cannot exist.
+    Count,
+    /// An alarm's `Period` in seconds: 10, 20, 30 or a multiple of 60, as `PutMetricAlarm`
+    /// accepts (a `MetricStat` period may also be 1 or 5 for high-resolution metrics).
+    Seconds {
+        high_resolution: bool,
+    },
     Str,
     /// A string that is one of these (an AWS enumeration: a value AWS never returns is a typo or
     /// a hand-made file, and policies compare these exactly).
@@ -103,7 +113,13 @@ const METRIC: Shape = Object(&[
 ]);
 const METRIC_STAT: Shape = Object(&[
     ("Metric", METRIC, true),
-    ("Period", Number, false),
+    (
+        "Period",
+        Seconds {
+            high_resolution: true,
+        },
+        false,
+    ),
     ("Stat", Str, true),
     ("Unit", Str, false),
 ]);
@@ -130,10 +146,16 @@ const METRIC_ALARM: Shape = Object(&[
     ),
     ("ExtendedStatistic", Str, false),
     ("Dimensions", DIMENSIONS, false),
-    ("Period", Number, false),
+    (
+        "Period",
+        Seconds {
+            high_resolution: false,
+        },
+        false,
+    ),
     ("Unit", Str, false),
-    ("EvaluationPeriods", Number, true),
-    ("DatapointsToAlarm", Number, false),
+    ("EvaluationPeriods", Count, true),
+    ("DatapointsToAlarm", Count, false),
     ("Threshold", Number, false),
     (
         "ComparisonOperator",
@@ -214,6 +236,8 @@ fn expected(shape: &Shape) -> &'static str {
     match shape {
         Bool => "a boolean",
         Number => "a number",
+        Count => "an integer of at least 1",
+        Seconds { .. } => "a number of seconds",
         Str | OneOf(_) => "a string",
         Any => "any value",
         Array(_) => "an array",
@@ -221,14 +245,10 @@ fn expected(shape: &Shape) -> &'static str {
     }
 }
 
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
-
 /// Puts `segment` in front of the pointer of a problem found below it. Pointers are built only on
 /// the way out of an error: a valid snapshot (the common case) costs no string work.
 fn under(segment: &str, mut p: Problem) -> Problem {
-    p.pointer = format!("/{}{}", escape(segment), p.pointer);
+    p.pointer = format!("/{}{}", escape_segment(segment), p.pointer);
     p
 }
 
@@ -270,6 +290,35 @@ fn check_shape(v: &Value, shape: &Shape) -> Result<(), Problem> {
         | (Bool, Value::Bool(_))
         | (Number, Value::Number(_))
         | (Str, Value::String(_)) => Ok(()),
+        (Count, Value::Number(n)) => match n.as_u64() {
+            Some(c) if (1..=i32::MAX as u64).contains(&c) => Ok(()),
+            _ => Err(Problem {
+                pointer: String::new(),
+                message: format!("{v} is not a count AWS allows (an integer of at least 1)"),
+            }),
+        },
+        (Seconds { high_resolution }, Value::Number(n)) => {
+            let ok = n.as_u64().is_some_and(|p| {
+                matches!(p, 10 | 20 | 30)
+                    || (*high_resolution && matches!(p, 1 | 5))
+                    || (p > 0 && p % 60 == 0 && p <= i32::MAX as u64)
+            });
+            if ok {
+                Ok(())
+            } else {
+                Err(Problem {
+                    pointer: String::new(),
+                    message: format!(
+                        "{v} is not a period AWS allows (10, 20, 30 or a multiple of 60 seconds{})",
+                        if *high_resolution {
+                            "; 1 or 5 for high-resolution metrics"
+                        } else {
+                            ""
+                        }
+                    ),
+                })
+            }
+        }
         (OneOf(allowed), Value::String(x)) => {
             if allowed.contains(&x.as_ref()) {
                 Ok(())
@@ -311,7 +360,7 @@ fn check_shape(v: &Value, shape: &Shape) -> Result<(), Problem> {
                         // a member the policies read is a typo that would silently read as
                         // absent (`DefaultValue` for `defaultValue`: no default, a false pass).
                         return Err(Problem {
-                            pointer: format!("/{}", escape(k)),
+                            pointer: format!("/{}", escape_segment(k)),
                             message: format!("unknown key {k:?}: did you mean {m:?}?"),
                         });
                     }

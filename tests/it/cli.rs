@@ -497,17 +497,41 @@ fn assert_output_onto_the_input_is_refused(args: &[&str]) {
     all.extend_from_slice(&["--output", "s.json"]);
     let o = run_in(dir.path(), &all);
     assert_eq!(o.status.code(), Some(2), "{args:?}");
-    assert!(
-        stderr(&o).contains("is an input snapshot"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("is an input ("), "{}", stderr(&o));
     assert_eq!(std::fs::read(&snap).unwrap(), before);
 }
 
 #[test]
 fn output_never_overwrites_an_input() {
     assert_output_onto_the_input_is_refused(&["--format", "json"]);
+    // Nor a policy: a report inside a --policy-dir would replace it or be read as one next run.
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("p");
+    std::fs::create_dir(&policies).unwrap();
+    let policy = "# METADATA\n# title: T\n# custom:\n#   id: MY-1\n#   severity: LOW\npackage my.one\n\ndecision := {\"verdict\": \"pass\", \"message\": \"ok\"}\n";
+    std::fs::write(policies.join("my.rego"), policy).unwrap();
+    let snaps = root().join("snapshots/333333333333");
+    for (cmd, out) in [
+        ("eval", "p/my.rego"),
+        ("eval", "p/new.json"),
+        ("remediate", "p/my.rego"),
+    ] {
+        let o = run_in(
+            dir.path(),
+            &[cmd, snaps.to_str().unwrap(), "--policy-dir", "p", "-o", out],
+        );
+        assert_eq!(o.status.code(), Some(2), "{cmd} -o {out}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is inside --policy-dir p"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(
+            std::fs::read_to_string(policies.join("my.rego")).unwrap(),
+            policy
+        );
+        assert!(!policies.join("new.json").exists());
+    }
 }
 
 /// A run that stops before deciding (a policy that does not compile, an unknown rule) still
@@ -1676,4 +1700,99 @@ fn make_demo_keeps_the_full_build_and_readme_installs_first() {
     ] {
         assert!(readme[install..].contains(cmd), "{cmd}");
     }
+}
+
+/// `rules` and `explain` print one line per field whatever a policy's METADATA holds, and stop
+/// (exit 2, with the place) on a policy that does not compile, as `eval` would.
+#[test]
+fn rules_and_explain_show_policies_as_eval_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p");
+    std::fs::create_dir(&p).unwrap();
+    std::fs::write(
+        p.join("my.rego"),
+        "# METADATA\n# title: \"Mine\\nCWL-014    HIGH     spoofed row\"\n# custom:\n#   id: MY-1\n#   severity: LOW\npackage my.one\n\ndecision := {\"verdict\": \"pass\", \"message\": \"ok\"}\n",
+    )
+    .unwrap();
+    let o = run_in(dir.path(), &["rules", "--policy-dir", "p"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let listed = stdout(&o);
+    let rows: Vec<&str> = listed.lines().filter(|l| l.contains("spoofed")).collect();
+    assert_eq!(rows.len(), 1, "{listed}");
+    assert!(rows[0].starts_with("MY-1 "), "{}", rows[0]);
+    let o = run_in(dir.path(), &["explain", "MY-1", "--policy-dir", "p"]);
+    assert!(
+        stdout(&o).lines().next().unwrap().contains("spoofed"),
+        "{}",
+        stdout(&o)
+    );
+    // An id that could break a line or a column is refused.
+    std::fs::write(
+        p.join("my.rego"),
+        "# METADATA\n# title: T\n# custom:\n#   id: \"MY-1\\nX\"\n#   severity: LOW\npackage my.one\n\ndecision := {\"verdict\": \"pass\", \"message\": \"ok\"}\n",
+    )
+    .unwrap();
+    let o = run_in(dir.path(), &["rules", "--policy-dir", "p"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("is not a rule id"), "{}", stderr(&o));
+    std::fs::write(
+        p.join("my.rego"),
+        "# METADATA\n# title: T\n# custom:\n#   id: BAD-1\n#   severity: LOW\npackage bad.one\n\ndecision := {\n",
+    )
+    .unwrap();
+    for args in [
+        &["rules", "--policy-dir", "p"][..],
+        &["explain", "BAD-1", "--policy-dir", "p"],
+    ] {
+        let o = run_in(dir.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("p/my.rego:9:1"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// A `diff` side without a usable snapshot: `--format json` still writes the report, with the
+/// reason in `errors` (exit 2); duplicates are left out of the changes as of the verdicts.
+#[test]
+fn diff_json_says_why_nothing_was_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut");
+    std::fs::create_dir(&cut).unwrap();
+    let text =
+        std::fs::read_to_string(root().join("snapshots/333333333333/us-east-1.json")).unwrap();
+    std::fs::write(cut.join("x.json"), &text[..100]).unwrap();
+    let o = run(&["diff", "snapshots", cut.to_str().unwrap(), "-f", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("a JSON report");
+    assert_eq!(doc["changes"], serde_json::json!([]));
+    assert!(
+        doc["errors"][0].as_str().unwrap().contains("x.json:"),
+        "{doc}"
+    );
+    let twice = dir.path().join("twice");
+    std::fs::create_dir(&twice).unwrap();
+    std::fs::write(twice.join("a.json"), &text).unwrap();
+    std::fs::write(twice.join("b.json"), &text).unwrap();
+    std::fs::copy(
+        root().join("snapshots/444444444444/us-east-1.json"),
+        twice.join("c.json"),
+    )
+    .unwrap();
+    let o = run(&["diff", "snapshots", twice.to_str().unwrap(), "-f", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("a JSON report");
+    let removed: Vec<&serde_json::Value> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["account_id"] == "333333333333")
+        .collect();
+    assert!(
+        !removed.is_empty() && removed.iter().all(|c| c["kind"] == "removed"),
+        "the left-out duplicates read as removed, as their verdicts are absent: {removed:?}"
+    );
+    assert!(doc["errors"].to_string().contains("both left out"), "{doc}");
 }

@@ -82,6 +82,8 @@ fn hostile_files_each_get_one_line_and_the_rest_is_evaluated() {
     // A directory symlink back to its parent: an endless walk without loop detection.
     std::fs::create_dir_all(input.join("nested")).expect("mkdir");
     std::os::unix::fs::symlink(&input, input.join("nested/loop")).expect("symlink");
+    // A byte order mark in front of valid JSON (Windows editors write one): named as such.
+    std::fs::write(input.join("bom.json"), "\u{feff}{}").expect("write");
     // A FIFO named like a snapshot: reading it would block the run forever.
     let fifo = Command::new("mkfifo")
         .arg(input.join("fifo.json"))
@@ -474,6 +476,71 @@ fn a_misspelled_member_the_chain_reads_is_an_input_error_naming_the_place() {
         );
         assert_good_still_reported(&o);
     }
+}
+
+/// Alarm numbers AWS never returns (a zero, negative, fractional or huge count; a period AWS does
+/// not accept) and a member written twice: each file is refused with its place, never decided.
+/// Before, `EvaluationPeriods: 0` or `Period: -300` passed CWL-014, and a second
+/// `"ActionsEnabled": true` after `false` passed where a reader of the file saw actions disabled.
+#[test]
+fn impossible_alarm_numbers_and_repeated_members_are_refused() {
+    let alarm = "/cloudwatch/MetricAlarms/0";
+    let numbers: [(&str, serde_json::Value, &str); 9] = [
+        ("EvaluationPeriods", json!(0), "is not a count AWS allows"),
+        ("EvaluationPeriods", json!(-1), "is not a count AWS allows"),
+        ("EvaluationPeriods", json!(1.5), "is not a count AWS allows"),
+        (
+            "EvaluationPeriods",
+            json!(18446744073709551615u64),
+            "is not a count AWS allows",
+        ),
+        ("DatapointsToAlarm", json!(0), "is not a count AWS allows"),
+        ("Period", json!(0), "is not a period AWS allows"),
+        ("Period", json!(-300), "is not a period AWS allows"),
+        ("Period", json!(300.5), "is not a period AWS allows"),
+        ("Period", json!(45), "is not a period AWS allows"),
+    ];
+    for (i, (member, value, says)) in numbers.iter().enumerate() {
+        let dir = dir_with_good_snapshot();
+        let mut s = compliant("444444444444", "us-east-1");
+        s.pointer_mut(alarm)
+            .and_then(|o| o.as_object_mut())
+            .expect("alarm in test snapshot")
+            .insert(member.to_string(), value.clone());
+        write_json(&dir.path().join(format!("in/n{i}.json")), &s);
+        let o = run_in(dir.path(), &["eval", "in", "--rule", "CWL-014"]);
+        assert_eq!(o.status.code(), Some(2), "{member} {value}: {}", text(&o));
+        let errors = error_lines(&o, dir.path());
+        assert!(
+            errors.contains(&format!("in/n{i}.json:"))
+                && errors.contains(&format!("{alarm}/{member}: {value} {says}")),
+            "{member} {value}: one line naming the file, line and pointer:\n{errors}"
+        );
+        assert!(
+            !text(&o).contains("444444444444  "),
+            "{member} {value}: no verdict"
+        );
+        assert_good_still_reported(&o);
+    }
+    // Written by hand: serde_json, like most writers, cannot write a member twice.
+    let dir = dir_with_good_snapshot();
+    let text_of = serde_json::to_string_pretty(&compliant("444444444444", "us-east-1")).unwrap();
+    let twice = text_of.replacen(
+        "\"ActionsEnabled\": true,",
+        "\"ActionsEnabled\": false,\n        \"ActionsEnabled\": true,",
+        1,
+    );
+    assert_ne!(twice, text_of, "the test snapshot has an enabled alarm");
+    std::fs::write(dir.path().join("in/twice.json"), twice).unwrap();
+    let o = run_in(dir.path(), &["eval", "in", "--rule", "CWL-014"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let errors = error_lines(&o, dir.path());
+    assert!(
+        errors.contains("in/twice.json:")
+            && errors.contains("repeats the member name \"ActionsEnabled\""),
+        "{errors}"
+    );
+    assert_good_still_reported(&o);
 }
 
 /// A key one letter (or only case) away from a member the chain reads, or a value AWS never
