@@ -109,13 +109,7 @@ fn docs(set: &eval::SnapshotSet, errors: &mut Vec<String>) -> Docs {
         let copies = &paths[&key];
         if copies.len() > 1 {
             if copies[0] == s.path {
-                errors.push(format!(
-                    "duplicate snapshot for account {} region {} (in {}); {} left out",
-                    s.account_id,
-                    s.region,
-                    copies.join(", "),
-                    if copies.len() == 2 { "both" } else { "all" }
-                ));
+                errors.push(eval::duplicate_message(&s.account_id, &s.region, copies));
             }
             continue;
         }

@@ -12,6 +12,7 @@
 //! Machine formats (JSON, SARIF, OCSF, ASFF) keep strings exact: their serializers escape. JUnit is
 //! cleaned too: its only readers are test-report pages that show it to a person.
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// Whether `c` must not reach a reader as it is.
 pub fn is_hidden(c: char) -> bool {
@@ -197,6 +198,30 @@ pub fn fish_word(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// serde_json's text with every hidden character ([`is_hidden`]: controls, DEL and C1, line and
+/// paragraph separators, bidi, invisible) written as a `\uXXXX` escape, the same value to a JSON
+/// parser. serde_json escapes only U+0000 to U+001F; the rest would reach a terminal, an editor or
+/// a reader that splits lines on Unicode line breaks as they are. Outside strings JSON text holds
+/// none of them except the newlines of indentation, which stay (inside a string a newline is
+/// already `\n`). A character beyond U+FFFF is written as its UTF-16 surrogate pair, as JSON
+/// requires (`\ue0041` would be U+E004 and a `1`).
+pub fn escape_hidden_in_json(text: String) -> String {
+    if !text.chars().any(|c| is_hidden(c) && c != '\n') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hidden(c) && c != '\n' {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `1 account`, `2 accounts`: the one plural of every message (English words that take `s`).
 pub fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", plural_s(n))
@@ -214,6 +239,19 @@ pub fn plural_s(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hidden characters become escapes that parse back to the same value, including those
+    /// beyond U+FFFF (a tag character), which need a surrogate pair.
+    #[test]
+    fn hidden_characters_in_json_are_escapes_of_the_same_value() {
+        let v = serde_json::json!({"a": "R\u{e0041}o\u{2028}t\u{85}\u{202e}\u{1b}", "b": [1]});
+        let pretty = serde_json::to_string_pretty(&v).unwrap();
+        let text = escape_hidden_in_json(pretty.clone());
+        assert!(!text.chars().any(|c| is_hidden(c) && c != '\n'), "{text}");
+        assert!(text.contains("\\udb40\\udc41"), "{text}");
+        assert_eq!(text.lines().count(), pretty.lines().count());
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
+    }
 
     /// A word is left as it is only when no shell reads anything special in it; a leading `-`
     /// would be an option, `~` a home directory and `#` a comment.

@@ -5,6 +5,7 @@
 mod manifests;
 mod place;
 mod plan;
+pub use plan::duplicate_message;
 mod standing;
 pub mod timings;
 

@@ -152,11 +152,7 @@ fn group(entries: impl Iterator<Item = (usize, PathBuf, Seen)>) -> LoadPlan {
                     f.index,
                     LoadError::new(
                         &crate::fsutil::display_path(&f.path),
-                        format!(
-                            "duplicate snapshot for account {account} region {region} (in {}); {} left out",
-                            all.join(", "),
-                            if all.len() == 2 { "both" } else { "all" }
-                        ),
+                        duplicate_message(&account, &region, &all),
                     ),
                 ));
             }
@@ -270,4 +266,15 @@ pub(super) fn load_account(account: &mut AccountFiles) -> LoadedAccount {
         out.input = Some(account_input(&account.id, &account.partition, snapshots));
     }
     out
+}
+
+/// Why two or more snapshots of one account and region are left out (by `eval` and by `diff`):
+/// which one is right cannot be known.
+pub fn duplicate_message(account: &str, region: &str, paths: &[impl AsRef<str>]) -> String {
+    let paths: Vec<&str> = paths.iter().map(AsRef::as_ref).collect();
+    format!(
+        "duplicate snapshot for account {account} region {region} (in {}); {} left out",
+        paths.join(", "),
+        if paths.len() == 2 { "both" } else { "all" }
+    )
 }

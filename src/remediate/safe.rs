@@ -244,29 +244,12 @@ pub fn shown(v: &str) -> String {
 /// U+001F, and the rest would reach a terminal or an editor as they are. Outside strings JSON text
 /// holds none of them, so escaping them anywhere is escaping them inside strings.
 pub fn json(v: &Value) -> String {
-    escape_hidden(serde_json::to_string(v).unwrap_or_default())
+    crate::text::escape_hidden_in_json(serde_json::to_string(v).unwrap_or_default())
 }
 
 /// [`json`], indented (CloudFormation templates), ending in a newline.
 pub fn json_pretty(v: &Value) -> String {
-    escape_hidden(serde_json::to_string_pretty(v).unwrap_or_default()) + "\n"
-}
-
-/// The one escaping loop of both: a raw newline in serde_json's text is indentation (inside a
-/// string it is already `\n`), so it stays.
-fn escape_hidden(text: String) -> String {
-    if !text.chars().any(|c| is_hidden(c) && c != '\n') {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_hidden(c) && c != '\n' {
-            out.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::escape_hidden_in_json(serde_json::to_string_pretty(v).unwrap_or_default()) + "\n"
 }
 
 #[cfg(test)]

@@ -289,20 +289,12 @@ fn batches(run: &RunResult) -> Vec<Vec<AsffFinding>> {
     out
 }
 
-/// Compact JSON in which no string holds a character that a reader splitting lines on Unicode
-/// line breaks (Python's `splitlines`, many log shippers) would split at: U+0085, U+2028 and U+2029
-/// are written as `\uXXXX` escapes, the same string to a JSON parser. serde_json escapes the
-/// ASCII controls already.
+/// Compact JSON with hidden characters as escapes ([`crate::text::escape_hidden_in_json`]): the
+/// same strings to a JSON parser, and one line for a reader that splits lines on Unicode line
+/// breaks (U+0085, U+2028, U+2029: Python's `splitlines`, many log shippers).
 fn compact<T: Serialize>(v: &T) -> Option<Vec<u8>> {
     let text = serde_json::to_string(v).ok()?;
-    if !text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
-        return Some(text.into_bytes());
-    }
-    let escaped = text
-        .replace('\u{85}', "\\u0085")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029");
-    Some(escaped.into_bytes())
+    Some(crate::text::escape_hidden_in_json(text).into_bytes())
 }
 
 /// One compact `{"Findings": [...]}` per line; no findings, no lines (an empty batch is not a

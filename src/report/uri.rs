@@ -63,7 +63,7 @@ impl SourceRoot {
         let abs = resolve(&absolute(Path::new(path)));
         match abs.strip_prefix(&self.dir) {
             Ok(rel) if !rel.as_os_str().is_empty() => Located {
-                uri: percent_encode(&slashes(rel)),
+                uri: percent_encode(&crate::fsutil::display_path(rel)),
                 base: Some(SRCROOT),
             },
             _ => Located {
@@ -104,20 +104,9 @@ fn resolve(p: &Path) -> PathBuf {
     out
 }
 
-/// `p` with `/` separators. Only Windows separates with `\`: elsewhere it is an ordinary character
-/// of a name (percent-encoded as `%5C`), and turning it into `/` pointed at another file.
-fn slashes(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    if cfg!(windows) {
-        s.replace('\\', "/")
-    } else {
-        s.into_owned()
-    }
-}
-
 /// `file:///abs/path`, escaped; a Windows drive path gets the extra `/` RFC 8089 puts before it.
 fn file_uri(p: &Path) -> String {
-    let s = slashes(p);
+    let s = crate::fsutil::display_path(p);
     let s = if s.starts_with('/') {
         s
     } else {
