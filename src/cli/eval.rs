@@ -178,7 +178,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bytes = report::render(args.format, &result, &render);
     match &args.output {
         Some(out) => {
-            refuse_input(out, result.inputs.iter().map(Path::new), &args.policy_dirs)?;
+            // Every file found is an input, loaded or refused (a snapshot that did not parse is
+            // still someone's file).
+            let (mut inputs, _) = cwl_audit::snapshot::discover(&opts.paths);
+            inputs.extend(result.inputs.iter().map(std::path::PathBuf::from));
+            refuse_input(out, inputs.iter().map(|p| p.as_path()), &args.policy_dirs)?;
             emit(Some(out), &bytes)?;
         }
         None => emit(None, &bytes)?,

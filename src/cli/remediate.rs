@@ -5,7 +5,7 @@ use super::output::{emit, refuse_input};
 use super::{benchmark_parser, EXIT_ERROR};
 use anyhow::Context as _;
 use cwl_audit::fsutil;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -96,6 +96,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(remediate::RemediateError::Engine(e)) => return Err(fail_engine(&e)),
         Err(e) => return Err(fail(e)),
     };
+    // Every file found under the paths is an input, whether it loaded or was refused: a snapshot
+    // that did not parse is still someone's file, and must not be replaced by the plan.
+    let (mut inputs, _) = cwl_audit::snapshot::discover(&args.paths);
+    inputs.extend(plan.inputs.iter().map(PathBuf::from));
     match (&args.output_dir, args.format) {
         (Some(dir), format) => {
             let mut notes = String::new();
@@ -108,7 +112,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 match file {
                     Some(f) => {
                         let path = dir.join(&f);
-                        refuse_input(&path, plan.inputs.iter().map(Path::new), &args.policy_dirs)?;
+                        refuse_input(
+                            &path,
+                            inputs.iter().map(PathBuf::as_path),
+                            &args.policy_dirs,
+                        )?;
                         if let Some(parent) = path.parent() {
                             std::fs::create_dir_all(parent)
                                 .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -127,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         (None, format) => {
             if let Some(out) = &args.output {
-                refuse_input(out, plan.inputs.iter().map(Path::new), &args.policy_dirs)?;
+                refuse_input(out, inputs.iter().map(PathBuf::as_path), &args.policy_dirs)?;
             }
             let text = match format {
                 PlanFormat::Cli => remediate::aws_cli::render(&plan),

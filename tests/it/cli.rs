@@ -1796,3 +1796,39 @@ fn diff_json_says_why_nothing_was_compared() {
     );
     assert!(doc["errors"].to_string().contains("both left out"), "{doc}");
 }
+
+/// A file that was found but refused (invalid JSON, an unknown key, a broken run manifest) is
+/// still someone's input: `-o` onto it is refused by `eval` and `remediate`, and it is untouched.
+#[test]
+fn output_never_overwrites_an_input_that_did_not_load() {
+    let good = std::fs::read(root().join("snapshots/333333333333/us-east-1.json")).unwrap();
+    let typo = {
+        let mut v: serde_json::Value = serde_json::from_slice(&good).unwrap();
+        v["trailz"] = serde_json::json!([]);
+        serde_json::to_vec(&v).unwrap()
+    };
+    let cases: [(&str, &[u8]); 3] = [
+        ("broken.json", b"{\"schema_version\": 1, "),
+        ("typo.json", &typo),
+        ("cwl-audit-manifest.json", b"{\"accounts\": 7}"),
+    ];
+    for (name, bad) in cases {
+        for (cmd, flag) in [("eval", "-o"), ("remediate", "-o")] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("good.json"), &good).unwrap();
+            std::fs::write(dir.path().join(name), bad).unwrap();
+            let o = run_in(dir.path(), &[cmd, ".", flag, name]);
+            assert_eq!(o.status.code(), Some(2), "{cmd} -o {name}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains("is an input ("),
+                "{cmd} -o {name}: {}",
+                stderr(&o)
+            );
+            assert_eq!(
+                std::fs::read(dir.path().join(name)).unwrap(),
+                bad,
+                "{cmd} {name}"
+            );
+        }
+    }
+}
