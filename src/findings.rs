@@ -165,7 +165,8 @@ impl Finding {
             .find(|e| entry_link(e).as_ref() == Some(link))
     }
 
-    fn chain_entries(&self) -> std::slice::Iter<'_, serde_json::Value> {
+    /// Every entry of the chain evidence, from the trail on.
+    pub fn chain_entries(&self) -> std::slice::Iter<'_, serde_json::Value> {
         self.chain
             .as_array()
             .map(Vec::as_slice)

@@ -65,7 +65,11 @@ Examples:
   cwl-audit remediate --rule CWL-014 --format cloudformation --output-dir fixes/
   cwl-audit remediate --format terraform --output-dir fixes/   # fixes/<account>-<region>/main.tf
 
-Exit codes: 0 plan written, 2 usage or input error.";
+Exit codes: 0 plan written, 1 plan written with steps held back as manual because they would make \
+a passing rule fail (a bug of cwl-audit: please report it), 2 usage or input error.";
+
+/// The plan is written, but steps were held back: run as planned, they would break a passing rule.
+const EXIT_HELD_BACK: u8 = 1;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     use cwl_audit::remediate;
@@ -96,6 +100,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(remediate::RemediateError::Engine(e)) => return Err(fail_engine(&e)),
         Err(e) => return Err(fail(e)),
     };
+    // A plan for an account the input does not hold would be empty and look like "nothing to fix".
+    let loaded: std::collections::BTreeSet<&str> = plan
+        .rules
+        .iter()
+        .map(|r| r.account_id.as_str())
+        .chain(plan.passing.iter().map(String::as_str))
+        .collect();
+    if let Some(a) = args.accounts.iter().find(|a| !loaded.contains(a.as_str())) {
+        for e in &plan.errors {
+            messages::error(e);
+        }
+        return Err(fail(format!(
+            "--account {a}: no snapshot of this account was loaded from the input"
+        )));
+    }
     // Every file found under the paths is an input, whether it loaded or was refused: a snapshot
     // that did not parse is still someone's file, and must not be replaced by the plan.
     let (mut inputs, _) = cwl_audit::snapshot::discover(&args.paths);
@@ -148,6 +167,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for e in &plan.errors {
         messages::error(e);
     }
+    for h in &plan.held_back {
+        messages::error(h);
+    }
     if verbosity() > 0 {
         messages::status(format!(
             "remediate: {} planned, {} in {:.2?}",
@@ -156,9 +178,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             started.elapsed()
         ));
     }
-    Ok(ExitCode::from(if plan.errors.is_empty() {
-        0
-    } else {
+    // Input errors outrank held-back steps: the plan then covers only part of the input.
+    Ok(ExitCode::from(if !plan.errors.is_empty() {
         EXIT_ERROR
+    } else if !plan.held_back.is_empty() {
+        EXIT_HELD_BACK
+    } else {
+        0
     }))
 }

@@ -220,12 +220,8 @@ pub fn calls(s: &Step) -> Vec<Call> {
 /// The comments and commands of one step (commands commented out for a manual step).
 pub fn step_lines(s: &Step) -> String {
     let mut out = String::new();
-    if let Some(why) = &s.manual {
-        let _ = writeln!(
-            out,
-            "# MANUAL STEP, not run: {}. Check these values in the AWS console and make the change by hand:",
-            clean(why)
-        );
+    if let Some(heading) = s.not_run() {
+        let _ = writeln!(out, "# {}:", clean(&heading));
         for c in calls(s) {
             let _ = writeln!(out, "#   {}", clean(&c.render()));
         }

@@ -81,11 +81,8 @@ fn build(steps: &[&Step]) -> Template {
             None => json!(arn),
         };
     for step in steps {
-        if step.manual.is_some() {
-            t.outside.push(format!(
-                "MANUAL STEP: {}",
-                step.manual.as_deref().unwrap_or_default()
-            ));
+        if let Some(heading) = step.not_run() {
+            t.outside.push(heading);
             continue;
         }
         let rule = logical_part(step.rules.first().map_or("", String::as_str));

@@ -302,6 +302,9 @@ pub struct Step {
     /// Why the step cannot be run as planned (a snapshot value that breaks AWS's naming rules):
     /// it is shown as a manual step and not applied to the working copy.
     pub manual: Option<String>,
+    /// Held back: the step would make a passing rule fail (a bug of cwl-audit). Shown, never run,
+    /// and not to be made by hand either.
+    pub held_back: bool,
 }
 
 impl Step {
@@ -324,7 +327,18 @@ impl Step {
             rules: vec![rule.to_string()],
             action,
             manual: (!problems.is_empty()).then(|| problems.join("; ")),
+            held_back: false,
         }
+    }
+
+    /// The heading of a step that is not run (`None` for one to run), the same in every format.
+    pub fn not_run(&self) -> Option<String> {
+        let why = self.manual.as_deref()?;
+        Some(if self.held_back {
+            format!("HELD BACK, not run: {why}. Do not make this change as it is")
+        } else {
+            format!("MANUAL STEP, not run: {why}. Check these values in the AWS console and make the change by hand")
+        })
     }
 
     /// The same change (whoever planned it).
@@ -405,6 +419,8 @@ pub struct Plan {
     /// Every trail a step changes, as the snapshots showed it before any step (by trail ARN):
     /// Terraform manages a whole resource, so [`terraform`] restates the trail's configuration.
     pub trails: BTreeMap<String, TrailSeen>,
+    /// Why steps were held back as manual: they would have made a passing rule fail.
+    pub held_back: Vec<String>,
 }
 
 /// A trail as the snapshots show it: its `DescribeTrails` record, its event selectors and whether
@@ -534,6 +550,34 @@ fn filters_in_use(
     out
 }
 
+/// The alarms other rules' passing chains end in: (account, region, alarm name). A fix for one
+/// rule never restates them onto its own metric.
+fn alarms_in_use(findings: &[Finding], except: &str) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for f in findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Pass && f.rule_id != except)
+    {
+        let lg_account = f
+            .chain_entry(&Link::LogGroup)
+            .and_then(|lg| str_of(lg, "account"));
+        for alarm in f
+            .chain_entries()
+            .filter(|e| str_of(e, "link") == Some("alarm"))
+        {
+            let arn = str_of(alarm, "arn").and_then(Arn::parse);
+            let account = arn.as_ref().map(|a| a.account).or(lg_account);
+            let region = arn.as_ref().map(|a| a.region).or(str_of(alarm, "region"));
+            if let (Some(account), Some(region), Some(name)) =
+                (account, region, str_of(alarm, "name"))
+            {
+                out.insert((account.to_string(), region.to_string(), name.to_string()));
+            }
+        }
+    }
+    out
+}
+
 /// Loads the snapshots (once), evaluates the requested rules and plans the fixes of every finding
 /// that does not pass; each round re-evaluates the working copy in memory.
 pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
@@ -644,6 +688,7 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
                 work: &work,
                 fix,
                 in_use: filters_in_use(&findings, &f.rule_id),
+                alarms_in_use: alarms_in_use(&findings, &f.rule_id),
                 topics: &mut topics,
             };
             let steps = derive(f, ctx);
@@ -699,6 +744,41 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
             break;
         }
     }
+    let findings = hold_back(&mut out, &original, &passed_before, &ev, &shown, findings)?;
+    // A new topic that only manual alarm steps would notify is part of doing those by hand.
+    let notified: BTreeSet<String> = out
+        .steps
+        .iter()
+        .filter(|s| s.manual.is_none())
+        .filter_map(|s| match &s.action {
+            Action::PutMetricAlarm { alarm, .. } => Some(list(alarm.get("AlarmActions"))),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    let created: BTreeSet<String> = out
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::CreateTopic { arn, .. } => Some(arn.clone()),
+            _ => None,
+        })
+        .collect();
+    for s in out.steps.iter_mut().filter(|s| s.manual.is_none()) {
+        let topic = match &s.action {
+            Action::CreateTopic { arn, .. } => arn,
+            Action::Subscribe { topic_arn, .. } if created.contains(topic_arn) => topic_arn,
+            _ => continue,
+        };
+        if !notified.contains(topic) {
+            s.manual = Some(
+                "only the manual alarm steps notify this new topic: create it when you do them"
+                    .into(),
+            );
+        }
+    }
     // Outcomes from the final working copy, for every rule that had a plan.
     for rp in &mut out.rules {
         if matches!(rp.outcome, Outcome::Collect(_)) {
@@ -718,7 +798,7 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
             };
         }
     }
-    // A step planned for one rule must not break another that passed.
+    // Still broken with every suspect held back: say so rather than plan it.
     for f in &findings {
         let key = (f.rule_id.clone(), f.account_id.clone());
         if f.verdict != Verdict::Pass && passed_before.contains(&key) {
@@ -745,6 +825,67 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
         }
     }
     Ok(out)
+}
+
+/// A step planned for one rule must not break another that passed. Derivation avoids the pieces
+/// other passing chains use; should a step still break one, every step that could be the cause
+/// (the account's, and those of the trails its snapshots list) is held back, and the copy is
+/// rebuilt from the snapshots with the steps that remain. Returns the findings of that copy.
+fn hold_back(
+    out: &mut Plan,
+    original: &Work,
+    passed_before: &BTreeSet<(String, String)>,
+    ev: &Evaluator,
+    shown: &Shown,
+    mut findings: Vec<Finding>,
+) -> Result<Vec<Finding>, RemediateError> {
+    for _ in 0..MAX_ROUNDS {
+        let broken: Vec<(String, String)> = findings
+            .iter()
+            .filter(|f| f.verdict != Verdict::Pass)
+            .map(|f| (f.rule_id.clone(), f.account_id.clone()))
+            .filter(|k| passed_before.contains(k))
+            .collect();
+        if broken.is_empty() {
+            break;
+        }
+        let mut changed = false;
+        for (rule, account) in &broken {
+            let trails: BTreeSet<&str> = original
+                .iter()
+                .filter(|((a, _), _)| a == account)
+                .flat_map(|(_, doc)| list(doc.pointer("/cloudtrail/trailList")))
+                .filter_map(|t| str_of(t, "TrailARN"))
+                .collect();
+            let mut held = false;
+            for s in out.steps.iter_mut().filter(|s| s.manual.is_none()) {
+                if s.account_id == *account
+                    || s.action.trail_arn().is_some_and(|t| trails.contains(t))
+                {
+                    s.manual = Some(format!(
+                        "with this step the plan would make {rule} fail in account {account}, where it passes (a bug of cwl-audit: please report it)"
+                    ));
+                    s.held_back = true;
+                    held = true;
+                }
+            }
+            if held {
+                out.held_back.push(format!(
+                    "{rule} passes in account {account}, and the plan would make it fail: its steps there are held back, not run (a bug of cwl-audit: please report it)"
+                ));
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+        let mut work = original.clone();
+        for s in out.steps.iter().filter(|s| s.manual.is_none()) {
+            apply(s, &mut work);
+        }
+        findings = evaluate(ev, &work, shown)?;
+    }
+    Ok(findings)
 }
 
 /// Drops steps a later step restates completely; the rules that needed them point at the later one.
@@ -859,6 +1000,8 @@ struct Ctx<'a> {
     fix: &'a RuleFix,
     /// Filters other rules' passing chains use (never replaced).
     in_use: BTreeSet<(String, String, String, String)>,
+    /// Alarms other rules' passing chains end in (never restated onto another metric).
+    alarms_in_use: BTreeSet<(String, String, String)>,
     /// The topic chosen for each account and region so far (shared by every rule's alarms).
     topics: &'a mut BTreeMap<(String, String), String>,
 }
@@ -940,7 +1083,9 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                 trail_arn: arn_s,
                 log_group: format!("aws-cloudtrail-logs-{}-{name}", loc.account_id),
                 role_arn: str_of(rec, "CloudWatchLogsRoleArn").map(str::to_string),
-                role_name: format!("CloudTrailRoleForCloudWatchLogs-{name}"),
+                // A trail name has up to 128 characters, a role name 64; a log group name 512
+                // (this one is at most 161).
+                role_name: within(&format!("CloudTrailRoleForCloudWatchLogs-{name}"), 64),
             })]
         }
         Link::LogGroup => {
@@ -1011,12 +1156,20 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             );
             // An alarm on the same metric name in another namespace (or with dimensions the
             // metric does not have) was meant for it: restate that alarm on the right metric.
+            // Never one that another rule's passing chain ends in: moved, it would break that rule.
             let meant = list(snap.pointer("/cloudwatch/MetricAlarms"))
                 .iter()
                 .find(|a| {
                     str_of(a, "MetricName") == Some(name)
                         && (str_of(a, "Namespace") != Some(ns)
                             || !list(a.get("Dimensions")).is_empty())
+                        && !str_of(a, "AlarmName").is_some_and(|n| {
+                            ctx.alarms_in_use.contains(&(
+                                loc.account_id.clone(),
+                                loc.region.clone(),
+                                n.to_string(),
+                            ))
+                        })
                 });
             if let Some(a) = meant {
                 let mut alarm = restate(a);
@@ -1181,6 +1334,21 @@ fn new_filter(ctx: &Ctx<'_>, snap: &Value, lg: &str, step: impl Fn(Action) -> St
         metric: unused(&names.metric_name, &published),
         existing: false,
     })]
+}
+
+/// `name` when it has at most `max` characters; else its first characters, a dash and eight hex
+/// digits of a hash of the whole name: the same name always gets the same short form, and names
+/// that share their beginning get different ones.
+fn within(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_string();
+    }
+    // FNV-1a: stable across builds and platforms (std's hasher is not).
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let head: String = name.chars().take(max - 9).collect();
+    format!("{head}-{hash:08x}")
 }
 
 /// `base`, or `base-2`, `base-3`... whichever is not taken.
@@ -1630,6 +1798,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_names_are_shortened_stably() {
+        let short = "CloudTrailRoleForCloudWatchLogs-management-events";
+        assert_eq!(within(short, 64), short);
+        let a = within(
+            &format!("CloudTrailRoleForCloudWatchLogs-{}", "t".repeat(128)),
+            64,
+        );
+        let b = within(
+            &format!("CloudTrailRoleForCloudWatchLogs-{}x", "t".repeat(127)),
+            64,
+        );
+        assert_eq!(a.len(), 64);
+        assert_eq!(b.len(), 64);
+        assert_ne!(a, b);
+        assert!(crate::arn::is_role_name(&a), "{a}");
+        assert_eq!(
+            a,
+            within(
+                &format!("CloudTrailRoleForCloudWatchLogs-{}", "t".repeat(128)),
+                64
+            )
+        );
+    }
+
+    #[test]
     fn unused_names() {
         assert_eq!(unused("A", &[]), "A");
         assert_eq!(unused("A", &["A", "A-2"]), "A-3");
@@ -1693,6 +1886,73 @@ mod tests {
             },
         );
         assert!(s.manual.unwrap().contains("SNS topic ARN"));
+    }
+
+    /// The safety net: a step that would make a passing rule fail is held back (shown, not run,
+    /// not applied), and the rule passes again; a step of another account stays runnable.
+    #[test]
+    fn a_step_that_breaks_a_passing_rule_is_held_back() {
+        let ev = eval::EvalOptions {
+            rules: vec!["CWL-014".into()],
+            ..eval::EvalOptions::new(vec![])
+        }
+        .compile()
+        .unwrap();
+        let doc: Value = serde_json::from_str(include_str!(
+            "../../policies/aws/cloudwatch/examples/CWL-014/pass/123456789012/us-east-1.json"
+        ))
+        .unwrap();
+        let account = "123456789012";
+        let original: Work = [((account.to_string(), "us-east-1".to_string()), doc)].into();
+        let shown = Shown::new();
+        let verdict = |f: &[Finding]| f.iter().map(|f| f.verdict).collect::<Vec<_>>();
+        assert_eq!(
+            verdict(&evaluate(&ev, &original, &shown).unwrap()),
+            [Verdict::Pass]
+        );
+        let breaks = Step::new(
+            account,
+            "us-east-1",
+            "x",
+            "OTHER",
+            Action::PutMetricFilter {
+                log_group: "aws-cloudtrail-logs-123456789012".into(),
+                filter_name: "RootUsage".into(),
+                pattern: "{ $.eventName = Nothing }".into(),
+                namespace: "CISBenchmark".into(),
+                metric: "RootUsageCount".into(),
+                existing: true,
+            },
+        );
+        let elsewhere = Step::new(
+            "210987654321",
+            "us-east-1",
+            "x",
+            "OTHER",
+            Action::CreateTopic {
+                name: DEFAULT_TOPIC.into(),
+                arn: crate::arn::topic("aws", "us-east-1", "210987654321", DEFAULT_TOPIC),
+            },
+        );
+        let mut out = Plan {
+            steps: vec![breaks, elsewhere],
+            ..Plan::default()
+        };
+        let mut work = original.clone();
+        out.steps.iter().for_each(|s| apply(s, &mut work));
+        let findings = evaluate(&ev, &work, &shown).unwrap();
+        assert_eq!(verdict(&findings), [Verdict::Fail]);
+        let passed: BTreeSet<(String, String)> =
+            [("CWL-014".to_string(), account.to_string())].into();
+        let findings = hold_back(&mut out, &original, &passed, &ev, &shown, findings).unwrap();
+        assert_eq!(verdict(&findings), [Verdict::Pass]);
+        assert!(out.steps[0].held_back);
+        assert!(out.steps[0]
+            .not_run()
+            .unwrap()
+            .starts_with("HELD BACK, not run: with this step the plan would make CWL-014 fail"));
+        assert!(out.steps[1].manual.is_none() && !out.steps[1].held_back);
+        assert_eq!(out.held_back.len(), 1, "{:?}", out.held_back);
     }
 
     #[test]

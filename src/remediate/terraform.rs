@@ -305,8 +305,18 @@ impl File {
                 self.outside.push(line);
             }
         }
-        self.outside
-            .extend(aws_cli::calls(step).into_iter().map(|c| c.render()));
+        // A step that is not run lists its commands for review, each marked so: nothing below a
+        // "Then, outside Terraform" line may read as a command to run.
+        let mark = if step.manual.is_some() {
+            "(not run) "
+        } else {
+            ""
+        };
+        self.outside.extend(
+            aws_cli::calls(step)
+                .into_iter()
+                .map(|c| format!("{mark}{}", c.render())),
+        );
     }
 }
 
@@ -882,8 +892,8 @@ fn step_into(file: &mut File, plan: &Plan, step: &Step) -> Result<(), String> {
 fn build(plan: &Plan, steps: &[&Step]) -> File {
     let mut file = File::default();
     for step in steps {
-        if let Some(why) = &step.manual {
-            file.outside_step(step, Some(&format!("MANUAL STEP: {why}")));
+        if let Some(heading) = step.not_run() {
+            file.outside_step(step, Some(&heading));
             continue;
         }
         // A step that cannot be written whole is left to the AWS CLI: nothing half-written.

@@ -2145,6 +2145,7 @@ fn hostile_names_through_every_format(strings: &[String]) {
         ],
     ));
     no_hidden("Terraform stream", &stream);
+    let mut manual_listed = 0;
     for (account, field, value, valid, _, _) in &expect {
         let Some((_, _, path, doc)) = files.iter().find(|f| &f.0 == account) else {
             assert!(
@@ -2153,7 +2154,30 @@ fn hostile_names_through_every_format(strings: &[String]) {
             );
             continue;
         };
-        no_hidden("main.tf", &std::fs::read_to_string(path).unwrap());
+        let hcl = std::fs::read_to_string(path).unwrap();
+        no_hidden("main.tf", &hcl);
+        // A manual step's commands are listed for review, each marked as not run.
+        let outside: Vec<&str> = hcl
+            .lines()
+            .filter_map(|l| l.strip_prefix("# Outside Terraform: "))
+            .collect();
+        for w in outside.windows(2) {
+            if w[0].starts_with("MANUAL STEP, not run") || w[0].starts_with("(not run) ") {
+                assert!(
+                    !w[1].starts_with("aws "),
+                    "{field:?} {value:?}: a manual step's command reads as one to run: {}",
+                    w[1]
+                );
+            }
+        }
+        manual_listed += usize::from(outside.iter().any(|l| l.starts_with("(not run) aws ")));
+        assert_eq!(
+            outside.iter().any(|l| l.starts_with("(not run) aws ")),
+            outside
+                .iter()
+                .any(|l| l.starts_with("MANUAL STEP, not run")),
+            "{hcl}"
+        );
         tf_schema(doc, account, R);
         tf_cross_check(section(&plan, account), doc, account, R);
         let res = tf_resources(doc);
@@ -2182,6 +2206,33 @@ fn hostile_names_through_every_format(strings: &[String]) {
             std::fs::read_to_string(path).unwrap()
         );
     }
+    // The notes list the commands outside Terraform, too: a manual step's marked as not run.
+    let outside: Vec<&str> = notes
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("#     Then, outside Terraform: ")
+                .or_else(|| l.strip_prefix("#       "))
+        })
+        .collect();
+    for w in outside.windows(2) {
+        if w[0].starts_with("MANUAL STEP, not run") || w[0].starts_with("(not run) ") {
+            assert!(
+                !w[1].starts_with("aws "),
+                "a manual step's command reads as one to run: {}",
+                w[1]
+            );
+        }
+    }
+    manual_listed += outside
+        .iter()
+        .filter(|l| l.starts_with("(not run) aws "))
+        .count();
+    // Some invalid value makes a manual step that Terraform lists (a topic or an e-mail address).
+    let invalid = expect.iter().filter(|e| !e.3).count();
+    assert!(
+        invalid == 0 || manual_listed > 0,
+        "no manual step listed ({invalid} invalid values):\n{notes}"
+    );
 }
 
 /// The part of the planned value AWS's rule for `kind` is about (the whole ARN for ARNs).
@@ -2295,4 +2346,137 @@ proptest! {
     fn hostile_names_random(strings in prop::collection::vec(hostile(), 3..5)) {
         hostile_names_through_every_format(&strings);
     }
+}
+
+/// CWL-014 has its filter but no alarm; CIS-4.5 passes through an alarm on a metric of the same
+/// name in another namespace. That alarm looks like CWL-014's on the wrong namespace, but moving it
+/// would break CIS-4.5: the plan creates CWL-014 its own alarm, and CIS-4.5's stays as it is.
+#[test]
+fn an_alarm_another_passing_rule_uses_is_never_moved() {
+    let mut s = compliant(A, R);
+    let topic = topic_arn(A, R, "RootAccountUsageAlerts");
+    let cis45 = "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }";
+    s["logs"]["metricFilters"]
+        .as_array_mut()
+        .unwrap()
+        .push(metric_filter(
+            Style::Fixture,
+            "CloudTrail/management-events",
+            "CloudtrailChanges",
+            cis45,
+            "RootAccountUsageEventCount",
+            "Security",
+        ));
+    s["cloudwatch"]["MetricAlarms"] = json!([one_event_alarm(
+        A,
+        R,
+        "CloudtrailChangesAlarm",
+        "RootAccountUsageEventCount",
+        "Security",
+        &topic
+    )]);
+    let dir = Org::new().with(s).write();
+    let rules = ["--rule", "CWL-014", "--rule", "CIS-4.5"];
+    let before = run_in(
+        dir.path(),
+        &[&["eval", ".", "-f", "json"][..], &rules].concat(),
+    );
+    let v: Value = serde_json::from_slice(&before.stdout).unwrap();
+    let verdict = |id: &str| {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule_id"] == id)
+            .map(|r| r["verdict"].clone())
+    };
+    assert_eq!(verdict("CIS-4.5"), Some(json!("pass")), "{v}");
+    assert_eq!(verdict("CWL-014"), Some(json!("fail")), "{v}");
+    let o = run_in(dir.path(), &[&["remediate", "."][..], &rules].concat());
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    let alarms: Vec<Value> = commands(&plan)
+        .into_iter()
+        .filter(|c| c.1 == "put-metric-alarm")
+        .map(|c| c.3)
+        .collect();
+    assert_eq!(alarms.len(), 1, "{plan}");
+    assert_eq!(alarms[0]["AlarmName"], "RootAccountUsageAlarm", "{plan}");
+    assert_eq!(alarms[0]["Namespace"], "CloudTrailMetrics", "{plan}");
+    assert!(
+        plan.contains("applied to the snapshots, CWL-014 passes."),
+        "{plan}"
+    );
+    assert!(!plan.contains("would make it fail"), "{plan}");
+}
+
+/// A trail name of 128 characters (AWS's longest) that delivers to no log group: the role for
+/// CloudWatch Logs gets a name within IAM's 64 characters, so every rule gets a fix that runs.
+#[test]
+fn the_longest_trail_name_still_gets_a_runnable_fix() {
+    let name = format!("t{}9", "r".repeat(126));
+    let mut s = empty(A, R);
+    add_home_trail(
+        &mut s,
+        trail(A, R, &name, None),
+        Style::Fixture.logging_status(),
+    );
+    let dir = Org::new().with(s).write();
+    let o = run_in(dir.path(), &["remediate", "."]);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    assert!(!plan.contains("not run"), "{plan}");
+    assert_eq!(plan.matches(" passes.\n").count(), 15, "{plan}");
+    let roles: Vec<String> = commands(&plan)
+        .into_iter()
+        .filter(|c| c.1 == "create-role")
+        .map(|c| c.3["RoleName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(roles.len(), 1, "{plan}");
+    assert!(roles[0].len() <= 64, "{}", roles[0]);
+    assert!(
+        roles[0].starts_with("CloudTrailRoleForCloudWatchLogs-trrr"),
+        "{}",
+        roles[0]
+    );
+}
+
+/// `--account` naming an account the input does not hold is an input error, not an empty plan.
+#[test]
+fn an_account_not_in_the_input_is_an_error() {
+    let dir = Org::new().with(compliant(A, R)).write();
+    let o = run_in(dir.path(), &["remediate", ".", "--account", "999999999999"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--account 999999999999: no snapshot of this account was loaded"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    let o = run_in(dir.path(), &["remediate", ".", "--account", A]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// When the only alarm that would notify a new topic is a manual step (its metric name breaks
+/// AWS's rules), the topic and its subscription are not run either: they belong to that manual work.
+#[test]
+fn no_topic_is_created_for_manual_alarms_only() {
+    let mut s = compliant(A, R);
+    set(&mut s, "/cloudwatch/MetricAlarms", json!([]));
+    set(&mut s, "/sns/Subscriptions", json!([]));
+    set(
+        &mut s,
+        "/logs/metricFilters/0/metricTransformations/0/metricName",
+        json!("Root\u{202e}Count"),
+    );
+    let dir = Org::new().with(s).write();
+    let o = run_in(dir.path(), &["remediate", ".", "--rule", "CWL-014"]);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    assert!(commands(&plan).is_empty(), "{plan}");
+    assert!(
+        plan.contains("# MANUAL STEP, not run: only the manual alarm steps notify this new topic"),
+        "{plan}"
+    );
+    assert!(plan.contains("#   aws sns create-topic"), "{plan}");
 }
