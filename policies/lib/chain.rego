@@ -1037,7 +1037,25 @@ _alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with d
 	a := entry.alarm
 	is_string(entry.watch.unit)
 	entry.watch.unit != _opt(mt, "unit", "None")
+} else := sprintf("alarm %s (%s) names no unit, and metric %s is published in several units (%s): CloudWatch does not define how such an alarm behaves", [a.AlarmName, lg.region, _metric_name(mt), concat(", ", us)]) if {
+	a := entry.alarm
+	not is_string(entry.watch.unit)
+	us := _units_published(lg, mt)
+	count(us) > 1
 }
+
+# The units in which the metric filters of the log group's account and region publish the metric
+# (namespace and name, no dimensions), "None" where a transformation names none. AWS
+# (PutMetricAlarm, Unit): without a unit, an alarm on a metric published in several units "behaves
+# unpredictably".
+_units_published(lg, mt) := sort({_opt(t, "unit", "None") |
+	s := _snapshot(lg.account, lg.region)
+	some g in _list(s.logs.metricFilters)
+	some t in _list(g.metricTransformations)
+	t.metricNamespace == mt.metricNamespace
+	t.metricName == mt.metricName
+	count(_opt(t, "dimensions", {})) == 0
+})
 
 # ---------------------------------------------------------------- 6. notification
 

@@ -404,6 +404,23 @@ test_another_filter_on_the_same_metric_is_part_of_the_chain if {
 	decide(with_noise(noise_filter(`{ $.userIdentity.type = "IAMUser" }`, {"dimensions": {"user": "$.userIdentity.arn"}}))).verdict == "pass"
 }
 
+test_an_alarm_without_unit_on_a_metric_of_several_units_fails if {
+	# Found by trying combinations: two filters publish the metric, one with unit Count; the alarm
+	# names no unit, which AWS says behaves unpredictably.
+	counted := noise_filter(params.reference, {"unit": "Count"})
+	d := decide(with_noise(counted))
+	d.verdict == "fail"
+	contains(d.message, "names no unit, and metric CISBenchmark/MonitoredCount is published in several units (Count, None)")
+	# The same unit everywhere, or an alarm that names it: one unit, decided as before.
+	same := object.union(metric_filter, {"metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "1", "unit": "Count"}]})
+	decide(object.union(snap, {"logs": {"metricFilters": [same, counted]}})).verdict == "pass"
+	e := decide(object.union(with_alarm({"Unit": "Count"}), {"logs": {"metricFilters": [metric_filter, counted]}}))
+	contains(e.message, "expects unit Count, but the metric is published with unit None")
+	# A publisher with dimensions is another metric.
+	dimmed := noise_filter(params.reference, {"unit": "Count", "dimensions": {"user": "$.userIdentity.arn"}})
+	decide(with_noise(dimmed)).verdict == "pass"
+}
+
 test_percentile_alarm_that_ignores_low_samples_fails if {
 	d := decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p99", "EvaluateLowSampleCountPercentile": "ignore"}))
 	d.verdict == "fail"

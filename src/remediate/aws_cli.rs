@@ -165,6 +165,7 @@ pub fn calls(s: &Step) -> Vec<Call> {
             pattern,
             namespace,
             metric,
+            unit,
             existing,
         } => {
             let mut out = Vec::new();
@@ -179,13 +180,17 @@ pub fn calls(s: &Step) -> Vec<Call> {
                     json!({"logGroupName": log_group, "filterName": filter_name}),
                 ));
             }
+            let mut transformation = json!({"metricName": metric, "metricNamespace": namespace,
+                "metricValue": "1"});
+            if let Some(u) = unit {
+                transformation["unit"] = json!(u);
+            }
             out.push(Call::new(
                 "logs",
                 "put-metric-filter",
                 r,
                 json!({"logGroupName": log_group, "filterName": filter_name, "filterPattern": pattern,
-                    "metricTransformations": [{"metricName": metric, "metricNamespace": namespace,
-                        "metricValue": "1"}]}),
+                    "metricTransformations": [transformation]}),
             ));
             out
         }
@@ -252,8 +257,30 @@ fn verdict_label(v: Verdict) -> &'static str {
     }
 }
 
+/// Whether a rule's steps include ones that are not run, and of which kind (held back first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRun {
+    None,
+    Manual,
+    HeldBack,
+}
+
+impl NotRun {
+    /// Of the steps at `indices` into `plan.steps`.
+    pub fn of(plan: &Plan, indices: &[usize]) -> NotRun {
+        let steps = || indices.iter().filter_map(|&i| plan.steps.get(i));
+        if steps().any(|s| s.held_back) {
+            NotRun::HeldBack
+        } else if steps().any(|s| s.manual.is_some()) {
+            NotRun::Manual
+        } else {
+            NotRun::None
+        }
+    }
+}
+
 /// One rule's lines in an account's header: verdict, place, and how its plan ends.
-pub fn rule_header(p: &RulePlan, numbers: &[usize]) -> String {
+pub fn rule_header(p: &RulePlan, numbers: &[usize], not_run: NotRun) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -288,10 +315,22 @@ pub fn rule_header(p: &RulePlan, numbers: &[usize]) -> String {
             );
         }
         Outcome::Remaining { verdict, message } => {
+            // Why the rule still fails: steps that are not run, or no fix known.
+            let why = match not_run {
+                NotRun::HeldBack => "the steps marked HELD BACK are not run: they would break a rule that passes (a bug of cwl-audit: please report it).",
+                NotRun::Manual => "the steps marked MANUAL STEP are not run: a value they need breaks AWS's naming rules; check it and make the change by hand.",
+                NotRun::None => "cwl-audit knows no fix for that: change it by hand.",
+            };
             let _ = writeln!(
                 o,
-                "#       {steps}; after {} the rule still says {}: {}\n#       cwl-audit knows no fix for that: change it by hand.",
-                if n == 0 { "none" } else if n == 1 { "it" } else { "them" },
+                "#       {steps}; after {} the rule still says {}: {}\n#       {why}",
+                if n == 0 {
+                    "none"
+                } else if n == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
                 verdict.as_str(),
                 clean(message)
             );
@@ -314,7 +353,7 @@ pub fn account_header(plan: &Plan, account: &str) -> String {
     let mut o = String::new();
     for p in plan.rules.iter().filter(|r| r.account_id == account) {
         let numbers: Vec<usize> = p.steps.iter().map(|i| i + 1).collect();
-        o.push_str(&rule_header(p, &numbers));
+        o.push_str(&rule_header(p, &numbers, NotRun::of(plan, &p.steps)));
     }
     o
 }

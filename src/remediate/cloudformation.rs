@@ -124,6 +124,7 @@ fn build(steps: &[&Step]) -> Template {
                 pattern,
                 namespace,
                 metric,
+                unit,
                 existing: false,
             } => {
                 let group = match log_groups.iter().find(|(n, _)| n == log_group) {
@@ -135,8 +136,7 @@ fn build(steps: &[&Step]) -> Template {
                     json!({"Type": "AWS::Logs::MetricFilter", "Properties": {
                         "LogGroupName": group, "FilterName": filter_name,
                         "FilterPattern": pattern,
-                        "MetricTransformations": [{"MetricNamespace": namespace,
-                            "MetricName": metric, "MetricValue": "1"}]}}),
+                        "MetricTransformations": [transformation(namespace, metric, unit.as_deref())]}}),
                 );
             }
             Action::PutMetricAlarm {
@@ -414,4 +414,13 @@ pub fn render(plan: &Plan) -> String {
         );
     }
     o
+}
+
+/// An `AWS::Logs::MetricFilter` transformation: value 1 for each matching event, in `unit` if named.
+fn transformation(namespace: &str, metric: &str, unit: Option<&str>) -> Value {
+    let mut t = json!({"MetricNamespace": namespace, "MetricName": metric, "MetricValue": "1"});
+    if let Some(u) = unit {
+        t["Unit"] = json!(u);
+    }
+    t
 }

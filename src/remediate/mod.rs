@@ -157,6 +157,9 @@ pub enum Action {
         pattern: String,
         namespace: String,
         metric: String,
+        /// The unit the metric is published in (`None`: none named, which CloudWatch reads as
+        /// "None"); a replaced filter keeps its own, or takes the one its alarm expects.
+        unit: Option<String>,
         /// The snapshot shows a filter of that name on that log group (so it is replaced).
         existing: bool,
     },
@@ -224,14 +227,21 @@ impl Action {
                 pattern,
                 namespace,
                 metric,
+                unit,
                 ..
-            } => vec![
-                one(Kind::LogGroup, log_group),
-                one(Kind::FilterName, filter_name),
-                one(Kind::Pattern, pattern),
-                one(Kind::Metric, namespace),
-                one(Kind::Metric, metric),
-            ],
+            } => {
+                let mut v = vec![
+                    one(Kind::LogGroup, log_group),
+                    one(Kind::FilterName, filter_name),
+                    one(Kind::Pattern, pattern),
+                    one(Kind::Metric, namespace),
+                    one(Kind::Metric, metric),
+                ];
+                if let Some(u) = unit {
+                    v.push(one(Kind::Word, u));
+                }
+                v
+            }
             Action::EnableAlarmActions { alarm_name } => vec![one(Kind::AlarmName, alarm_name)],
             Action::PutMetricAlarm { alarm, .. } => {
                 let mut v = Vec::new();
@@ -1135,12 +1145,15 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             } else {
                 reference
             };
+            // Its unit too (an alarm may expect it); the value becomes 1, with no default and no
+            // dimensions, which is what the chain needs.
             vec![step(Action::PutMetricFilter {
                 log_group: lg.to_string(),
                 filter_name: name.to_string(),
                 pattern,
                 namespace: namespace.unwrap_or(&names.metric_namespace).to_string(),
                 metric: metric.unwrap_or(&names.metric_name).to_string(),
+                unit: mt.and_then(|m| str_of(m, "unit")).map(str::to_string),
                 existing: true,
             })]
         }
@@ -1180,41 +1193,95 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                     existing: true,
                 })];
             }
-            let taken: Vec<&str> = list(snap.pointer("/cloudwatch/MetricAlarms"))
-                .iter()
-                .filter_map(|a| str_of(a, "AlarmName"))
-                .collect();
-            let mut steps = Vec::new();
-            let topic = choose_topic(&mut ctx, &loc.account_id, &loc.region, None, &mut steps, f);
-            let mut alarm = Map::new();
-            alarm.insert("AlarmName".into(), json!(unused(&names.alarm_name, &taken)));
-            let description = format!("{} ({})", ctx.fix.title, ctx.fix.id);
-            if safe::valid(Kind::Description, &description) {
-                alarm.insert("AlarmDescription".into(), json!(description));
-            }
-            alarm.insert("Namespace".into(), json!(ns));
-            alarm.insert("MetricName".into(), json!(name));
-            alarm.insert("AlarmActions".into(), json!([topic]));
-            set_firing(&mut alarm, None);
-            steps.push(step(Action::PutMetricAlarm {
-                alarm,
-                existing: false,
-            }));
-            steps
+            let (ns, name) = (ns.to_string(), name.to_string());
+            new_alarm(&mut ctx, f, snap, &ns, &name, step)
         }
         Link::Alarm => {
             let Some(a) = at else { return vec![] };
             let Some(name) = str_of(a, "AlarmName") else {
                 return vec![];
             };
+            let metric = f.last_chain_entry(&Link::Metric);
+            let names = &ctx.fix.names;
+            let ns = metric
+                .and_then(|m| str_of(m, "namespace"))
+                .unwrap_or(&names.metric_namespace)
+                .to_string();
+            let metric_name = metric
+                .and_then(|m| str_of(m, "name"))
+                .unwrap_or(&names.metric_name)
+                .to_string();
+            // The alarm expects a unit the filter does not publish in: the filter publishes in it,
+            // when the filter is this rule's to change.
+            let published = published_unit(f, snap, &ns, &metric_name);
+            if let (Some(unit), Some((lg, filter, current))) = (str_of(a, "Unit"), &published) {
+                let used = ctx.in_use.contains(&(
+                    loc.account_id.clone(),
+                    loc.region.clone(),
+                    lg.clone(),
+                    filter.clone(),
+                ));
+                if current.as_deref().unwrap_or("None") != unit && !used {
+                    let pattern = snap
+                        .pointer("/logs/metricFilters")
+                        .map(|v| list(Some(v)))
+                        .unwrap_or(&[])
+                        .iter()
+                        .find(|x| {
+                            str_of(x, "logGroupName") == Some(lg.as_str())
+                                && str_of(x, "filterName") == Some(filter.as_str())
+                        })
+                        .and_then(|x| str_of(x, "filterPattern"))
+                        .unwrap_or_default()
+                        .to_string();
+                    return vec![step(Action::PutMetricFilter {
+                        log_group: lg.clone(),
+                        filter_name: filter.clone(),
+                        pattern,
+                        namespace: ns,
+                        metric: metric_name,
+                        unit: Some(unit.to_string()),
+                        existing: true,
+                    })];
+                }
+            }
+            // Another rule's passing chain ends in this alarm (a metric-math alarm on both rules'
+            // metrics, one metric two filters publish): changed for this rule, it could break that
+            // one. This rule gets an alarm of its own, once: when an alarm on the metric that no
+            // other rule uses exists already (planned in an earlier round), no fix is known.
+            let key = (loc.account_id.clone(), loc.region.clone(), name.to_string());
+            if ctx.alarms_in_use.contains(&key) {
+                let own = list(snap.pointer("/cloudwatch/MetricAlarms"))
+                    .iter()
+                    .any(|x| {
+                        str_of(x, "Namespace") == Some(ns.as_str())
+                            && str_of(x, "MetricName") == Some(metric_name.as_str())
+                            && str_of(x, "AlarmName").is_some_and(|n| {
+                                !ctx.alarms_in_use.contains(&(
+                                    loc.account_id.clone(),
+                                    loc.region.clone(),
+                                    n.to_string(),
+                                ))
+                            })
+                    });
+                if own {
+                    return vec![];
+                }
+                return new_alarm(&mut ctx, f, snap, &ns, &metric_name, step);
+            }
             if a.get("ActionsEnabled") != Some(&Value::Bool(true)) {
                 return vec![step(Action::EnableAlarmActions {
                     alarm_name: name.to_string(),
                 })];
             }
-            // Restate the alarm with settings that fire on one event, keeping its name and actions.
-            let metric = f.last_chain_entry(&Link::Metric);
+            // Restate the alarm with settings that fire on one event, keeping its name and actions,
+            // and its unit where the metric is published in it.
             let mut alarm = Map::new();
+            if let (Some(unit), Some((_, _, current))) = (str_of(a, "Unit"), &published) {
+                if current.as_deref().unwrap_or("None") == unit {
+                    alarm.insert("Unit".into(), json!(unit));
+                }
+            }
             for k in [
                 "AlarmName",
                 "AlarmDescription",
@@ -1226,19 +1293,8 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                     alarm.insert(k.into(), v.clone());
                 }
             }
-            let names = &ctx.fix.names;
-            alarm.insert(
-                "Namespace".into(),
-                json!(metric
-                    .and_then(|m| str_of(m, "namespace"))
-                    .unwrap_or(&names.metric_namespace)),
-            );
-            alarm.insert(
-                "MetricName".into(),
-                json!(metric
-                    .and_then(|m| str_of(m, "name"))
-                    .unwrap_or(&names.metric_name)),
-            );
+            alarm.insert("Namespace".into(), json!(ns));
+            alarm.insert("MetricName".into(), json!(metric_name));
             set_firing(&mut alarm, a.get("Period"));
             vec![step(Action::PutMetricAlarm {
                 alarm,
@@ -1306,6 +1362,68 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
     }
 }
 
+/// A new alarm for the rule on metric `ns`/`name` (a free alarm name), notifying the account and
+/// region's topic (planned with it when there is none).
+fn new_alarm(
+    ctx: &mut Ctx<'_>,
+    f: &Finding,
+    snap: &Value,
+    ns: &str,
+    name: &str,
+    step: impl Fn(Action) -> Step,
+) -> Vec<Step> {
+    let Some(loc) = &f.location else {
+        return vec![];
+    };
+    let taken: Vec<&str> = list(snap.pointer("/cloudwatch/MetricAlarms"))
+        .iter()
+        .filter_map(|a| str_of(a, "AlarmName"))
+        .collect();
+    let mut steps = Vec::new();
+    let topic = choose_topic(ctx, &loc.account_id, &loc.region, None, &mut steps, f);
+    let mut alarm = Map::new();
+    alarm.insert(
+        "AlarmName".into(),
+        json!(unused(&ctx.fix.names.alarm_name, &taken)),
+    );
+    let description = format!("{} ({})", ctx.fix.title, ctx.fix.id);
+    if safe::valid(Kind::Description, &description) {
+        alarm.insert("AlarmDescription".into(), json!(description));
+    }
+    alarm.insert("Namespace".into(), json!(ns));
+    alarm.insert("MetricName".into(), json!(name));
+    alarm.insert("AlarmActions".into(), json!([topic]));
+    set_firing(&mut alarm, None);
+    steps.push(step(Action::PutMetricAlarm {
+        alarm,
+        existing: false,
+    }));
+    steps
+}
+
+/// The chain's filter (log group and filter name) and the unit its transformation publishes metric
+/// `ns`/`name` in (`None`: no unit named).
+fn published_unit(
+    f: &Finding,
+    snap: &Value,
+    ns: &str,
+    name: &str,
+) -> Option<(String, String, Option<String>)> {
+    let lg = str_of(f.chain_entry(&Link::LogGroup)?, "name")?;
+    let filter = str_of(f.last_chain_entry(&Link::Filter)?, "name")?;
+    let record = list(snap.pointer("/logs/metricFilters")).iter().find(|x| {
+        str_of(x, "logGroupName") == Some(lg) && str_of(x, "filterName") == Some(filter)
+    })?;
+    let mt = list(record.get("metricTransformations")).iter().find(|m| {
+        str_of(m, "metricNamespace") == Some(ns) && str_of(m, "metricName") == Some(name)
+    })?;
+    Some((
+        lg.to_string(),
+        filter.to_string(),
+        str_of(mt, "unit").map(str::to_string),
+    ))
+}
+
 /// A new filter for the rule on log group `lg`: the rule's names (a free filter name, and a metric
 /// no other filter of the region publishes) and its reference pattern.
 fn new_filter(ctx: &Ctx<'_>, snap: &Value, lg: &str, step: impl Fn(Action) -> Step) -> Vec<Step> {
@@ -1332,6 +1450,7 @@ fn new_filter(ctx: &Ctx<'_>, snap: &Value, lg: &str, step: impl Fn(Action) -> St
         pattern: reference,
         namespace: names.metric_namespace.clone(),
         metric: unused(&names.metric_name, &published),
+        unit: None,
         existing: false,
     })]
 }
@@ -1600,6 +1719,7 @@ fn apply(step: &Step, work: &mut Work) {
             pattern,
             namespace,
             metric,
+            unit,
             ..
         } => {
             if let Some(doc) = work.get_mut(&key) {
@@ -1607,8 +1727,11 @@ fn apply(step: &Step, work: &mut Work) {
                 if !filters.is_array() {
                     *filters = json!([]);
                 }
-                let new = json!({"filterName": filter_name, "logGroupName": log_group, "filterPattern": pattern,
+                let mut new = json!({"filterName": filter_name, "logGroupName": log_group, "filterPattern": pattern,
                     "metricTransformations": [{"metricName": metric, "metricNamespace": namespace, "metricValue": "1"}]});
+                if let Some(u) = unit {
+                    new["metricTransformations"][0]["unit"] = json!(u);
+                }
                 let Some(arr) = filters.as_array_mut() else {
                     return;
                 };
@@ -1921,6 +2044,7 @@ mod tests {
                 pattern: "{ $.eventName = Nothing }".into(),
                 namespace: "CISBenchmark".into(),
                 metric: "RootUsageCount".into(),
+                unit: None,
                 existing: true,
             },
         );

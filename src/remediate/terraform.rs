@@ -746,6 +746,7 @@ fn step_into(file: &mut File, plan: &Plan, step: &Step) -> Result<(), String> {
             pattern,
             namespace,
             metric,
+            unit,
             existing,
         } => {
             let group = match file.log_groups.iter().find(|(n, _)| n == log_group) {
@@ -760,12 +761,16 @@ fn step_into(file: &mut File, plan: &Plan, step: &Step) -> Result<(), String> {
                 .attr("name", s(filter_name))
                 .attr("pattern", s(pattern))
                 .attr("log_group_name", group)
-                .block(
-                    Block::new("metric_transformation", &[])
+                .block({
+                    let t = Block::new("metric_transformation", &[])
                         .attr("name", s(metric))
                         .attr("namespace", s(namespace))
-                        .attr("value", s("1")),
-                );
+                        .attr("value", s("1"));
+                    match unit {
+                        Some(u) => t.attr("unit", s(u)),
+                        None => t,
+                    }
+                });
             if *existing {
                 // The provider's import id of a metric filter: `log_group_name:name`.
                 file.imports

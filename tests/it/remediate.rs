@@ -2479,4 +2479,88 @@ fn no_topic_is_created_for_manual_alarms_only() {
         "{plan}"
     );
     assert!(plan.contains("#   aws sns create-topic"), "{plan}");
+    // The rule's lines say why it still fails: its steps are manual, not "no fix known".
+    assert!(
+        plan.contains("#       the steps marked MANUAL STEP are not run"),
+        "{plan}"
+    );
+    assert!(!plan.contains("knows no fix"), "{plan}");
+}
+
+/// The planned commands of one account's plan, by operation.
+fn ops_of(plan: &str) -> Vec<(String, Value)> {
+    commands(plan).into_iter().map(|c| (c.1, c.3)).collect()
+}
+
+/// Found by a breaker: a metric-math alarm reads CWL-004's metric (m1, returned) and CWL-007's
+/// (m2). CWL-004 passes through it; CWL-007 fails. Restating the shared alarm for CWL-007 would
+/// break CWL-004: CWL-007 gets an alarm of its own, and the plan is complete (exit 0).
+#[test]
+fn a_shared_math_alarm_is_left_alone_and_the_rule_gets_its_own() {
+    let dir = root().join("tests/data/remediate/shared-math-alarm");
+    let o = run_in(&root(), &["remediate", dir.to_str().unwrap()]);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    let ops = ops_of(&plan);
+    assert_eq!(ops.len(), 1, "{plan}");
+    assert_eq!(ops[0].0, "put-metric-alarm");
+    assert_eq!(ops[0].1["AlarmName"], "VpcChangesAlarm");
+    assert_eq!(ops[0].1["MetricName"], "vpc_changes_metric");
+    assert!(ops[0].1.get("Metrics").is_none(), "{plan}");
+    assert!(plan.contains("CWL-007 passes."), "{plan}");
+    assert!(!plan.contains("MathAlarm\""), "{plan}");
+}
+
+/// Found by a breaker: CWL-004's and CWL-007's filters publish one metric, CWL-007's with unit
+/// Count, CWL-004's with none; the alarm both end in expects Count. The fix publishes CWL-004's
+/// data points in Count (the filter restated with everything it had), never an alarm without a
+/// unit on a metric of two units (AWS: it "behaves unpredictably", which eval now fails).
+#[test]
+fn a_unit_mismatch_is_fixed_at_the_filter_that_is_the_rules_own() {
+    let dir = root().join("tests/data/remediate/mixed-units");
+    let o = run_in(&root(), &["remediate", dir.to_str().unwrap()]);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    let ops = ops_of(&plan);
+    let names: Vec<&str> = ops.iter().map(|o| o.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["delete-metric-filter", "put-metric-filter"],
+        "{plan}"
+    );
+    let put = &ops[1].1;
+    assert_eq!(put["filterName"], "SecurityGroupChanges");
+    assert_eq!(
+        put["metricTransformations"],
+        json!([{"metricName": "M", "metricNamespace": "N", "metricValue": "1", "unit": "Count"}])
+    );
+    assert!(plan.contains("CWL-004 passes."), "{plan}");
+    // The same in the other formats: Terraform's transformation and CloudFormation's notes.
+    let tf = stdout(&run_in(
+        &root(),
+        &["remediate", dir.to_str().unwrap(), "--format", "terraform"],
+    ));
+    assert!(tf.contains("unit      = \"Count\""), "{tf}");
+    // An alarm without a unit on the metric of two units fails in eval.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("700000000005/us-east-1.json")).unwrap(),
+    )
+    .unwrap();
+    for a in s["cloudwatch"]["MetricAlarms"].as_array_mut().unwrap() {
+        if a["AlarmName"] == "MAlarm" {
+            a.as_object_mut().unwrap().remove("Unit");
+        }
+    }
+    std::fs::write(tmp.path().join("s.json"), s.to_string()).unwrap();
+    let o = run_in(
+        tmp.path(),
+        &["eval", "s.json", "--rule", "CWL-007", "-f", "json"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = v["results"][0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("names no unit, and metric N/M is published in several units (Count, None)"),
+        "{m}"
+    );
 }
