@@ -1259,7 +1259,58 @@ _decide_from(c, params) := _to_decision("pass", p, []) if {
 	# this path; the benchmark's failing accounts were decided 3x faster.
 	count([o | some o in c; o.state != "pass"; o.depth >= 3]) > 0
 	not _unknown_outside_covering(params)
+} else := d if {
+	count(c) == 0
+	not _unknown_outside_covering(params)
+	d := _no_filter_for_rule(params)
 } else := _decide(_outcomes(params))
+
+# The decision when no filter covers and none is even for the rule (no outcome can be `unknown`,
+# checked by the caller): what _decide(_outcomes(params)) gives, without building an outcome for
+# every filter. Every filter then fails at depth 2 with rank 0 and the message "no filter on log
+# group L is for ...", so the closest chain is the smallest such message, through the first trail
+# (in _trail_results order) with that log group and its first filter. In an organization where
+# most accounts have few CIS filters, two thirds of all decisions end here.
+_no_filter_for_rule(params) := _to_decision("fail", o, []) if {
+	oks := [r | some r in _trail_results; r.state == "ok"]
+	count(oks) > 0
+	not _some_filter_for(params)
+	message := min({_no_filter_message(r.log_group, params) | some r in oks})
+	r := [x | some x in oks; _no_filter_message(x.log_group, params) == message][0]
+	lg := r.log_group
+	f := _filters_on(_snapshot(lg.account, lg.region), lg.name)[0]
+	o := {
+		"state": "fail",
+		"depth": 2,
+		"link": "filter",
+		"message": message,
+		"location": _filter_loc(lg, f),
+		"resource": _filter_resource(lg, f),
+		"chain": array.concat(r.chain, [_log_group_evidence(lg)]),
+	}
+}
+
+_no_filter_message(lg, params) := sprintf("no filter on log group %s is for %s", [lg.name, params.label])
+
+# Some filter of a log group a trail delivers to is one whose failure says more than "no filter is
+# for the rule": an invalid pattern, a filter narrower than the reference, or one that tests the
+# reference's comparisons (the branches of _after_filter and _miss_message).
+_some_filter_for(params) if {
+	some r in _trail_results
+	r.state == "ok"
+	lg := r.log_group
+	some f in _filters_on(_snapshot(lg.account, lg.region), lg.name)
+	not _not_for_rule(f, params)
+}
+
+_not_for_rule(f, params) if {
+	cov := cwl.filter_covers(object.get(f.filter, "filterPattern", ""), params.reference)
+	not is_string(cov.error)
+	not cov.covers == true
+	is_string(cov.missed)
+	_narrower_rank(f, params) == 0
+	not _for_rule(f, params)
+}
 
 # The verdict from every outcome, with no shortcut: what `decision` must equal. OPA decides every
 # test scenario this way in tests/opa-crosscheck.py, so the shortcuts above are checked against it.
@@ -1327,8 +1378,8 @@ _unknown_outside_covering(params) if {
 # The verdict when no chain passes, from every outcome (computed once by the caller).
 _decide(outs) := _to_decision("unknown", u, _closest_fail_note(outs, u)) if {
 	u := _best(outs, "unknown")
-} else := _to_decision("fail", _best(outs, "fail"), []) if {
-	_best(outs, "fail")
+} else := _to_decision("fail", f, []) if {
+	f := _best(outs, "fail")
 } else := {
 	"verdict": "unknown",
 	"message": sprintf("the trails of this account could not be read (%s)", [_reason(s, "DescribeTrails", null)]),

@@ -235,9 +235,24 @@ test_log_group_without_a_filter_for_the_rule_says_so if {
 		"metricTransformations": [{"metricName": "TrailCount", "metricNamespace": "CIS", "metricValue": "1"}],
 	}
 	console := object.union(other, {"filterName": "ConsoleLogins", "filterPattern": "{ $.eventName = ConsoleLogin }"})
-	d := decide(object.union(snap, {"logs": {"metricFilters": [other, console]}}))
+	s := object.union(snap, {"logs": {"metricFilters": [other, console]}})
+	d := decide(s)
 	d.verdict == "fail"
 	d.message == "no filter on log group trail-logs is for root events"
+	# Decided by the shortcut for "no filter is for the rule": the same decision as from every
+	# outcome, naming the first filter.
+	d == full(s, params)
+	d.location.pointer == "/logs/metricFilters/0"
+	# Not taken when one filter is for the rule (it is named instead), and still the same.
+	narrower := object.union(other, {"filterName": "RootFromHome", "filterPattern": `{ $.userIdentity.type = "Root" && $.sourceIPAddress = "1.2.3.4" }`})
+	n := object.union(snap, {"logs": {"metricFilters": [other, narrower]}})
+	startswith(decide(n).message, "filter RootFromHome misses root events")
+	decide(n) == full(n, params)
+}
+
+full(s, p) := d if {
+	d := chain._full_decision(p) with input as fx.account(s)
+		with data.cwl_audit.accounts as {}
 }
 
 # The only filter is another rule's (the root one, for network ACL changes): it is not named

@@ -538,13 +538,10 @@ fn evaluate(ev: &Evaluator, work: &Work, shown: &Shown) -> Result<Vec<Finding>, 
 /// filter). A fix for one rule never replaces them.
 fn filters_in_use(
     findings: &[Finding],
-    except: &str,
+    except: (&str, &str),
 ) -> BTreeSet<(String, String, String, String)> {
     let mut out = BTreeSet::new();
-    for f in findings
-        .iter()
-        .filter(|f| f.verdict == Verdict::Pass && f.rule_id != except)
-    {
+    for f in findings.iter().filter(|f| others_passing(f, except)) {
         if let (Some(lg), Some(filter)) =
             (f.chain_entry(&Link::LogGroup), f.chain_entry(&Link::Filter))
         {
@@ -560,14 +557,45 @@ fn filters_in_use(
     out
 }
 
+/// A passing finding other than `except` (rule, account): the same rule in another account counts
+/// (an organization trail's log group serves every member).
+fn others_passing(f: &Finding, except: (&str, &str)) -> bool {
+    f.verdict == Verdict::Pass && (f.rule_id.as_str(), f.account_id.as_str()) != except
+}
+
+/// The metrics other passing chains' alarms watch: (account, region, namespace, name) of the log
+/// group's account and region. A filter that publishes one is never rewritten: its data points
+/// feed that alarm too.
+fn metrics_in_use(
+    findings: &[Finding],
+    except: (&str, &str),
+) -> BTreeSet<(String, String, String, String)> {
+    let mut out = BTreeSet::new();
+    for f in findings.iter().filter(|f| others_passing(f, except)) {
+        let Some(lg) = f.chain_entry(&Link::LogGroup) else {
+            continue;
+        };
+        let s = |v: &Value, k: &str| str_of(v, k).unwrap_or_default().to_string();
+        for m in f
+            .chain_entries()
+            .filter(|e| str_of(e, "link") == Some("metric"))
+        {
+            out.insert((
+                s(lg, "account"),
+                s(lg, "region"),
+                s(m, "namespace"),
+                s(m, "name"),
+            ));
+        }
+    }
+    out
+}
+
 /// The alarms other rules' passing chains end in: (account, region, alarm name). A fix for one
 /// rule never restates them onto its own metric.
-fn alarms_in_use(findings: &[Finding], except: &str) -> BTreeSet<(String, String, String)> {
+fn alarms_in_use(findings: &[Finding], except: (&str, &str)) -> BTreeSet<(String, String, String)> {
     let mut out = BTreeSet::new();
-    for f in findings
-        .iter()
-        .filter(|f| f.verdict == Verdict::Pass && f.rule_id != except)
-    {
+    for f in findings.iter().filter(|f| others_passing(f, except)) {
         let lg_account = f
             .chain_entry(&Link::LogGroup)
             .and_then(|lg| str_of(lg, "account"));
@@ -596,22 +624,32 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
     } else {
         req.benchmark.clone()
     };
-    let mut ev = eval::EvalOptions {
-        rules: req.rules.clone(),
+    let options = |rules: Vec<String>| eval::EvalOptions {
+        rules,
         policy_dirs: req.policy_dirs.clone(),
         benchmark: benchmark.clone(),
         ..eval::EvalOptions::new(req.paths.clone())
-    }
-    .compile()?;
-    let rules = ev.rules.clone();
+    };
+    // The rules to plan (an unknown id is an error here), and every loaded rule: a plan for some
+    // rules must not break the others, so all are decided, before the plan and after it.
+    let planned = options(req.rules.clone()).compile()?;
+    let rules = planned.rules.clone();
+    let mut ev = if req.rules.is_empty() {
+        planned
+    } else {
+        drop(planned);
+        options(Vec::new()).compile()?
+    };
+    let requested: BTreeSet<String> = rules.iter().map(|c| c.id.clone()).collect();
+    let wanted =
+        |account: &str| req.accounts.is_empty() || req.accounts.iter().any(|a| a == account);
     let fixes: BTreeMap<String, RuleFix> = rules
         .iter()
         .map(|c| (c.id.clone(), RuleFix::of(c, &mut ev, &benchmark)))
         .collect();
+    let planned_here = |f: &Finding| requested.contains(&f.rule_id) && wanted(&f.account_id);
     let set = eval::SnapshotSet::load(&req.paths);
     let result = eval::evaluate(&ev, &set, true)?;
-    let wanted =
-        |account: &str| req.accounts.is_empty() || req.accounts.iter().any(|a| a == account);
     let mut out = Plan {
         errors: result
             .notifications
@@ -647,11 +685,18 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
     let mut failing_accounts: BTreeSet<String> = BTreeSet::new();
     let mut passed_before: BTreeSet<(String, String)> = BTreeSet::new();
     let mut accounts_seen: BTreeSet<String> = BTreeSet::new();
-    for f in result.findings.iter().filter(|f| wanted(&f.account_id)) {
+    // Every rule that passes, in every account (planned or not), must still pass after the plan.
+    for f in result
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Pass)
+    {
+        passed_before.insert((f.rule_id.clone(), f.account_id.clone()));
+    }
+    for f in result.findings.iter().filter(|f| planned_here(f)) {
         accounts_seen.insert(f.account_id.clone());
         let key = (f.rule_id.clone(), f.account_id.clone());
         if f.verdict == Verdict::Pass {
-            passed_before.insert(key);
             continue;
         }
         failing_accounts.insert(f.account_id.clone());
@@ -679,6 +724,26 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
         .into_iter()
         .filter(|a| !failing_accounts.contains(a))
         .collect();
+    // The accounts each passing chain runs through (its own, the log group's, the topic's): a step
+    // in any of them may be what breaks it.
+    let chain_accounts: BTreeMap<(String, String), BTreeSet<String>> = result
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Pass)
+        .map(|f| {
+            let mut accounts: BTreeSet<String> = f
+                .chain_entries()
+                .flat_map(|e| {
+                    let arn = str_of(e, "arn").and_then(Arn::parse).map(|a| a.account);
+                    [str_of(e, "account"), arn]
+                })
+                .flatten()
+                .map(str::to_string)
+                .collect();
+            accounts.insert(f.account_id.clone());
+            ((f.rule_id.clone(), f.account_id.clone()), accounts)
+        })
+        .collect();
     let mut findings = result.findings;
     // The topic each account and region's new or restated alarms notify, once chosen.
     let mut topics: BTreeMap<(String, String), String> = BTreeMap::new();
@@ -697,8 +762,9 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
             let ctx = Ctx {
                 work: &work,
                 fix,
-                in_use: filters_in_use(&findings, &f.rule_id),
-                alarms_in_use: alarms_in_use(&findings, &f.rule_id),
+                in_use: filters_in_use(&findings, (&f.rule_id, &f.account_id)),
+                alarms_in_use: alarms_in_use(&findings, (&f.rule_id, &f.account_id)),
+                metrics_in_use: metrics_in_use(&findings, (&f.rule_id, &f.account_id)),
                 topics: &mut topics,
             };
             let steps = derive(f, ctx);
@@ -754,7 +820,15 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
             break;
         }
     }
-    let findings = hold_back(&mut out, &original, &passed_before, &ev, &shown, findings)?;
+    let findings = hold_back(
+        &mut out,
+        &original,
+        &passed_before,
+        &chain_accounts,
+        &ev,
+        &shown,
+        findings,
+    )?;
     // A new topic that only manual alarm steps would notify is part of doing those by hand.
     let notified: BTreeSet<String> = out
         .steps
@@ -812,6 +886,10 @@ pub fn plan(req: &Request) -> Result<Plan, RemediateError> {
     for f in &findings {
         let key = (f.rule_id.clone(), f.account_id.clone());
         if f.verdict != Verdict::Pass && passed_before.contains(&key) {
+            out.held_back.push(format!(
+                "{} passes in account {}, and the plan would make it fail even with the steps that could cause it held back: do not run it (a bug of cwl-audit: please report it)",
+                f.rule_id, f.account_id
+            ));
             out.rules.push(RulePlan {
                 rule_id: f.rule_id.clone(),
                 account_id: f.account_id.clone(),
@@ -845,6 +923,7 @@ fn hold_back(
     out: &mut Plan,
     original: &Work,
     passed_before: &BTreeSet<(String, String)>,
+    chain_accounts: &BTreeMap<(String, String), BTreeSet<String>>,
     ev: &Evaluator,
     shown: &Shown,
     mut findings: Vec<Finding>,
@@ -867,9 +946,11 @@ fn hold_back(
                 .flat_map(|(_, doc)| list(doc.pointer("/cloudtrail/trailList")))
                 .filter_map(|t| str_of(t, "TrailARN"))
                 .collect();
+            let accounts = chain_accounts.get(&(rule.clone(), account.clone()));
             let mut held = false;
             for s in out.steps.iter_mut().filter(|s| s.manual.is_none()) {
                 if s.account_id == *account
+                    || accounts.is_some_and(|a| a.contains(&s.account_id))
                     || s.action.trail_arn().is_some_and(|t| trails.contains(t))
                 {
                     s.manual = Some(format!(
@@ -1012,6 +1093,8 @@ struct Ctx<'a> {
     in_use: BTreeSet<(String, String, String, String)>,
     /// Alarms other rules' passing chains end in (never restated onto another metric).
     alarms_in_use: BTreeSet<(String, String, String)>,
+    /// Metrics other passing chains' alarms watch (a filter publishing one is never rewritten).
+    metrics_in_use: BTreeSet<(String, String, String, String)>,
     /// The topic chosen for each account and region so far (shared by every rule's alarms).
     topics: &'a mut BTreeMap<(String, String), String>,
 }
@@ -1124,12 +1207,21 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             let namespace = mt.and_then(|m| str_of(m, "metricNamespace"));
             let metric = mt.and_then(|m| str_of(m, "metricName"));
             let current = str_of(filter, "filterPattern").unwrap_or_default();
+            // In use when another passing chain runs through it, or its data points feed another
+            // passing chain's alarm (it publishes that chain's metric).
             let used = ctx.in_use.contains(&(
                 loc.account_id.clone(),
                 loc.region.clone(),
                 lg.to_string(),
                 name.to_string(),
-            ));
+            )) || list(filter.get("metricTransformations")).iter().any(|m| {
+                ctx.metrics_in_use.contains(&(
+                    loc.account_id.clone(),
+                    loc.region.clone(),
+                    str_of(m, "metricNamespace").unwrap_or_default().to_string(),
+                    str_of(m, "metricName").unwrap_or_default().to_string(),
+                ))
+            });
             // Replace the filter only when it is this rule's: its pattern aims at the rule's events,
             // or it has the rule's name or metric; and no other rule's passing chain runs through it.
             let ours = name == names.filter_name
@@ -2068,7 +2160,16 @@ mod tests {
         assert_eq!(verdict(&findings), [Verdict::Fail]);
         let passed: BTreeSet<(String, String)> =
             [("CWL-014".to_string(), account.to_string())].into();
-        let findings = hold_back(&mut out, &original, &passed, &ev, &shown, findings).unwrap();
+        let findings = hold_back(
+            &mut out,
+            &original,
+            &passed,
+            &BTreeMap::new(),
+            &ev,
+            &shown,
+            findings,
+        )
+        .unwrap();
         assert_eq!(verdict(&findings), [Verdict::Pass]);
         assert!(out.steps[0].held_back);
         assert!(out.steps[0]

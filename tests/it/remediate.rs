@@ -2564,3 +2564,76 @@ fn a_unit_mismatch_is_fixed_at_the_filter_that_is_the_rules_own() {
         "{m}"
     );
 }
+
+/// Found by a breaker: plans whose steps touch what another passing chain uses. Each is complete,
+/// verified against every loaded rule (planned or not, in every account), and holds nothing back:
+/// - an organization trail's log group where a filter for another rule also publishes the
+///   root-usage metric a member's passing CWL-014 alarm watches (rewritten, the member's alarm would
+///   count security-group changes by anyone);
+/// - the same with a plan for the management account only;
+/// - a co-publisher of a passing metric, planned for its own rule only (`--rule`);
+/// - an alarm in another namespace that CWL-004 passes through, planned for CWL-014 only.
+#[test]
+fn a_plan_never_changes_what_another_passing_chain_uses() {
+    let data = root().join("tests/data/remediate");
+    let cases: [(&str, &[&str], &[&str]); 4] = [
+        ("org-trail-co-publisher", &[], &["SecurityGroupChanges"]),
+        (
+            "org-trail-co-publisher",
+            &["--account", "160000000001"],
+            &["SecurityGroupChanges"],
+        ),
+        (
+            "co-publisher-of-a-passing-metric",
+            &["--rule", "CWL-004"],
+            &["SecurityGroupChanges"],
+        ),
+        ("alarm-another-rule-uses", &["--rule", "CWL-014"], &[]),
+    ];
+    for (dir, extra, untouched) in cases {
+        let path = data.join(dir);
+        let mut args = vec!["remediate", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = run_in(&root(), &args);
+        let plan = stdout(&o);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{dir} {extra:?}: {plan}{}",
+            stderr(&o)
+        );
+        assert!(!plan.contains("HELD BACK"), "{dir} {extra:?}: {plan}");
+        assert!(
+            !plan.contains("would make it fail"),
+            "{dir} {extra:?}: {plan}"
+        );
+        assert!(!plan.contains("still says"), "{dir} {extra:?}: {plan}");
+        assert!(plan.contains(" passes.\n"), "{dir} {extra:?}: {plan}");
+        for (op, input) in ops_of(&plan) {
+            if op == "delete-metric-filter" || op == "put-metric-filter" {
+                let name = input["filterName"].as_str().unwrap();
+                assert!(
+                    !untouched.contains(&name),
+                    "{dir} {extra:?}: {op} {name}: {plan}"
+                );
+            }
+        }
+    }
+    // The alarm case: CWL-014 gets an alarm of its own; the shared one is not restated.
+    let o = run_in(
+        &root(),
+        &[
+            "remediate",
+            data.join("alarm-another-rule-uses").to_str().unwrap(),
+            "--rule",
+            "CWL-014",
+        ],
+    );
+    let alarms: Vec<Value> = ops_of(&stdout(&o))
+        .into_iter()
+        .filter(|(op, _)| op == "put-metric-alarm")
+        .map(|(_, i)| i)
+        .collect();
+    assert_eq!(alarms.len(), 1, "{}", stdout(&o));
+    assert_ne!(alarms[0]["AlarmName"], "SharedAlarm", "{}", stdout(&o));
+}
