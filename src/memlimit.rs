@@ -153,20 +153,6 @@ fn exceeded(size: usize) -> ! {
     std::process::exit(2)
 }
 
-/// Turns transparent huge pages off for this process (Linux; elsewhere nothing). mimalloc asks for
-/// huge pages where the system allows them on request, and the kernel then zeroes 2 MiB for each
-/// fresh region touched, however little of it is used: for eval's many short-lived values that was
-/// a tenth of the CPU and a sixth of peak RSS. Call it first thing in `main`: the setting applies
-/// to page faults from then on.
-pub fn no_huge_pages() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) takes no pointers and only sets a flag of the
-    // calling process; on failure (an old kernel) it returns -1 and nothing changes.
-    unsafe {
-        let _ = libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
-}
-
 /// Sets the bound. Only meaningful in a process whose global allocator is [`Limited`].
 pub fn set_limit(bytes: usize) {
     LIMIT.store(bytes, Ordering::Relaxed);

@@ -1040,15 +1040,47 @@ _alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with d
 } else := sprintf("alarm %s (%s) names no unit, and metric %s is published in several units (%s): CloudWatch does not define how such an alarm behaves", [a.AlarmName, lg.region, _metric_name(mt), concat(", ", us)]) if {
 	a := entry.alarm
 	not is_string(entry.watch.unit)
+	_several_units(lg, mt)
 	us := _units_published(lg, mt)
+}
+
+# Is the metric published in more than one unit? For this account's snapshots a lookup in a set
+# computed once per query (this is asked for every alarm that passes every other check), else
+# from the units themselves.
+_several_units(lg, mt) if {
+	lg.account == input.account_id
+	[lg.region, mt.metricNamespace, mt.metricName] in _multi_unit_metrics
+}
+
+_several_units(lg, mt) if {
+	lg.account != input.account_id
+	count(_units_published(lg, mt)) > 1
+}
+
+_multi_unit_metrics contains [r, ns, name] if {
+	some r, s in input.regions
+	_indexed(s)
+	some ns, names in s.index.units
+	some name, us in names
 	count(us) > 1
+}
+
+_multi_unit_metrics contains [r, t.metricNamespace, t.metricName] if {
+	some r, s in input.regions
+	not _indexed(s)
+	some g in _list(s.logs.metricFilters)
+	some t in _list(g.metricTransformations)
+	count(_units_published({"account": input.account_id, "region": r}, t)) > 1
 }
 
 # The units in which the metric filters of the log group's account and region publish the metric
 # (namespace and name, no dimensions), "None" where a transformation names none. AWS
 # (PutMetricAlarm, Unit): without a unit, an alarm on a metric published in several units "behaves
 # unpredictably".
-_units_published(lg, mt) := sort({_opt(t, "unit", "None") |
+_units_published(lg, mt) := object.get(s.index.units, [mt.metricNamespace, mt.metricName], []) if {
+	s := _snapshot(lg.account, lg.region)
+	_indexed(s)
+} else := sort({_opt(t, "unit", "None") |
 	s := _snapshot(lg.account, lg.region)
 	some g in _list(s.logs.metricFilters)
 	some t in _list(g.metricTransformations)

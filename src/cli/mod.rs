@@ -118,7 +118,6 @@ pub(crate) fn parse_seconds(s: &str) -> Result<f64, String> {
 
 /// Parses the arguments, runs the command, and prints its error, if any, the one way.
 pub fn main() -> ExitCode {
-    cwl_audit::memlimit::no_huge_pages();
     // regorus reports many internal misses as `anyhow` errors, and anyhow captures a backtrace for
     // each when RUST_BACKTRACE is set (as it often is in CI): that made evaluation 4x slower.
     // Library backtraces are off unless asked for by name; panics still print theirs.

@@ -10,9 +10,11 @@
 //!
 //! `index` = `{"filters": {logGroupName: [i]}, "alarms": {Namespace: {MetricName: [i]}},
 //! "math_alarms": {Namespace: {MetricName: [i]}}, "alarms_by_name": {MetricName: [i]},
-//! "subscriptions": {TopicArn: [i]}}`: `alarms` by the alarm's own metric, `math_alarms` by the
+//! "subscriptions": {TopicArn: [i]}, "units": {Namespace: {MetricName: [unit]}}}`: `alarms` by the alarm's own metric, `math_alarms` by the
 //! metrics of its `Metrics[].MetricStat`, `alarms_by_name` by the alarm's own metric name in any
-//! namespace (a failing chain's hint names an alarm that watches the metric in another namespace).
+//! namespace (a failing chain's hint names an alarm that watches the metric in another namespace),
+//! `units` the units the metric filters publish each metric without dimensions in ("None" where a
+//! transformation names none; an alarm without a unit on a metric of several units fails).
 use regorus::Value;
 use std::collections::BTreeMap;
 
@@ -43,6 +45,37 @@ pub fn build(doc: &Value) -> Value {
             }
         }
     }
+    // The units each metric (namespace, name, no dimensions) is published in, "None" where a
+    // transformation names none: what `_units_published` in lib.chain scans for.
+    let mut units: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>> =
+        BTreeMap::new();
+    for (_, f) in items(&doc["logs"]["metricFilters"]) {
+        for (_, t) in items(&f["metricTransformations"]) {
+            let dims = &t["dimensions"];
+            // As lib.chain's `count(_opt(t, "dimensions", {})) == 0`.
+            let plain = match dims {
+                Value::Undefined | Value::Null => true,
+                Value::Object(o) => o.is_empty(),
+                Value::Array(a) => a.is_empty(),
+                Value::String(x) => x.is_empty(),
+                _ => false,
+            };
+            if let (true, Some(ns), Some(name)) =
+                (plain, text(&t["metricNamespace"]), text(&t["metricName"]))
+            {
+                let unit = match &t["unit"] {
+                    Value::Undefined | Value::Null => "None",
+                    u => text(u).unwrap_or("None"),
+                };
+                units
+                    .entry(ns.to_string())
+                    .or_default()
+                    .entry(name.to_string())
+                    .or_default()
+                    .insert(unit.to_string());
+            }
+        }
+    }
     let mut subscriptions = Positions::new();
     for (i, s) in items(&doc["sns"]["Subscriptions"]) {
         if let Some(topic) = text(&s["TopicArn"]) {
@@ -55,7 +88,27 @@ pub fn build(doc: &Value) -> Value {
         ("math_alarms", nested(math)),
         ("alarms_by_name", positions(by_name)),
         ("subscriptions", positions(subscriptions)),
+        ("units", nested_sets(units)),
     ])
+}
+
+fn nested_sets(
+    map: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
+) -> Value {
+    Value::from(
+        map.into_iter()
+            .map(|(ns, names)| {
+                let names = names
+                    .into_iter()
+                    .map(|(name, set)| {
+                        let list: Vec<Value> = set.into_iter().map(Value::from).collect();
+                        (Value::from(name), Value::from(list))
+                    })
+                    .collect::<BTreeMap<_, _>>();
+                (Value::from(ns), Value::from(names))
+            })
+            .collect::<BTreeMap<_, _>>(),
+    )
 }
 
 fn items(v: &Value) -> impl Iterator<Item = (usize, &Value)> {
@@ -107,6 +160,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn units_by_metric() {
+        let doc = Value::from_json_str(
+            r#"{"logs": {"metricFilters": [
+                {"metricTransformations": [{"metricNamespace": "N", "metricName": "M"},
+                                           {"metricNamespace": "N", "metricName": "M", "unit": "Count"}]},
+                {"metricTransformations": [{"metricNamespace": "N", "metricName": "M", "unit": null},
+                                           {"metricNamespace": "N", "metricName": "D", "unit": "Bytes", "dimensions": {"k": "$.k"}},
+                                           {"metricNamespace": "N", "metricName": "E", "unit": "Bytes", "dimensions": {}}]}
+            ]}}"#,
+        )
+        .unwrap();
+        let expected =
+            Value::from_json_str(r#"{"N": {"E": ["Bytes"], "M": ["Count", "None"]}}"#).unwrap();
+        assert_eq!(build(&doc)["units"], expected);
+    }
+
+    #[test]
     fn positions_by_key() {
         let doc = Value::from_json_str(
             r#"{
@@ -130,7 +200,8 @@ mod tests {
             "alarms": {"N": {"M": [0], "Other": [2]}, "X": {"M": [4]}},
             "math_alarms": {"N": {"M": [1]}},
             "alarms_by_name": {"M": [0, 3, 4], "Other": [2]},
-            "subscriptions": {"t1": [0, 2], "t2": [1]}
+            "subscriptions": {"t1": [0, 2], "t2": [1]},
+            "units": {}
         }"#,
         )
         .unwrap();
@@ -142,7 +213,7 @@ mod tests {
         let doc =
             Value::from_json_str(r#"{"logs": {"metricFilters": null}, "cloudwatch": 3}"#).unwrap();
         let empty = Value::from_json_str(
-            r#"{"filters": {}, "alarms": {}, "math_alarms": {}, "alarms_by_name": {}, "subscriptions": {}}"#,
+            r#"{"filters": {}, "alarms": {}, "math_alarms": {}, "alarms_by_name": {}, "subscriptions": {}, "units": {}}"#,
         )
         .unwrap();
         assert_eq!(build(&doc), empty);
