@@ -1306,30 +1306,19 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             // The alarm expects a unit the filter does not publish in: the filter publishes in it,
             // when the filter is this rule's to change.
             let published = published_unit(f, snap, &ns, &metric_name);
-            if let (Some(unit), Some((lg, filter, current))) = (str_of(a, "Unit"), &published) {
+            if let (Some(unit), Some(current)) = (str_of(a, "Unit"), &published) {
+                let (lg, filter) = (&current.log_group, &current.filter);
                 let used = ctx.in_use.contains(&(
                     loc.account_id.clone(),
                     loc.region.clone(),
                     lg.clone(),
                     filter.clone(),
                 ));
-                if current.as_deref().unwrap_or("None") != unit && !used {
-                    let pattern = snap
-                        .pointer("/logs/metricFilters")
-                        .map(|v| list(Some(v)))
-                        .unwrap_or(&[])
-                        .iter()
-                        .find(|x| {
-                            str_of(x, "logGroupName") == Some(lg.as_str())
-                                && str_of(x, "filterName") == Some(filter.as_str())
-                        })
-                        .and_then(|x| str_of(x, "filterPattern"))
-                        .unwrap_or_default()
-                        .to_string();
+                if current.unit.as_deref().unwrap_or("None") != unit && !used {
                     return vec![step(Action::PutMetricFilter {
                         log_group: lg.clone(),
                         filter_name: filter.clone(),
-                        pattern,
+                        pattern: current.pattern.clone(),
                         namespace: ns,
                         metric: metric_name,
                         unit: Some(unit.to_string()),
@@ -1369,8 +1358,8 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             // Restate the alarm with settings that fire on one event, keeping its name and actions,
             // and its unit where the metric is published in it.
             let mut alarm = Map::new();
-            if let (Some(unit), Some((_, _, current))) = (str_of(a, "Unit"), &published) {
-                if current.as_deref().unwrap_or("None") == unit {
+            if let (Some(unit), Some(current)) = (str_of(a, "Unit"), &published) {
+                if current.unit.as_deref().unwrap_or("None") == unit {
                     alarm.insert("Unit".into(), json!(unit));
                 }
             }
@@ -1493,14 +1482,18 @@ fn new_alarm(
     steps
 }
 
-/// The chain's filter (log group and filter name) and the unit its transformation publishes metric
-/// `ns`/`name` in (`None`: no unit named).
-fn published_unit(
-    f: &Finding,
-    snap: &Value,
-    ns: &str,
-    name: &str,
-) -> Option<(String, String, Option<String>)> {
+/// The chain's filter as the snapshot shows it, with the unit it publishes the metric in.
+struct Published {
+    log_group: String,
+    filter: String,
+    pattern: String,
+    /// `None`: the transformation names no unit.
+    unit: Option<String>,
+}
+
+/// The chain's filter (by its log group and name in the chain evidence) and the unit its
+/// transformation publishes metric `ns`/`name` in.
+fn published_unit(f: &Finding, snap: &Value, ns: &str, name: &str) -> Option<Published> {
     let lg = str_of(f.chain_entry(&Link::LogGroup)?, "name")?;
     let filter = str_of(f.last_chain_entry(&Link::Filter)?, "name")?;
     let record = list(snap.pointer("/logs/metricFilters")).iter().find(|x| {
@@ -1509,11 +1502,14 @@ fn published_unit(
     let mt = list(record.get("metricTransformations")).iter().find(|m| {
         str_of(m, "metricNamespace") == Some(ns) && str_of(m, "metricName") == Some(name)
     })?;
-    Some((
-        lg.to_string(),
-        filter.to_string(),
-        str_of(mt, "unit").map(str::to_string),
-    ))
+    Some(Published {
+        log_group: lg.to_string(),
+        filter: filter.to_string(),
+        pattern: str_of(record, "filterPattern")
+            .unwrap_or_default()
+            .to_string(),
+        unit: str_of(mt, "unit").map(str::to_string),
+    })
 }
 
 /// A new filter for the rule on log group `lg`: the rule's names (a free filter name, and a metric
