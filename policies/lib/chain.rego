@@ -723,11 +723,26 @@ _after_metric(lg, s, f, mi, mt, chain, params) := [{
 	"chain": chain,
 }] if {
 	p := _shared_metric_problem(s, f, mi, mt, params)
+} else := [{
+	"state": "unknown",
+	"depth": 3,
+	"link": "metric",
+	"message": sprintf("the metric filters of %s (account %s) were listed only in part (%s), so a filter the listing left out may also publish metric %s and change what its alarms read", [lg.region, lg.account, _reason(s, "DescribeMetricFilters", null), _metric_name(mt)]),
+	"location": _loc(lg.account, lg.region, _missing_pointer(s, "DescribeMetricFilters", null, "/logs")),
+	"resource": _filter_resource(lg, f),
+	"chain": chain,
+}] if {
+	# Every publisher of the metric feeds its alarms (see _co_publishers): with some unlisted,
+	# nothing proves the alarm fires on one event, and fires only then.
+	count(_op_errors(s, "DescribeMetricFilters", null)) > 0
 } else := _after_metric_value(lg, s, mt, to_number(mt.metricValue), array.concat(chain, [{"link": "metric", "namespace": mt.metricNamespace, "name": mt.metricName, "value": to_number(mt.metricValue)}]), params)
 
 # The other transformations of the log group's account and region that publish the same metric
-# (namespace and name, no dimensions), from any log group: CloudWatch keys a metric by namespace,
-# name and dimensions only, so the alarm sees every publisher's data points.
+# (namespace and name, no dimensions) in the same unit, from any log group: CloudWatch keys a
+# metric by namespace, name and dimensions only, so the alarm sees every publisher's data points.
+# One in another unit is left out: an alarm that names the chain's unit reads only data points of
+# that unit (GetMetricStatistics, Unit), and one that names another unit or none fails on the unit
+# itself (see _alarm_problem).
 _co_publishers(s, f, mi, mt) := [{"index": i, "filter": g, "mt": t} |
 	some i, g in _list(s.logs.metricFilters)
 	some j, t in _list(g.metricTransformations)
@@ -735,6 +750,7 @@ _co_publishers(s, f, mi, mt) := [{"index": i, "filter": g, "mt": t} |
 	t.metricNamespace == mt.metricNamespace
 	t.metricName == mt.metricName
 	count(_opt(t, "dimensions", {})) == 0
+	_opt(t, "unit", "None") == _opt(mt, "unit", "None")
 ]
 
 # What another publisher of the metric does to its data points, or undefined when it only adds

@@ -436,6 +436,21 @@ test_an_alarm_without_unit_on_a_metric_of_several_units_fails if {
 	decide(with_noise(dimmed)).verdict == "pass"
 }
 
+test_a_co_publisher_in_another_unit_is_not_read_by_an_alarm_naming_the_unit if {
+	# Found by a breaker round: a noisy co-publisher in unit Count failed an alarm that reads only
+	# data points without a unit (Unit None), which never sees the noise.
+	noisy := noise_filter(`{ $.userIdentity.type = "IAMUser" }`, {"unit": "Count"})
+	filters := {"logs": {"metricFilters": [metric_filter, noisy]}}
+	decide(object.union(with_alarm({"Unit": "None"}), filters)).verdict == "pass"
+	# Without a unit the alarm reads both: it fails on the units; naming Count it reads the noise
+	# only and fails on the unit it expects.
+	contains(decide(with_noise(noisy)).message, "published in several units (Count, None)")
+	contains(decide(object.union(with_alarm({"Unit": "Count"}), filters)).message, "expects unit Count, but the metric is published with unit None")
+	# In the same unit the noise is read, whatever the alarm names.
+	loud := noise_filter(`{ $.userIdentity.type = "IAMUser" }`, {"unit": "None"})
+	startswith(decide(object.union(with_alarm({"Unit": "None"}), {"logs": {"metricFilters": [metric_filter, loud]}})).message, "filter Noise (log group other-logs) also publishes metric")
+}
+
 test_percentile_alarm_that_ignores_low_samples_fails if {
 	d := decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p99", "EvaluateLowSampleCountPercentile": "ignore"}))
 	d.verdict == "fail"
@@ -463,6 +478,16 @@ test_a_listing_cut_short_is_unknown_not_fail if {
 	a := decide(alarms)
 	a.verdict == "unknown"
 	contains(a.message, "alarms of us-east-1 (account 111111111111) were listed only in part")
+}
+
+test_a_complete_chain_in_a_filter_listing_cut_short_is_unknown if {
+	# An unlisted filter publishing the metric would feed the alarm (a defaultValue, another
+	# unit, other identities' events): the listed chain proves nothing about it.
+	partial := object.union(snap, {"errors": [{"service": "logs", "operation": "DescribeMetricFilters", "code": "ThrottlingException"}]})
+	d := decide(partial)
+	d.verdict == "unknown"
+	contains(d.message, "so a filter the listing left out may also publish metric CISBenchmark/MonitoredCount")
+	decide(snap).verdict == "pass"
 }
 
 test_selectors_with_neither_kind_are_not_collected if {

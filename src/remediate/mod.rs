@@ -1280,6 +1280,16 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                 let mut alarm = restate(a);
                 alarm.insert("Namespace".into(), json!(ns));
                 alarm.remove("Dimensions");
+                if alarm.contains_key("Unit") || several_units(snap, ns, name) {
+                    match published_unit(f, snap, ns, name) {
+                        Some(p) => {
+                            alarm.insert("Unit".into(), json!(p.unit.as_deref().unwrap_or("None")));
+                        }
+                        None => {
+                            alarm.remove("Unit");
+                        }
+                    }
+                }
                 return vec![step(Action::PutMetricAlarm {
                     alarm,
                     existing: true,
@@ -1314,7 +1324,18 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                     lg.clone(),
                     filter.clone(),
                 ));
-                if current.unit.as_deref().unwrap_or("None") != unit && !used {
+                if current.unit.as_deref().unwrap_or("None") != unit
+                    && !used
+                    && others_read_unit(
+                        &ctx,
+                        snap,
+                        &loc.account_id,
+                        &loc.region,
+                        &ns,
+                        &metric_name,
+                        unit,
+                    )
+                {
                     return vec![step(Action::PutMetricFilter {
                         log_group: lg.clone(),
                         filter_name: filter.clone(),
@@ -1328,39 +1349,46 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             }
             // Another rule's passing chain ends in this alarm (a metric-math alarm on both rules'
             // metrics, one metric two filters publish): changed for this rule, it could break that
-            // one. This rule gets an alarm of its own, once: when an alarm on the metric that no
-            // other rule uses exists already (planned in an earlier round), no fix is known.
+            // one. The rule's fix is at an alarm on the metric that no other chain uses, if there
+            // is one (planned in an earlier round, or failing for a reason of its own); else a
+            // new alarm.
             let key = (loc.account_id.clone(), loc.region.clone(), name.to_string());
-            if ctx.alarms_in_use.contains(&key) {
+            let (a, name) = if ctx.alarms_in_use.contains(&key) {
                 let own = list(snap.pointer("/cloudwatch/MetricAlarms"))
                     .iter()
-                    .any(|x| {
-                        str_of(x, "Namespace") == Some(ns.as_str())
+                    .find_map(|x| {
+                        let n = str_of(x, "AlarmName")?;
+                        (str_of(x, "Namespace") == Some(ns.as_str())
                             && str_of(x, "MetricName") == Some(metric_name.as_str())
-                            && str_of(x, "AlarmName").is_some_and(|n| {
-                                !ctx.alarms_in_use.contains(&(
-                                    loc.account_id.clone(),
-                                    loc.region.clone(),
-                                    n.to_string(),
-                                ))
-                            })
+                            && list(x.get("Dimensions")).is_empty()
+                            && !ctx.alarms_in_use.contains(&(
+                                loc.account_id.clone(),
+                                loc.region.clone(),
+                                n.to_string(),
+                            )))
+                        .then_some((x, n))
                     });
-                if own {
-                    return vec![];
+                match own {
+                    Some(own) => own,
+                    None => return new_alarm(&mut ctx, f, snap, &ns, &metric_name, step),
                 }
-                return new_alarm(&mut ctx, f, snap, &ns, &metric_name, step);
-            }
+            } else {
+                (a, name)
+            };
             if a.get("ActionsEnabled") != Some(&Value::Bool(true)) {
                 return vec![step(Action::EnableAlarmActions {
                     alarm_name: name.to_string(),
                 })];
             }
-            // Restate the alarm with settings that fire on one event, keeping its name and actions,
-            // and its unit where the metric is published in it.
+            // Restate the alarm with settings that fire on one event, keeping its name and actions;
+            // it names the unit the rule's filter publishes in when it named one or must name one.
             let mut alarm = Map::new();
-            if let (Some(unit), Some(current)) = (str_of(a, "Unit"), &published) {
-                if current.unit.as_deref().unwrap_or("None") == unit {
-                    alarm.insert("Unit".into(), json!(unit));
+            if str_of(a, "Unit").is_some() || several_units(snap, &ns, &metric_name) {
+                if let Some(current) = &published {
+                    alarm.insert(
+                        "Unit".into(),
+                        json!(current.unit.as_deref().unwrap_or("None")),
+                    );
                 }
             }
             for k in [
@@ -1377,6 +1405,11 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             alarm.insert("Namespace".into(), json!(ns));
             alarm.insert("MetricName".into(), json!(metric_name));
             set_firing(&mut alarm, a.get("Period"));
+            // The alarm already is what the fix would make it: the step would change nothing, and
+            // the rule fails for a reason no restatement reaches.
+            if same_alarm(&alarm, &restate(a)) {
+                return vec![];
+            }
             vec![step(Action::PutMetricAlarm {
                 alarm,
                 existing: true,
@@ -1473,6 +1506,13 @@ fn new_alarm(
     }
     alarm.insert("Namespace".into(), json!(ns));
     alarm.insert("MetricName".into(), json!(name));
+    // Without a unit, an alarm on a metric published in several units "behaves unpredictably"
+    // (PutMetricAlarm): it reads the unit of the rule's filter.
+    if several_units(snap, ns, name) {
+        if let Some(p) = published_unit(f, snap, ns, name) {
+            alarm.insert("Unit".into(), json!(p.unit.as_deref().unwrap_or("None")));
+        }
+    }
     alarm.insert("AlarmActions".into(), json!([topic]));
     set_firing(&mut alarm, None);
     steps.push(step(Action::PutMetricAlarm {
@@ -1480,6 +1520,77 @@ fn new_alarm(
         existing: false,
     }));
     steps
+}
+
+/// Do the filters of the snapshot publish metric `ns`/`name` (no dimensions) in more than one unit
+/// ("None" where a transformation names none)?
+fn several_units(snap: &Value, ns: &str, name: &str) -> bool {
+    let units: BTreeSet<&str> = list(snap.pointer("/logs/metricFilters"))
+        .iter()
+        .flat_map(|x| list(x.get("metricTransformations")))
+        .filter(|m| {
+            str_of(m, "metricNamespace") == Some(ns)
+                && str_of(m, "metricName") == Some(name)
+                && m.get("dimensions")
+                    .and_then(Value::as_object)
+                    .is_none_or(Map::is_empty)
+        })
+        .map(|m| str_of(m, "unit").unwrap_or("None"))
+        .collect();
+    units.len() > 1
+}
+
+/// May the rule's filter publish metric `ns`/`name` in `unit`? Only when every alarm on it that
+/// another passing chain ends in names that unit: such an alarm reads only data points of its
+/// unit, and one that names none or another would start failing (on several units, or on a
+/// metric it no longer sees).
+fn others_read_unit(
+    ctx: &Ctx<'_>,
+    snap: &Value,
+    account: &str,
+    region: &str,
+    ns: &str,
+    name: &str,
+    unit: &str,
+) -> bool {
+    let metric = (
+        account.to_string(),
+        region.to_string(),
+        ns.to_string(),
+        name.to_string(),
+    );
+    if !ctx.metrics_in_use.contains(&metric) {
+        return true;
+    }
+    let mut seen = false;
+    for a in list(snap.pointer("/cloudwatch/MetricAlarms")) {
+        let used = str_of(a, "AlarmName").is_some_and(|n| {
+            ctx.alarms_in_use
+                .contains(&(account.to_string(), region.to_string(), n.to_string()))
+        });
+        if !used {
+            continue;
+        }
+        let reads = if str_of(a, "Namespace") == Some(ns) && str_of(a, "MetricName") == Some(name) {
+            Some(str_of(a, "Unit"))
+        } else {
+            list(a.get("Metrics"))
+                .iter()
+                .filter_map(|q| q.get("MetricStat"))
+                .find(|m| {
+                    m.pointer("/Metric/Namespace").and_then(Value::as_str) == Some(ns)
+                        && m.pointer("/Metric/MetricName").and_then(Value::as_str) == Some(name)
+                })
+                .map(|m| str_of(m, "Unit"))
+        };
+        match reads {
+            None => {}
+            Some(u) if u == Some(unit) => seen = true,
+            Some(_) => return false,
+        }
+    }
+    // In use, yet no alarm found that reads it: nothing shows the change is safe.
+    seen
 }
 
 /// The chain's filter as the snapshot shows it, with the unit it publishes the metric in.
@@ -1587,6 +1698,39 @@ fn set_firing(alarm: &mut AlarmSpec, period: Option<&Value>) {
     );
     alarm.insert("TreatMissingData".into(), json!("notBreaching"));
     alarm.insert("ActionsEnabled".into(), json!(true));
+}
+
+/// Do two alarm configurations say the same to `PutMetricAlarm`? Absent, `null` and `[]` are one
+/// (the API returns empty lists for members never set), and numbers compare by value (`1` is
+/// `1.0`).
+fn same_alarm(x: &AlarmSpec, y: &AlarmSpec) -> bool {
+    fn set(v: &Value) -> bool {
+        !matches!(v, Value::Null) && !matches!(v, Value::Array(a) if a.is_empty())
+    }
+    fn eq(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| eq(a, b))
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| eq(v, w)))
+            }
+            _ => a == b,
+        }
+    }
+    let keys: BTreeSet<&String> = x
+        .iter()
+        .chain(y.iter())
+        .filter(|(_, v)| set(v))
+        .map(|(k, _)| k)
+        .collect();
+    keys.into_iter().all(
+        |k| match (x.get(k).filter(|v| set(v)), y.get(k).filter(|v| set(v))) {
+            (Some(a), Some(b)) => eq(a, b),
+            _ => false,
+        },
+    )
 }
 
 /// An existing alarm's whole configuration, as `PutMetricAlarm` needs it restated.
@@ -2007,6 +2151,25 @@ fn what_to_collect(f: &Finding, work: &Work) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alarms_that_say_the_same_are_the_same() {
+        let spec = |v: Value| v.as_object().cloned().unwrap();
+        let a = spec(json!({"AlarmName": "A", "Threshold": 1, "OKActions": [], "Unit": null}));
+        assert!(same_alarm(
+            &a,
+            &spec(json!({"AlarmName": "A", "Threshold": 1.0}))
+        ));
+        assert!(!same_alarm(
+            &a,
+            &spec(json!({"AlarmName": "A", "Threshold": 2}))
+        ));
+        assert!(!same_alarm(
+            &a,
+            &spec(json!({"AlarmName": "A", "Threshold": 1, "Unit": "None"}))
+        ));
+        assert!(!same_alarm(&a, &spec(json!({"AlarmName": "A"}))));
+    }
 
     #[test]
     fn long_names_are_shortened_stably() {

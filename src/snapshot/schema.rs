@@ -90,13 +90,46 @@ const CLOUDTRAIL: Shape = Object(&[
     ("selectors", Map(&SELECTORS), false),
 ]);
 
+/// CloudWatch's `StandardUnit`, the one list for a metric filter's unit and an alarm's (AWS
+/// compares them exactly, case included: `count` is not `Count`, and an alarm expecting a unit no
+/// data point carries never fires).
+const UNIT: Shape = OneOf(&[
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+]);
+
 const TRANSFORMATION: Shape = Object(&[
     ("metricName", Str, true),
     ("metricNamespace", Str, true),
     ("metricValue", Str, true),
     ("defaultValue", Number, false),
     ("dimensions", Map(&Str), false),
-    ("unit", Str, false),
+    ("unit", UNIT, false),
 ]);
 const METRIC_FILTER: Shape = Object(&[
     ("filterName", Str, true),
@@ -121,7 +154,7 @@ const METRIC_STAT: Shape = Object(&[
         false,
     ),
     ("Stat", Str, true),
-    ("Unit", Str, false),
+    ("Unit", UNIT, false),
 ]);
 const METRIC_QUERY: Shape = Object(&[
     ("Id", Str, true),
@@ -153,7 +186,7 @@ const METRIC_ALARM: Shape = Object(&[
         },
         false,
     ),
-    ("Unit", Str, false),
+    ("Unit", UNIT, false),
     ("EvaluationPeriods", Count, true),
     ("DatapointsToAlarm", Count, false),
     ("Threshold", Number, false),
@@ -323,9 +356,15 @@ fn check_shape(v: &Value, shape: &Shape) -> Result<(), Problem> {
             if allowed.contains(&x.as_ref()) {
                 Ok(())
             } else {
+                // AWS compares these case-sensitively; a value off only by case gets the spelling.
+                let hint = allowed
+                    .iter()
+                    .find(|a| a.eq_ignore_ascii_case(x))
+                    .map(|a| format!(": did you mean {a:?}?"))
+                    .unwrap_or_default();
                 Err(Problem {
                     pointer: String::new(),
-                    message: format!("{x:?} is not one of {}", allowed.join(", ")),
+                    message: format!("{x:?} is not one of {}{hint}", allowed.join(", ")),
                 })
             }
         }

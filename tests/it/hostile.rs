@@ -548,7 +548,28 @@ fn impossible_alarm_numbers_and_repeated_members_are_refused() {
 /// neighbouring value (`"DefaultValue": 1` would otherwise be no default at all: a false pass).
 #[test]
 fn near_miss_keys_and_values_outside_an_enumeration_are_input_errors() {
-    let cases: [(&str, &str, &str, serde_json::Value, &str); 6] = [
+    let cases: [(&str, &str, &str, serde_json::Value, &str); 9] = [
+        (
+            "unit-case",
+            "/cloudwatch/MetricAlarms/0",
+            "Unit",
+            json!("count"),
+            "Count/Second, None: did you mean \"Count\"?",
+        ),
+        (
+            "unit-empty",
+            "/cloudwatch/MetricAlarms/0",
+            "Unit",
+            json!(""),
+            "/Unit: \"\" is not one of Seconds,",
+        ),
+        (
+            "filter-unit",
+            "/logs/metricFilters/0/metricTransformations/0",
+            "unit",
+            json!("Bananas"),
+            "/metricTransformations/0/unit: \"Bananas\" is not one of Seconds,",
+        ),
         (
             "default",
             "/logs/metricFilters/0/metricTransformations/0",

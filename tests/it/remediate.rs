@@ -2637,3 +2637,115 @@ fn a_plan_never_changes_what_another_passing_chain_uses() {
     assert_eq!(alarms.len(), 1, "{}", stdout(&o));
     assert_ne!(alarms[0]["AlarmName"], "SharedAlarm", "{}", stdout(&o));
 }
+
+/// The mixed-units snapshot, edited by `edit`, in a temporary directory.
+fn mixed_units_with(edit: impl FnOnce(&mut Value)) -> tempfile::TempDir {
+    let src = root().join("tests/data/remediate/mixed-units/700000000005/us-east-1.json");
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    edit(&mut s);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("us-east-1.json"), s.to_string()).unwrap();
+    tmp
+}
+
+fn named<'a>(list: &'a mut Value, key: &str, name: &str) -> &'a mut serde_json::Map<String, Value> {
+    list.as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|x| x[key] == name)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("{name} in the test snapshot"))
+}
+
+/// Found by a breaker: the alarm two rules share names no unit and their filters publish the
+/// metric in two units, so both rules fail. The plan used to restate the alarm as it was (a step
+/// that changes nothing) and then say it knew no fix. The alarm now reads a unit, and each rule
+/// passes: one through the unit its filter publishes in, the other with its filter restated in
+/// that unit (every alarm another chain ends in reads it).
+#[test]
+fn an_alarm_without_unit_on_a_metric_of_two_units_is_given_one() {
+    let tmp = mixed_units_with(|s| {
+        named(&mut s["cloudwatch"]["MetricAlarms"], "AlarmName", "MAlarm").remove("Unit");
+    });
+    let o = run_in(tmp.path(), &["remediate", "."]);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    for rule in ["CWL-004", "CWL-007"] {
+        assert!(plan.contains(&format!("{rule} passes.")), "{rule}: {plan}");
+    }
+    assert!(!plan.contains("knows no fix"), "{plan}");
+    assert!(!plan.contains("HELD BACK"), "{plan}");
+    let ops = ops_of(&plan);
+    let alarm = ops
+        .iter()
+        .find(|(op, i)| op == "put-metric-alarm" && i["AlarmName"] == "MAlarm")
+        .map(|(_, i)| i)
+        .unwrap_or_else(|| panic!("MAlarm restated: {plan}"));
+    let unit = alarm["Unit"]
+        .as_str()
+        .expect("the restated alarm names a unit");
+    // The filter that publishes in another unit is restated in the alarm's.
+    let other = ops
+        .iter()
+        .find(|(op, i)| {
+            op == "put-metric-filter"
+                && i["metricTransformations"][0]["unit"].as_str() == Some(unit)
+        })
+        .unwrap_or_else(|| panic!("a filter restated in unit {unit}: {plan}"));
+    assert_eq!(
+        other.1["metricTransformations"][0]["metricName"], "M",
+        "{plan}"
+    );
+}
+
+/// Found by a breaker: CWL-004's alarm expects unit Count, its filter publishes none, and CWL-007
+/// passes through an alarm without a unit on the same metric (one unit today; the alarm needs 2 and
+/// only CWL-007's filter counts 2 an event). Restating the
+/// filter in Count would give the metric two units and break CWL-007 (the step was held back, exit
+/// 1); CWL-004's own alarm is restated in the unit the metric is published in instead.
+#[test]
+fn a_unit_fix_never_gives_a_passing_metric_a_second_unit() {
+    let tmp = mixed_units_with(|s| {
+        let alarms = &mut s["cloudwatch"]["MetricAlarms"];
+        let shared = named(alarms, "AlarmName", "MAlarm");
+        shared.remove("Unit");
+        // CWL-007's filter counts 2 an event, CWL-004's 1: MAlarm fires on CWL-007's events only.
+        shared.insert("Threshold".into(), json!(2.0));
+        let mut own = shared.clone();
+        own.insert("AlarmName".into(), json!("SgAlarm"));
+        own.insert(
+            "AlarmArn".into(),
+            json!("arn:aws:cloudwatch:us-east-1:700000000005:alarm:SgAlarm"),
+        );
+        own.insert("Unit".into(), json!("Count"));
+        own.insert("Threshold".into(), json!(1.0));
+        alarms.as_array_mut().unwrap().push(Value::Object(own));
+        let filters = &mut s["logs"]["metricFilters"];
+        let vpc = &mut named(filters, "filterName", "VpcChanges")["metricTransformations"][0];
+        vpc.as_object_mut().unwrap().remove("unit");
+        vpc["metricValue"] = json!("2");
+    });
+    let before = run_in(tmp.path(), &["eval", ".", "-f", "json"]);
+    let v: Value = serde_json::from_slice(&before.stdout).unwrap();
+    let verdict = |rule: &str| {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule_id"] == rule)
+            .map(|r| r["verdict"].clone())
+    };
+    assert_eq!(verdict("CWL-007"), Some(json!("pass")), "{v}");
+    assert_eq!(verdict("CWL-004"), Some(json!("fail")), "{v}");
+    let o = run_in(tmp.path(), &["remediate", "."]);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    assert!(plan.contains("CWL-004 passes."), "{plan}");
+    assert!(!plan.contains("HELD BACK"), "{plan}");
+    for (op, input) in ops_of(&plan) {
+        assert!(
+            op != "put-metric-filter" || input["metricTransformations"][0].get("unit").is_none(),
+            "no filter gets a unit: {plan}"
+        );
+    }
+}

@@ -805,8 +805,13 @@ fn partial_listing(c: &mut Ctx) -> Option<Done> {
             loc.region,
             op.name()
         ),
-        // What was listed still proves the chain; absence would prove nothing.
-        Effect::Harmless,
+        // What was listed still proves the chain; absence would prove nothing. Except for metric
+        // filters: an unlisted one may publish the chain's metric too.
+        if op == Op::DescribeMetricFilters {
+            Effect::Depends
+        } else {
+            Effect::Harmless
+        },
         vec![],
     )
 }
@@ -956,6 +961,7 @@ fn second_chain(c: &mut Ctx) -> Option<Done> {
             value: "1".into(),
             default: None,
             dimensions: false,
+            unit: None,
         },
         rule: Some(r.id),
     });
@@ -1786,6 +1792,136 @@ fn exclusions_overlap(c: &mut Ctx) -> Option<Done> {
     )
 }
 
+/// Units CloudWatch accepts that the changes below give metrics and alarms ("None" is a unit of
+/// its own, the one a transformation without a unit publishes in).
+const UNITS: [&str; 4] = ["Count", "None", "Seconds", "Bytes"];
+
+impl Ctx<'_> {
+    /// The alarms on filter `fi`'s metric in its account and region.
+    fn alarms_on_metric(&self, fi: usize) -> Vec<usize> {
+        let f = &self.w.filters[fi];
+        (0..self.w.alarms.len())
+            .filter(|&i| {
+                let a = &self.w.alarms[i];
+                a.loc == f.loc
+                    && a.watch.namespace == f.metric.namespace
+                    && a.watch.name == f.metric.name
+            })
+            .collect()
+    }
+
+    /// A unit other than `u`.
+    fn unit_other_than(&mut self, u: &str) -> &'static str {
+        let others: Vec<&'static str> = UNITS.iter().copied().filter(|x| *x != u).collect();
+        let picked: &&'static str = self.rng.pick(&others);
+        picked
+    }
+
+    /// Adds a filter on another log group of the filter's account and region that publishes the
+    /// same metric, with value 1 for every event (the empty pattern), in a unit other than the
+    /// filter's. Returns its unit and name.
+    fn other_unit_publisher(&mut self, fi: usize) -> (&'static str, String) {
+        let mut g = self.w.filters[fi].clone();
+        let unit = self.unit_other_than(g.metric.unit_or_none());
+        g.name = self.w.fresh("OtherUnit");
+        g.log_group = self.w.fresh("other-unit-logs-");
+        g.family = Family::Empty;
+        g.pattern = Family::Empty.spell(&mut self.rng);
+        g.rule = None;
+        g.metric.value = "1".into();
+        g.metric.default = None;
+        g.metric.unit = Some(unit);
+        let name = g.name.clone();
+        self.w.filters.push(g);
+        (unit, name)
+    }
+}
+
+/// A rule's filter publishes in a unit, and each alarm on its metric names that unit or none.
+fn units_agree(c: &mut Ctx) -> Option<Done> {
+    let (fi, r) = c.rule_filter()?;
+    let unit = *c.rng.pick(&UNITS);
+    let named = c.rng.chance(1, 2);
+    c.w.filters[fi].metric.unit = if unit == "None" && c.rng.chance(1, 2) {
+        None
+    } else {
+        Some(unit)
+    };
+    for ai in c.alarms_on_metric(fi) {
+        c.w.alarms[ai].watch.unit = if named || c.rng.chance(1, 3) {
+            Some(unit)
+        } else {
+            None
+        };
+    }
+    done(
+        format!(
+            "filter {} ({r}) publishes in unit {unit}; its alarms name it{}",
+            c.w.filters[fi].name,
+            if named { "" } else { " or no unit" }
+        ),
+        Effect::Harmless,
+        vec![],
+    )
+}
+
+/// A rule's alarm expects a unit its filter does not publish in: it never sees a data point.
+fn unit_mismatch(c: &mut Ctx) -> Option<Done> {
+    let (fi, r) = c.rule_filter()?;
+    let alarms = c.alarms_on_metric(fi);
+    let ai = c.pick(&alarms)?;
+    let unit = c.unit_other_than(c.w.filters[fi].metric.unit_or_none());
+    c.w.alarms[ai].watch.unit = Some(unit);
+    done(
+        format!(
+            "alarm {} ({r}) expects unit {unit}, its filter publishes {}",
+            c.w.alarms[ai].name,
+            c.w.filters[fi].metric.unit_or_none()
+        ),
+        Effect::Fail,
+        vec![r],
+    )
+}
+
+/// Another filter publishes the rule's metric in another unit, for every event; the rule's alarms
+/// name the rule's unit, so they never read those data points.
+fn other_unit_ignored(c: &mut Ctx) -> Option<Done> {
+    let (fi, r) = c.rule_filter()?;
+    let (unit, name) = c.other_unit_publisher(fi);
+    let own = c.w.filters[fi].metric.unit_or_none();
+    for ai in c.alarms_on_metric(fi) {
+        c.w.alarms[ai].watch.unit = Some(own);
+    }
+    done(
+        format!(
+            "filter {name} also publishes the metric of {} ({r}) for every event, in unit {unit}; \
+             the rule's alarms name unit {own}",
+            c.w.filters[fi].name
+        ),
+        Effect::Harmless,
+        vec![],
+    )
+}
+
+/// Another filter publishes the rule's metric in another unit, and the rule's alarms name no
+/// unit: how they behave is undefined (PutMetricAlarm), so nothing proves they fire.
+fn several_units_no_unit(c: &mut Ctx) -> Option<Done> {
+    let (fi, r) = c.rule_filter()?;
+    let (unit, name) = c.other_unit_publisher(fi);
+    for ai in c.alarms_on_metric(fi) {
+        c.w.alarms[ai].watch.unit = None;
+    }
+    done(
+        format!(
+            "filter {name} also publishes the metric of {} ({r}) in unit {unit}; its alarms name \
+             no unit",
+            c.w.filters[fi].name
+        ),
+        Effect::Fail,
+        vec![r],
+    )
+}
+
 macro_rules! def {
     ($name:ident, $harmless:expr, $weight:expr) => {
         def!($name, $harmless, $weight, Tag::Plain)
@@ -1843,6 +1979,8 @@ pub fn catalogue() -> Vec<ChangeDef> {
         def!(second_chain, HARMLESS, 3),
         def!(metric_value_equivalent, HARMLESS, 1),
         def!(exotic_names, HARMLESS, 2),
+        def!(units_agree, HARMLESS, 2),
+        def!(other_unit_ignored, HARMLESS, 2),
         def!(trail_single_region, BREAKING, 2),
         def!(trail_stopped, BREAKING, 2),
         def!(trail_partial_management, BREAKING, 3),
@@ -1872,6 +2010,8 @@ pub fn catalogue() -> Vec<ChangeDef> {
         def!(alarm_no_sns, BREAKING, 1),
         def!(alarm_fires_late, BREAKING, 3),
         def!(alarm_on_filter_name, BREAKING, 1),
+        def!(unit_mismatch, BREAKING, 1),
+        def!(several_units_no_unit, BREAKING, 1),
         def!(math_unprovable, BREAKING, 1),
         def!(topic_pending, BREAKING, 2),
         def!(topic_no_subs, BREAKING, 1),

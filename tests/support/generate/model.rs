@@ -128,6 +128,15 @@ pub struct Metric {
     pub default: Option<f64>,
     /// Dimensions taken from event fields.
     pub dimensions: bool,
+    /// The unit the transformation names (`None`: none, which CloudWatch stores as "None").
+    pub unit: Option<&'static str>,
+}
+
+impl Metric {
+    /// The unit its data points carry.
+    pub fn unit_or_none(&self) -> &'static str {
+        self.unit.unwrap_or("None")
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -160,6 +169,8 @@ pub struct Watch {
     pub name: String,
     pub dims: Vec<(String, String)>,
     pub math: Option<MathShape>,
+    /// The unit the alarm (or its MetricStat) names: it reads only data points of that unit.
+    pub unit: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -334,6 +345,7 @@ impl World {
                     value: "1".into(),
                     default: None,
                     dimensions: false,
+                    unit: None,
                 },
                 rule: Some(r.id),
             });
@@ -481,6 +493,7 @@ impl Alarm {
                 name: metric.into(),
                 dims: Vec::new(),
                 math: None,
+                unit: None,
             },
             stat: "Sum".into(),
             period: 300,

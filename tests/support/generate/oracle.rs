@@ -211,6 +211,15 @@ fn trail_attempts(w: &World, acct: &str, rule_id: &str, ti: usize, out: &mut Vec
         };
     }
     let info = rule(rule_id);
+    if !w.complete(lg_loc, Op::DescribeMetricFilters) {
+        // A filter the listing missed may complete the chain, or publish its metric too (and so
+        // feed its alarms): nothing through this log group is proven, either way.
+        return end(
+            out,
+            V::Unknown,
+            format!("trail {n}: metric filters of {lg} listed only in part"),
+        );
+    }
     for f in filters {
         let fname = &f.name;
         match f.family.class(rule_id) {
@@ -271,6 +280,25 @@ fn trail_attempts(w: &World, acct: &str, rule_id: &str, ti: usize, out: &mut Vec
             );
             continue;
         }
+        // CloudWatch keys a metric by namespace, name and dimensions: every other filter of the
+        // account and region (any log group) publishing it feeds the alarm, in its own unit.
+        let publishers: Vec<&Filter> = w
+            .filters
+            .iter()
+            .filter(|g| {
+                &g.loc == lg_loc
+                    && !w.denied(lg_loc, Op::DescribeMetricFilters, None)
+                    && g.metric.namespace == m.namespace
+                    && g.metric.name == m.name
+                    && !g.metric.dimensions
+            })
+            .collect();
+        if let Some((v, why)) = co_publisher_problem(f, &publishers, rule_id, info.reject_non_root)
+        {
+            end(out, v, format!("filter {fname}: {why}"));
+            continue;
+        }
+        let units: BTreeSet<&str> = publishers.iter().map(|g| g.metric.unit_or_none()).collect();
         let alarms: Vec<&Alarm> = if w.denied(lg_loc, Op::DescribeAlarms, None) {
             Vec::new()
         } else {
@@ -303,8 +331,19 @@ fn trail_attempts(w: &World, acct: &str, rule_id: &str, ti: usize, out: &mut Vec
             }
             continue;
         }
+        if !w.complete(lg_loc, Op::DescribeAlarms) {
+            // What was listed may still complete the chain; an alarm the listing missed may too.
+            end(
+                out,
+                V::Unknown,
+                format!(
+                    "filter {fname}: alarms of {} listed only in part",
+                    lg_loc.region
+                ),
+            );
+        }
         for a in alarms {
-            if let Some(problem) = alarm_problem(a, m, value) {
+            if let Some(problem) = alarm_problem(a, m, value, &units) {
                 end(out, V::Fail, format!("alarm {}: {problem}", a.name));
                 continue;
             }
@@ -376,8 +415,57 @@ fn observed(stat: &str, v: f64) -> f64 {
     }
 }
 
-/// Why one event does not make the alarm notify, if it does not.
-fn alarm_problem(a: &Alarm, m: &Metric, value: f64) -> Option<String> {
+/// What another publisher of the chain's metric in the same unit does to the alarm's data points
+/// (one in another unit is never read by an alarm that reads the chain's unit, and an alarm that
+/// reads none or another fails on the unit): a value that is not a positive number, a default
+/// value in every quiet period, or, for a rule that rejects other identities, events of them.
+/// Only the patterns the generator gives a co-publisher are modeled.
+fn co_publisher_problem(
+    f: &Filter,
+    publishers: &[&Filter],
+    rule_id: &str,
+    reject_non_root: bool,
+) -> Option<(V, String)> {
+    for g in publishers {
+        if std::ptr::eq(*g, f) || g.metric.unit_or_none() != f.metric.unit_or_none() {
+            continue;
+        }
+        let name = &g.name;
+        if g.metric
+            .value
+            .parse::<f64>()
+            .map_or(true, |v| !v.is_finite() || v <= 0.0)
+        {
+            return Some((
+                V::Fail,
+                format!("co-publisher {name} publishes value {}", g.metric.value),
+            ));
+        }
+        if g.metric.default.is_some() {
+            return Some((V::Fail, format!("co-publisher {name} has a defaultValue")));
+        }
+        if reject_non_root {
+            match g.family.class(rule_id) {
+                Class::Covers => {}
+                Class::NonRoot => {
+                    return Some((
+                        V::Fail,
+                        format!("co-publisher {name} matches other identities"),
+                    ))
+                }
+                other => panic!(
+                    "co-publisher {name} of class {other:?} for {rule_id} is not modeled: \
+                     the generator does not make one"
+                ),
+            }
+        }
+    }
+    None
+}
+
+/// Why one event does not make the alarm notify, if it does not. `units`: the units the metric
+/// is published in.
+fn alarm_problem(a: &Alarm, m: &Metric, value: f64, units: &BTreeSet<&str>) -> Option<String> {
     if !a.watch.dims.is_empty() {
         return Some("dimensions the metric does not publish".into());
     }
@@ -410,6 +498,58 @@ fn alarm_problem(a: &Alarm, m: &Metric, value: f64) -> Option<String> {
     }
     if a.treat_missing.as_deref() == Some("breaching") {
         return Some("treats missing data as breaching".into());
+    }
+    // An alarm that names a unit reads only data points of that unit; without one, on a metric
+    // of several units, AWS says it "behaves unpredictably" (PutMetricAlarm).
+    match a.watch.unit {
+        Some(u) if u != m.unit_or_none() => {
+            return Some(format!(
+                "expects unit {u}, the filter publishes {}",
+                m.unit_or_none()
+            ))
+        }
+        None if units.len() > 1 => {
+            return Some(format!("names no unit on a metric of units {units:?}"))
+        }
+        _ => {}
+    }
+    // A default value is published for every log event the filter does not match: counted
+    // (SampleCount) or summed (unless 0) it moves the alarm with ordinary activity; read through
+    // any other statistic it breaches alone, or (unless the statistic is the maximum) pulls one
+    // event's value towards itself.
+    if let Some(d) = m.default {
+        // p100 (also written p100.0) is the maximum.
+        let max_like = a.stat == "Maximum"
+            || a.stat.strip_prefix(['p', 'P']).is_some_and(|p| {
+                p == "100"
+                    || p.strip_prefix("100.")
+                        .is_some_and(|z| !z.is_empty() && z.chars().all(|c| c == '0'))
+            });
+        let problem = match a.stat.as_str() {
+            "SampleCount" => true,
+            "Sum" => d != 0.0,
+            _ => breaches(&a.comparison, d, a.threshold) || !max_like,
+        };
+        if problem {
+            return Some(format!(
+                "defaultValue {d} under {} {} {}",
+                a.stat, a.comparison, a.threshold
+            ));
+        }
+    }
+    // An alarm that names a unit reads only data points of that unit; without one, on a metric
+    // of several units, AWS says it "behaves unpredictably" (PutMetricAlarm).
+    match a.watch.unit {
+        Some(u) if u != m.unit_or_none() => {
+            return Some(format!(
+                "expects unit {u}, the filter publishes {}",
+                m.unit_or_none()
+            ))
+        }
+        None if units.len() > 1 => {
+            return Some(format!("names no unit on a metric of units {units:?}"))
+        }
+        _ => {}
     }
     // KNOWN DEFECT #1 (issue #12, being fixed): a default value is published in every period
     // without a matching event; if that value already breaches, the alarm stays in ALARM and a

@@ -177,6 +177,11 @@ fn filter_record(f: &Filter, style: &Style) -> Value {
     if f.metric.dimensions {
         mt["dimensions"] = json!({"EventName": "$.eventName"});
     }
+    match f.metric.unit {
+        Some(u) => mt["unit"] = json!(u),
+        None if style.nulls => mt["unit"] = Value::Null,
+        None => {}
+    }
     v
 }
 
@@ -225,12 +230,18 @@ fn alarm_record(a: &Alarm, style: &Style) -> Value {
                 v["Metrics"] = Value::Null;
                 v["Unit"] = Value::Null;
             }
+            if let Some(u) = a.watch.unit {
+                v["Unit"] = json!(u);
+            }
             v["Dimensions"] = json!(dims);
             v["Period"] = json!(a.period);
         }
         Some(shape) => {
-            let stat = json!({"Metric": {"Namespace": a.watch.namespace, "MetricName": a.watch.name, "Dimensions": dims},
+            let mut stat = json!({"Metric": {"Namespace": a.watch.namespace, "MetricName": a.watch.name, "Dimensions": dims},
                               "Period": a.period, "Stat": a.stat});
+            if let Some(u) = a.watch.unit {
+                stat["Unit"] = json!(u);
+            }
             let direct = shape == MathShape::Direct || shape == MathShape::TwoSeries;
             let mut metrics = vec![json!({"Id": "m1", "MetricStat": stat, "ReturnData": direct})];
             let expr = match shape {
