@@ -484,7 +484,7 @@ _after_log_group(t, params, s) := [{
 	"state": "unknown",
 	"depth": 1,
 	"link": "log_group",
-	"message": sprintf("the metric filters of %s (account %s) could not be read (%s)", [lg.region, lg.account, _reason(s, "DescribeMetricFilters", null)]),
+	"message": sprintf("the metric filters of %s (account %s) %s", [lg.region, lg.account, _unread(object.get(s, ["logs", "metricFilters"], null), _reason(s, "DescribeMetricFilters", null), sprintf("on log group %s", [lg.name]))]),
 	"location": _loc(lg.account, lg.region, _missing_pointer(s, "DescribeMetricFilters", null, "/logs")),
 	"resource": lg.arn,
 	"chain": chain,
@@ -866,7 +866,7 @@ _after_alarms(lg, s, mt, value, on, chain, params) := [{
 	"state": "unknown",
 	"depth": 4,
 	"link": "alarm",
-	"message": sprintf("the alarms of %s (account %s) could not be read (%s)", [lg.region, lg.account, _reason(s, "DescribeAlarms", null)]),
+	"message": sprintf("the alarms of %s (account %s) %s", [lg.region, lg.account, _unread(object.get(s, ["cloudwatch", "MetricAlarms"], null), _reason(s, "DescribeAlarms", null), sprintf("on metric %s", [_metric_name(mt)]))]),
 	"location": _loc(lg.account, lg.region, _missing_pointer(s, "DescribeAlarms", null, "/cloudwatch")),
 	"resource": sprintf("%s/%s", [mt.metricNamespace, mt.metricName]),
 	"chain": chain,
@@ -876,6 +876,12 @@ _after_alarms(lg, s, mt, value, on, chain, params) := [{
 	some entry in on
 	some o in _after_alarm(lg, s, mt, value, entry, chain, params)
 ], _alarms_gap(lg, s, mt, chain))
+
+# How much of a listing with errors was read: part of it (none of it `what`), or none. `x` is
+# passed through object.get: an absent section must still give a message, not an undefined rule.
+_unread(x, reason, what) := sprintf("were listed only in part (%s), and none of those listed is %s", [reason, what]) if is_array(x)
+
+else := sprintf("could not be read (%s)", [reason])
 
 # As _filters_gap: alarms listed only in part may lack the one that completes the chain.
 _alarms_gap(lg, s, mt, chain) := [{
@@ -1153,6 +1159,19 @@ _confirmed(sub) if startswith(sub.SubscriptionArn, "arn:")
 _action_loc(lg, entry, i) := _loc(lg.account, lg.region, sprintf("/cloudwatch/MetricAlarms/%d/AlarmActions/%d", [entry.index, i]))
 
 _topic_outcome(lg, entry, i, arn, chain) := {
+	"state": "fail",
+	"depth": 5,
+	"link": "topic",
+	"message": sprintf("alarm %s (%s) notifies topic %s in %s, but CloudWatch delivers an alarm's notifications only to SNS topics of its own region", [entry.alarm.AlarmName, lg.region, tp.name, tp.region]),
+	"location": _action_loc(lg, entry, i),
+	"resource": arn,
+	"chain": chain,
+} if {
+	# PutMetricAlarm refuses such an action ("Invalid region R specified. Only R' is supported"):
+	# an alarm showing one was not made through the API, and no notification reaches the topic.
+	tp := _topic_ref(arn)
+	tp.region != lg.region
+} else := {
 	"state": "unknown",
 	"depth": 5,
 	"link": "topic",

@@ -478,6 +478,11 @@ test_a_listing_cut_short_is_unknown_not_fail if {
 	a := decide(alarms)
 	a.verdict == "unknown"
 	contains(a.message, "alarms of us-east-1 (account 111111111111) were listed only in part")
+	# None of the listed alarms is on the metric: what was read is said, not "could not be read".
+	none := object.union(snap, {"cloudwatch": {"MetricAlarms": []}, "errors": [{"service": "cloudwatch", "operation": "DescribeAlarms", "code": "Throttling"}]})
+	n := decide(none)
+	n.verdict == "unknown"
+	contains(n.message, "were listed only in part (DescribeAlarms failed: Throttling), and none of those listed is on metric CISBenchmark/MonitoredCount")
 }
 
 test_a_complete_chain_in_a_filter_listing_cut_short_is_unknown if {
@@ -488,6 +493,15 @@ test_a_complete_chain_in_a_filter_listing_cut_short_is_unknown if {
 	d.verdict == "unknown"
 	contains(d.message, "so a filter the listing left out may also publish metric CISBenchmark/MonitoredCount")
 	decide(snap).verdict == "pass"
+}
+
+test_a_topic_in_another_region_fails if {
+	# Found by a breaker: CloudWatch notifies only topics of the alarm's region.
+	west := "arn:aws:sns:us-west-2:111111111111:West"
+	s := object.union(with_alarm({"AlarmActions": [west]}), {"sns": {"Subscriptions": [{"SubscriptionArn": concat(":", [west, "1"]), "TopicArn": west, "Protocol": "email", "Endpoint": "a@example.com"}]}})
+	d := decide(s)
+	d.verdict == "fail"
+	contains(d.message, "notifies topic West in us-west-2, but CloudWatch delivers an alarm's notifications only to SNS topics of its own region")
 }
 
 test_selectors_with_neither_kind_are_not_collected if {

@@ -318,7 +318,7 @@ pub fn rule_header(p: &RulePlan, numbers: &[usize], not_run: NotRun) -> String {
             // Why the rule still fails: steps that are not run, or no fix known.
             let why = match not_run {
                 NotRun::HeldBack => "the steps marked HELD BACK are not run: they would break a rule that passes (a bug of cwl-audit: please report it).",
-                NotRun::Manual => "the steps marked MANUAL STEP are not run: a value they need breaks AWS's naming rules; check it and make the change by hand.",
+                NotRun::Manual => "the steps marked MANUAL STEP are not run: each says what to check before making the change by hand.",
                 NotRun::None => "cwl-audit knows no fix for that: change it by hand.",
             };
             let _ = writeln!(

@@ -2377,21 +2377,9 @@ fn an_alarm_another_passing_rule_uses_is_never_moved() {
     )]);
     let dir = Org::new().with(s).write();
     let rules = ["--rule", "CWL-014", "--rule", "CIS-4.5"];
-    let before = run_in(
-        dir.path(),
-        &[&["eval", ".", "-f", "json"][..], &rules].concat(),
-    );
-    let v: Value = serde_json::from_slice(&before.stdout).unwrap();
-    let verdict = |id: &str| {
-        v["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["rule_id"] == id)
-            .map(|r| r["verdict"].clone())
-    };
-    assert_eq!(verdict("CIS-4.5"), Some(json!("pass")), "{v}");
-    assert_eq!(verdict("CWL-014"), Some(json!("fail")), "{v}");
+    let v = eval_json(dir.path(), &rules);
+    assert_eq!(verdict_of(&v, "CIS-4.5"), Some(json!("pass")), "{v}");
+    assert_eq!(verdict_of(&v, "CWL-014"), Some(json!("fail")), "{v}");
     let o = run_in(dir.path(), &[&["remediate", "."][..], &rules].concat());
     let plan = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
@@ -2511,36 +2499,73 @@ fn a_shared_math_alarm_is_left_alone_and_the_rule_gets_its_own() {
     assert!(!plan.contains("MathAlarm\""), "{plan}");
 }
 
-/// Found by a breaker: CWL-004's and CWL-007's filters publish one metric, CWL-007's with unit
-/// Count, CWL-004's with none; the alarm both end in expects Count. The fix publishes CWL-004's
-/// data points in Count (the filter restated with everything it had), never an alarm without a
-/// unit on a metric of two units (AWS: it "behaves unpredictably", which eval now fails).
+/// Found by breakers: CWL-004's and CWL-007's filters publish one metric, CWL-007's with unit
+/// Count, CWL-004's with none; the alarm both end in expects Count, so CWL-004 fails. Restating
+/// CWL-004's filter in Count (an earlier fix) fed its events to the alarm CWL-007 passes through;
+/// CWL-004 gets a filter, metric and alarm of its own instead, and nothing CWL-007 reads changes.
 #[test]
-fn a_unit_mismatch_is_fixed_at_the_filter_that_is_the_rules_own() {
+fn a_unit_mismatch_on_a_shared_metric_gets_the_rule_a_chain_of_its_own() {
     let dir = root().join("tests/data/remediate/mixed-units");
     let o = run_in(&root(), &["remediate", dir.to_str().unwrap()]);
     let plan = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
     let ops = ops_of(&plan);
     let names: Vec<&str> = ops.iter().map(|o| o.0.as_str()).collect();
-    assert_eq!(
-        names,
-        ["delete-metric-filter", "put-metric-filter"],
-        "{plan}"
-    );
-    let put = &ops[1].1;
-    assert_eq!(put["filterName"], "SecurityGroupChanges");
-    assert_eq!(
-        put["metricTransformations"],
-        json!([{"metricName": "M", "metricNamespace": "N", "metricValue": "1", "unit": "Count"}])
-    );
+    assert_eq!(names, ["put-metric-filter", "put-metric-alarm"], "{plan}");
+    let (filter, alarm) = (&ops[0].1, &ops[1].1);
+    assert_eq!(filter["filterName"], "SecurityGroupChanges-2", "{plan}");
+    let metric = &filter["metricTransformations"][0];
+    assert_ne!(metric["metricName"], "M", "{plan}");
+    assert_eq!(alarm["MetricName"], metric["metricName"], "{plan}");
+    assert_eq!(alarm["Namespace"], metric["metricNamespace"], "{plan}");
     assert!(plan.contains("CWL-004 passes."), "{plan}");
-    // The same in the other formats: Terraform's transformation and CloudFormation's notes.
+}
+
+/// A rule's own filter that publishes in a unit keeps it when it is restated, in every format.
+#[test]
+fn a_restated_filter_keeps_its_unit() {
+    let tmp = mixed_units_with(|s| {
+        let root = named(
+            &mut s["logs"]["metricFilters"],
+            "filterName",
+            "RootAccountUsage",
+        );
+        root.insert(
+            "filterPattern".into(),
+            json!("{ $.userIdentity.type = \"Root\" && $.sourceIPAddress = \"198.51.100.7\" }"),
+        );
+        root["metricTransformations"][0]["unit"] = json!("Count");
+    });
+    let o = run_in(tmp.path(), &["remediate", ".", "--rule", "CWL-014"]);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    let put = ops_of(&plan)
+        .into_iter()
+        .find(|(op, _)| op == "put-metric-filter")
+        .map(|(_, i)| i)
+        .unwrap_or_else(|| panic!("the filter restated: {plan}"));
+    assert_eq!(put["filterName"], "RootAccountUsage", "{plan}");
+    assert_eq!(put["metricTransformations"][0]["unit"], "Count", "{plan}");
+    assert!(plan.contains("CWL-014 passes."), "{plan}");
     let tf = stdout(&run_in(
-        &root(),
-        &["remediate", dir.to_str().unwrap(), "--format", "terraform"],
+        tmp.path(),
+        &[
+            "remediate",
+            ".",
+            "--rule",
+            "CWL-014",
+            "--format",
+            "terraform",
+        ],
     ));
     assert!(tf.contains("unit      = \"Count\""), "{tf}");
+}
+
+/// An alarm without a unit on a metric of two units fails in eval (AWS: such an alarm "behaves
+/// unpredictably").
+#[test]
+fn an_alarm_without_unit_on_a_metric_of_two_units_fails() {
+    let dir = root().join("tests/data/remediate/mixed-units");
     // An alarm without a unit on the metric of two units fails in eval.
     let tmp = tempfile::tempdir().unwrap();
     let mut s: Value = serde_json::from_str(
@@ -2660,8 +2685,7 @@ fn named<'a>(list: &'a mut Value, key: &str, name: &str) -> &'a mut serde_json::
 /// Found by a breaker: the alarm two rules share names no unit and their filters publish the
 /// metric in two units, so both rules fail. The plan used to restate the alarm as it was (a step
 /// that changes nothing) and then say it knew no fix. The alarm now reads a unit, and each rule
-/// passes: one through the unit its filter publishes in, the other with its filter restated in
-/// that unit (every alarm another chain ends in reads it).
+/// passes: one through the unit its filter publishes in, the other with a chain of its own.
 #[test]
 fn an_alarm_without_unit_on_a_metric_of_two_units_is_given_one() {
     let tmp = mixed_units_with(|s| {
@@ -2681,21 +2705,20 @@ fn an_alarm_without_unit_on_a_metric_of_two_units_is_given_one() {
         .find(|(op, i)| op == "put-metric-alarm" && i["AlarmName"] == "MAlarm")
         .map(|(_, i)| i)
         .unwrap_or_else(|| panic!("MAlarm restated: {plan}"));
-    let unit = alarm["Unit"]
-        .as_str()
-        .expect("the restated alarm names a unit");
-    // The filter that publishes in another unit is restated in the alarm's.
-    let other = ops
-        .iter()
-        .find(|(op, i)| {
-            op == "put-metric-filter"
-                && i["metricTransformations"][0]["unit"].as_str() == Some(unit)
-        })
-        .unwrap_or_else(|| panic!("a filter restated in unit {unit}: {plan}"));
-    assert_eq!(
-        other.1["metricTransformations"][0]["metricName"], "M",
-        "{plan}"
+    assert!(
+        alarm["Unit"].is_string(),
+        "the restated alarm names a unit: {plan}"
     );
+    // What the shared metric's publishers do is not changed: the rule whose unit the alarm does
+    // not read gets a chain of its own.
+    for (op, input) in &ops {
+        if op == "put-metric-filter" {
+            assert_ne!(
+                input["metricTransformations"][0]["metricName"], "M",
+                "{plan}"
+            );
+        }
+    }
 }
 
 /// Found by a breaker: CWL-004's alarm expects unit Count, its filter publishes none, and CWL-007
@@ -2725,18 +2748,9 @@ fn a_unit_fix_never_gives_a_passing_metric_a_second_unit() {
         vpc.as_object_mut().unwrap().remove("unit");
         vpc["metricValue"] = json!("2");
     });
-    let before = run_in(tmp.path(), &["eval", ".", "-f", "json"]);
-    let v: Value = serde_json::from_slice(&before.stdout).unwrap();
-    let verdict = |rule: &str| {
-        v["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["rule_id"] == rule)
-            .map(|r| r["verdict"].clone())
-    };
-    assert_eq!(verdict("CWL-007"), Some(json!("pass")), "{v}");
-    assert_eq!(verdict("CWL-004"), Some(json!("fail")), "{v}");
+    let v = eval_json(tmp.path(), &[]);
+    assert_eq!(verdict_of(&v, "CWL-007"), Some(json!("pass")), "{v}");
+    assert_eq!(verdict_of(&v, "CWL-004"), Some(json!("fail")), "{v}");
     let o = run_in(tmp.path(), &["remediate", "."]);
     let plan = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
@@ -2748,4 +2762,128 @@ fn a_unit_fix_never_gives_a_passing_metric_a_second_unit() {
             "no filter gets a unit: {plan}"
         );
     }
+}
+
+/// Found by a breaker (each a snapshot set in tests/data/remediate):
+/// - `new-filter-restated`: the rule's new filter, restated in a later round, was deleted before
+///   it existed (the script stopped on AWS), and its "free" metric was one an unrelated alarm
+///   watched;
+/// - `co-publisher-for-another-rule`: CWL-004's fix rewrote its filter, which publishes the
+///   root-usage metric, to match everyone's security-group changes, undoing CWL-014's fix;
+/// - `unit-of-a-co-publisher` and `own-filter-on-a-shared-metric`: a filter of every event, or
+///   another rule's, publishing the root-usage metric in another unit was restated in the root
+///   alarm's unit to fix another rule, and everything was held back (exit 1);
+/// - `cross-region-topic`: the alarm notifies a topic in another region, which CloudWatch never
+///   delivers to; the alarm is restated with its own region's topic (the other dropped, as
+///   PutMetricAlarm refuses it);
+/// - `cross-region-ok-action`: the same topic in `OKActions` only, kept by the restatement (the
+///   command would fail on AWS).
+///
+/// Every plan is complete, verified, runnable and leaves no rule failing.
+#[test]
+fn plans_for_rules_that_share_pieces_are_complete_and_runnable() {
+    let data = root().join("tests/data/remediate");
+    for dir in [
+        "new-filter-restated",
+        "co-publisher-for-another-rule",
+        "unit-of-a-co-publisher",
+        "own-filter-on-a-shared-metric",
+        "cross-region-topic",
+        "cross-region-ok-action",
+    ] {
+        let path = data.join(dir);
+        let o = run_in(&root(), &["remediate", path.to_str().unwrap()]);
+        let plan = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{dir}: {plan}{}", stderr(&o));
+        for bad in [
+            "HELD BACK",
+            "knows no fix",
+            "still says",
+            "would make it fail",
+        ] {
+            assert!(!plan.contains(bad), "{dir}: {bad}: {plan}");
+        }
+        let failing = plan.matches("#   FAIL ").count();
+        assert!(failing > 0, "{dir}: {plan}");
+        assert_eq!(plan.matches(" passes.\n").count(), failing, "{dir}: {plan}");
+        // Only filters the snapshots have are deleted (a restated one is deleted, then put).
+        let snap: Value = serde_json::from_str(
+            &std::fs::read_to_string(path.join("700000000005/us-east-1.json")).unwrap(),
+        )
+        .unwrap();
+        let exists = |name: &str| {
+            snap["logs"]["metricFilters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["filterName"] == name)
+        };
+        for (op, input) in ops_of(&plan) {
+            if op == "delete-metric-filter" {
+                let name = input["filterName"].as_str().unwrap();
+                assert!(
+                    exists(name),
+                    "{dir}: deletes {name}, which does not exist: {plan}"
+                );
+            }
+            if op == "put-metric-alarm" {
+                for k in ["AlarmActions", "OKActions", "InsufficientDataActions"] {
+                    for a in input[k].as_array().map(Vec::as_slice).unwrap_or_default() {
+                        let a = a.as_str().unwrap();
+                        assert!(a.contains(":us-east-1:"), "{dir}: {k} has {a}: {plan}");
+                    }
+                }
+            }
+        }
+    }
+    // The eval side of the last one: the topic in us-west-2 never hears from the alarm.
+    let o = run_in(
+        &root(),
+        &[
+            "eval",
+            data.join("cross-region-topic").to_str().unwrap(),
+            "--rule",
+            "CWL-014",
+            "-f",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = v["results"][0]["message"].as_str().unwrap();
+    assert!(m.contains("only to SNS topics of its own region"), "{m}");
+    assert_eq!(v["results"][0]["verdict"], "fail", "{v}");
+}
+
+/// Found by a breaker: with the alarms of a region listed only in part, a "free" name for a new
+/// alarm may be one the listing missed, and PutMetricAlarm would replace that alarm silently. The
+/// step is manual, saying what to check.
+#[test]
+fn a_new_alarm_in_a_region_of_partly_listed_alarms_is_manual() {
+    let dir = root().join("tests/data/remediate/partial-alarm-listing");
+    let o = run_in(&root(), &["remediate", dir.to_str().unwrap()]);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{plan}{}", stderr(&o));
+    assert!(
+        plan.contains("# MANUAL STEP, not run: the alarms of us-east-1 were listed only in part, so alarm RootAccountUsageAlarm-2 may exist already"),
+        "{plan}"
+    );
+    assert!(
+        !ops_of(&plan).iter().any(|(op, _)| op == "put-metric-alarm"),
+        "no alarm is created unchecked: {plan}"
+    );
+}
+
+/// `eval . -f json` in `dir` with `extra` arguments, parsed.
+fn eval_json(dir: &Path, extra: &[&str]) -> Value {
+    let o = run_in(dir, &[&["eval", ".", "-f", "json"][..], extra].concat());
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The verdict of `rule` in a JSON report (the first finding of it).
+fn verdict_of(v: &Value, rule: &str) -> Option<Value> {
+    v["results"]
+        .as_array()?
+        .iter()
+        .find(|r| r["rule_id"] == rule)
+        .map(|r| r["verdict"].clone())
 }
