@@ -1566,6 +1566,19 @@ fn new_chain(
     if let Some((ns, name)) = metric {
         steps.extend(new_alarm(ctx, f, snap, &ns, &name, step));
     }
+    // A filter whose alarm cannot be made as planned is made by hand with it, or not at all: on
+    // its own it is a metric no alarm reads.
+    let why = steps
+        .iter()
+        .find(|s| matches!(s.action, Action::PutMetricAlarm { .. }))
+        .and_then(|s| s.manual.clone());
+    if let Some(why) = why {
+        for s in steps.iter_mut().filter(|s| s.manual.is_none()) {
+            s.manual = Some(format!(
+                "made with the alarm of the next step, which is manual: {why}"
+            ));
+        }
+    }
     steps
 }
 
@@ -2102,6 +2115,12 @@ fn apply(step: &Step, work: &mut Work) {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let mut new = Value::Object(alarm.clone());
+            // DescribeAlarms always returns the action lists, empty when none is set.
+            for k in ["AlarmActions", "OKActions", "InsufficientDataActions"] {
+                if new.get(k).is_none() {
+                    new[k] = json!([]);
+                }
+            }
             new["AlarmArn"] = json!(crate::arn::alarm(
                 &partition,
                 &step.region,

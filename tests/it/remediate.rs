@@ -2777,7 +2777,10 @@ fn a_unit_fix_never_gives_a_passing_metric_a_second_unit() {
 ///   delivers to; the alarm is restated with its own region's topic (the other dropped, as
 ///   PutMetricAlarm refuses it);
 /// - `cross-region-ok-action`: the same topic in `OKActions` only, kept by the restatement (the
-///   command would fail on AWS).
+///   command would fail on AWS);
+/// - `cross-region-topic-and-threshold`: the same alarm with a threshold one event does not reach;
+///   restated without the other region's topic, it had no `AlarmActions`, and the whole plan
+///   stopped with an internal error (exit 2).
 ///
 /// Every plan is complete, verified, runnable and leaves no rule failing.
 #[test]
@@ -2790,6 +2793,7 @@ fn plans_for_rules_that_share_pieces_are_complete_and_runnable() {
         "own-filter-on-a-shared-metric",
         "cross-region-topic",
         "cross-region-ok-action",
+        "cross-region-topic-and-threshold",
     ] {
         let path = data.join(dir);
         let o = run_in(&root(), &["remediate", path.to_str().unwrap()]);
