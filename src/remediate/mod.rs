@@ -1318,16 +1318,8 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
                 let mut alarm = restate(a);
                 alarm.insert("Namespace".into(), json!(ns));
                 alarm.remove("Dimensions");
-                if alarm.contains_key("Unit") || several_units(snap, ns, name) {
-                    match published_unit(f, snap, ns, name) {
-                        Some(p) => {
-                            alarm.insert("Unit".into(), json!(p.unit.as_deref().unwrap_or("None")));
-                        }
-                        None => {
-                            alarm.remove("Unit");
-                        }
-                    }
-                }
+                let named = alarm.contains_key("Unit");
+                read_published_unit(&mut alarm, named, f, snap, ns, name);
                 return vec![step(Action::PutMetricAlarm {
                     alarm,
                     existing: true,
@@ -1427,14 +1419,14 @@ fn derive(f: &Finding, mut ctx: Ctx<'_>) -> Vec<Step> {
             // Restate the alarm with settings that fire on one event, keeping its name and actions;
             // it names the unit the rule's filter publishes in when it named one or must name one.
             let mut alarm = Map::new();
-            if str_of(a, "Unit").is_some() || several_units(snap, &ns, &metric_name) {
-                if let Some(current) = &published {
-                    alarm.insert(
-                        "Unit".into(),
-                        json!(current.unit.as_deref().unwrap_or("None")),
-                    );
-                }
-            }
+            read_published_unit(
+                &mut alarm,
+                str_of(a, "Unit").is_some(),
+                f,
+                snap,
+                &ns,
+                &metric_name,
+            );
             let kept = restate(a);
             for k in [
                 "AlarmName",
@@ -1612,16 +1604,12 @@ fn new_alarm(
     }
     alarm.insert("Namespace".into(), json!(ns));
     alarm.insert("MetricName".into(), json!(name));
-    // Without a unit, an alarm on a metric published in several units "behaves unpredictably"
-    // (PutMetricAlarm): it reads the unit of the rule's filter.
-    if several_units(snap, ns, name) {
-        if let Some(p) = published_unit(f, snap, ns, name) {
-            alarm.insert("Unit".into(), json!(p.unit.as_deref().unwrap_or("None")));
-        }
-    }
+    read_published_unit(&mut alarm, false, f, snap, ns, name);
     alarm.insert("AlarmActions".into(), json!([topic]));
     set_firing(&mut alarm, None);
-    let name = str_of(&Value::Object(alarm.clone()), "AlarmName")
+    let name = alarm
+        .get("AlarmName")
+        .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     let mut put = step(Action::PutMetricAlarm {
@@ -1642,6 +1630,30 @@ fn new_alarm(
     }
     steps.push(put);
     steps
+}
+
+/// An alarm on metric `ns`/`name` that names a unit (`named`), or must name one because the metric
+/// is published in several ("behaves unpredictably" without, says PutMetricAlarm), reads the unit
+/// the rule's filter publishes in ("None" when it names none); none when that filter is not known.
+fn read_published_unit(
+    alarm: &mut AlarmSpec,
+    named: bool,
+    f: &Finding,
+    snap: &Value,
+    ns: &str,
+    name: &str,
+) {
+    if !named && !several_units(snap, ns, name) {
+        return;
+    }
+    match published_unit(f, snap, ns, name) {
+        Some(p) => {
+            alarm.insert("Unit".into(), json!(p.unit.as_deref().unwrap_or("None")));
+        }
+        None => {
+            alarm.remove("Unit");
+        }
+    }
 }
 
 /// Do the filters of the snapshot publish metric `ns`/`name` (no dimensions) in more than one unit
