@@ -29,7 +29,22 @@ reference(id) := p if {
 	p := gs[_chosen_index(gs)].pattern
 }
 
+# cwl-audit decides this natively (`cwl.benchmark_decision`, src/engine/chain/benchmark.rs, with
+# lib.chain's native decision): the same decision, notes included. The builtin answers null where
+# the Rego must decide, and `_decision` below is the specification OPA checks
+# (tests/opa-crosscheck.py); CWL_AUDIT_REGO_CHAIN=1 makes cwl-audit use it throughout.
 decision(id, params) := d if {
+	d := cwl.benchmark_decision(input, _cwl_audit, id, params)
+	is_object(d)
+} else := _decision(id, params)
+
+# What the builtin reads: the chosen benchmark, the benchmarks' names, the references and the
+# loaded accounts.
+_cwl_audit := x if {
+	x := data.cwl_audit
+} else := {}
+
+_decision(id, params) := d if {
 	gs := _groups(id)
 	ci := _chosen_index(gs)
 	p := object.union(params, {"reference": gs[ci].pattern})
@@ -46,9 +61,9 @@ _outside_note(gs) := [sprintf("%s has no pattern for this control; it is decided
 
 # Whether each group's pattern passes: {"label", "passes", "chosen", "reason"}, the chosen group's
 # from its decision `d0`. Only passing or not is compared: it is what a benchmark's report shows,
-# and it is cheap to know exactly (a pass can only come through a filter that catches every event
-# of the pattern, see chain.covering_outcomes), where the full verdict of every other group would
-# be a decision per group and account.
+# and it is cheap to know: most groups are decided without a chain (no chain reached a filter, or
+# the passing filter also catches the group's events), and the rest by a decision with the
+# group's pattern, which cwl-audit computes natively (chain.decision, in microseconds).
 _verdicts(gs, ci, p, d0) := _quick_verdicts(gs, ci, p, d0)
 
 _quick_verdicts(gs, ci, p, d0) := [_group_verdict(i, g, ci, p, d0) | some i, g in gs]
@@ -67,7 +82,7 @@ _group_verdict(i, g, ci, p, d0) := {"label": g.label, "passes": _passed(d0), "ch
 	object.get(p, "reject_non_root", false) == false
 	cwl.filter_covers(_passing_filter(d0).pattern, g.pattern).covers == true
 } else := {"label": g.label, "passes": true, "chosen": false, "reason": ""} if {
-	count([o | some o in chain.covering_outcomes(object.union(p, {"reference": g.pattern})); o.state == "pass"]) > 0
+	chain.decision(object.union(p, {"reference": g.pattern})).verdict == "pass"
 } else := {"label": g.label, "passes": false, "chosen": false, "reason": _reason(g, p, d0)}
 
 _passed(d) := true if d.verdict == "pass"

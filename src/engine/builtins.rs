@@ -78,7 +78,7 @@ fn filter_matches(args: Vec<Value>) -> Result<Value> {
 /// Results of `cwl.filter_covers` by reference, then candidate: organizations repeat the same
 /// patterns in thousands of accounts. Shared by every clone of the engine (one per worker). Nested
 /// maps so a lookup borrows the two strings instead of building a key.
-type CoverCache = Arc<Mutex<HashMap<String, HashMap<String, Value>>>>;
+pub(crate) type CoverCache = Arc<Mutex<HashMap<String, HashMap<String, Value>>>>;
 
 /// Entries kept at most; beyond this the cache is cleared (patterns are few in practice).
 const CACHE_LIMIT: usize = 10_000;
@@ -89,7 +89,7 @@ const CACHE_LIMIT: usize = 10_000;
 /// property of the patterns but of the time left (and of the machine's load), and caching it would
 /// make one account's verdict depend on which account happened to be evaluated first. Each
 /// evaluation gets its own attempt within its own limit instead.
-fn coverage(cache: &CoverCache, candidate: &str, reference: &str) -> Result<Value> {
+pub(crate) fn coverage(cache: &CoverCache, candidate: &str, reference: &str) -> Result<Value> {
     if let Some(v) = cache
         .lock()
         .ok()
@@ -165,6 +165,8 @@ fn covering_filters(cache: &CoverCache, args: Vec<Value>) -> Result<Value> {
 
 /// Every `cwl.*` builtin and its number of arguments.
 pub const BUILTINS: &[(&str, u8)] = &[
+    ("cwl.benchmark_decision", 4),
+    ("cwl.chain_decision", 3),
     ("cwl.covering_filters", 2),
     ("cwl.filter_covers", 2),
     ("cwl.filter_matches", 2),
@@ -173,6 +175,33 @@ pub const BUILTINS: &[(&str, u8)] = &[
 pub fn register(engine: &mut Engine) -> Result<()> {
     let cache: CoverCache = Arc::default();
     let shared = cache.clone();
+    let chains = cache.clone();
+    let benchmarks = cache.clone();
+    // CWL_AUDIT_REGO_CHAIN=1: lib.chain decides in Rego, never natively (to compare the two on
+    // any snapshot set; the builtin then answers null, lib.chain's cue to decide itself).
+    let rego_chain = std::env::var_os("CWL_AUDIT_REGO_CHAIN").is_some_and(|v| v == "1");
+    engine.add_extension(
+        "cwl.chain_decision".to_string(),
+        3,
+        Box::new(move |args| {
+            Ok(if rego_chain {
+                Value::Null
+            } else {
+                super::chain::builtin(&chains, &args)
+            })
+        }),
+    )?;
+    engine.add_extension(
+        "cwl.benchmark_decision".to_string(),
+        4,
+        Box::new(move |args| {
+            Ok(if rego_chain {
+                Value::Null
+            } else {
+                super::chain::benchmark_builtin(&benchmarks, &args)
+            })
+        }),
+    )?;
     engine.add_extension(
         "cwl.filter_covers".to_string(),
         2,
@@ -198,6 +227,11 @@ pub fn call(name: &str, args: Vec<Value>) -> Result<Value> {
         "cwl.filter_covers" => filter_covers(&CoverCache::default(), args),
         "cwl.covering_filters" => covering_filters(&CoverCache::default(), args),
         "cwl.filter_matches" => filter_matches(args),
+        "cwl.chain_decision" => Ok(super::chain::builtin(&CoverCache::default(), &args)),
+        "cwl.benchmark_decision" => Ok(super::chain::benchmark_builtin(
+            &CoverCache::default(),
+            &args,
+        )),
         _ => bail!("unknown builtin {name}"),
     }
 }

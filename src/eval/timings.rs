@@ -67,9 +67,11 @@ pub fn summary(started: Instant) -> Option<String> {
         .zip(&NANOS)
         .map(|(n, v)| format!("{n} {:.3}s", v.load(Ordering::Relaxed) as f64 / 1e9))
         .collect();
+    let (native, in_rego, spent) = crate::engine::chain_counts();
     Some(format!(
-        "timings: {} (wall {:.3}s)",
+        "timings: {} (wall {:.3}s); chain decisions: {native} native ({:.3}s of decide), {in_rego} in Rego",
         parts.join(", "),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        spent.as_secs_f64(),
     ))
 }

@@ -295,3 +295,69 @@ fn replay() {
     }
     assert!(ms.is_empty(), "{} mismatches", ms.len());
 }
+
+/// lib.chain's native decision (`cwl.chain_decision`, src/engine/chain) against its Rego, on
+/// random combinations: the same cases decided by `eval` twice, the second time with
+/// CWL_AUDIT_REGO_CHAIN=1 (every decision in Rego), must give the same results, message,
+/// location, chain and notes included. CHAIN_CASES sets the count (default 160), CHAIN_SEED the base.
+#[test]
+fn the_native_chain_decides_as_the_rego_does() {
+    use crate::support::bin;
+    let opts = Options::from_env();
+    let count: usize = std::env::var("CHAIN_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(160);
+    let base: u64 = std::env::var("CHAIN_SEED")
+        .ok()
+        .map_or(SEED_BASE ^ 0xC4A1, |s| generate::parse_spec(&s).0);
+    let mut checked = 0;
+    for chunk in generate::seeds(base, count).chunks(80) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut accounts = std::collections::BTreeSet::new();
+        for &seed in chunk {
+            let case = generate::build(seed, &opts, None, false);
+            // Cases with a common account would overwrite each other's files.
+            if case.accounts().is_disjoint(&accounts) {
+                accounts.extend(case.accounts());
+                case.write(dir.path());
+            }
+        }
+        let run = |rego: bool| {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cwl-audit"));
+            cmd.args([
+                "eval",
+                &dir.path().display().to_string(),
+                "-f",
+                "json",
+                "-q",
+            ]);
+            cmd.env("CWL_AUDIT_TIMINGS", "1");
+            if rego {
+                cmd.env("CWL_AUDIT_REGO_CHAIN", "1");
+            }
+            let out = cmd.output().expect("run cwl-audit");
+            let report: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("a JSON report");
+            (report, bin::stderr(&out))
+        };
+        let ((native, timings), (rego, _)) = (run(false), run(true));
+        // The native path must have decided (not handed every account to the Rego).
+        assert!(
+            timings.contains(" 0 in Rego") && !timings.contains("decisions: 0 native"),
+            "the builtin left decisions to the Rego: {timings}"
+        );
+        let results = |r: &serde_json::Value| r["results"].as_array().cloned().unwrap_or_default();
+        let (a, b) = (results(&native), results(&rego));
+        assert!(!a.is_empty(), "no results");
+        assert_eq!(a.len(), b.len(), "result counts differ");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                x, y,
+                "native and Rego decisions differ (CHAIN_SEED={base:#x}):\nnative: {x:#}\nrego: {y:#}"
+            );
+        }
+        checked += a.len();
+    }
+    eprintln!("{checked} results decided alike");
+}
