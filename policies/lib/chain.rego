@@ -666,8 +666,9 @@ _non_empty_string(x) if {
 }
 
 # A number as CloudWatch Logs reads a metric value; bounded so that to_number never overflows
-# (`1e400` is refused as a value rather than stopping the evaluation).
-_numeric(v) if regex.match(`^-?[0-9]{1,15}(\.[0-9]{1,15})?([eE][-+]?[0-9]{1,2})?$`, v)
+# (`1e400` is refused as a value rather than stopping the evaluation), and without leading zeros,
+# which to_number (a JSON number) refuses: `01` fails as a value cwl-audit cannot read.
+_numeric(v) if regex.match(`^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,15})?([eE][-+]?[0-9]{1,2})?$`, v)
 
 _metric_name(mt) := sprintf("%s/%s", [mt.metricNamespace, mt.metricName])
 
@@ -687,7 +688,7 @@ _after_metric(lg, s, f, mi, mt, chain, params) := [{
 	"state": "fail",
 	"depth": 3,
 	"link": "metric",
-	"message": sprintf("filter %s publishes metric %s with value %q, which is not a number cwl-audit can read (digits, an optional fraction and exponent), so one event is not known to reach any threshold", [f.filter.filterName, _metric_name(mt), mt.metricValue]),
+	"message": sprintf("filter %s publishes metric %s with value %q, which is not a number cwl-audit can read (digits without leading zeros, an optional fraction and exponent), so one event is not known to reach any threshold", [f.filter.filterName, _metric_name(mt), mt.metricValue]),
 	"location": _metric_loc(lg, f, mi),
 	"resource": _filter_resource(lg, f),
 	"chain": chain,
@@ -758,6 +759,8 @@ _co_publishers(s, f, mi, mt) := [{"index": i, "filter": g, "mt": t} |
 # kind the rule watches. Conservative where the data points cannot be followed through every
 # alarm statistic: a defaultValue on another publisher (even 0) fails.
 _co_publisher_problem(p, params) := {"state": "fail", "message": sprintf("filter %s (log group %s) also publishes metric %s with value %q taken from the event, so the alarm's data points are not known", [p.filter.filterName, p.filter.logGroupName, _metric_name(p.mt), p.mt.metricValue])} if {
+	startswith(p.mt.metricValue, "$")
+} else := {"state": "fail", "message": sprintf("filter %s (log group %s) also publishes metric %s with value %q, which is not a number cwl-audit can read, so the alarm's data points are not known", [p.filter.filterName, p.filter.logGroupName, _metric_name(p.mt), p.mt.metricValue])} if {
 	not _numeric(p.mt.metricValue)
 } else := {"state": "fail", "message": sprintf("filter %s (log group %s) also publishes metric %s with value %s, which holds the metric below what one event reaches", [p.filter.filterName, p.filter.logGroupName, _metric_name(p.mt), p.mt.metricValue])} if {
 	to_number(p.mt.metricValue) <= 0
@@ -923,9 +926,14 @@ _observed(stat, value) := 1 if stat == "SampleCount"
 
 else := value
 
-# Metric math that passes the metric's value through unchanged.
+# Metric math that passes the metric's value through unchanged. The id goes into the regex, so it
+# must be an id as AWS allows them (a lower-case letter, then letters, digits, underscores): any
+# other (`.*`, `m(`) would be regex syntax, and its expression is not proven to pass through.
 # (Built with concat, not sprintf: regorus 0.14.1's sprintf doubles the backslashes of its format.)
-_passthrough(expr, id) if regex.match(concat("", [`^\s*(`, id, `|FILL\(\s*`, id, `\s*,\s*0\s*\)|(SUM|MAX|MIN|AVG)\(\s*\[\s*`, id, `\s*\]\s*\))\s*$`]), expr)
+_passthrough(expr, id) if {
+	regex.match(`^[a-z][a-zA-Z0-9_]*$`, id)
+	regex.match(concat("", [`^\s*(`, id, `|FILL\(\s*`, id, `\s*,\s*0\s*\)|(SUM|MAX|MIN|AVG)\(\s*\[\s*`, id, `\s*\]\s*\))\s*$`]), expr)
+}
 
 _returned_queries(a) := [q | some q in _list(a.Metrics); _opt(q, "ReturnData", true) == true]
 
@@ -965,7 +973,8 @@ _default_value(mt) := d if {
 # The NN of a percentile statistic pNN (AWS: "If the percentile is between 0.5 and 1.00 and there
 # are fewer than 10/(1-percentile) data points ... `ignore` keeps the alarm state"; with p the
 # percentage, 10/(1-p/100) = 1000/(100-p)).
-_percentile(stat) := to_number(substring(stat, 1, -1)) if regex.match(`^[pP][0-9]{1,2}(\.[0-9]{1,6})?$`, stat)
+# Written without leading zeros (to_number refuses `05`); `p05` and the like are below 50 anyway.
+_percentile(stat) := to_number(substring(stat, 1, -1)) if regex.match(`^[pP](0|[1-9][0-9]?)(\.[0-9]{1,6})?$`, stat)
 
 _max_like(stat) if stat == "Maximum"
 

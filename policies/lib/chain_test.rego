@@ -516,3 +516,50 @@ test_log_group_of_another_partition_fails if {
 	d.verdict == "fail"
 	contains(d.message, "of partition aws-cn, but this account is in partition aws")
 }
+
+# ------------------------------------------------------------------ breaker round of stop 27
+# Each was an evaluation error (exit 2) for a valid snapshot or, for the metric-math id, a false
+# pass. Native and Rego decisions are compared too (`full`, above).
+
+test_a_metric_value_with_leading_zeros_fails_as_unreadable if {
+	f := object.union(metric_filter, {"metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "01"}]})
+	s := object.union(snap, {"logs": {"metricFilters": [f]}})
+	d := decide(s)
+	d.link == "metric"
+	contains(d.message, `with value "01", which is not a number cwl-audit can read`)
+	d == full(s, params)
+	not chain._numeric("007")
+	not chain._numeric("-01")
+	chain._numeric("0.5")
+	chain._numeric("-0")
+}
+
+test_a_co_publisher_with_leading_zeros_fails_as_unreadable if {
+	other := {"filterName": "Other", "filterPattern": `{ $.x = "y" }`, "logGroupName": "elsewhere", "metricTransformations": [{"metricName": "MonitoredCount", "metricNamespace": "CISBenchmark", "metricValue": "01"}]}
+	s := object.union(snap, {"logs": {"metricFilters": [metric_filter, other]}})
+	d := decide(s)
+	d.verdict == "fail"
+	contains(d.message, `filter Other (log group elsewhere) also publishes metric CISBenchmark/MonitoredCount with value "01", which is not a number cwl-audit can read`)
+	d == full(s, params)
+}
+
+test_a_percentile_with_leading_zeros_is_no_error if {
+	s := with_alarm({"Statistic": null, "ExtendedStatistic": "p05", "EvaluateLowSampleCountPercentile": "ignore"})
+	d := decide(s)
+	d.verdict == "pass"
+	d == full(s, params)
+	not chain._percentile("p05")
+	chain._percentile("p0.5") == 0.5
+}
+
+test_a_metric_math_id_that_is_regex_syntax_is_not_a_passthrough if {
+	query := {"Id": ".*", "MetricStat": {"Metric": {"Namespace": "CISBenchmark", "MetricName": "MonitoredCount"}, "Stat": "Sum", "Period": 300}, "ReturnData": false}
+	s := with_alarm({"MetricName": null, "Namespace": null, "Statistic": null, "Metrics": [query, {"Id": "e1", "Expression": "anything", "ReturnData": true}]})
+	d := decide(s)
+	d.verdict == "fail"
+	contains(d.message, `returns expression "anything", which cwl-audit cannot prove to fire on one event`)
+	d == full(s, params)
+	not chain._passthrough("anything", ".*")
+	not chain._passthrough("m(*2", "m(")
+	chain._passthrough("FILL(m_1, 0)", "m_1")
+}

@@ -185,7 +185,7 @@ pub fn register(engine: &mut Engine) -> Result<()> {
         3,
         Box::new(move |args| {
             Ok(if rego_chain {
-                Value::Null
+                super::chain::left_to_rego()
             } else {
                 super::chain::builtin(&chains, &args)
             })
@@ -196,7 +196,7 @@ pub fn register(engine: &mut Engine) -> Result<()> {
         4,
         Box::new(move |args| {
             Ok(if rego_chain {
-                Value::Null
+                super::chain::left_to_rego()
             } else {
                 super::chain::benchmark_builtin(&benchmarks, &args)
             })

@@ -361,3 +361,66 @@ fn the_native_chain_decides_as_the_rego_does() {
     }
     eprintln!("{checked} results decided alike");
 }
+
+/// Where lib.chain's answer depends on a case its native decision does not model (here a string
+/// Go's `%q` escapes beyond `"` and `\`: a malformed log group ARN with a non-ASCII letter and a
+/// tab), the builtin leaves the decision to the Rego: the account still gets the Rego's answer,
+/// word for word, and the other accounts stay native.
+#[test]
+fn a_case_the_native_chain_does_not_model_is_decided_by_the_rego() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for acct in ["111111111111", "333333333333"] {
+        let from = crate::support::bin::root().join("snapshots").join(acct);
+        let to = dir.path().join(acct);
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for e in std::fs::read_dir(&from).expect("read snapshots") {
+            let e = e.expect("entry");
+            std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+        }
+    }
+    let file = dir.path().join("111111111111/us-east-1.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    doc["cloudtrail"]["trailList"][0]["CloudWatchLogsLogGroupArn"] =
+        serde_json::Value::from("arn:aws:logs:us-east-1:111111111111:log-gr\u{e9}oupe\t");
+    std::fs::write(&file, doc.to_string()).expect("write");
+    let run = |rego: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cwl-audit"));
+        cmd.args([
+            "eval",
+            &dir.path().display().to_string(),
+            "-f",
+            "json",
+            "-q",
+        ]);
+        cmd.env("CWL_AUDIT_TIMINGS", "1");
+        if rego {
+            cmd.env("CWL_AUDIT_REGO_CHAIN", "1");
+        }
+        let out = cmd.output().expect("run cwl-audit");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        (report, crate::support::bin::stderr(&out))
+    };
+    let ((native, timings), (rego, _)) = (run(false), run(true));
+    assert_eq!(native["results"], rego["results"]);
+    let root = native["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["rule_id"] == "CWL-014" && r["account_id"] == "111111111111")
+        .expect("CWL-014 of 111111111111")
+        .clone();
+    assert_eq!(root["verdict"], "fail", "{root:#}");
+    let message = root["message"].as_str().expect("message");
+    assert!(
+        // Go quoting keeps a printable letter and escapes the tab.
+        message.contains(r#"malformed CloudWatchLogsLogGroupArn "arn:aws:logs:us-east-1:111111111111:log-gréoupe\t""#),
+        "{message}"
+    );
+    // The first account's rules went to the Rego (its only trail is the malformed one); the
+    // second account's (with trails of its own) were native.
+    assert!(
+        !timings.contains(" 0 in Rego") && !timings.contains("decisions: 0 native"),
+        "{timings}"
+    );
+}

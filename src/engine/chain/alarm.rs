@@ -312,7 +312,7 @@ fn is_one(v: &Value) -> bool {
 }
 
 static PERCENTILE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[pP][0-9]{1,2}(\.[0-9]{1,6})?$").expect("a valid regex"));
+    LazyLock::new(|| Regex::new(r"^[pP](0|[1-9][0-9]?)(\.[0-9]{1,6})?$").expect("a valid regex"));
 static MAX_LIKE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[pP]100(\.0+)?$").expect("a valid regex"));
 
@@ -531,11 +531,14 @@ fn math_problem(a: &Value, q: &Value, account: &str) -> R<Option<String>> {
     Ok(None)
 }
 
-/// `_passthrough(expr, id)`: metric math that passes the metric's value through unchanged. The
-/// Rego builds a regex with the id in it: ids that would be regex syntax are left to the Rego.
+/// `_passthrough(expr, id)`: metric math that passes the metric's value through unchanged. Only
+/// for an id of the form AWS allows (the Rego puts it into a regex, and no other is proven).
 fn passthrough(expr: &str, id: &str) -> R<bool> {
-    if !id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-        return Err(Fallback);
+    let mut chars = id.chars();
+    let aws_id = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !aws_id {
+        return Ok(false);
     }
     let re = Regex::new(&format!(
         r"^\s*({id}|FILL\(\s*{id}\s*,\s*0\s*\)|(SUM|MAX|MIN|AVG)\(\s*\[\s*{id}\s*\]\s*\))\s*$"

@@ -393,7 +393,8 @@ fn for_rule(c: &Ctx, pattern: &str) -> bool {
 }
 
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^-?[0-9]{1,15}(\.[0-9]{1,15})?([eE][-+]?[0-9]{1,2})?$").expect("a valid regex")
+    Regex::new(r"^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,15})?([eE][-+]?[0-9]{1,2})?$")
+        .expect("a valid regex")
 });
 
 /// `_numeric(v)`.
@@ -469,7 +470,7 @@ fn after_metric(
     }
     if !numeric(value) {
         out.push(fail(format!(
-            "filter {} publishes metric {metric} with value {}, which is not a number cwl-audit can read (digits, an optional fraction and exponent), so one event is not known to reach any threshold",
+            "filter {} publishes metric {metric} with value {}, which is not a number cwl-audit can read (digits without leading zeros, an optional fraction and exponent), so one event is not known to reach any threshold",
             f.name,
             quote(value)?
         )));
@@ -596,11 +597,20 @@ fn co_publisher_problem(c: &Ctx, g: &Value, t: &Value) -> R<Option<(State, Strin
         metric_name(t)?
     );
     let value = need_str(get(t, &K.metricValue))?;
-    if !numeric(value) {
+    if value.starts_with('$') {
         return Ok(Some((
             State::Fail,
             format!(
                 "{who} with value {} taken from the event, so the alarm's data points are not known",
+                quote(value)?
+            ),
+        )));
+    }
+    if !numeric(value) {
+        return Ok(Some((
+            State::Fail,
+            format!(
+                "{who} with value {}, which is not a number cwl-audit can read, so the alarm's data points are not known",
                 quote(value)?
             ),
         )));

@@ -262,7 +262,7 @@ pub fn to_number(s: &str) -> R<Value> {
     }
 }
 
-/// The second member of an object at a JSON-ish path, `object.get(o, path, null)`.
+/// The value at a path of members, `Undefined` where one is missing: `object.get(o, path, null)`.
 pub fn path<'a>(o: &'a Value, keys: &[&Value]) -> &'a Value {
     let mut v = o;
     for k in keys {
