@@ -973,8 +973,31 @@ _default_value(mt) := d if {
 # The NN of a percentile statistic pNN (AWS: "If the percentile is between 0.5 and 1.00 and there
 # are fewer than 10/(1-percentile) data points ... `ignore` keeps the alarm state"; with p the
 # percentage, 10/(1-p/100) = 1000/(100-p)).
-# Written without leading zeros (to_number refuses `05`); `p05` and the like are below 50 anyway.
+# Written without leading zeros (to_number refuses `05`); other spellings are not read as
+# percentiles, and `_readable_statistic` fails them.
 _percentile(stat) := to_number(substring(stat, 1, -1)) if regex.match(`^[pP](0|[1-9][0-9]?)(\.[0-9]{1,6})?$`, stat)
+
+# The data points an alarm with EvaluateLowSampleCountPercentile=ignore needs in a period before
+# it evaluates percentile p (AWS, "Percentile-based alarms and low data samples": 10/(1-p) from
+# p50 up, 10/p below; in percent, 1000/(100-p) and 1000/p). p0 and p100 are the minimum and the
+# maximum, and have no such bound.
+_min_samples(p) := ceil(1000 / (100 - p)) if {
+	p >= 50
+	p < 100
+} else := ceil(1000 / p) if {
+	p > 0
+	p < 50
+}
+
+# A statistic whose value for one data point cwl-audit knows: the five plain ones and the
+# percentiles. Percentile ranks (PR), trimmed counts and sums (TC, TS), and trimmed or winsorized
+# means (TM, WM, tm, wm) depend on bounds a single event may fall outside of (PR(2:) of one event
+# of value 1 is 0%; tc90 counts, so it is 1 whatever the value): none is proven to fire.
+_readable_statistic(stat) if stat in {"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
+
+_readable_statistic(stat) if _percentile(stat)
+
+_readable_statistic(stat) if _max_like(stat)
 
 _max_like(stat) if stat == "Maximum"
 
@@ -1029,6 +1052,9 @@ _alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with d
 } else := sprintf("alarm %s (%s) names no statistic (neither Statistic nor ExtendedStatistic is in the snapshot)", [a.AlarmName, lg.region]) if {
 	a := entry.alarm
 	not _non_empty_string(entry.watch.stat)
+} else := sprintf("alarm %s (%s) reads statistic %q, which cwl-audit cannot prove one event to breach (it reads Sum, Average, Minimum, Maximum, SampleCount and percentiles pNN)", [a.AlarmName, lg.region, entry.watch.stat]) if {
+	a := entry.alarm
+	not _readable_statistic(entry.watch.stat)
 } else := sprintf("alarm %s (%s) has ActionsEnabled=false", [a.AlarmName, lg.region]) if {
 	a := entry.alarm
 	not a.ActionsEnabled == true
@@ -1051,10 +1077,7 @@ _alarm_problem(lg, mt, value, entry) := sprintf("alarm %s (%s) watches %s with d
 } else := sprintf("alarm %s (%s) reads %s with EvaluateLowSampleCountPercentile=ignore: with fewer than %v data points in a period it keeps its state, and one event is one data point", [a.AlarmName, lg.region, entry.watch.stat, min_samples]) if {
 	a := entry.alarm
 	_opt(a, "EvaluateLowSampleCountPercentile", "") == "ignore"
-	p := _percentile(entry.watch.stat)
-	p >= 50
-	p < 100
-	min_samples := ceil(1000 / (100 - p))
+	min_samples := _min_samples(_percentile(entry.watch.stat))
 } else := sprintf("alarm %s (%s) %s", [a.AlarmName, lg.region, msg]) if {
 	a := entry.alarm
 	msg := _default_value_problem(a, entry.watch.stat, mt, value)

@@ -546,10 +546,40 @@ test_a_co_publisher_with_leading_zeros_fails_as_unreadable if {
 test_a_percentile_with_leading_zeros_is_no_error if {
 	s := with_alarm({"Statistic": null, "ExtendedStatistic": "p05", "EvaluateLowSampleCountPercentile": "ignore"})
 	d := decide(s)
-	d.verdict == "pass"
+	d.verdict == "fail"
+	d.message == `alarm monitored-alarm (us-east-1) reads statistic "p05", which cwl-audit cannot prove one event to breach (it reads Sum, Average, Minimum, Maximum, SampleCount and percentiles pNN)`
 	d == full(s, params)
 	not chain._percentile("p05")
 	chain._percentile("p0.5") == 0.5
+}
+
+# Second breaker round of stop 27: false passes.
+test_a_low_percentile_that_ignores_low_samples_fails if {
+	s := with_alarm({"Statistic": null, "ExtendedStatistic": "p10", "EvaluateLowSampleCountPercentile": "ignore"})
+	d := decide(s)
+	d.verdict == "fail"
+	contains(d.message, "with fewer than 100 data points in a period it keeps its state")
+	d == full(s, params)
+	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p10", "EvaluateLowSampleCountPercentile": "evaluate"})).verdict == "pass"
+	decide(with_alarm({"Statistic": null, "ExtendedStatistic": "p0", "EvaluateLowSampleCountPercentile": "ignore"})).verdict == "pass"
+}
+
+test_statistics_cwl_audit_cannot_read_fail if {
+	every stat in ["PR(2:)", "tc90", "TC(10%:90%)", "TS(2:)", "tm99", "WM(2:)", "p099", "p99.", "P050", "p99.9999999"] {
+		s := with_alarm({"Statistic": null, "ExtendedStatistic": stat})
+		d := decide(s)
+		d.verdict == "fail"
+		contains(d.message, sprintf("reads statistic %q, which cwl-audit cannot prove", [stat]))
+		d == full(s, params)
+	}
+}
+
+test_readable_statistics if {
+	every stat in ["Sum", "SampleCount", "Average", "Minimum", "Maximum", "p99", "P50", "p99.9", "p100", "p100.0", "p0"] {
+		chain._readable_statistic(stat)
+	}
+	not chain._readable_statistic("p099")
+	not chain._readable_statistic("tm99")
 }
 
 test_a_metric_math_id_that_is_regex_syntax_is_not_a_passthrough if {

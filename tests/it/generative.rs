@@ -296,13 +296,26 @@ fn replay() {
     assert!(ms.is_empty(), "{} mismatches", ms.len());
 }
 
+/// `cwl-audit eval DIR -f json -q` with timings on, deciding in Rego throughout when `rego`
+/// (CWL_AUDIT_REGO_CHAIN=1): the report and the timings line.
+fn eval_both(dir: &std::path::Path, rego: bool) -> (serde_json::Value, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cwl-audit"));
+    cmd.args(["eval", &dir.display().to_string(), "-f", "json", "-q"]);
+    cmd.env("CWL_AUDIT_TIMINGS", "1");
+    if rego {
+        cmd.env("CWL_AUDIT_REGO_CHAIN", "1");
+    }
+    let out = cmd.output().expect("run cwl-audit");
+    let report = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    (report, crate::support::bin::stderr(&out))
+}
+
 /// lib.chain's native decision (`cwl.chain_decision`, src/engine/chain) against its Rego, on
 /// random combinations: the same cases decided by `eval` twice, the second time with
 /// CWL_AUDIT_REGO_CHAIN=1 (every decision in Rego), must give the same results, message,
 /// location, chain and notes included. CHAIN_CASES sets the count (default 160), CHAIN_SEED the base.
 #[test]
 fn the_native_chain_decides_as_the_rego_does() {
-    use crate::support::bin;
     let opts = Options::from_env();
     let count: usize = std::env::var("CHAIN_CASES")
         .ok()
@@ -323,25 +336,8 @@ fn the_native_chain_decides_as_the_rego_does() {
                 case.write(dir.path());
             }
         }
-        let run = |rego: bool| {
-            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cwl-audit"));
-            cmd.args([
-                "eval",
-                &dir.path().display().to_string(),
-                "-f",
-                "json",
-                "-q",
-            ]);
-            cmd.env("CWL_AUDIT_TIMINGS", "1");
-            if rego {
-                cmd.env("CWL_AUDIT_REGO_CHAIN", "1");
-            }
-            let out = cmd.output().expect("run cwl-audit");
-            let report: serde_json::Value =
-                serde_json::from_slice(&out.stdout).expect("a JSON report");
-            (report, bin::stderr(&out))
-        };
-        let ((native, timings), (rego, _)) = (run(false), run(true));
+        let ((native, timings), (rego, _)) =
+            (eval_both(dir.path(), false), eval_both(dir.path(), true));
         // The native path must have decided (not handed every account to the Rego).
         assert!(
             timings.contains(" 0 in Rego") && !timings.contains("decisions: 0 native"),
@@ -384,24 +380,8 @@ fn a_case_the_native_chain_does_not_model_is_decided_by_the_rego() {
     doc["cloudtrail"]["trailList"][0]["CloudWatchLogsLogGroupArn"] =
         serde_json::Value::from("arn:aws:logs:us-east-1:111111111111:log-gr\u{e9}oupe\t");
     std::fs::write(&file, doc.to_string()).expect("write");
-    let run = |rego: bool| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cwl-audit"));
-        cmd.args([
-            "eval",
-            &dir.path().display().to_string(),
-            "-f",
-            "json",
-            "-q",
-        ]);
-        cmd.env("CWL_AUDIT_TIMINGS", "1");
-        if rego {
-            cmd.env("CWL_AUDIT_REGO_CHAIN", "1");
-        }
-        let out = cmd.output().expect("run cwl-audit");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
-        (report, crate::support::bin::stderr(&out))
-    };
-    let ((native, timings), (rego, _)) = (run(false), run(true));
+    let ((native, timings), (rego, _)) =
+        (eval_both(dir.path(), false), eval_both(dir.path(), true));
     assert_eq!(native["results"], rego["results"]);
     let root = native["results"]
         .as_array()

@@ -160,7 +160,7 @@ pub fn after_alarms(
             4,
             "alarm",
             message,
-            Loc::new(&lg.account, &lg.region, pointer),
+            lg.at(pointer),
             metric,
             chain,
         ));
@@ -180,10 +180,7 @@ pub fn after_alarms(
                 lg.account,
                 reason(snap, "DescribeAlarms", None)
             ),
-            Loc::new(
-                &lg.account,
-                &lg.region,
-                missing_pointer(snap, "DescribeAlarms", None, "/cloudwatch"),
+            lg.at(missing_pointer(snap, "DescribeAlarms", None, "/cloudwatch"),
             ),
             metric,
             chain,
@@ -280,11 +277,7 @@ fn after_alarm(
 }
 
 fn alarm_loc(lg: &LogGroupRef, entry: &Entry) -> Loc {
-    Loc::new(
-        &lg.account,
-        &lg.region,
-        format!("/cloudwatch/MetricAlarms/{}", entry.index),
-    )
+    lg.at(format!("/cloudwatch/MetricAlarms/{}", entry.index))
 }
 
 /// `_op_word(op)`.
@@ -324,16 +317,33 @@ fn percentile(stat: &str) -> R<Option<Value>> {
     super::vals::to_number(&stat[1..]).map(Some)
 }
 
-/// `ceil(1000 / (100 - p))`, in regorus's arithmetic.
-fn min_samples(p: &Value) -> R<Value> {
-    let (Value::Number(hundred), Value::Number(thousand), Value::Number(p)) =
+/// `_min_samples(p)`: `ceil(1000 / (100 - p))` from p50 up to p100, `ceil(1000 / p)` above p0
+/// and below p50, in regorus's arithmetic.
+fn min_samples(p: &Value) -> R<Option<Value>> {
+    let (Value::Number(hundred), Value::Number(thousand), Value::Number(n)) =
         (Value::from(100u64), Value::from(1000u64), p)
     else {
         return Err(Fallback);
     };
-    let gap = hundred.sub(p).map_err(|_| Fallback)?;
-    let q = thousand.clone().divide(&gap).map_err(|_| Fallback)?;
-    Ok(Value::Number(q.ceil()))
+    let below = |x: u64| num_cmp(p, &Value::from(x)).map(|o| o == Ordering::Less);
+    let divisor = if !below(50)? && below(100)? {
+        hundred.sub(n).map_err(|_| Fallback)?
+    } else if num_cmp(p, &zero())? == Ordering::Greater && below(50)? {
+        n.clone()
+    } else {
+        return Ok(None);
+    };
+    let q = thousand.clone().divide(&divisor).map_err(|_| Fallback)?;
+    Ok(Some(Value::Number(q.ceil())))
+}
+
+/// `_readable_statistic(stat)`.
+fn readable_statistic(stat: &str) -> R<bool> {
+    Ok(matches!(
+        stat,
+        "SampleCount" | "Average" | "Sum" | "Minimum" | "Maximum"
+    ) || percentile(stat)?.is_some()
+        || MAX_LIKE.is_match(stat))
 }
 
 /// `_alarm_problem(lg, mt, value, entry)`, without its "alarm NAME (REGION) " prefix.
@@ -374,6 +384,12 @@ fn alarm_problem(
         ));
     }
     let stat = need_str(w.stat)?;
+    if !readable_statistic(stat)? {
+        return Ok(Some(format!(
+            "reads statistic {}, which cwl-audit cannot prove one event to breach (it reads Sum, Average, Minimum, Maximum, SampleCount and percentiles pNN)",
+            quote(stat)?
+        )));
+    }
     if !is_true(get(a, &K.ActionsEnabled)) {
         return Ok(Some("has ActionsEnabled=false".into()));
     }
@@ -422,12 +438,10 @@ fn alarm_problem(
     }
     if str_of(get(a, &K.EvaluateLowSampleCountPercentile)) == Some("ignore") {
         if let Some(p) = percentile(stat)? {
-            if num_cmp(&p, &Value::from(50u64))? != Ordering::Less
-                && num_cmp(&p, &Value::from(100u64))? == Ordering::Less
-            {
+            if let Some(n) = min_samples(&p)? {
                 return Ok(Some(format!(
                     "reads {stat} with EvaluateLowSampleCountPercentile=ignore: with fewer than {} data points in a period it keeps its state, and one event is one data point",
-                    text(&min_samples(&p)?)
+                    text(&n)
                 )));
             }
         }
@@ -664,11 +678,10 @@ fn topic_outcome(
     let p: Vec<&str> = arn.split(':').collect();
     let (region, account, name) = (p[3], p[4], p[5]);
     let action = || {
-        Loc::new(
-            &lg.account,
-            &lg.region,
-            format!("/cloudwatch/MetricAlarms/{}/AlarmActions/{i}", entry.index),
-        )
+        lg.at(format!(
+            "/cloudwatch/MetricAlarms/{}/AlarmActions/{i}",
+            entry.index
+        ))
     };
     let outcome = |state, depth, message, location| {
         Outcome::new(
@@ -733,11 +746,7 @@ fn topic_outcome(
             6,
             "topic",
             message,
-            Loc::new(
-                &lg.account,
-                &lg.region,
-                format!("/cloudwatch/MetricAlarms/{}", entry.index),
-            ),
+            lg.at(format!("/cloudwatch/MetricAlarms/{}", entry.index)),
             need_str(get(entry.alarm, &K.AlarmArn))?.to_string(),
             full,
         ));

@@ -38,11 +38,7 @@ impl<'a> Filter<'a> {
     }
 
     fn location(&self, lg: &LogGroupRef) -> Loc {
-        Loc::new(
-            &lg.account,
-            &lg.region,
-            format!("/logs/metricFilters/{}", self.index),
-        )
+        lg.at(format!("/logs/metricFilters/{}", self.index))
     }
 
     pub fn resource(&self, lg: &LogGroupRef) -> String {
@@ -150,7 +146,7 @@ pub fn after_trail(c: &Ctx, t: &TrailOk, out: &mut Vec<Outcome>) -> R<()> {
             1,
             "log_group",
             message,
-            Loc::new(&lg.account, &lg.region, pointer),
+            lg.at(pointer),
             lg.arn.clone(),
             chain,
         ));
@@ -172,10 +168,7 @@ pub fn after_trail(c: &Ctx, t: &TrailOk, out: &mut Vec<Outcome>) -> R<()> {
                 lg.account,
                 reason(snap, "DescribeMetricFilters", None)
             ),
-            Loc::new(
-                &lg.account,
-                &lg.region,
-                missing_pointer(snap, "DescribeMetricFilters", None, "/logs"),
+            lg.at(missing_pointer(snap, "DescribeMetricFilters", None, "/logs"),
             ),
             lg.arn.clone(),
             chain,
@@ -443,11 +436,10 @@ fn after_metric(
     let metric = metric_name(mt)?;
     let value = need_str(get(mt, &K.metricValue))?;
     let at_metric = || {
-        Loc::new(
-            &lg.account,
-            &lg.region,
-            format!("/logs/metricFilters/{}/metricTransformations/{mi}", f.index),
-        )
+        lg.at(format!(
+            "/logs/metricFilters/{}/metricTransformations/{mi}",
+            f.index
+        ))
     };
     let fail = |message: String| {
         Outcome::new(
@@ -501,11 +493,7 @@ fn after_metric(
             3,
             "metric",
             p.message,
-            Loc::new(
-                &lg.account,
-                &lg.region,
-                format!("/logs/metricFilters/{}", p.index),
-            ),
+            lg.at(format!("/logs/metricFilters/{}", p.index)),
             format!(
                 "arn:{}:logs:{}:{}:log-group:{}:metric-filter:{}",
                 lg.partition, lg.region, lg.account, p.log_group, p.name
@@ -525,10 +513,7 @@ fn after_metric(
                 lg.account,
                 reason(snap, "DescribeMetricFilters", None)
             ),
-            Loc::new(
-                &lg.account,
-                &lg.region,
-                missing_pointer(snap, "DescribeMetricFilters", None, "/logs"),
+            lg.at(missing_pointer(snap, "DescribeMetricFilters", None, "/logs"),
             ),
             f.resource(lg),
             chain.to_vec(),

@@ -26,6 +26,13 @@ pub struct LogGroupRef {
     pub name: String,
 }
 
+impl LogGroupRef {
+    /// `_loc(lg.account, lg.region, pointer)`: a place in the log group's snapshot.
+    pub fn at(&self, pointer: String) -> Loc {
+        Loc::new(&self.account, &self.region, pointer)
+    }
+}
+
 /// A trail whose links hold: `{"state": "ok", ...}` of `_trail_check`.
 pub struct TrailOk {
     pub trail: TrailRef,
