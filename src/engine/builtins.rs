@@ -90,6 +90,41 @@ const CACHE_LIMIT: usize = 10_000;
 /// make one account's verdict depend on which account happened to be evaluated first. Each
 /// evaluation gets its own attempt within its own limit instead.
 pub(crate) fn coverage(cache: &CoverCache, candidate: &str, reference: &str) -> Result<Value> {
+    if let Some(v) = LOCAL.with(|m| {
+        m.borrow()
+            .get(reference)
+            .and_then(|by| by.get(candidate))
+            .cloned()
+    }) {
+        return Ok(v);
+    }
+    let v = shared_coverage(cache, candidate, reference)?;
+    // The shared cache keeps no answer cut short by the time limit; neither does this copy (it
+    // keeps no undecided answer at all, to be simple).
+    if v[&Value::from("undecided")] != Value::Bool(true) {
+        LOCAL.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.values().map(HashMap::len).sum::<usize>() >= CACHE_LIMIT {
+                m.clear();
+            }
+            m.entry(reference.to_string())
+                .or_default()
+                .insert(candidate.to_string(), v.clone());
+        });
+    }
+    Ok(v)
+}
+
+type LocalMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
+thread_local! {
+    /// This thread's copy of the answers, by reference then candidate: a decision asks two or
+    /// three questions per filter, and the shared cache is behind a lock with a slower hash.
+    static LOCAL: std::cell::RefCell<LocalMap<LocalMap<Value>>> = std::cell::RefCell::default();
+}
+
+/// The coverage from the shared cache, or computed once (and then shared).
+fn shared_coverage(cache: &CoverCache, candidate: &str, reference: &str) -> Result<Value> {
     if let Some(v) = cache
         .lock()
         .ok()

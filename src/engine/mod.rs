@@ -392,10 +392,6 @@ pub fn rules(sources: &[PolicySource], selected: &[String]) -> Result<Vec<RuleMe
     Ok(found)
 }
 
-/// One query binding `d<i>` to `[decision]` of rule `i` (`[]` when it decides nothing, so one
-/// silent rule does not make the whole query undefined). One statement per line: regorus bounds a
-/// line's length. A package segment that is not an identifier is quoted; the others stay dotted,
-/// which regorus resolves to the rule statically (a quoted reference was slower).
 /// The package of the module that gathers every selected rule's decision (see [`all_module`]):
 /// a name no policy of ours or a user's would take.
 const ALL_PACKAGE: &str = "cwl_audit_internal.all_rules";
@@ -406,7 +402,7 @@ const ALL_PACKAGE: &str = "cwl_audit_internal.all_rules";
 fn all_module(rules: &[RuleMeta]) -> String {
     format!(
         "package {ALL_PACKAGE}\n\n{}\n\ndecisions := [{}]\n",
-        all_query(rules),
+        decision_lines(rules),
         (0..rules.len())
             .map(|i| format!("d{i}"))
             .collect::<Vec<_>>()
@@ -414,7 +410,11 @@ fn all_module(rules: &[RuleMeta]) -> String {
     )
 }
 
-fn all_query(rules: &[RuleMeta]) -> String {
+/// Rules binding `d<i>` to `[decision]` of rule `i` (`[]` when it decides nothing, so one silent
+/// rule does not make the whole module undefined). One rule per line: regorus bounds a line's
+/// length. A package segment that is not an identifier is quoted; the others stay dotted, which
+/// regorus resolves to the rule statically (a quoted reference was slower).
+fn decision_lines(rules: &[RuleMeta]) -> String {
     rules
         .iter()
         .enumerate()
@@ -447,7 +447,7 @@ pub struct Evaluator {
     /// The benchmark whose reference patterns decide (an id of [`benchmark::BENCHMARKS`]).
     pub benchmark: String,
     /// The rule that decides every rule at once (see `decide_all`).
-    all_query: String,
+    all_rule: String,
     /// Bound of one evaluation, for regorus and for the coverage builtins.
     time_limit: Duration,
     /// Policy files that define `decision` but are no rule (no METADATA with `custom.id`): each
@@ -503,12 +503,12 @@ impl Evaluator {
         engine
             .add_policy(format!("<{ALL_PACKAGE}>.rego"), all_module(&rules))
             .map_err(|e| EngineError::Internal(compact_error(&e.to_string())))?;
-        let all_query = format!("data.{ALL_PACKAGE}.decisions");
+        let all_rule = format!("data.{ALL_PACKAGE}.decisions");
         Ok(Evaluator {
             engine,
             rules,
             benchmark: benchmark.to_string(),
-            all_query,
+            all_rule,
             time_limit: DEFAULT_TIME_LIMIT,
             not_rules: decisions_without_metadata(&eval_sources),
         })
@@ -558,7 +558,7 @@ impl Evaluator {
         let _bound = builtins::time_bound(self.time_limit);
         let all = self
             .engine
-            .eval_rule(self.all_query.clone())
+            .eval_rule(self.all_rule.clone())
             .map_err(|e| compact_error(&e.to_string()))?;
         let all = all
             .as_array()

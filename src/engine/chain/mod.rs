@@ -22,8 +22,7 @@ mod vals;
 
 use crate::engine::builtins::CoverCache;
 use regorus::Value;
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use trail::TrailResult;
 use vals::{complete, get, missing_pointer, need_str, obj, op_errors, path, reason, s, K, R};
@@ -131,9 +130,7 @@ impl<'a> Ctx<'a> {
             .then_some(doc)
     }
 
-    /// `cwl.filter_covers(candidate, reference)`: from this thread's copy, else from the cache
-    /// the builtin uses (shared by the workers, behind a lock), else computed. A decision asks
-    /// several questions per filter, and the same few patterns repeat in every account.
+    /// `cwl.filter_covers(candidate, reference)`.
     fn coverage(&self, candidate: &str, reference: &str) -> R<Value> {
         coverage(self.cache, candidate, reference)
     }
@@ -157,36 +154,10 @@ fn chain_decision(chain: &Chain, params: &Value) -> R<Value> {
     decide(chain.input, chain.accounts, params, chain.cache)
 }
 
-/// `cwl.filter_covers(candidate, reference)`: from this thread's copy, else from the cache the
-/// builtin uses (shared by the workers, behind a lock), else computed. A decision asks several
-/// questions per filter, and the same few patterns repeat in every account.
+/// `cwl.filter_covers(candidate, reference)`, answered as the builtin answers it (and from the
+/// same caches).
 fn coverage(cache: &CoverCache, candidate: &str, reference: &str) -> R<Value> {
-    {
-        if let Some(v) = COVERAGE.with(|m| {
-            m.borrow()
-                .get(reference)
-                .and_then(|by| by.get(candidate))
-                .cloned()
-        }) {
-            return Ok(v);
-        }
-        let v = crate::engine::builtins::coverage(cache, candidate, reference)
-            .map_err(|_| vals::Fallback)?;
-        // An undecided answer may be the time limit's (not a property of the patterns): the
-        // shared cache never keeps those, and neither does this one.
-        if !vals::is_true(get(&v, &K.undecided)) {
-            COVERAGE.with(|m| {
-                let mut m = m.borrow_mut();
-                if m.values().map(HashMap::len).sum::<usize>() >= 10_000 {
-                    m.clear();
-                }
-                m.entry(reference.to_string())
-                    .or_default()
-                    .insert(candidate.to_string(), v.clone());
-            });
-        }
-        Ok(v)
-    }
+    crate::engine::builtins::coverage(cache, candidate, reference).map_err(|_| vals::Fallback)
 }
 
 /// `decision(params)` for `input`, or `None` where the Rego must decide (see the module docs).
@@ -333,13 +304,6 @@ fn no_pass(c: &Ctx, outs: &[Outcome]) -> R<Value> {
         "no CloudTrail trail logs this account".into(),
         Loc::new(c.account_id, first, "/cloudtrail/trailList".into()),
     ))
-}
-
-type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
-
-thread_local! {
-    /// This thread's coverage answers, by reference then candidate (see [`Ctx::coverage`]).
-    static COVERAGE: RefCell<Map<Map<Value>>> = RefCell::default();
 }
 
 static NATIVE: AtomicU64 = AtomicU64::new(0);
